@@ -1,0 +1,100 @@
+use crate::{Finding, Verdict};
+
+/// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactReport {
+    /// As the user passed it (files inside a scanned directory as `DIR/sub/file`).
+    pub path: String,
+    /// Detected format, by content: `pickle`, `pytorch-zip`, `numpy`, `zip`, `requirements`...
+    pub format: String,
+    pub verdict: Verdict,
+    /// False when any part could not be inspected; such an artefact is never `Safe`.
+    pub fully_inspected: bool,
+    pub size: u64,
+    pub findings: Vec<Finding>,
+}
+
+impl ArtifactReport {
+    /// Builds the report and derives the verdict from the findings: the worst verdict any finding
+    /// pushes to, and at least `Suspicious` when the artefact was not fully inspected.
+    pub fn new(path: String, format: String, size: u64, fully_inspected: bool, mut findings: Vec<Finding>) -> Self {
+        findings.sort_by(Finding::report_order);
+        findings.dedup();
+        let mut verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Safe);
+        if !fully_inspected && verdict == Verdict::Safe {
+            verdict = Verdict::Suspicious;
+        }
+        ArtifactReport { path, format, verdict, fully_inspected, size, findings }
+    }
+}
+
+/// A path that could not be scanned at all (unreadable, vanished...). Never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+/// The advisory database a scan matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseInfo {
+    pub source: String,
+    pub records: u64,
+    /// RFC 3339 time of the last import or update.
+    pub updated: Option<String>,
+    pub stale: bool,
+}
+
+/// The result of one `mlvet scan`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanReport {
+    pub artifacts: Vec<ArtifactReport>,
+    pub errors: Vec<ScanError>,
+    /// `None` when no advisory database was available: dependency findings are then incomplete.
+    pub database: Option<DatabaseInfo>,
+    /// Notes for the reader that are not findings (e.g. "no advisory database").
+    pub warnings: Vec<String>,
+}
+
+impl ScanReport {
+    /// Sorts artefacts worst first, then by path, so output is deterministic.
+    pub fn sort(&mut self) {
+        self.artifacts.sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.path.cmp(&b.path)));
+        self.errors.sort();
+    }
+
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.artifacts.iter().flat_map(|a| a.findings.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Location, RuleMeta, Severity};
+
+    static R: RuleMeta = RuleMeta {
+        id: "test-rule",
+        category: "test",
+        summary: "s",
+        default_severity: Severity::Info,
+        verdict: Verdict::Safe,
+        docs: "",
+    };
+
+    #[test]
+    fn incomplete_inspection_is_never_safe() {
+        let report = ArtifactReport::new("a".into(), "pickle".into(), 1, false, vec![]);
+        assert_eq!(report.verdict, Verdict::Suspicious);
+        let report = ArtifactReport::new("a".into(), "pickle".into(), 1, true, vec![]);
+        assert_eq!(report.verdict, Verdict::Safe);
+    }
+
+    #[test]
+    fn verdict_is_the_worst_finding() {
+        let bad = Finding::new(&R, Location::file("a"), "x").verdict(Verdict::Malicious);
+        let meh = Finding::new(&R, Location::file("a"), "y").verdict(Verdict::Suspicious);
+        let report = ArtifactReport::new("a".into(), "pickle".into(), 1, true, vec![meh, bad]);
+        assert_eq!(report.verdict, Verdict::Malicious);
+    }
+}
