@@ -1,0 +1,290 @@
+//! Python lockfiles: `poetry.lock`, `Pipfile.lock`, `pdm.lock`, `uv.lock`, `pylock.toml` (PEP 751).
+//! Every locked package is recorded with its exact version and the line of its `name`.
+
+use toml::de::DeTable;
+
+use crate::json;
+use crate::sink::Sink;
+use crate::text::LineIndex;
+use crate::toml_doc;
+
+/// The fields shared by the TOML lockfiles' package tables.
+struct Locked<'a> {
+    name: &'a str,
+    version: Option<&'a str>,
+    markers: Option<&'a str>,
+    direct_url: Option<String>,
+    line: u32,
+}
+
+fn push_locked(locked: Locked<'_>, sink: &mut Sink) {
+    let mut dependency = sink.pypi(locked.name, Some(locked.line));
+    dependency.version = locked.version.map(str::to_string);
+    dependency.markers = locked
+        .markers
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_string);
+    dependency.direct_url = locked.direct_url;
+    if dependency.version.is_none() && dependency.direct_url.is_none() {
+        dependency.requirement = Some(String::new());
+    }
+    sink.push(dependency);
+}
+
+/// Iterates `[[key]]` package tables, reporting entries without a name.
+fn each_package<'a, 'i>(
+    root: &'a DeTable<'i>,
+    key: &str,
+    lines: &LineIndex,
+    sink: &mut Sink,
+    mut each: impl FnMut(&'a DeTable<'i>, u32, &mut Sink),
+) {
+    for entry in toml_doc::array_of_tables(root, key) {
+        let line = toml_doc::entry_line(entry, lines);
+        match toml_doc::table(entry) {
+            Some(table) if toml_doc::str_at(table, "name").is_some() => each(table, line, sink),
+            _ => sink.parse_error(Some(line), format!("`[[{key}]]` entry without a `name`")),
+        }
+        if !sink.has_room() {
+            return;
+        }
+    }
+}
+
+pub(crate) fn parse_poetry_lock(content: &str, sink: &mut Sink) {
+    let lines = LineIndex::new(content);
+    let document = toml_doc::parse(content, &lines, sink);
+    each_package(
+        document.get_ref(),
+        "package",
+        &lines,
+        sink,
+        |package, line, sink| {
+            let source = toml_doc::sub_table(package, "source");
+            push_locked(
+                Locked {
+                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                    version: toml_doc::str_at(package, "version"),
+                    markers: toml_doc::str_at(package, "markers"),
+                    direct_url: source.and_then(poetry_source_url),
+                    line,
+                },
+                sink,
+            );
+        },
+    );
+}
+
+/// Poetry `[package.source]`: `git`/`url`/`file`/`directory` are direct references; `legacy`
+/// (an alternative index) is not.
+fn poetry_source_url(source: &DeTable<'_>) -> Option<String> {
+    let kind = toml_doc::str_at(source, "type")?;
+    let url = toml_doc::str_at(source, "url")?;
+    match kind {
+        "git" => {
+            let commit = toml_doc::str_at(source, "resolved_reference")
+                .or_else(|| toml_doc::str_at(source, "reference"));
+            Some(match commit {
+                Some(commit) => format!("git+{url}@{commit}"),
+                None => format!("git+{url}"),
+            })
+        }
+        "url" | "file" | "directory" => Some(url.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_pdm_lock(content: &str, sink: &mut Sink) {
+    let lines = LineIndex::new(content);
+    let document = toml_doc::parse(content, &lines, sink);
+    each_package(
+        document.get_ref(),
+        "package",
+        &lines,
+        sink,
+        |package, line, sink| {
+            let direct_url = if let Some(git) = toml_doc::str_at(package, "git") {
+                let commit = toml_doc::str_at(package, "revision")
+                    .or_else(|| toml_doc::str_at(package, "ref"));
+                Some(commit.map_or_else(|| format!("git+{git}"), |c| format!("git+{git}@{c}")))
+            } else {
+                toml_doc::str_at(package, "url")
+                    .or_else(|| toml_doc::str_at(package, "path"))
+                    .map(str::to_string)
+            };
+            push_locked(
+                Locked {
+                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                    version: toml_doc::str_at(package, "version"),
+                    markers: toml_doc::str_at(package, "marker"),
+                    direct_url,
+                    line,
+                },
+                sink,
+            );
+        },
+    );
+}
+
+/// uv.lock. Packages whose `source` is `editable` or `virtual` are the project itself or members
+/// of its workspace (local code, not something installed from elsewhere): they are skipped.
+pub(crate) fn parse_uv_lock(content: &str, sink: &mut Sink) {
+    let lines = LineIndex::new(content);
+    let document = toml_doc::parse(content, &lines, sink);
+    each_package(
+        document.get_ref(),
+        "package",
+        &lines,
+        sink,
+        |package, line, sink| {
+            let source = toml_doc::sub_table(package, "source");
+            if source.is_some_and(|s| s.get("editable").is_some() || s.get("virtual").is_some()) {
+                return;
+            }
+            let direct_url = source.and_then(|source| {
+                if let Some(git) = toml_doc::str_at(source, "git") {
+                    return Some(if git.starts_with("git+") {
+                        git.to_string()
+                    } else {
+                        format!("git+{git}")
+                    });
+                }
+                ["url", "directory", "path"]
+                    .iter()
+                    .find_map(|k| toml_doc::str_at(source, k))
+                    .map(str::to_string)
+            });
+            push_locked(
+                Locked {
+                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                    version: toml_doc::str_at(package, "version"),
+                    markers: None,
+                    direct_url,
+                    line,
+                },
+                sink,
+            );
+        },
+    );
+}
+
+/// PEP 751 `pylock.toml`: `[[packages]]` with `version` (optional for VCS/directory), `marker`,
+/// and `vcs` / `directory` / `archive` sources. Editable directories (the project itself) are skipped.
+pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
+    let lines = LineIndex::new(content);
+    let document = toml_doc::parse(content, &lines, sink);
+    each_package(
+        document.get_ref(),
+        "packages",
+        &lines,
+        sink,
+        |package, line, sink| {
+            // An editable directory is the project itself (or a workspace member), as in uv.lock.
+            let editable = toml_doc::sub_table(package, "directory")
+                .and_then(|d| toml_doc::get(d, "editable"))
+                .and_then(|e| e.get_ref().as_bool())
+                .unwrap_or(false);
+            if editable {
+                return;
+            }
+            let direct_url = if let Some(vcs) = toml_doc::sub_table(package, "vcs") {
+                let url = toml_doc::str_at(vcs, "url")
+                    .or_else(|| toml_doc::str_at(vcs, "path"))
+                    .unwrap_or_default();
+                let kind = toml_doc::str_at(vcs, "type").unwrap_or("git");
+                let commit = toml_doc::str_at(vcs, "commit-id");
+                Some(
+                    commit.map_or_else(|| format!("{kind}+{url}"), |c| format!("{kind}+{url}@{c}")),
+                )
+            } else if let Some(directory) = toml_doc::sub_table(package, "directory") {
+                toml_doc::str_at(directory, "path").map(str::to_string)
+            } else {
+                toml_doc::sub_table(package, "archive")
+                    .and_then(|a| {
+                        toml_doc::str_at(a, "url").or_else(|| toml_doc::str_at(a, "path"))
+                    })
+                    .map(str::to_string)
+            };
+            push_locked(
+                Locked {
+                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                    version: toml_doc::str_at(package, "version"),
+                    markers: toml_doc::str_at(package, "marker"),
+                    direct_url,
+                    line,
+                },
+                sink,
+            );
+        },
+    );
+}
+
+/// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`.
+pub(crate) fn parse_pipfile_lock(content: &str, sink: &mut Sink) {
+    let lines = LineIndex::new(content);
+    let document = match json::parse(content) {
+        Ok(document) => document,
+        Err(error) => {
+            sink.parse_error(
+                Some(lines.line(error.offset)),
+                format!("invalid JSON: {}", error.message),
+            );
+            return;
+        }
+    };
+    if !document.is_object() {
+        sink.parse_error(Some(1), "Pipfile.lock is not a JSON object");
+        return;
+    }
+    for section in ["default", "develop"] {
+        let Some(packages) = document.get(section) else {
+            continue;
+        };
+        for (name, entry) in packages.members() {
+            pipfile_entry(name, entry, &lines, sink);
+        }
+    }
+}
+
+fn pipfile_entry(name: &str, entry: &json::Node, lines: &LineIndex, sink: &mut Sink) {
+    let line = lines.line(entry.offset);
+    let mut dependency = sink.pypi(name, Some(line));
+    let written = entry.str_at("version").unwrap_or("").trim();
+    dependency.markers = entry.str_at("markers").map(str::to_string);
+    dependency.extras = entry.get("extras").map_or_else(Vec::new, |e| {
+        e.as_array()
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    });
+    dependency.direct_url = if let Some(git) = entry.str_at("git") {
+        Some(
+            entry
+                .str_at("ref")
+                .map_or_else(|| format!("git+{git}"), |r| format!("git+{git}@{r}")),
+        )
+    } else {
+        entry
+            .str_at("file")
+            .or_else(|| entry.str_at("path"))
+            .map(str::to_string)
+    };
+    if !written.is_empty() {
+        match crate::pep508::classify_specifiers(written) {
+            Ok((version, requirement)) => {
+                dependency.version = version;
+                dependency.requirement = requirement;
+            }
+            Err(error) => {
+                sink.parse_error(
+                    Some(line),
+                    format!("invalid version `{written}` for `{name}`: {error}"),
+                );
+                dependency.requirement = Some(written.to_string());
+            }
+        }
+    } else if dependency.direct_url.is_none() {
+        dependency.requirement = Some(String::new());
+    }
+    sink.push(dependency);
+}

@@ -1,0 +1,152 @@
+//! Collects the dependencies and findings of one parse, enforcing the entry limit.
+
+use mlvet_core::{Finding, Location, SourceRef};
+
+use crate::{Dependency, Inventory, MAX_ENTRIES, ManifestKind, Origin, names, rules};
+
+pub(crate) struct Sink {
+    pub display: String,
+    pub kind: ManifestKind,
+    pub dependencies: Vec<Dependency>,
+    pub findings: Vec<Finding>,
+    pub fully_parsed: bool,
+    truncated: bool,
+    parse_errors: usize,
+}
+
+/// Parse-error findings kept per file; the rest are summarised in one finding.
+const MAX_PARSE_FINDINGS: usize = 200;
+
+impl Sink {
+    pub fn new(display: &str, kind: ManifestKind) -> Self {
+        Sink {
+            display: display.to_string(),
+            kind,
+            dependencies: Vec::new(),
+            findings: Vec::new(),
+            fully_parsed: true,
+            truncated: false,
+            parse_errors: 0,
+        }
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.kind.origin()
+    }
+
+    /// Whether another entry may still be added.
+    pub fn has_room(&self) -> bool {
+        !self.truncated
+    }
+
+    /// A source reference in the file this sink is for.
+    pub fn source(&self, line: Option<u32>) -> SourceRef {
+        SourceRef {
+            file: self.display.clone(),
+            line,
+        }
+    }
+
+    pub fn location(&self, file: &str, line: Option<u32>) -> Location {
+        let mut location = Location::file(file);
+        location.line = line;
+        location
+    }
+
+    /// A PyPI dependency skeleton: name normalised, everything else empty.
+    pub fn pypi(&self, name: &str, line: Option<u32>) -> Dependency {
+        Dependency {
+            ecosystem: "PyPI".to_string(),
+            name: name.to_string(),
+            normalized_name: names::normalize_pypi_name(name),
+            version: None,
+            requirement: None,
+            markers: None,
+            extras: Vec::new(),
+            source: self.source(line),
+            origin: self.origin(),
+            direct_url: None,
+            purl: None,
+        }
+    }
+
+    pub fn push(&mut self, dependency: Dependency) {
+        if self.dependencies.len() >= MAX_ENTRIES {
+            if !self.truncated {
+                self.truncated = true;
+                self.fully_parsed = false;
+                let location = self.location(&dependency.source.file, dependency.source.line);
+                self.findings.push(
+                    Finding::new(
+                        &rules::dependency_inventory_truncated::RULE,
+                        location,
+                        format!("more than {MAX_ENTRIES} dependency entries; the rest were not inventoried"),
+                    )
+                    .evidence("limit", MAX_ENTRIES.to_string()),
+                );
+            }
+            return;
+        }
+        self.dependencies.push(dependency);
+    }
+
+    /// A parse problem in this sink's file.
+    pub fn parse_error(&mut self, line: Option<u32>, message: impl Into<String>) {
+        let file = self.display.clone();
+        self.parse_error_in(&file, line, message);
+    }
+
+    /// A parse problem in `file` (an included requirements file).
+    pub fn parse_error_in(&mut self, file: &str, line: Option<u32>, message: impl Into<String>) {
+        self.fully_parsed = false;
+        self.parse_errors += 1;
+        if self.parse_errors > MAX_PARSE_FINDINGS {
+            return;
+        }
+        let location = self.location(file, line);
+        self.findings.push(Finding::new(
+            &rules::dependency_parse_error::RULE,
+            location,
+            message.into(),
+        ));
+    }
+
+    /// The limit on nesting (JSON/XML depth, component nesting) was hit.
+    pub fn truncated(&mut self, line: Option<u32>, message: impl Into<String>) {
+        self.fully_parsed = false;
+        let location = self.location(&self.display.clone(), line);
+        self.findings.push(Finding::new(
+            &rules::dependency_inventory_truncated::RULE,
+            location,
+            message.into(),
+        ));
+    }
+
+    pub fn finish(mut self) -> Inventory {
+        if self.parse_errors > MAX_PARSE_FINDINGS {
+            let location = self.location(&self.display.clone(), None);
+            self.findings.push(Finding::new(
+                &rules::dependency_parse_error::RULE,
+                location,
+                format!(
+                    "{} further parse errors were not reported individually",
+                    self.parse_errors - MAX_PARSE_FINDINGS
+                ),
+            ));
+        }
+        self.dependencies.sort_by(|a, b| {
+            a.source
+                .cmp(&b.source)
+                .then_with(|| a.normalized_name.cmp(&b.normalized_name))
+                .then_with(|| a.cmp(b))
+        });
+        self.dependencies.dedup();
+        self.findings.sort_by(mlvet_core::Finding::report_order);
+        Inventory {
+            kind: self.kind,
+            dependencies: self.dependencies,
+            findings: self.findings,
+            fully_parsed: self.fully_parsed,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+# placeholder local package (never executed by mlvet)
