@@ -1,0 +1,168 @@
+//! Command-line definitions. Parsing only: the commands live in their own modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "mlvet", version, about = "Vet the supply chain of a machine-learning stack", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan model files, archives, manifests, lockfiles, environments and SBOMs.
+    Scan(ScanArgs),
+    /// Manage the local advisory database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// List advisories in the local database.
+    Advisories(AdvisoriesArgs),
+    /// List every rule mlvet can report.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable report (colour on a TTY unless NO_COLOR is set).
+    Terminal,
+    /// The versioned JSON report documented in docs/json-report.md.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<mlvet_core::Severity> {
+        use mlvet_core::Severity;
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit non-zero when a finding reaches this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Print only the summary line and the findings that reach --fail-on.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// List safe artefacts too, with every piece of evidence.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Extra pickle policy (TOML, same format as the built-in policy); its entries win.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Skip dependency inventory and vulnerability matching.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Evaluate requirement markers for this target Python (e.g. 3.11) instead of keeping them all.
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+    /// Target platform for marker evaluation: linux, darwin or win32 (with --python-version).
+    #[arg(long, value_name = "PLATFORM", requires = "python_version", default_value = "linux")]
+    pub platform: String,
+    /// Where mlvet keeps its state (advisory database). Defaults to $MLVET_DATA_DIR or the per-user data directory.
+    #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download OSV advisories (incrementally after the first run).
+    Update(DbUpdateArgs),
+    /// Import OSV records from JSON/YAML files, directories of them, or an OSV zip export.
+    Import(DbImportArgs),
+    /// Show what the database holds and how old it is.
+    Status(DbStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// Where mlvet keeps its state. Defaults to $MLVET_DATA_DIR or the per-user data directory.
+    #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// OSV ecosystems to download (repeatable).
+    #[arg(long = "ecosystem", value_name = "NAME", default_value = "PyPI")]
+    pub ecosystems: Vec<String>,
+    /// Base URL of the OSV export bucket (or a mirror).
+    #[arg(long, value_name = "URL", env = "MLVET_OSV_URL")]
+    pub url: Option<String>,
+    /// Hide the progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// OSV files, directories or zip exports.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Hide the progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AdvisoriesArgs {
+    /// Only advisories affecting ML libraries (mlvet's curated list).
+    #[arg(long)]
+    pub ml: bool,
+    /// Only advisories for this package.
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Show at most N advisories.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Print the full rule documentation as Markdown (the source of docs/rules.md).
+    #[arg(long)]
+    pub markdown: bool,
+}

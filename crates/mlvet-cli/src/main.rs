@@ -1,0 +1,54 @@
+//! `mlvet`: the thin command-line edge. Parses arguments, runs one command, renders, exits.
+
+mod advisories;
+mod cli;
+mod db;
+mod exit;
+mod progress;
+mod rules;
+mod scan;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr itself.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { exit::USAGE } else { exit::CLEAN });
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Db(command) => db::run(command),
+        Command::Advisories(args) => advisories::run(&args),
+        Command::Rules(args) => rules::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let mut stderr = anstream::stderr();
+            let _ = writeln!(stderr, "mlvet: error: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// Writes a rendered report to `--output` or standard output.
+pub(crate) fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            let mut stdout = anstream::stdout();
+            stdout.write_all(text.as_bytes()).context("cannot write to standard output")?;
+            stdout.flush().context("cannot write to standard output")
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `mlvet scan`: walk the inputs, send every file to the analysis that reads it the way its real
+//! loader would, match the dependency inventory against the advisory database, render, exit.
+
+mod no_database;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use mlvet_core::{ArtifactReport, RuleMeta, ScanError, ScanReport};
+use mlvet_formats::{ScanOptions, WalkedFile};
+use mlvet_inventory::{Inventory, ManifestKind, TargetEnv};
+use rayon::prelude::*;
+
+use crate::cli::{OutputFormat, ScanArgs};
+
+/// Rules reported by the scan orchestration itself (not by one analysis).
+pub fn rules() -> Vec<&'static RuleMeta> {
+    vec![&no_database::RULE]
+}
+
+/// How much of a file is read to decide what it is.
+const SNIFF_BYTES: usize = 4096;
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
+    let report = build_report(args)?;
+    let meta = mlvet_report::RunMeta {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
+        fail_on: args.fail_on.threshold(),
+        duration_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+    };
+    let text = match args.format {
+        OutputFormat::Json => mlvet_report::render_json(&report, &meta),
+        OutputFormat::Terminal => {
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let opts = mlvet_report::TerminalOptions {
+                color,
+                verbose: args.verbose,
+                quiet: args.quiet,
+                width: None,
+            };
+            mlvet_report::render_terminal(&report, &meta, &opts)
+        }
+    };
+    crate::write_output(args.output.as_deref(), &text)?;
+    Ok(crate::exit::code_for(&report, args.fail_on.threshold()))
+}
+
+/// What one walked file turned out to be.
+enum Outcome {
+    Model(ArtifactReport),
+    Dependencies { file: WalkedFile, inventory: Inventory },
+    NotOfInterest,
+    Failed(ScanError),
+}
+
+pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
+    let mut options = ScanOptions::default();
+    if let Some(path) = &args.policy {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
+        let extra = mlvet_pickle::Policy::from_toml_str(&text)
+            .with_context(|| format!("invalid policy {}", path.display()))?;
+        options.policy.extend(extra);
+    }
+
+    let (files, walk_errors) = mlvet_formats::walk(&args.paths);
+    let roots = inclusion_roots(&args.paths);
+    let inventory_enabled = !args.no_deps;
+    let outcomes: Vec<Outcome> = files
+        .into_par_iter()
+        .map(|file| scan_one(file, &options, &roots, inventory_enabled))
+        .collect();
+
+    let mut report = ScanReport { errors: walk_errors, ..ScanReport::default() };
+    let mut inventories = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Model(artifact) => report.artifacts.push(artifact),
+            Outcome::Dependencies { file, inventory } => inventories.push((file, inventory)),
+            Outcome::NotOfInterest => {}
+            Outcome::Failed(error) => report.errors.push(error),
+        }
+    }
+    if !inventories.is_empty() {
+        let target = args.python_version.as_ref().map(|python| TargetEnv::new(python, &args.platform));
+        match_dependencies(&mut report, inventories, args.data_dir.as_deref(), target.as_ref())?;
+    }
+    report.sort();
+    Ok(report)
+}
+
+/// The folder each input bounds `-r`/`-c` includes to: the directory itself, or a file's folder.
+fn inclusion_roots(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .map(|input| {
+            if input.is_dir() {
+                input.clone()
+            } else {
+                input.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+            }
+        })
+        .collect()
+}
+
+fn root_for<'a>(path: &Path, roots: &'a [PathBuf]) -> &'a Path {
+    roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .max_by_key(|root| root.components().count())
+        .map(PathBuf::as_path)
+        .unwrap_or_else(|| Path::new("."))
+}
+
+fn scan_one(file: WalkedFile, options: &ScanOptions, roots: &[PathBuf], inventory_enabled: bool) -> Outcome {
+    if inventory_enabled {
+        let prefix = match read_prefix(&file.path) {
+            Ok(prefix) => prefix,
+            Err(err) => {
+                return Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() });
+            }
+        };
+        if let Some(kind) = mlvet_inventory::detect(&file.path, &prefix) {
+            let root = root_for(&file.path, roots);
+            return match mlvet_inventory::parse_file(&file.path, &file.display, kind, root) {
+                Ok(inventory) => Outcome::Dependencies { file, inventory },
+                Err(err) => Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() }),
+            };
+        }
+    }
+    match mlvet_formats::scan_file(&file.path, &file.display, options) {
+        Ok(Some(artifact)) => Outcome::Model(artifact),
+        Ok(None) => Outcome::NotOfInterest,
+        Err(err) => Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() }),
+    }
+}
+
+fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    std::fs::File::open(path)?.take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+/// Matches every inventory against the advisory database and turns each into an artefact.
+/// Without a database the dependency artefacts are reported as not fully inspected, with a
+/// finding and a warning: mlvet never says "no vulnerabilities" when it could not look.
+fn match_dependencies(
+    report: &mut ScanReport,
+    inventories: Vec<(WalkedFile, Inventory)>,
+    data_dir: Option<&Path>,
+    target: Option<&TargetEnv>,
+) -> anyhow::Result<()> {
+    let data_dir = match data_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => mlvet_db::Database::data_dir().context("cannot locate mlvet's data directory")?,
+    };
+    let database = mlvet_db::Database::open(&data_dir)
+        .with_context(|| format!("cannot open the advisory database in {}", data_dir.display()))?;
+    match &database {
+        Some(db) => {
+            let info = db.info();
+            if info.stale {
+                report.warnings.push(format!(
+                    "the advisory database is stale (last updated {}): run `mlvet db update`",
+                    info.updated.as_deref().unwrap_or("never")
+                ));
+            }
+            report.database = Some(info);
+        }
+        None => report.warnings.push(format!(
+            "no advisory database in {}: dependencies were inventoried but NOT checked for vulnerabilities; \
+             run `mlvet db update` (or `mlvet db import PATH` offline)",
+            data_dir.display()
+        )),
+    }
+
+    for (file, inventory) in inventories {
+        let mut findings = inventory.findings;
+        let mut fully_inspected = inventory.fully_parsed;
+        let dependencies: Vec<_> = inventory
+            .dependencies
+            .into_iter()
+            .filter(|dep| applies_to_target(dep, target))
+            .collect();
+        match &database {
+            Some(db) => {
+                let matched = mlvet_osv::match_dependencies(&dependencies, db, &mlvet_osv::MatchOptions::default());
+                findings.extend(matched.findings);
+            }
+            None => {
+                fully_inspected = false;
+                if !dependencies.is_empty() {
+                    findings.push(no_database::finding(&file.display, dependencies.len()));
+                }
+            }
+        }
+        report.artifacts.push(ArtifactReport::new(
+            file.display,
+            manifest_format_name(inventory.kind),
+            file.size,
+            fully_inspected,
+            findings,
+        ));
+    }
+    Ok(())
+}
+
+/// With `--python-version`, a dependency whose markers exclude the target is left out of matching.
+/// Markers that cannot be evaluated keep the dependency: it is never silently dropped.
+fn applies_to_target(dep: &mlvet_inventory::Dependency, target: Option<&TargetEnv>) -> bool {
+    match (target, dep.markers.as_deref()) {
+        (Some(target), Some(markers)) => mlvet_inventory::markers_apply(markers, target).unwrap_or(true),
+        _ => true,
+    }
+}
+
+/// `ManifestKind::CycloneDxJson` → `cyclone-dx-json`: the stable kebab-case format name.
+fn manifest_format_name(kind: ManifestKind) -> String {
+    let debug = format!("{kind:?}");
+    let mut name = String::with_capacity(debug.len() + 4);
+    for (i, ch) in debug.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                name.push('-');
+            }
+            name.push(ch.to_ascii_lowercase());
+        } else {
+            name.push(ch);
+        }
+    }
+    name
+}

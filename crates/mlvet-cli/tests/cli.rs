@@ -1,0 +1,106 @@
+//! End-to-end tests of the `mlvet` binary: exit codes, report shape, examples, databases.
+
+mod common;
+
+use common::{artifact, findings_for, json_report, mlvet};
+
+#[test]
+fn examples_report_the_hidden_payload_and_fail() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = mlvet(data.path(), &["scan", "examples", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let report = json_report(&out);
+    assert_eq!(report["schema_version"], "1.0");
+    let checkpoint = artifact(&report, "examples/models/sentiment-classifier.pt");
+    assert_eq!(checkpoint["verdict"], "malicious");
+    let findings = findings_for(&report, "examples/models/sentiment-classifier.pt");
+    let payload = findings
+        .iter()
+        .find(|f| f["rule"] == "pickle-dangerous-callable")
+        .expect("a dangerous-callable finding");
+    assert_eq!(payload["severity"], "critical");
+    assert_eq!(payload["member"], "archive/data.pkl");
+    let text = payload.to_string();
+    assert!(text.contains("system"), "the callable is named: {text}");
+    assert!(text.contains("echo"), "the literal argument is shown: {text}");
+    assert_eq!(artifact(&report, "examples/models/tokenizer-state.pkl")["verdict"], "safe");
+}
+
+#[test]
+fn scanning_without_a_database_says_so_and_never_claims_safety() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = mlvet(data.path(), &["scan", "examples/requirements.txt", "--format", "json"]);
+    let report = json_report(&out);
+    let requirements = artifact(&report, "examples/requirements.txt");
+    assert_ne!(requirements["verdict"], "safe");
+    assert!(report["warnings"].to_string().contains("no advisory database"));
+    assert!(findings_for(&report, "examples/requirements.txt").iter().any(|f| f["rule"] == "dependency-no-database"));
+}
+
+#[test]
+fn imported_advisories_match_pinned_ml_dependencies() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let import = mlvet(data.path(), &["db", "import", "examples/advisories"]);
+    assert_eq!(import.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&import.stderr));
+    let out = mlvet(data.path(), &["scan", "examples/requirements.txt", "--format", "json"]);
+    let report = json_report(&out);
+    assert_eq!(artifact(&report, "examples/requirements.txt")["verdict"], "vulnerable");
+    let vulns: Vec<_> = findings_for(&report, "examples/requirements.txt")
+        .into_iter()
+        .filter(|f| f["rule"] == "dependency-vulnerable")
+        .collect();
+    let torch = vulns.iter().find(|f| f["package"]["name"] == "torch").expect("torch finding");
+    assert_eq!(torch["package"]["version"], "2.5.1");
+    assert_eq!(torch["package"]["ecosystem"], "PyPI");
+    assert_eq!(torch["package"]["ml"], true);
+    assert_eq!(torch["package"]["source"]["line"], 2);
+    assert_eq!(torch["advisory"]["id"], "EXAMPLE-2025-0001");
+    assert_eq!(torch["advisory"]["fixed"], "2.6.0");
+    assert_eq!(torch["advisory"]["aliases"][0], "CVE-2025-32434");
+    assert_eq!(torch["severity"], "critical");
+    assert!(vulns.iter().any(|f| f["package"]["name"] == "transformers"));
+    assert!(!vulns.iter().any(|f| f["package"]["name"] == "scikit-learn"));
+
+    let status = mlvet(data.path(), &["db", "status"]);
+    assert_eq!(status.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&status.stdout).contains('2'));
+}
+
+#[test]
+fn fail_on_never_exits_clean_but_errors_still_fail() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = mlvet(data.path(), &["scan", "examples/models", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = mlvet(data.path(), &["scan", "no/such/path", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let data = tempfile::tempdir().expect("tempdir");
+    assert_eq!(mlvet(data.path(), &["scan", "--fail-on", "sometimes"]).status.code(), Some(2));
+    assert_eq!(mlvet(data.path(), &["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn terminal_report_names_the_payload_and_has_no_colour_when_piped() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = mlvet(data.path(), &["scan", "examples/models"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("malicious"), "{text}");
+    assert!(text.contains("sentiment-classifier.pt"), "{text}");
+    assert!(text.contains("pickle-dangerous-callable"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no escape codes when piped: {text}");
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let target = data.path().join("report.json");
+    let target_str = target.to_str().expect("utf-8 path");
+    let out = mlvet(data.path(), &["scan", "examples/models", "--format", "json", "--output", target_str]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).expect("report written")).expect("json");
+    assert_eq!(report["schema_version"], "1.0");
+}

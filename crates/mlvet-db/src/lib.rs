@@ -1,0 +1,308 @@
+//! mlvet's embedded advisory database.
+//!
+//! OSV records are imported from files, directories and zip exports ([`Database::import_path`])
+//! or downloaded from an OSV export ([`Database::update`], incremental after the first sync), and
+//! stored in one SQLite file indexed by `(ecosystem, normalised package name)`. The database is
+//! an [`mlvet_osv::AdvisorySource`] for the matcher, and lists ML advisories for
+//! `mlvet advisories --ml`.
+//!
+//! Storage sits behind an internal `Store` trait (see `store/mod.rs`) so that a PostgreSQL
+//! backend can be added for the monitoring service; rusqlite is pinned to `=0.39` so that it can
+//! share one dependency graph with sqlx 0.9.
+//!
+//! Failures to read or download advisories are errors, never empty results: "no database" and
+//! "no network" must never look like "no vulnerabilities".
+
+mod error;
+mod import;
+mod progress;
+mod status;
+mod store;
+mod time;
+mod update;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use mlvet_osv::{Advisory, AdvisorySource, OsvError, normalize_package_name};
+
+pub use error::DbError;
+pub use import::{ImportFailure, ImportStats};
+pub use progress::{NoProgress, Progress};
+pub use status::{EcosystemStatus, SourceStatus, Status};
+pub use update::{DEFAULT_OSV_URL, EcosystemUpdate, OSV_URL_ENV, SyncMethod, UpdateConfig, UpdateStats};
+
+use import::{Importer, ecosystem_key};
+use store::sqlite::SqliteStore;
+use store::{SourceRow, Store};
+use time::{now_nanos, parse_rfc3339_nanos};
+
+/// The environment variable that overrides the data directory.
+pub const DATA_DIR_ENV: &str = "MLVET_DATA_DIR";
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "advisories.sqlite3";
+/// A database not updated for longer than this is reported stale (see [`Database::set_stale_after`]).
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The advisory database: one SQLite file in the data directory.
+pub struct Database {
+    // A mutex makes the database shareable across threads (rusqlite connections are `Send`, not
+    // `Sync`); writers take `&mut self` and bypass it.
+    store: Mutex<Box<dyn Store>>,
+    dir: PathBuf,
+    file: PathBuf,
+    stale_after: Duration,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("file", &self.file)
+            .field("stale_after", &self.stale_after)
+            .finish()
+    }
+}
+
+impl Database {
+    /// The data directory: `MLVET_DATA_DIR` if set, else the per-user data directory
+    /// (`$XDG_DATA_HOME/mlvet` or `~/.local/share/mlvet` on Linux, `~/Library/Application
+    /// Support/mlvet` on macOS, `%APPDATA%\mlvet\data` on Windows).
+    pub fn data_dir() -> Result<PathBuf, DbError> {
+        if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+        directories::ProjectDirs::from("", "", "mlvet")
+            .map(|dirs| dirs.data_dir().to_path_buf())
+            .ok_or(DbError::NoDataDir)
+    }
+
+    /// Opens the database in `data_dir`; `None` when none exists there yet.
+    pub fn open(data_dir: &Path) -> Result<Option<Database>, DbError> {
+        let file = data_dir.join(DATABASE_FILE);
+        if !file.is_file() {
+            return Ok(None);
+        }
+        let store = SqliteStore::open(&file, false)?;
+        Ok(Some(Database::from_store(
+            Box::new(store),
+            data_dir.to_path_buf(),
+            file,
+        )))
+    }
+
+    /// Opens the database in `data_dir`, creating the directory and an empty database if needed.
+    pub fn open_or_create(data_dir: &Path) -> Result<Database, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| DbError::io(data_dir, e))?;
+        let file = data_dir.join(DATABASE_FILE);
+        let store = SqliteStore::open(&file, true)?;
+        Ok(Database::from_store(
+            Box::new(store),
+            data_dir.to_path_buf(),
+            file,
+        ))
+    }
+
+    /// A private, empty database in memory (tests, fuzzing, one-off matching). `update` still needs
+    /// a directory for its download: the system temporary directory is used.
+    pub fn in_memory() -> Result<Database, DbError> {
+        let store = SqliteStore::in_memory()?;
+        Ok(Database::from_store(
+            Box::new(store),
+            std::env::temp_dir(),
+            PathBuf::from(":memory:"),
+        ))
+    }
+
+    fn from_store(store: Box<dyn Store>, dir: PathBuf, file: PathBuf) -> Database {
+        Database {
+            store: Mutex::new(store),
+            dir,
+            file,
+            stale_after: DEFAULT_STALE_AFTER,
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// How old the last update may be before [`Status::stale`] is set (default 7 days).
+    pub fn set_stale_after(&mut self, age: Duration) {
+        self.stale_after = age;
+    }
+
+    fn store(&self) -> MutexGuard<'_, Box<dyn Store>> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back), so a poisoned lock is still usable.
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn store_mut(&mut self) -> &mut dyn Store {
+        self.store
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+    }
+
+    /// Imports OSV records from `path`: a `.json`, `.yaml` or `.yml` record, a directory searched
+    /// recursively for records and zip exports (other files are counted as ignored), or an OSV zip
+    /// export (entries `*.json`). Everything is written in one transaction; a newer `modified`
+    /// replaces a stored record, an older or equal one changes nothing, so re-importing is
+    /// idempotent.
+    ///
+    /// Records inside a directory or zip that fail to parse are counted and listed in
+    /// [`ImportStats::failures`]; a single record file that fails is an error.
+    pub fn import_path(
+        &mut self,
+        path: &Path,
+        progress: &dyn Progress,
+    ) -> Result<ImportStats, DbError> {
+        let source = std::path::absolute(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
+        self.import_with(&source, progress, &mut |importer| {
+            importer.import_path(path)
+        })
+    }
+
+    /// Imports a record or zip export held in memory; `name` decides the format by its extension
+    /// (`.json`, `.yaml`/`.yml`, `.zip`). Records that fail to parse are counted, not errors.
+    pub fn import_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        progress: &dyn Progress,
+    ) -> Result<ImportStats, DbError> {
+        self.import_with(name, progress, &mut |importer| {
+            importer.import_bytes(name, bytes)
+        })
+    }
+
+    fn import_with(
+        &mut self,
+        source: &str,
+        progress: &dyn Progress,
+        run: &mut dyn FnMut(&mut Importer<'_>) -> Result<(), DbError>,
+    ) -> Result<ImportStats, DbError> {
+        let mut stats = ImportStats::default();
+        self.store_mut().write(&mut |tx| {
+            let mut importer = Importer::new(tx, progress);
+            run(&mut importer)?;
+            let records = importer.stats.records;
+            importer.record_source(&SourceRow {
+                source: source.to_string(),
+                kind: "import".into(),
+                updated_at_ns: now_nanos(),
+                records,
+            })?;
+            stats = std::mem::take(&mut importer.stats);
+            Ok(())
+        })?;
+        Ok(stats)
+    }
+
+    /// Downloads OSV per-ecosystem exports (see [`UpdateConfig`]): `all.zip` on the first sync of
+    /// an ecosystem or when many records changed, otherwise only the records `modified_id.csv`
+    /// lists as modified since the last sync. Network and HTTP failures are errors; each
+    /// ecosystem is written in its own transaction.
+    pub fn update(
+        &mut self,
+        config: &UpdateConfig,
+        progress: &dyn Progress,
+    ) -> Result<UpdateStats, DbError> {
+        let dir = self.dir.clone();
+        update::update(self.store_mut(), &dir, config, progress)
+    }
+
+    /// Sources, record counts per ecosystem, last update time, age and staleness.
+    pub fn status(&self) -> Result<Status, DbError> {
+        let store = self.store();
+        status::build(
+            self.file.clone(),
+            store.counts()?,
+            store.sources()?,
+            store.sync_rows()?,
+            now_nanos(),
+            self.stale_after,
+        )
+    }
+
+    /// The summary a scan report carries. Never fails: an unreadable database is reported as
+    /// empty and stale.
+    pub fn info(&self) -> mlvet_core::DatabaseInfo {
+        match self.status() {
+            Ok(status) => status.info(),
+            Err(e) => mlvet_core::DatabaseInfo {
+                source: format!("{} (unreadable: {e})", self.file.display()),
+                records: 0,
+                updated: None,
+                stale: true,
+            },
+        }
+    }
+
+    /// Current (non-withdrawn) advisories affecting the curated ML packages
+    /// ([`mlvet_osv::ml::is_ml_package`]), newest first by `published` (else `modified`), then
+    /// by id. With `package_filter`, only that package's (normalised as a PyPI name; a package not
+    /// on the ML list yields nothing).
+    pub fn ml_advisories(&self, package_filter: Option<&str>) -> Result<Vec<Advisory>, DbError> {
+        let names: Vec<String> = match package_filter {
+            Some(name) => vec![normalize_package_name("PyPI", name)],
+            None => self.store().package_names("PyPI")?,
+        };
+        let mut by_id: BTreeMap<String, Advisory> = BTreeMap::new();
+        for name in names.iter().filter(|n| mlvet_osv::ml::is_ml_package(n)) {
+            for advisory in self.lookup("PyPI", name)? {
+                if !advisory.is_withdrawn() {
+                    by_id.entry(advisory.id.clone()).or_insert(advisory);
+                }
+            }
+        }
+        let mut advisories: Vec<Advisory> = by_id.into_values().collect();
+        let when = |a: &Advisory| {
+            a.published
+                .as_deref()
+                .or(a.modified.as_deref())
+                .and_then(parse_rfc3339_nanos)
+                .unwrap_or(i64::MIN)
+        };
+        advisories.sort_by(|a, b| when(b).cmp(&when(a)).then_with(|| a.id.cmp(&b.id)));
+        Ok(advisories)
+    }
+
+    /// Every stored record naming the package (withdrawn ones included: the matcher decides),
+    /// sorted by id.
+    fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        let rows = self.store().advisory_json_for(
+            &ecosystem_key(ecosystem),
+            &normalize_package_name(ecosystem, name),
+        )?;
+        rows.iter()
+            .map(|json| {
+                // The database only holds JSON it serialised itself; failing to read it back
+                // means the file was damaged or written by something else.
+                mlvet_osv::parse_json(json).map_err(|e| DbError::InvalidRecord {
+                    origin: self.file.display().to_string(),
+                    message: format!("stored record unreadable: {e}"),
+                })
+            })
+            .collect()
+    }
+}
+
+impl AdvisorySource for Database {
+    fn advisories_for(
+        &self,
+        ecosystem: &str,
+        normalized_name: &str,
+    ) -> Result<Vec<Advisory>, OsvError> {
+        self.lookup(ecosystem, normalized_name)
+            .map_err(|e| OsvError::Source(e.to_string()))
+    }
+}

@@ -1,0 +1,365 @@
+//! The SQLite backend (rusqlite, bundled SQLite). One file, WAL journal, one transaction per
+//! import or update, prepared statements reused through rusqlite's statement cache.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{AdvisoryRow, Counts, SourceRow, Store, StoreTx, SyncRow, Upserted};
+use crate::DbError;
+
+/// Ordered schema migrations; `PRAGMA user_version` is the number applied. Append only: never edit
+/// a migration that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    "CREATE TABLE advisory (
+        id          TEXT PRIMARY KEY NOT NULL,
+        modified    TEXT,
+        modified_ns INTEGER NOT NULL,
+        published   TEXT,
+        withdrawn   TEXT,
+        json        BLOB NOT NULL
+    );
+    CREATE TABLE affected_package (
+        ecosystem       TEXT NOT NULL,
+        normalized_name TEXT NOT NULL,
+        advisory_id     TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
+        PRIMARY KEY (ecosystem, normalized_name, advisory_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX affected_package_by_advisory ON affected_package(advisory_id);
+    CREATE TABLE alias (
+        advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
+        alias       TEXT NOT NULL,
+        PRIMARY KEY (advisory_id, alias)
+    ) WITHOUT ROWID;
+    CREATE INDEX alias_by_alias ON alias(alias);
+    CREATE TABLE source (
+        source        TEXT PRIMARY KEY NOT NULL,
+        kind          TEXT NOT NULL,
+        updated_at_ns INTEGER NOT NULL,
+        records       INTEGER NOT NULL
+    );
+    CREATE TABLE sync_state (
+        ecosystem        TEXT PRIMARY KEY NOT NULL,
+        source           TEXT NOT NULL,
+        last_modified_ns INTEGER,
+        updated_at_ns    INTEGER NOT NULL,
+        method           TEXT NOT NULL
+    );",
+];
+
+/// The schema version this build creates and understands.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if `create`) the database file and brings its schema up to date.
+    pub(crate) fn open(path: &Path, create: bool) -> Result<Self, DbError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::configure(conn, path.to_path_buf())
+    }
+
+    /// A private database in memory (tests, fuzzing).
+    pub(crate) fn in_memory() -> Result<Self, DbError> {
+        Self::configure(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn configure(conn: Connection, path: PathBuf) -> Result<Self, DbError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let mut store = SqliteStore { conn };
+        store.migrate(&path)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), DbError> {
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current > SCHEMA_VERSION {
+            return Err(DbError::SchemaTooNew {
+                path: path.to_path_buf(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (index, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(current).unwrap_or(0))
+        {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn schema_version(&self) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+impl SqliteTx<'_> {
+    fn insert_children(&self, row: &AdvisoryRow) -> Result<(), DbError> {
+        let mut package = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO affected_package (ecosystem, normalized_name, advisory_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (ecosystem, name) in &row.packages {
+            package.execute(params![ecosystem, name, row.id])?;
+        }
+        let mut alias = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO alias (advisory_id, alias) VALUES (?1, ?2)")?;
+        for name in &row.aliases {
+            alias.execute(params![row.id, name])?;
+        }
+        Ok(())
+    }
+}
+
+impl StoreTx for SqliteTx<'_> {
+    fn upsert(&mut self, row: &AdvisoryRow) -> Result<Upserted, DbError> {
+        let stored: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT modified_ns FROM advisory WHERE id = ?1")?
+            .query_row([&row.id], |r| r.get(0))
+            .optional()?;
+        let outcome = match stored {
+            Some(stored) if stored >= row.modified_ns => return Ok(Upserted::Unchanged),
+            Some(_) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE advisory SET modified = ?2, modified_ns = ?3, published = ?4, withdrawn = ?5, json = ?6 \
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![row.id, row.modified, row.modified_ns, row.published, row.withdrawn, row.json])?;
+                self.conn
+                    .prepare_cached("DELETE FROM affected_package WHERE advisory_id = ?1")?
+                    .execute([&row.id])?;
+                self.conn
+                    .prepare_cached("DELETE FROM alias WHERE advisory_id = ?1")?
+                    .execute([&row.id])?;
+                Upserted::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO advisory (id, modified, modified_ns, published, withdrawn, json) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![row.id, row.modified, row.modified_ns, row.published, row.withdrawn, row.json])?;
+                Upserted::Inserted
+            }
+        };
+        self.insert_children(row)?;
+        Ok(outcome)
+    }
+
+    fn record_source(&mut self, source: &SourceRow) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO source (source, kind, updated_at_ns, records) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(source) DO UPDATE SET kind = ?2, updated_at_ns = ?3, records = ?4",
+            )?
+            .execute(params![
+                source.source,
+                source.kind,
+                source.updated_at_ns,
+                source.records as i64
+            ])?;
+        Ok(())
+    }
+
+    fn record_sync(&mut self, sync: &SyncRow) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_state (ecosystem, source, last_modified_ns, updated_at_ns, method) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT(ecosystem) DO UPDATE SET source = ?2, last_modified_ns = ?3, updated_at_ns = ?4, method = ?5",
+            )?
+            .execute(params![sync.ecosystem, sync.source, sync.last_modified_ns, sync.updated_at_ns, sync.method])?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn StoreTx) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let tx = self.conn.transaction()?;
+        work(&mut SqliteTx { conn: &tx })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn advisory_json_for(
+        &self,
+        ecosystem: &str,
+        normalized_name: &str,
+    ) -> Result<Vec<Vec<u8>>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT a.json FROM affected_package p JOIN advisory a ON a.id = p.advisory_id \
+             WHERE p.ecosystem = ?1 AND p.normalized_name = ?2 ORDER BY a.id",
+        )?;
+        let rows =
+            statement.query_map([ecosystem, normalized_name], |row| row.get::<_, Vec<u8>>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn package_names(&self, ecosystem: &str) -> Result<Vec<String>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT DISTINCT normalized_name FROM affected_package WHERE ecosystem = ?1 ORDER BY normalized_name",
+        )?;
+        let rows = statement.query_map([ecosystem], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn counts(&self) -> Result<Counts, DbError> {
+        let (records, withdrawn): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), count(withdrawn) FROM advisory",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT p.ecosystem, count(DISTINCT p.advisory_id) FROM affected_package p \
+             JOIN advisory a ON a.id = p.advisory_id WHERE a.withdrawn IS NULL \
+             GROUP BY p.ecosystem ORDER BY p.ecosystem",
+        )?;
+        let per_ecosystem = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Counts {
+            records: records.max(0) as u64,
+            withdrawn: withdrawn.max(0) as u64,
+            per_ecosystem,
+        })
+    }
+
+    fn sources(&self) -> Result<Vec<SourceRow>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT source, kind, updated_at_ns, records FROM source ORDER BY source",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(SourceRow {
+                source: row.get(0)?,
+                kind: row.get(1)?,
+                updated_at_ns: row.get(2)?,
+                records: row.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn sync_rows(&self) -> Result<Vec<SyncRow>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT ecosystem, source, last_modified_ns, updated_at_ns, method FROM sync_state ORDER BY ecosystem",
+        )?;
+        let rows = statement.query_map([], sync_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn sync_row(&self, ecosystem: &str) -> Result<Option<SyncRow>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT ecosystem, source, last_modified_ns, updated_at_ns, method FROM sync_state WHERE ecosystem = ?1",
+            )?
+            .query_row([ecosystem], sync_row)
+            .optional()?)
+    }
+}
+
+fn sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncRow> {
+    Ok(SyncRow {
+        ecosystem: row.get(0)?,
+        source: row.get(1)?,
+        last_modified_ns: row.get(2)?,
+        updated_at_ns: row.get(3)?,
+        method: row.get(4)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite3");
+        let store = SqliteStore::open(&path, true).expect("create");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        drop(store);
+        // Reopening an up-to-date file runs nothing (a re-run would fail on CREATE TABLE).
+        let store = SqliteStore::open(&path, false).expect("reopen");
+        store
+            .conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        drop(store);
+        match SqliteStore::open(&path, false) {
+            Err(DbError::SchemaTooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
+            other => panic!("expected SchemaTooNew, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn opening_without_create_needs_an_existing_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(SqliteStore::open(&dir.path().join("absent.sqlite3"), false).is_err());
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back() {
+        let mut store = SqliteStore::in_memory().expect("store");
+        let row = AdvisoryRow {
+            id: "X-1".into(),
+            modified: None,
+            modified_ns: i64::MIN,
+            published: None,
+            withdrawn: None,
+            aliases: vec!["CVE-1".into()],
+            packages: vec![("PyPI".into(), "a".into())],
+            json: b"{}".to_vec(),
+        };
+        let result = store.write(&mut |tx| {
+            tx.upsert(&row)?;
+            Err(DbError::NoSourceUrl)
+        });
+        assert!(result.is_err());
+        assert_eq!(store.counts().expect("counts").records, 0);
+        store
+            .write(&mut |tx| tx.upsert(&row).map(|_| ()))
+            .expect("write");
+        assert_eq!(store.counts().expect("counts").records, 1);
+        assert_eq!(store.package_names("PyPI").expect("names"), ["a"]);
+    }
+}

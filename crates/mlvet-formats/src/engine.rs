@@ -1,0 +1,623 @@
+//! The scan of one artefact: dispatch by sniffed format, containers opened the way their loaders
+//! open them, every pickle handed to the simulator, limits enforced everywhere.
+
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+
+use mlvet_core::{Finding, Location};
+use mlvet_pickle::StreamOptions;
+
+use crate::rules::{
+    container_malformed, container_nesting_too_deep, container_resource_limit,
+    container_torchscript_code, container_uninspectable_member,
+};
+use crate::sniff::{Format, SNIFF_LEN, sniff};
+use crate::walker::{Mode, Val, Walker};
+use crate::{ScanOptions, npy};
+
+/// Random-access input.
+pub(crate) trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// How the pickles of a stream are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PickleLoader {
+    /// `pickle.load` or `joblib.load`: every pickle, joblib arrays understood.
+    Generic,
+    /// A loader's own unpickler reading exactly one pickle (torch `data.pkl`, numpy object arrays).
+    One,
+}
+
+pub(crate) struct Scan<'o> {
+    pub opts: &'o ScanOptions,
+    pub findings: Vec<Finding>,
+    pub fully_inspected: bool,
+    /// Uncompressed bytes produced so far (all levels).
+    pub total_out: u64,
+    pub entries: usize,
+}
+
+impl<'o> Scan<'o> {
+    pub(crate) fn new(opts: &'o ScanOptions) -> Self {
+        Scan {
+            opts,
+            findings: Vec::new(),
+            fully_inspected: true,
+            total_out: 0,
+            entries: 0,
+        }
+    }
+
+    pub(crate) fn incomplete(&mut self, finding: Finding) {
+        self.fully_inspected = false;
+        self.findings.push(finding);
+    }
+
+    /// Scans random-access content of `size` bytes; returns its format name.
+    pub(crate) fn scan_seekable(
+        &mut self,
+        src: &mut dyn ReadSeek,
+        size: u64,
+        loc: &Location,
+        depth: usize,
+    ) -> &'static str {
+        let mut prefix = Vec::with_capacity(SNIFF_LEN);
+        if src.seek(SeekFrom::Start(0)).is_err()
+            || src.take(SNIFF_LEN as u64).read_to_end(&mut prefix).is_err()
+        {
+            self.incomplete(container_uninspectable_member::finding(
+                loc.clone(),
+                "unreadable",
+            ));
+            return "unknown";
+        }
+        let format = sniff(&prefix);
+        if src.seek(SeekFrom::Start(0)).is_err() {
+            self.incomplete(container_uninspectable_member::finding(
+                loc.clone(),
+                "unreadable",
+            ));
+            return format.name();
+        }
+        match format {
+            Format::Zip => crate::zipscan::scan_zip(self, src, size, loc, depth),
+            Format::SevenZip => self.scan_7z(src, loc, depth),
+            Format::TorchLegacy => {
+                self.scan_pickles(BufReader::new(src), loc, 0, Some(5), PickleLoader::One);
+                format.name()
+            }
+            Format::Numpy => self.scan_npy_seekable(src, size, loc),
+            _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
+        }
+    }
+
+    /// Scans sequential content (a decompressed stream, a tar member).
+    pub(crate) fn scan_reader(
+        &mut self,
+        src: &mut dyn Read,
+        size_hint: Option<u64>,
+        loc: &Location,
+        depth: usize,
+    ) -> &'static str {
+        let mut prefix = Vec::with_capacity(SNIFF_LEN);
+        if src.take(SNIFF_LEN as u64).read_to_end(&mut prefix).is_err() {
+            self.incomplete(container_uninspectable_member::finding(
+                loc.clone(),
+                "unreadable stream",
+            ));
+            return "unknown";
+        }
+        let format = sniff(&prefix);
+        let mut chained = Cursor::new(prefix).chain(src);
+        match format {
+            Format::Zip | Format::SevenZip | Format::Numpy => {
+                // Random access needed: buffer, within the member cap.
+                match self.buffer(&mut chained, loc) {
+                    Some(bytes) => {
+                        let len = bytes.len() as u64;
+                        self.scan_seekable(&mut Cursor::new(bytes), len, loc, depth)
+                    }
+                    None => format.name(),
+                }
+            }
+            Format::TorchLegacy => {
+                self.scan_pickles(chained, loc, 0, Some(5), PickleLoader::One);
+                format.name()
+            }
+            _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
+        }
+    }
+
+    /// Reads a whole stream into memory, up to `max_member_size`.
+    pub(crate) fn buffer(&mut self, src: &mut dyn Read, loc: &Location) -> Option<Vec<u8>> {
+        let cap = self.opts.max_member_size;
+        let mut bytes = Vec::new();
+        match src.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
+            Ok(_) if bytes.len() as u64 > cap => {
+                self.incomplete(container_resource_limit::finding(
+                    loc.clone(),
+                    format!(
+                        "member larger than {cap} bytes needs random access and was not inspected"
+                    ),
+                ));
+                None
+            }
+            Ok(_) => Some(bytes),
+            Err(e) => {
+                self.incomplete(container_uninspectable_member::finding(
+                    loc.clone(),
+                    format!("read failed: {e}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn scan_stream_format(
+        &mut self,
+        format: Format,
+        src: &mut dyn Read,
+        size_hint: Option<u64>,
+        loc: &Location,
+        depth: usize,
+    ) -> &'static str {
+        match format {
+            Format::Pickle => {
+                let arrays = self.scan_pickles(src, loc, 0, None, PickleLoader::Generic);
+                if arrays > 0 { "joblib" } else { "pickle" }
+            }
+            Format::Tar | Format::TorchTar => crate::archives::scan_tar(self, src, loc, depth),
+            f if f.is_compression() => self.scan_compressed(f, src, size_hint, loc, depth),
+            Format::NotAModel => "not-a-model",
+            // Random-access formats reach here only from scan_seekable, which handles them.
+            other => other.name(),
+        }
+    }
+
+    /// One nesting level deeper, or a finding when that is too deep.
+    pub(crate) fn descend(&mut self, loc: &Location, depth: usize) -> Option<usize> {
+        let next = depth + 1;
+        if next > self.opts.max_nesting {
+            self.incomplete(container_nesting_too_deep::finding(loc.clone(), next));
+            None
+        } else {
+            Some(next)
+        }
+    }
+
+    /// Scans bytes already in memory (a member).
+    pub(crate) fn scan_member_bytes(
+        &mut self,
+        bytes: &[u8],
+        loc: &Location,
+        depth: usize,
+    ) -> &'static str {
+        let len = bytes.len() as u64;
+        self.scan_seekable(&mut Cursor::new(bytes), len, loc, depth)
+    }
+
+    // ---- compression --------------------------------------------------------------------------
+
+    fn scan_compressed(
+        &mut self,
+        format: Format,
+        src: &mut dyn Read,
+        compressed_size: Option<u64>,
+        loc: &Location,
+        depth: usize,
+    ) -> &'static str {
+        let inner_loc = loc.member(format!("<{}>", format.name()));
+        let Some(next) = self.descend(&inner_loc, depth) else {
+            return format.name();
+        };
+        let decoder: Box<dyn Read + '_> = match open_decoder(format, src) {
+            Ok(d) => d,
+            Err(e) => {
+                self.incomplete(container_uninspectable_member::finding(
+                    loc.clone(),
+                    format!("{} stream cannot be decoded: {e}", format.name()),
+                ));
+                return format.name();
+            }
+        };
+        let budget = self.budget(compressed_size);
+        let mut limited = LimitedReader::new(decoder, budget);
+        let inner_format = self.scan_reader(&mut limited, None, &inner_loc, next);
+        if let Some(err) = limited.error.take() {
+            self.incomplete(container_uninspectable_member::finding(
+                inner_loc.clone(),
+                format!("{} stream is corrupt: {err}", format.name()),
+            ));
+        }
+        self.total_out = self.total_out.saturating_add(limited.produced);
+        if limited.hit_limit {
+            self.incomplete(container_resource_limit::finding(
+                inner_loc,
+                format!(
+                    "decompressed {} stream exceeds {} bytes",
+                    format.name(),
+                    budget
+                ),
+            ));
+        }
+        match (format, inner_format) {
+            (_, "joblib") | (Format::Zlib | Format::JoblibZfile, "pickle") => "joblib",
+            _ => format.name(),
+        }
+    }
+
+    /// Bytes a decompressor may produce: the member cap, the remaining total, the ratio.
+    pub(crate) fn budget(&self, compressed_size: Option<u64>) -> u64 {
+        let remaining = self
+            .opts
+            .max_total_uncompressed
+            .saturating_sub(self.total_out);
+        let by_ratio = compressed_size
+            .map(|c| c.saturating_mul(self.opts.max_ratio).max(RATIO_FLOOR))
+            .unwrap_or(u64::MAX);
+        remaining.min(by_ratio).min(self.opts.max_stream_size)
+    }
+
+    // ---- pickles ------------------------------------------------------------------------------
+
+    /// Scans the pickles of a stream starting at `base_offset` of the member; returns how many
+    /// joblib arrays were read (so callers can name the format).
+    pub(crate) fn scan_pickles<R: Read>(
+        &mut self,
+        src: R,
+        loc: &Location,
+        base_offset: u64,
+        max_pickles: Option<usize>,
+        loader: PickleLoader,
+    ) -> u64 {
+        let mode = if loader == PickleLoader::Generic {
+            Mode::Joblib
+        } else {
+            Mode::Plain
+        };
+        let mut walker = Walker::new(src, mode);
+        let stream_opts = StreamOptions {
+            max_pickles,
+            require_pickle_start: false,
+        };
+        let scan = mlvet_pickle::scan_stream(
+            &mut walker,
+            loc,
+            &self.opts.policy,
+            &self.opts.pickle_limits,
+            &stream_opts,
+        );
+        let excisions = std::mem::take(&mut walker.excisions);
+        self.absorb(scan.findings, scan.fully_inspected, |off| {
+            base_offset + Walker::<R>::map_offset(&excisions, off)
+        });
+        for nested in std::mem::take(&mut walker.nested) {
+            let opts = StreamOptions {
+                max_pickles: Some(1),
+                require_pickle_start: false,
+            };
+            let scan = mlvet_pickle::scan_stream(
+                Cursor::new(&nested.bytes),
+                loc,
+                &self.opts.policy,
+                &self.opts.pickle_limits,
+                &opts,
+            );
+            self.absorb(scan.findings, scan.fully_inspected, |off| {
+                base_offset + nested.in_pos + off
+            });
+        }
+        for note in std::mem::take(&mut walker.notes) {
+            let finding = container_malformed::finding(
+                loc.clone().with_offset(base_offset + note.in_pos),
+                note.message,
+            );
+            if note.incomplete {
+                self.incomplete(finding);
+            } else {
+                self.findings.push(finding);
+            }
+        }
+        walker.arrays
+    }
+
+    fn absorb(&mut self, findings: Vec<Finding>, fully_inspected: bool, map: impl Fn(u64) -> u64) {
+        self.fully_inspected &= fully_inspected;
+        for mut finding in findings {
+            if let Some(offset) = finding.location.offset {
+                finding.location.offset = Some(map(offset));
+            }
+            self.findings.push(finding);
+        }
+    }
+
+    /// Cuts exactly one pickle out of `src` (as a loader's `pickle.load(f)` consumes it), scans
+    /// it, and returns the value it evaluates to as far as the walker tracks it.
+    pub(crate) fn scan_one_pickle(
+        &mut self,
+        src: &mut dyn Read,
+        loc: &Location,
+        base_offset: u64,
+    ) -> Result<(Option<Val>, u64), ()> {
+        let mut walker = Walker::single(src, Mode::Plain);
+        let mut bytes = Vec::new();
+        let read = (&mut walker)
+            .take(crate::walker::NESTED_MAX)
+            .read_to_end(&mut bytes);
+        let consumed = walker.input_pos();
+        let complete = walker.pickles_completed > 0 && read.is_ok() && !walker.incomplete();
+        let value = walker.last_value.take();
+        drop(walker);
+        let opts = StreamOptions {
+            max_pickles: Some(1),
+            require_pickle_start: false,
+        };
+        let scan = mlvet_pickle::scan_stream(
+            Cursor::new(&bytes),
+            loc,
+            &self.opts.policy,
+            &self.opts.pickle_limits,
+            &opts,
+        );
+        self.absorb(scan.findings, scan.fully_inspected, |off| base_offset + off);
+        if complete {
+            Ok((value, consumed))
+        } else {
+            Err(())
+        }
+    }
+
+    // ---- numpy ----------------------------------------------------------------------------------
+
+    fn scan_npy_seekable(
+        &mut self,
+        src: &mut dyn ReadSeek,
+        size: u64,
+        loc: &Location,
+    ) -> &'static str {
+        let mut head = Vec::new();
+        let header_end = match npy::preamble(&read_prefix(src, 12)) {
+            Ok((_, _, end)) => end,
+            Err(e) => {
+                self.incomplete(container_malformed::finding(
+                    loc.clone(),
+                    format!("NumPy header: {e}"),
+                ));
+                return "numpy";
+            }
+        };
+        if src.seek(SeekFrom::Start(0)).is_err()
+            || src.take(header_end).read_to_end(&mut head).is_err()
+        {
+            self.incomplete(container_uninspectable_member::finding(
+                loc.clone(),
+                "unreadable NumPy header",
+            ));
+            return "numpy";
+        }
+        let header = match npy::parse_header(&head) {
+            Ok(h) => h,
+            Err(e) => {
+                // np.load parses the header with ast.literal_eval and refuses it: nothing runs,
+                // but the file is not what it claims to be.
+                self.incomplete(container_malformed::finding(
+                    loc.clone(),
+                    format!("NumPy header: {e}"),
+                ));
+                return "numpy";
+            }
+        };
+        match header.has_object() {
+            Some(true) => {
+                // np.load(allow_pickle=True) runs pickle.load on the rest of the file.
+                let _ = src.seek(SeekFrom::Start(header.data_offset));
+                self.scan_pickles(
+                    BufReader::new(src),
+                    loc,
+                    header.data_offset,
+                    Some(1),
+                    PickleLoader::One,
+                );
+            }
+            Some(false) => match header.data_len() {
+                Some(len)
+                    if header
+                        .data_offset
+                        .checked_add(len)
+                        .is_some_and(|end| end <= size) =>
+                {
+                    let end = header.data_offset + len;
+                    if end < size {
+                        self.findings.push(container_malformed::finding(
+                            loc.clone().with_offset(end),
+                            format!(
+                                "{} bytes after the array data (np.load ignores them)",
+                                size - end
+                            ),
+                        ));
+                    }
+                }
+                _ => self.findings.push(container_malformed::finding(
+                    loc.clone(),
+                    "array data shorter than the header declares (np.load fails)",
+                )),
+            },
+            None => self.incomplete(container_malformed::finding(
+                loc.clone(),
+                "NumPy dtype not understood",
+            )),
+        }
+        "numpy"
+    }
+
+    // ---- 7z -------------------------------------------------------------------------------------
+
+    fn scan_7z(&mut self, src: &mut dyn ReadSeek, loc: &Location, depth: usize) -> &'static str {
+        let mut reader =
+            match sevenz_rust2::ArchiveReader::new(src, sevenz_rust2::Password::empty()) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.incomplete(container_uninspectable_member::finding(
+                        loc.clone(),
+                        format!("7z archive cannot be read: {e}"),
+                    ));
+                    return "7z";
+                }
+            };
+        let count = reader.archive().files.len();
+        if count > self.opts.max_entries {
+            self.incomplete(container_resource_limit::finding(
+                loc.clone(),
+                format!("7z archive with {count} entries"),
+            ));
+            return "7z";
+        }
+        let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut problems: Vec<Finding> = Vec::new();
+        let cap = self.opts.max_member_size;
+        let mut remaining = self
+            .opts
+            .max_total_uncompressed
+            .saturating_sub(self.total_out);
+        let result = reader.for_each_entries(|entry, data| {
+            if entry.is_directory || !entry.has_stream {
+                return Ok(true);
+            }
+            let member_loc = loc.member(entry.name.clone());
+            let limit = cap.min(remaining);
+            let mut bytes = Vec::new();
+            data.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+            remaining = remaining.saturating_sub(bytes.len() as u64);
+            if bytes.len() as u64 > limit {
+                problems.push(container_resource_limit::finding(
+                    member_loc,
+                    format!("7z member larger than {limit} bytes"),
+                ));
+                // Drain without keeping: the reader checks integrity of what we skip.
+                return Ok(true);
+            }
+            members.push((entry.name.clone(), bytes));
+            Ok(true)
+        });
+        if let Err(e) = result {
+            problems.push(container_uninspectable_member::finding(
+                loc.clone(),
+                format!("7z data cannot be decoded: {e}"),
+            ));
+        }
+        for problem in problems {
+            self.incomplete(problem);
+        }
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, bytes) in members {
+            let member_loc = loc.member(name);
+            self.total_out = self.total_out.saturating_add(bytes.len() as u64);
+            self.entries += 1;
+            if let Some(next) = self.descend(&member_loc, depth) {
+                self.scan_member_bytes(&bytes, &member_loc, next);
+            }
+        }
+        "7z"
+    }
+
+    pub(crate) fn torchscript_note(&mut self, loc: &Location, code_files: usize) {
+        self.findings
+            .push(container_torchscript_code::finding(loc.clone(), code_files));
+    }
+}
+
+/// Below this many output bytes the ratio limit does not apply (small inputs compress well).
+const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
+
+pub(crate) fn read_prefix(src: &mut dyn ReadSeek, n: u64) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    if src.seek(SeekFrom::Start(0)).is_ok() {
+        let _ = src.take(n).read_to_end(&mut prefix);
+    }
+    prefix
+}
+
+fn open_decoder<'a>(format: Format, src: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(src)),
+        Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(src)),
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(src)),
+        Format::Xz => Box::new(lzma_rust2::XzReader::new(src, true)),
+        Format::Lzma => Box::new(
+            lzma_rust2::LzmaReader::new_mem_limit(src, 1024 * 1024, None)
+                .map_err(|e| io::Error::other(e.to_string()))?,
+        ),
+        Format::Zstd => Box::new(zstd::stream::read::Decoder::new(src)?),
+        Format::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(src)),
+        Format::JoblibZfile => {
+            // `ZF` + 19 characters of hex length (+ an optional space from old writers) + zlib.
+            let mut header = [0u8; 21];
+            src.read_exact(&mut header)?;
+            let mut next = [0u8; 1];
+            src.read_exact(&mut next)?;
+            let rest: Box<dyn Read + 'a> = if next[0] == b' ' {
+                Box::new(src)
+            } else {
+                Box::new(Cursor::new(next).chain(src))
+            };
+            Box::new(flate2::read::ZlibDecoder::new(rest))
+        }
+        other => {
+            return Err(io::Error::other(format!(
+                "{} is not a compression format",
+                other.name()
+            )));
+        }
+    })
+}
+
+/// Caps how much a decompressor may produce; remembers whether the cap was hit or the stream
+/// was corrupt (a corrupt stream ends the data the loader would see).
+pub(crate) struct LimitedReader<R> {
+    inner: R,
+    remaining: u64,
+    pub produced: u64,
+    pub hit_limit: bool,
+    pub error: Option<String>,
+}
+
+impl<R: Read> LimitedReader<R> {
+    pub(crate) fn new(inner: R, limit: u64) -> Self {
+        LimitedReader {
+            inner,
+            remaining: limit,
+            produced: 0,
+            hit_limit: false,
+            error: None,
+        }
+    }
+}
+
+impl<R: Read> Read for LimitedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.error.is_some() || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.remaining == 0 {
+            let mut probe = [0u8; 1];
+            if matches!(self.inner.read(&mut probe), Ok(n) if n > 0) {
+                self.hit_limit = true;
+            }
+            return Ok(0);
+        }
+        let want = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        match self.inner.read(&mut buf[..want]) {
+            Ok(n) => {
+                self.remaining -= n as u64;
+                self.produced += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                Ok(0)
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Directory walking: every regular file (no extension filter), symlinks never followed out of
+//! the scanned root, files scanned in parallel.
+
+use std::path::{Path, PathBuf};
+
+use mlvet_core::{ArtifactReport, ScanError};
+use rayon::prelude::*;
+
+use crate::{ScanOptions, scan_file};
+
+/// One file found by [`walk`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WalkedFile {
+    pub path: PathBuf,
+    /// As the user should see it: `DIR/sub/file` exactly as DIR was passed.
+    pub display: String,
+    pub size: u64,
+}
+
+/// Lists the regular files under `inputs` (files and directories), sorted by display path.
+/// Symbolic links are followed only when they resolve inside the root being walked.
+pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        let shown = input.to_string_lossy().into_owned();
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(ScanError {
+                    path: shown,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if meta.is_file() {
+            files.push(WalkedFile {
+                path: input.clone(),
+                display: shown,
+                size: meta.len(),
+            });
+            continue;
+        }
+        let root = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
+        let base = shown.trim_end_matches('/').to_string();
+        for entry in walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| shown.clone());
+                    errors.push(ScanError {
+                        path,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let file_type = entry.file_type();
+            let size = if file_type.is_file() {
+                entry.metadata().map(|m| m.len()).unwrap_or(0)
+            } else if file_type.is_symlink() {
+                match symlink_target_inside(entry.path(), &root) {
+                    Some(size) => size,
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
+            let relative: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let display = if base.is_empty() {
+                format!("/{}", relative.join("/"))
+            } else {
+                format!("{base}/{}", relative.join("/"))
+            };
+            files.push(WalkedFile {
+                path: entry.path().to_path_buf(),
+                display,
+                size,
+            });
+        }
+    }
+    files.sort();
+    files.dedup_by(|a, b| a.display == b.display);
+    errors.sort();
+    (files, errors)
+}
+
+/// The size of a symlink's target when it is a regular file inside `root`.
+fn symlink_target_inside(link: &Path, root: &Path) -> Option<u64> {
+    let target = std::fs::canonicalize(link).ok()?;
+    if !target.starts_with(root) {
+        return None;
+    }
+    let meta = std::fs::metadata(&target).ok()?;
+    meta.is_file().then_some(meta.len())
+}
+
+/// Walks `inputs` and scans every file in parallel. Non-model files cost a prefix read and are
+/// left out; unreadable paths become errors. Output is sorted by path.
+pub fn scan_paths(inputs: &[PathBuf], opts: &ScanOptions) -> (Vec<ArtifactReport>, Vec<ScanError>) {
+    let (files, mut errors) = walk(inputs);
+    let results: Vec<Result<Option<ArtifactReport>, ScanError>> = files
+        .par_iter()
+        .map(|file| {
+            scan_file(&file.path, &file.display, opts).map_err(|e| ScanError {
+                path: file.display.clone(),
+                message: e.to_string(),
+            })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for result in results {
+        match result {
+            Ok(Some(report)) => reports.push(report),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    reports.sort_by(|a, b| a.path.cmp(&b.path));
+    errors.sort();
+    (reports, errors)
+}

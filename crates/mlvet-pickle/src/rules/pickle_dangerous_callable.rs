@@ -1,0 +1,50 @@
+use mlvet_core::{RuleMeta, Severity, Verdict};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "pickle-dangerous-callable",
+    category: "pickle",
+    summary: "The pickle imports a callable on mlvet's deny list (code execution, processes, nested loaders, network, file access).",
+    default_severity: Severity::Critical,
+    verdict: Verdict::Malicious,
+    docs: r#"## What it does
+Simulates the pickle VM and resolves every `GLOBAL`, `STACK_GLOBAL` and `INST` reference exactly as
+`pickle.Unpickler.find_class` would (protocol-dependent `_compat_pickle` renames, dotted attribute
+walks). A reference that the deny list covers (with parent-module inheritance: `os` covers
+`os.path.join`, `asyncio` covers `asyncio.unix_events`) is reported, graded by the entry's severity:
+critical for code execution, processes and nested loaders, high for network, file and other side
+effects. The evidence says whether the callable was also called (`REDUCE`, `OBJ`, `INST`, `NEWOBJ`,
+`BUILD`) and with which literal arguments.
+
+## Why is this bad?
+`pickle.load` imports the module and fetches the attribute as soon as the opcode is executed, and
+calls it on `REDUCE`: a reference to `os.system`, `builtins.eval`, `pkgutil.resolve_name` or
+`torch.load` is the capability to run code on the machine that loads the file.
+
+## Example
+`\x80\x04\x95...\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R.` calls `os.system('id')`.
+
+## Remediation
+Do not load the file. Obtain the model from a trusted source, or re-export it in a format that
+cannot execute code (safetensors, ONNX without custom ops)."#,
+};
+
+pub(crate) fn finding(
+    reference: &crate::vm::Reference,
+    location: mlvet_core::Location,
+    severity: mlvet_core::Severity,
+    category: &str,
+    reason: &str,
+) -> mlvet_core::Finding {
+    let qualified = reference.qualified();
+    let message = if reference.called {
+        format!("calls {qualified} ({category})")
+    } else {
+        format!("imports {qualified} ({category})")
+    };
+    let finding = mlvet_core::Finding::new(&RULE, location, message)
+        .severity(severity)
+        .evidence("callable", qualified)
+        .evidence("category", category)
+        .evidence("reason", reason);
+    super::reference_evidence(finding, reference)
+}

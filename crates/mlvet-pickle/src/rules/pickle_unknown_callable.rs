@@ -1,0 +1,33 @@
+use mlvet_core::{RuleMeta, Severity, Verdict};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "pickle-unknown-callable",
+    category: "pickle",
+    summary: "The pickle imports a callable that is on neither the allow list nor the deny list.",
+    default_severity: Severity::High,
+    verdict: Verdict::Suspicious,
+    docs: r#"## What it does
+Reports every callable or class reference that mlvet's allow list does not cover and its deny list
+does not name. mlvet is allow-list first: anything it has not reviewed needs a human decision.
+
+## Why is this bad?
+Any importable callable can be reached by a pickle, and the set of dangerous ones is unbounded
+(hundreds of gadgets have been found in the standard library alone). A callable nobody reviewed may
+execute code, touch files or the network when called with attacker-chosen arguments.
+
+## Remediation
+Check what the named callable does. If it is a legitimate class of your model's library, add it to a
+policy extension (`[[allow]]` entry with a reason); otherwise treat the file as untrusted."#,
+};
+
+pub(crate) fn finding(
+    reference: &crate::vm::Reference,
+    location: mlvet_core::Location,
+) -> mlvet_core::Finding {
+    let qualified = reference.qualified();
+    let message =
+        format!("imports {qualified}, which is on neither the allow list nor the deny list");
+    let finding =
+        mlvet_core::Finding::new(&RULE, location, message).evidence("callable", qualified);
+    super::reference_evidence(finding, reference)
+}
