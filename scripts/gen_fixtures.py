@@ -898,7 +898,8 @@ def gen_disguises(reg: Registry) -> None:
             "hand-written protocol 2 GLOBAL 'commands getoutput': _compat_pickle.NAME_MAPPING turns it into subprocess.getoutput",
             proof=commands)
     ext_code = 0xF00D
-    ext = b"\x80\x02\x83" + struct.pack("<I", ext_code) + unicode_op(SHELL) + b"\x85R."
+    # EXT4 (0x84) takes a 4-byte code; EXT2 (0x83) would read only two of these bytes.
+    ext = b"\x80\x02\x84" + struct.pack("<I", ext_code) + unicode_op(SHELL) + b"\x85R."
     reg.add("malicious/ext4_registered_callable.pkl", ext, "malicious", "-",
             f"EXT4 code {ext_code}: callable comes from copyreg's extension registry (empty by default, so load fails unless the victim registered the code — proven with posix.system registered); no GLOBAL anywhere; no legitimate writer emits EXT opcodes",
             proof=ext, extensions={ext_code: ("posix", "system")})

@@ -219,6 +219,13 @@ impl Layer {
     }
 
     fn classify(&self, module: &str, name: &str) -> Option<Classification> {
+        // An exact allow entry is more specific than any inherited deny (`torch.jit._pickle`
+        // list builders inside the denied `torch.jit`); it never covers an attribute walk.
+        if !name.contains('.')
+            && let Some(reason) = self.allow_exact(module, name)
+        {
+            return Some(Classification::Allowed { reason: reason.to_string() });
+        }
         let components: Vec<&str> = module.split('.').chain(name.split('.')).collect();
         if let Some(rule) = self.deny_path(&components) {
             return Some(denied(rule, None));

@@ -372,11 +372,12 @@ fn budgets_stop_the_scan_with_a_finding() {
 }
 
 #[test]
-fn extension_codes_are_suspicious() {
+fn extension_codes_are_malicious() {
+    // No model writer emits EXT codes: a file that does targets a process-registered callable.
     let s = scan(b"\x80\x02\x82\x01)R.");
     assert!(has(&s, "pickle-extension-code") && has(&s, "pickle-dynamic-call"));
     assert_eq!(s.extension_codes, 1);
-    assert!(!s.is_malicious());
+    assert!(s.is_malicious());
     let s = scan(b"\x80\x02\x83\x00\x01N.");
     assert_eq!(
         evidence(&s, "pickle-extension-code", "extension code"),
