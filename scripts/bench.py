@@ -331,21 +331,14 @@ def flagged_files(tool: str, stdout: Path, out_file: Path, root: Path) -> set[st
 
 
 def mlvet_verdicts(stdout: Path) -> dict[str, str]:
-    """path -> verdict from mlvet's JSON report: every object with a string 'path' and 'verdict'."""
-    found: dict[str, str] = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("path"), str) and isinstance(node.get("verdict"), str):
-                found[node["path"]] = node["verdict"]
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(stdout.read_text()))
-    return found
+    """path -> verdict from mlvet's JSON report (schema 1.x: `artifacts[]` carries the verdicts;
+    findings carry their own per-finding verdict, which is not the file's)."""
+    report = json.loads(stdout.read_text())
+    return {
+        artifact["path"]: artifact["verdict"]
+        for artifact in report.get("artifacts", [])
+        if isinstance(artifact.get("path"), str) and isinstance(artifact.get("verdict"), str)
+    }
 
 
 def judge_single(tool: str, run: Run, stdout: Path) -> str:

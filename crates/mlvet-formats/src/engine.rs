@@ -269,55 +269,37 @@ impl<'o> Scan<'o> {
         max_pickles: Option<usize>,
         loader: PickleLoader,
     ) -> u64 {
-        let mode = if loader == PickleLoader::Generic {
-            Mode::Joblib
-        } else {
-            Mode::Plain
-        };
-        let mut walker = Walker::new(src, mode);
         let stream_opts = StreamOptions {
             max_pickles,
             require_pickle_start: false,
         };
-        let scan = mlvet_pickle::scan_stream(
-            &mut walker,
-            loc,
-            &self.opts.policy,
-            &self.opts.pickle_limits,
-            &stream_opts,
-        );
-        let excisions = std::mem::take(&mut walker.excisions);
-        self.absorb(scan.findings, scan.fully_inspected, |off| {
-            base_offset + Walker::<R>::map_offset(&excisions, off)
-        });
-        for nested in std::mem::take(&mut walker.nested) {
-            let opts = StreamOptions {
-                max_pickles: Some(1),
-                require_pickle_start: false,
-            };
-            let scan = mlvet_pickle::scan_stream(
-                Cursor::new(&nested.bytes),
+        // The simulator itself skips joblib's inline array bytes (and simulates object arrays'
+        // nested pickles) exactly where joblib reads them, in one pass; a plain `pickle.load`
+        // stream needs nothing in front of it.
+        let scan = if loader == PickleLoader::Generic {
+            mlvet_pickle::scan_joblib_stream(
+                src,
                 loc,
                 &self.opts.policy,
                 &self.opts.pickle_limits,
-                &opts,
-            );
-            self.absorb(scan.findings, scan.fully_inspected, |off| {
-                base_offset + nested.in_pos + off
-            });
-        }
-        for note in std::mem::take(&mut walker.notes) {
-            let finding = container_malformed::finding(
-                loc.clone().with_offset(base_offset + note.in_pos),
-                note.message,
-            );
-            if note.incomplete {
-                self.incomplete(finding);
-            } else {
-                self.findings.push(finding);
-            }
-        }
-        walker.arrays
+                &stream_opts,
+            )
+        } else {
+            mlvet_pickle::scan_stream(
+                src,
+                loc,
+                &self.opts.policy,
+                &self.opts.pickle_limits,
+                &stream_opts,
+            )
+        };
+        let arrays = u64::from(
+            scan.globals
+                .iter()
+                .any(|g| g.module == "joblib.numpy_pickle" && g.name == "NumpyArrayWrapper"),
+        );
+        self.absorb(scan.findings, scan.fully_inspected, |off| base_offset + off);
+        arrays
     }
 
     fn absorb(&mut self, findings: Vec<Finding>, fully_inspected: bool, map: impl Fn(u64) -> u64) {
