@@ -104,3 +104,47 @@ fn output_file_receives_the_report() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).expect("report written")).expect("json");
     assert_eq!(report["schema_version"], "1.0");
 }
+
+#[test]
+fn advisories_ml_lists_newest_first_and_filters_by_package() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let import = mlvet(data.path(), &["db", "import", "-q", "examples/advisories"]);
+    assert_eq!(import.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&import.stderr));
+
+    let out = mlvet(data.path(), &["advisories", "--ml"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let torch = text.find("EXAMPLE-2025-0001").expect("torch advisory listed");
+    let transformers = text.find("EXAMPLE-2024-0002").expect("transformers advisory listed");
+    assert!(torch < transformers, "newest first:\n{text}");
+
+    let out = mlvet(data.path(), &["advisories", "--ml", "--package", "Transformers", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: Vec<&str> = listed.as_array().expect("array").iter().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids, ["EXAMPLE-2024-0002"]);
+}
+
+#[test]
+fn db_status_reports_counts_and_a_missing_database_is_an_error() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let missing = mlvet(data.path(), &["db", "status"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no advisory database"));
+
+    mlvet(data.path(), &["db", "import", "-q", "examples/advisories"]);
+    let out = mlvet(data.path(), &["db", "status", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["records"], 2);
+    assert_eq!(status["ecosystems"][0]["ecosystem"], "PyPI");
+    assert_eq!(status["ecosystems"][0]["records"], 2);
+}
+
+#[test]
+fn an_unreachable_advisory_source_fails_loudly() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // Port 9 on loopback: nothing listens there, so the connection is refused at once.
+    let out = mlvet(data.path(), &["db", "update", "-q", "--url", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT updated"), "{}", String::from_utf8_lossy(&out.stderr));
+}
