@@ -11,7 +11,7 @@ use crate::rules::{
     container_torchscript_code, container_uninspectable_member,
 };
 use crate::sniff::{Format, SNIFF_LEN, sniff};
-use crate::walker::{Mode, Val, Walker};
+use crate::walker::{Val, Walker};
 use crate::{ScanOptions, npy};
 
 /// Random-access input.
@@ -320,14 +320,14 @@ impl<'o> Scan<'o> {
         loc: &Location,
         base_offset: u64,
     ) -> Result<(Option<Val>, u64), ()> {
-        let mut walker = Walker::single(src, Mode::Plain);
+        let mut walker = Walker::new(src);
         let mut bytes = Vec::new();
         let read = (&mut walker)
-            .take(crate::walker::NESTED_MAX)
+            .take(crate::walker::ONE_PICKLE_MAX)
             .read_to_end(&mut bytes);
         let consumed = walker.input_pos();
-        let complete = walker.pickles_completed > 0 && read.is_ok() && !walker.incomplete();
-        let value = walker.last_value.take();
+        let value = walker.value.take();
+        let complete = read.is_ok() && value.is_some();
         drop(walker);
         let opts = StreamOptions {
             max_pickles: Some(1),
