@@ -730,6 +730,128 @@ def gen_numpy_pandas_scipy(reg: Registry) -> None:
             "safe", "-", "plain dict/list/tuple/str/float/bool pickle: no globals at all")
 
 
+def gen_real_library_regressions(reg: Registry) -> None:
+    """Benign files of the real libraries that mlvet once reported (the sweep of every estimator,
+    dtype and container these libraries write); each must stay safe."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    from sklearn.cluster import BisectingKMeans, FeatureAgglomeration, HDBSCAN
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import SplineTransformer
+    from scipy.interpolate import interp1d
+
+    warnings.filterwarnings("ignore")
+    sk = f"scikit-learn {sklearn.__version__}"
+    pdv = f"pandas {pd.__version__}"
+    x, y = sklearn_data()
+    index = pd.date_range("2024-01-01", periods=3, freq="D", tz="Europe/Paris")
+    tz_frame = pd.DataFrame({"v": [1.0, 2.0, 3.0]}, index=index)
+    for proto in (2, 5):
+        reg.add(f"safe/pandas_tz_index_p{proto}.pkl", pickle.dumps(tz_frame, protocol=proto), "safe", "-",
+                f"{pdv} DataFrame with a zoneinfo time-zone index, protocol {proto}: the classmethod "
+                "ZoneInfo._unpickle is written as builtins.getattr(zoneinfo.ZoneInfo, '_unpickle') (protocol 2) "
+                "and must be resolved statically, not reported as the getattr trampoline")
+    dtypes_frame = pd.DataFrame({
+        "cat": pd.Categorical(["x", "y", "x"]),
+        "per": pd.period_range("2024-01", periods=3, freq="M"),
+        "iv": pd.interval_range(0, 3),
+        "sp": pd.arrays.SparseArray([0, 0, 1]),
+        "str": pd.array(["a", None, "c"], dtype="string"),
+        "i": pd.array([1, None, 3], dtype="Int64"),
+        "td": pd.to_timedelta([1, 2, 3], unit="s"),
+    })
+    dtypes_frame.index = pd.MultiIndex.from_tuples([("a", 1), ("b", 2), ("c", 3)], names=["k", "n"])
+    reg.add("safe/pandas_extension_dtypes_p5.pkl", pickle.dumps(dtypes_frame, protocol=5), "safe", "-",
+            f"{pdv} DataFrame with categorical, period, interval, sparse, string, nullable-int and timedelta "
+            "columns on a MultiIndex (IntIndex, Cython __pyx_unpickle helpers, pandas.NA)")
+    offsets = [pd.offsets.Day(2), pd.offsets.BusinessDay(), pd.offsets.MonthEnd(), pd.offsets.Week(weekday=0), pd.NaT]
+    reg.add("safe/pandas_offsets_p4.pkl", pickle.dumps(offsets, protocol=4), "safe", "-",
+            f"{pdv} date offsets and NaT, protocol 4")
+    import pyarrow as pa
+    arrow_frame = pd.DataFrame({"a": pd.array([1, 2, None], dtype="int64[pyarrow]"),
+                                "l": pd.array([[1], [2], None], dtype=pd.ArrowDtype(pa.list_(pa.int64())))})
+    reg.add("safe/pandas_arrow_dtypes_p5.pkl", pickle.dumps(arrow_frame, protocol=5), "safe", "-",
+            f"{pdv} / pyarrow {pa.__version__} ArrowDtype columns: pyarrow.lib._restore_array, py_buffer, "
+            "type_for_alias, list_, field")
+    reg.add("safe/numpy_generator_p5.pkl", pickle.dumps(np.random.default_rng(0), protocol=5), "safe", "-",
+            f"numpy {np.__version__} default_rng(0): bit_generator.__pyx_unpickle_SeedSequence")
+    reg.add("safe/numpy_matrix_recarray_p4.pkl",
+            pickle.dumps([np.matrix([[1, 2], [3, 4]]), np.rec.array([(1, 2.0)], dtype=[("x", "i4"), ("y", "f8")]),
+                          np.ma.masked_array([1, 2, 3], mask=[0, 1, 0])], protocol=4),
+            "safe", "-", f"numpy {np.__version__} matrix, recarray and masked array by public names")
+    search = GridSearchCV(LogisticRegression(max_iter=200), {"C": [0.1, 1.0]}, cv=2).fit(x, y)
+    for key in [k for k in search.cv_results_ if k.endswith("_time")]:  # wall-clock: not reproducible
+        search.cv_results_[key] = np.zeros_like(search.cv_results_[key])
+    search.refit_time_ = 0.0
+    reg.add("safe/sklearn_grid_search_p5.pkl", pickle.dumps(search, protocol=5), "safe", "-",
+            f"{sk} GridSearchCV: cv_results_ holds numpy.ma.MaskedArray")
+    agglo = FeatureAgglomeration(n_clusters=2).fit(x)
+    reg.add("safe/sklearn_feature_agglomeration_p5.pkl", pickle.dumps(agglo, protocol=5), "safe", "-",
+            f"{sk} FeatureAgglomeration: pooling_func parameter is numpy.mean")
+    spline = SplineTransformer(n_knots=3).fit(x)
+    reg.add("safe/sklearn_spline_transformer.joblib", dump_joblib(spline, 3), "safe", "-",
+            f"{sk} SplineTransformer, joblib compress=3: scipy BSpline objects and the array-API asarray")
+    bisect = BisectingKMeans(n_clusters=2, random_state=0).fit(x)
+    reg.add("safe/sklearn_bisecting_kmeans_p5.pkl", pickle.dumps(bisect, protocol=5), "safe", "-",
+            f"{sk} BisectingKMeans keeps its plain _BisectingTree node")
+    reg.add("safe/sklearn_hdbscan_p4.pkl", pickle.dumps(HDBSCAN(min_cluster_size=3).fit(x), protocol=4), "safe", "-",
+            f"{sk} HDBSCAN")
+    xs = np.arange(5.0)
+    reg.add("safe/scipy_interp1d_p5.pkl", pickle.dumps(interp1d(xs, xs ** 2), protocol=5), "safe", "-",
+            "scipy interp1d: keeps its evaluation method as the dotted global interp1d._call_linear_np")
+
+
+def gen_torch_regressions(reg: Registry, benign: dict[str, bytes]) -> None:
+    """Benign torch files that mlvet once reported."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    legacy = make_legacy_deterministic(torch_save(model, "torch_full_model_legacy",
+                                                  _use_new_zipfile_serialization=False))
+    reg.add("safe/torch_full_model_legacy.pt", legacy, "safe", "-",
+            f"torch {torch.__version__} legacy torch.save of a full nn.Sequential: every module class is the "
+            "persistent id ('module', cls, file, source) that torch.load returns as cls")
+    qs = {"q": torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 10, torch.quint8),
+          "sparse": torch.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()}
+    reg.add("safe/torch_quantized_sparse.pt", torch_save(qs, "torch_quantized_sparse"), "safe", "-",
+            f"torch {torch.__version__} quantized (qscheme constant) and sparse COO tensors")
+    stored = build_zip([("bundle/model.pt", benign["state_dict"])])
+    reg.add("safe/zip_stored_torch_checkpoint.zip", stored, "safe", "-",
+            "a benign torch checkpoint stored (not deflated) inside a zip, like the sample_inputs/model.pt of "
+            "torch.export's .pt2: the inner end-of-central-directory record lies inside member data")
+
+
+def gen_parser_regressions(reg: Registry) -> None:
+    """Malicious tricks that need the simulator, not a name list."""
+    cmd = SHELL.encode()
+    hidden = b"cos\nsystem\n(V" + cmd + b"\ntR0"
+    body = b"\x07\x01\x00\x00\x00" + b"Z" + hidden
+    body += b"P" * (0x107 - len(body[4:]))
+    frame = b"\x80\x05" + b"\x95" + struct.pack("<Q", 2) + b"B" + body + b"0N."
+    reg.add("malicious/frame_divergence_binbytes.pkl", frame, "malicious", "-",
+            "C12: FRAME of 2 bytes cuts BINBYTES' 4-byte length; pickle.loads/pickletools read a 0x107-byte literal, "
+            "the C unpickler reading a file object without peek (BytesIO, unbuffered file, torch zip record) drops "
+            "the frame rest, reads length 1 and executes the hidden GLOBAL os system REDUCE (measured with a print probe)")
+    getattr_then_dynamic = (b"\x80\x04" + short_unicode("builtins") + short_unicode("getattr") + b"\x93\x94"
+                            + short_unicode("zoneinfo") + short_unicode("ZoneInfo") + b"\x93"
+                            + short_unicode("_unpickle") + b"\x86R0"
+                            + b"h\x00" + short_unicode("collections") + short_unicode("OrderedDict") + b"\x93)R"
+                            + short_unicode("keys") + b"\x86R.")
+    reg.add("malicious/getattr_folded_then_dynamic.pkl", getattr_then_dynamic, "malicious", "builtins.getattr",
+            "getattr used once statically (getattr(zoneinfo.ZoneInfo, '_unpickle'), resolved) and once on a computed "
+            "object from the memo: the trampoline stays reported", proof=getattr_then_dynamic)
+    for module, name, what in [("torch", "ops.load_library", "loads a shared library"),
+                               ("sklearn.utils._joblib", "load", "joblib.load re-exported by scikit-learn")]:
+        payload = b"\x80\x04" + short_unicode(module) + short_unicode(name) + b"\x93" + short_unicode("/tmp/x") + b"\x85R."
+        reg.add(f"malicious/{module.replace('.', '_')}_{name.replace('.', '_')}_p4.pkl", payload, "malicious",
+                f"{module}.{name}", f"{module}.{name} {what}", proof=payload)
+
+
 def gen_torch_benign(reg: Registry) -> dict[str, bytes]:
     import torch
 
@@ -1146,7 +1268,9 @@ def generate(root: Path, manifest: Path, tolerance: Path) -> None:
     gen_sklearn(reg)
     gen_boosters(reg)
     gen_numpy_pandas_scipy(reg)
+    gen_real_library_regressions(reg)
     benign = gen_torch_benign(reg)
+    gen_torch_regressions(reg, benign)
     rows = measure_tolerance(benign)
     gen_torch_suspicious(reg)
     gen_suspicious_misc(reg)
@@ -1155,6 +1279,7 @@ def generate(root: Path, manifest: Path, tolerance: Path) -> None:
     gen_code_object_payloads(reg)
     gen_disguises(reg)
     gen_container_payloads(reg, benign)
+    gen_parser_regressions(reg)
     reg.write_manifest(manifest)
     lines = ["# case\twhat the loader did\twhat Python's zipfile did (strict reference)"]
     lines += ["\t".join(r) for r in rows]

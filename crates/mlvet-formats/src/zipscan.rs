@@ -99,13 +99,6 @@ pub(crate) fn read_directory(
         }
     }
     let &eocd = eocds.first().ok_or("no end-of-central-directory record")?;
-    if eocds.len() > 1 {
-        dir.anomalies.push((
-            format!("{} end-of-central-directory records", eocds.len()),
-            true,
-            None,
-        ));
-    }
     let eocd_abs = tail_start + eocd as u64;
     let mut total = u64::from(u16_at(&tail, eocd + 10).ok_or("truncated EOCD")?);
     let mut cd_size = u64::from(u32_at(&tail, eocd + 12).ok_or("truncated EOCD")?);
@@ -206,9 +199,35 @@ pub(crate) fn read_directory(
         entry.local_name = read_at(src, entry.lfh_offset + 30, name_len).map(|raw| name_of(&raw));
         entry.data_start = Some(entry.lfh_offset + 30 + name_len + extra_len);
     }
+    report_extra_end_records(&mut dir, &eocds, tail_start);
     check_layout(&mut dir, size);
     find_hidden_local_headers(src, &mut dir, max_entries);
     Ok(dir)
+}
+
+/// Several end records mean two archives spliced together (loaders disagree on which one counts),
+/// unless the extra ones lie inside a member's data: a stored zip inside the archive (the
+/// `.pt2` of `torch.export.save` stores `sample_inputs/model.pt`, itself a torch zip).
+fn report_extra_end_records(dir: &mut Directory, eocds: &[usize], tail_start: u64) {
+    let inside_member = |offset: u64| {
+        dir.entries.iter().any(|entry| {
+            entry
+                .data_start
+                .is_some_and(|start| offset >= start && offset < start.saturating_add(entry.csize))
+        })
+    };
+    let outside = eocds
+        .iter()
+        .skip(1)
+        .filter(|&&i| !inside_member(tail_start + i as u64))
+        .count();
+    if outside > 0 {
+        dir.anomalies.push((
+            format!("{} end-of-central-directory records", outside + 1),
+            true,
+            None,
+        ));
+    }
 }
 
 fn apply_zip64(extra: &[u8], usize_: &mut u64, csize: &mut u64, lfh: &mut u64) {

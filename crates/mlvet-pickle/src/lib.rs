@@ -278,6 +278,15 @@ fn finish(
     trailing_data: bool,
 ) -> PickleScan {
     vm.release_cells();
+    if let Some(g) = vm.getattr_fully_folded()
+        && let Some(reference) = vm.references.get_mut(g as usize)
+    {
+        reference.classification = Classification::Allowed {
+            reason: "every getattr call takes a named global and a literal attribute name; the \
+                     attribute it reaches is classified on its own"
+                .to_string(),
+        };
+    }
     let mut findings = Vec::new();
     let mut globals = Vec::with_capacity(vm.references.len());
     let mut has_numpy_arrays = false;

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 const DEFAULT_POLICY: &str = include_str!("../policy/default.toml");
 
+/// The pseudo-module TorchScript archives name their scripted classes under.
+const TORCHSCRIPT_NAMESPACE: &str = "__torch__";
+
 /// What the policy says about one reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classification {
@@ -224,7 +227,9 @@ impl Layer {
         if !name.contains('.')
             && let Some(reason) = self.allow_exact(module, name)
         {
-            return Some(Classification::Allowed { reason: reason.to_string() });
+            return Some(Classification::Allowed {
+                reason: reason.to_string(),
+            });
         }
         let components: Vec<&str> = module.split('.').chain(name.split('.')).collect();
         if let Some(rule) = self.deny_path(&components) {
@@ -345,6 +350,17 @@ impl Policy {
             if let Some(found) = layer.classify(module, name) {
                 return found;
             }
+        }
+        if module == TORCHSCRIPT_NAMESPACE
+            || module
+                .strip_prefix(TORCHSCRIPT_NAMESPACE)
+                .is_some_and(|rest| rest.starts_with('.')) {
+            return Classification::Allowed {
+                reason: "TorchScript class type: torch.jit.load's C++ unpickler resolves it from the \
+                         archive's own compiled code (reported as container-torchscript-code); \
+                         Python's unpickler cannot import a `__torch__` module"
+                    .to_string(),
+            };
         }
         if name.split('.').any(is_dunder) {
             return Classification::Denied {

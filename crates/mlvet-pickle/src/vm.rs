@@ -68,6 +68,11 @@ pub(crate) struct Vm<'a> {
     pub(crate) extension_codes: u64,
     pub(crate) max_protocol: u8,
     reported_divergences: u64,
+    /// `builtins.getattr` folding: the reference (once resolved), how many times its value was
+    /// pushed, and how many of those were consumed by `getattr(<global>, "<literal>")` calls.
+    getattr_ref: Option<u32>,
+    getattr_pushes: u64,
+    getattr_folded: u64,
     /// joblib's `NumpyUnpickler`: array payloads follow `BUILD` of a `NumpyArrayWrapper` inline.
     pub(crate) joblib: bool,
     /// Shared cells created in joblib mode, emptied at the end so that cycles built by a pickle
@@ -113,6 +118,9 @@ impl<'a> Vm<'a> {
             extension_codes: 0,
             max_protocol: 0,
             reported_divergences: 0,
+            getattr_ref: None,
+            getattr_pushes: 0,
+            getattr_folded: 0,
             joblib: false,
             cells: Vec::new(),
             nested_depth: 0,
@@ -235,6 +243,11 @@ impl<'a> Vm<'a> {
 
     #[inline(always)]
     fn push(&mut self, value: Value) -> Step {
+        if let Value::Global(g) = value
+            && Some(g) == self.getattr_ref
+        {
+            self.getattr_pushes += 1;
+        }
         if self.stack.len() >= self.limits.max_stack || matches!(value, Value::Tuple(_)) {
             return self.push_checked(value);
         }
@@ -427,8 +440,48 @@ impl<'a> Vm<'a> {
             calls: Vec::new(),
             build_state: false,
         });
+        if key.0 == "builtins" && key.1 == "getattr" {
+            self.getattr_ref = Some(index);
+        }
         self.reference_index.insert(key, index);
         Value::Global(index)
+    }
+
+    /// `getattr(<global>, "<literal name>")` resolves statically to the attribute reference
+    /// `module.name.attr`: the pickler writes exactly this for classmethods and other attributes
+    /// of classes under protocols < 4 (`zoneinfo.ZoneInfo._unpickle` in every pandas frame with
+    /// a time zone). Returns that reference, classified on its own like a dotted name.
+    fn fold_getattr(&mut self, callee: &Value, args: &Value) -> Option<Value> {
+        let (Value::Global(g), Value::Tuple(t)) = (callee, args) else {
+            return None;
+        };
+        if Some(*g) != self.getattr_ref || t.len != 2 {
+            return None;
+        }
+        let (Some(Value::Global(target)), Some(Value::Str(attr))) =
+            (t.preview.first(), t.preview.get(1))
+        else {
+            return None;
+        };
+        // `getattr` does not walk dots; such a name raises AttributeError at load time.
+        if attr.is_empty() || attr.contains('.') {
+            return None;
+        }
+        let target = self.references.get(*target as usize)?;
+        let (module, name) = (target.module.clone(), format!("{}.{attr}", target.name));
+        self.getattr_folded += 1;
+        // Resolved as protocol 4 would spell it: no `_compat_pickle` renaming of the result.
+        let proto = std::mem::replace(&mut self.proto, 4);
+        let reference = self.resolve(&module, &name, "getattr");
+        self.proto = proto;
+        Some(reference)
+    }
+
+    /// True when every `builtins.getattr` value the pickle produced was consumed by a call that
+    /// `fold_getattr` resolved: the trampoline then never sees a computed argument.
+    pub(crate) fn getattr_fully_folded(&self) -> Option<u32> {
+        let g = self.getattr_ref?;
+        (self.getattr_folded > 0 && self.getattr_folded == self.getattr_pushes).then_some(g)
     }
 
     fn reference_name(&self, index: u32) -> String {
@@ -854,6 +907,9 @@ impl<'a> Vm<'a> {
                     other => format!("*{}", self.render(other)),
                 };
                 let mut result = self.call(&callee, rendered, "REDUCE")?;
+                if let Some(folded) = self.fold_getattr(&callee, &args) {
+                    result = folded;
+                }
                 if let (Value::Global(g), Value::Tuple(t)) = (&callee, &args)
                     && self.joblib
                     && self.is_reference(*g, "numpy", "dtype")
@@ -947,8 +1003,20 @@ impl<'a> Vm<'a> {
                 self.push(Value::Persistent)
             }
             op::BINPERSID => {
-                self.pop()?;
+                let pid = self.pop()?;
                 self.persistent_ids += 1;
+                // Legacy `torch.save` writes every nn.Module class as the persistent id
+                // `("module", cls, source_file, source)` and `torch.load`'s persistent_load
+                // returns `cls` itself: the class reference, already classified on its own.
+                if let Value::Tuple(t) = &pid
+                    && t.len >= 2
+                    && t.preview.first().and_then(Value::as_str) == Some("module")
+                    && matches!(t.preview.first(), Some(Value::Str(_)))
+                    && let Some(class @ Value::Global(_)) = t.preview.get(1)
+                {
+                    let class = class.clone();
+                    return self.push(class);
+                }
                 self.push(Value::Persistent)
             }
             op::EXT1 | op::EXT2 | op::EXT4 => {

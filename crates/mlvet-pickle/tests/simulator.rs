@@ -642,3 +642,122 @@ fn joblib_inline_arrays_are_skipped_in_joblib_mode() {
     let p = joblib_file("x?", 0, 1, b"", b"u.");
     assert!(has(&joblib(&p), "pickle-parse-error"));
 }
+
+/// `getattr(zoneinfo.ZoneInfo, "_unpickle")` then a call of the result: what pickle writes for a
+/// classmethod under protocol 2 (pandas time-zone-aware frames).
+fn getattr_classmethod_call() -> Vec<u8> {
+    cat(&[
+        b"\x80\x02cbuiltins\ngetattr\nczoneinfo\nZoneInfo\n",
+        &su("_unpickle"),
+        b"\x86R",
+        &su("Europe/Paris"),
+        b"K\x01\x86R.",
+    ])
+}
+
+#[test]
+fn getattr_of_a_global_and_a_literal_resolves_to_the_attribute() {
+    let s = scan(&getattr_classmethod_call());
+    assert!(dangerous(&s).is_empty(), "{:?}", rules(&s));
+    assert!(!has(&s, "pickle-dynamic-call"), "{:?}", rules(&s));
+    let folded = s
+        .globals
+        .iter()
+        .find(|g| g.module == "zoneinfo" && g.name == "ZoneInfo._unpickle")
+        .expect("the attribute is a reference of its own");
+    assert!(folded.called);
+    assert!(matches!(
+        folded.classification,
+        Classification::Allowed { .. }
+    ));
+}
+
+#[test]
+fn getattr_folding_classifies_the_reached_attribute() {
+    // getattr(pathlib.Path, "unlink")("/tmp/x"): the folded reference is denied on its own.
+    let p = cat(&[
+        b"\x80\x04",
+        &su("builtins"),
+        &su("getattr"),
+        b"\x93",
+        &su("pathlib"),
+        &su("Path"),
+        b"\x93",
+        &su("unlink"),
+        b"\x86R",
+        &su("/tmp/x"),
+        b"\x85R.",
+    ]);
+    assert_eq!(dangerous(&scan(&p)), vec!["pathlib.Path.unlink"]);
+}
+
+#[test]
+fn getattr_stays_a_trampoline_when_any_use_is_not_folded() {
+    // Folded once, then fetched again from the memo and applied to a computed object.
+    let p = cat(&[
+        b"\x80\x04",
+        &su("builtins"),
+        &su("getattr"),
+        b"\x93\x94",
+        &su("zoneinfo"),
+        &su("ZoneInfo"),
+        b"\x93",
+        &su("_unpickle"),
+        b"\x86R0h\x00",
+        &su("collections"),
+        &su("OrderedDict"),
+        b"\x93)R",
+        &su("keys"),
+        b"\x86R.",
+    ]);
+    assert_eq!(dangerous(&scan(&p)), vec!["builtins.getattr"]);
+    // Passed as data to another callable: never folded.
+    let q = cat(&[
+        b"\x80\x04",
+        &su("collections"),
+        &su("defaultdict"),
+        b"\x93",
+        &su("builtins"),
+        &su("getattr"),
+        b"\x93\x85R.",
+    ]);
+    assert_eq!(dangerous(&scan(&q)), vec!["builtins.getattr"]);
+}
+
+#[test]
+fn legacy_torch_module_persistent_id_yields_its_class() {
+    // ("module", cls, file, source) as BINPERSID, then NEWOBJ of the result: the class is called.
+    let p = cat(&[
+        b"\x80\x02(X\x06\x00\x00\x00module",
+        b"ctorch.nn.modules.linear\nLinear\n",
+        b"NNtQ)\x81.",
+    ]);
+    let s = scan(&p);
+    assert!(!has(&s, "pickle-dynamic-call"), "{:?}", rules(&s));
+    let linear = s
+        .globals
+        .iter()
+        .find(|g| g.name == "Linear")
+        .expect("class reference");
+    assert!(linear.called);
+    // A dangerous callable smuggled in the same place is still reported by name.
+    let evil = cat(&[
+        b"\x80\x02(X\x06\x00\x00\x00module",
+        b"cos\nsystem\n",
+        b"NNtQX\x02\x00\x00\x00id\x85R.",
+    ]);
+    assert_eq!(dangerous(&scan(&evil)), vec!["os.system"]);
+}
+
+#[test]
+fn torchscript_class_types_are_not_python_imports() {
+    let policy = mlvet_pickle::Policy::builtin();
+    for (module, name) in [("__torch__.torch.nn.modules.linear", "Linear"), ("__torch__", "MyModule")] {
+        assert!(
+            matches!(policy.classify(module, name), mlvet_pickle::Classification::Allowed { .. }),
+            "{module}.{name}"
+        );
+    }
+    // Only the namespace itself, not look-alikes.
+    assert_eq!(policy.classify("__torch__x", "Y"), mlvet_pickle::Classification::Unknown);
+}
