@@ -157,10 +157,7 @@ mod tests {
             ("Go".into(), "github.com/gin-gonic/gin".into())
         );
         let cargo = Purl::parse("pkg:cargo/serde@1.0.0#sub/path").expect("purl");
-        assert_eq!(
-            cargo.ecosystem_and_name(),
-            ("cargo".into(), "serde".into())
-        );
+        assert_eq!(cargo.ecosystem_and_name(), ("cargo".into(), "serde".into()));
         assert_eq!(cargo.subpath.as_deref(), Some("sub/path"));
         let no_version = Purl::parse("PKG:PyPI/numpy").expect("purl");
         assert_eq!((no_version.ty.as_str(), no_version.version), ("pypi", None));

@@ -298,6 +298,25 @@ fn requirement_entry(text: &str, editable: bool) -> (Option<ParsedRequirement>, 
     }
 }
 
+/// `-e .` / `..` (as `uv export` writes for the project itself) names no package: use the name of
+/// the directory it points to, resolved from the requirements file's folder, when it exists.
+fn local_directory_name(parsed: &ParsedRequirement, including: Option<&Path>) -> Option<String> {
+    let location = parsed.direct_url.as_deref()?;
+    let unnamed = parsed.name == location
+        && Path::new(location)
+            .components()
+            .all(|c| matches!(c, Component::CurDir | Component::ParentDir));
+    if !unnamed {
+        return None;
+    }
+    let base = including?.parent()?;
+    let directory = std::fs::canonicalize(base.join(location)).ok()?;
+    directory
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+}
+
 /// State shared across one file and its includes.
 struct Walk<'a> {
     /// Canonical root, or `None` when includes are not followed.
@@ -342,7 +361,7 @@ pub(crate) fn parse_with_includes(
     root: &Path,
     sink: &mut Sink,
 ) {
-    let root = std::fs::canonicalize(root).ok();
+    let root = canonical_root(root, path);
     let mut visited = BTreeSet::new();
     if let Ok(canonical) = std::fs::canonicalize(path) {
         visited.insert(canonical);
@@ -364,6 +383,23 @@ pub(crate) fn parse_with_includes(
     );
     let pins = std::mem::take(&mut walk.constraint_pins);
     apply_constraint_pins(&mut walk.sink.dependencies, &pins);
+}
+
+/// The canonical include root. A bare file name's parent is the empty path (`requirements.txt`
+/// scanned from its own folder), which names the current directory; when the root cannot be
+/// resolved the including file's own folder bounds the includes.
+fn canonical_root(root: &Path, including: &Path) -> Option<PathBuf> {
+    let nonempty = |p: &Path| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    };
+    std::fs::canonicalize(nonempty(root)).ok().or_else(|| {
+        let folder = including.parent().unwrap_or_else(|| Path::new(""));
+        std::fs::canonicalize(nonempty(folder)).ok()
+    })
 }
 
 impl Walk<'_> {
@@ -407,7 +443,10 @@ impl Walk<'_> {
                 format!("invalid requirement `{text}`: {error}"),
             );
         }
-        let Some(parsed) = parsed else { return };
+        let Some(mut parsed) = parsed else { return };
+        if let Some(name) = local_directory_name(&parsed, file.path) {
+            parsed.name = name;
+        }
         if file.constraint {
             if let Some(version) = parsed.version {
                 self.constraint_pins
@@ -426,8 +465,19 @@ impl Walk<'_> {
     }
 
     fn include(&mut self, target: &str, constraint: bool, file: &FileCtx<'_>, line: u32) {
-        let (Some(root), Some(including)) = (self.root.clone(), file.path) else {
+        let Some(including) = file.path else {
             // parse_str: includes are not followed by design (no file system access).
+            return;
+        };
+        let Some(root) = self.root.clone() else {
+            self.unresolved(
+                file,
+                line,
+                target,
+                format!(
+                    "include `{target}` is not followed: the scanned folder cannot be resolved"
+                ),
+            );
             return;
         };
         let kind = if constraint {
@@ -456,6 +506,11 @@ impl Walk<'_> {
             return;
         }
         let base = including.parent().unwrap_or_else(|| Path::new(""));
+        let base = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
         let candidate = base.join(target);
         let canonical = match std::fs::canonicalize(&candidate) {
             Ok(canonical) => canonical,

@@ -91,3 +91,42 @@ proptest! {
         prop_assert_eq!(ranged.requirement.as_deref(), Some(expected.as_str()));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Detection never panics on any path or prefix (cut mid-character, any bytes).
+    #[test]
+    fn detect_never_panics(
+        dirs in prop::collection::vec("[a-zA-Z0-9._-]{0,12}|site-packages|[a-z]{1,6}\\.dist-info|sboms", 0..6),
+        file in "[a-zA-Z0-9._-]{0,20}|METADATA|PKG-INFO|requirements\\.txt|deps\\.txt|sbom\\.json",
+        prefix in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let path: std::path::PathBuf = dirs.iter().chain(std::iter::once(&file)).collect();
+        let _ = mlvet_inventory::detect(&path, &prefix);
+        let text = format_like_text_bytes(&prefix);
+        let _ = mlvet_inventory::detect(&path, text.as_bytes());
+    }
+
+    /// Inside an installed tree, a file below a package's own folder is never a manifest: only
+    /// `*.dist-info` content (METADATA one level down, PEP 770 SBOMs deeper) can be.
+    #[test]
+    fn package_data_in_site_packages_is_never_a_manifest(
+        package in "[a-z][a-z0-9_]{0,10}",
+        sub in prop::collection::vec("[a-z0-9_]{1,8}", 0..3),
+        file in "requirements\\.txt|pyproject\\.toml|environment\\.yml|uv\\.lock|poetry\\.lock|bom\\.json|METADATA|deps\\.txt",
+        head in "numpy==1\\.0\\ntorch==2\\.0\\n|\\{\"bomFormat\": \"CycloneDX\"\\}|",
+    ) {
+        let mut path = std::path::PathBuf::from("venv/lib/python3.11/site-packages");
+        path.push(&package);
+        for s in &sub {
+            path.push(s);
+        }
+        path.push(&file);
+        prop_assert_eq!(mlvet_inventory::detect(&path, head.as_bytes()), None);
+    }
+}
+
+fn format_like_text_bytes(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -65,7 +65,6 @@ impl Ecosystem {
     }
 }
 
-
 /// The key an ecosystem string is indexed under: the canonical OSV name for ecosystems mlvet
 /// compares, the string itself (trimmed) otherwise.
 pub fn ecosystem_key(name: &str) -> String {

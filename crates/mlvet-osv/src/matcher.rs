@@ -58,9 +58,7 @@ pub(crate) enum Comparable {
 pub(crate) fn parse_version(ecosystem: Ecosystem, text: &str) -> Option<Comparable> {
     match ecosystem {
         Ecosystem::PyPI => py_for_matching(text).map(Comparable::Py),
-        Ecosystem::Npm | Ecosystem::Go => {
-            SemKey::parse(ecosystem, text).map(Comparable::Sem)
-        }
+        Ecosystem::Npm | Ecosystem::Go => SemKey::parse(ecosystem, text).map(Comparable::Sem),
         Ecosystem::Maven => MavenVersion::parse(text).map(Comparable::Maven),
     }
 }
