@@ -15,6 +15,8 @@
 //! All text that comes from scanned content is passed through [`sanitize`] so a hostile file
 //! cannot inject escape sequences; without colour the output contains no escape codes at all.
 
+use std::collections::BTreeMap;
+
 use mlvet_core::{
     AdvisoryRef, ArtifactReport, Confidence, Finding, Location, PackageRef, ScanReport, Severity,
     Verdict,
@@ -183,9 +185,18 @@ impl Terminal {
     fn artifacts(&self, report: &ScanReport) -> Vec<Vec<String>> {
         let mut artifacts: Vec<&ArtifactReport> = report.artifacts.iter().collect();
         artifacts.sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.path.cmp(&b.path)));
-        let (quiet_safe, shown): (Vec<&ArtifactReport>, Vec<&ArtifactReport>) = artifacts
-            .into_iter()
-            .partition(|a| a.verdict == Verdict::Safe && a.findings.is_empty());
+        // Without --verbose, a safe artefact whose findings are all informational (e.g. the
+        // bundled Rust crates a wheel's SBOM lists, which mlvet does not match) is only counted.
+        let verbose = self.verbose;
+        let (quiet_safe, shown): (Vec<&ArtifactReport>, Vec<&ArtifactReport>) =
+            artifacts.into_iter().partition(|a| {
+                a.verdict == Verdict::Safe
+                    && if verbose {
+                        a.findings.is_empty()
+                    } else {
+                        a.findings.iter().all(|f| f.severity == Severity::Info)
+                    }
+            });
 
         let mut blocks: Vec<Vec<String>> = shown.iter().map(|a| self.artifact(a)).collect();
         if quiet_safe.is_empty() {
@@ -215,6 +226,11 @@ impl Terminal {
         let mut lines = self.artifact_header(artifact);
         let mut findings: Vec<&Finding> = artifact.findings.iter().collect();
         findings.sort_by(|a, b| Finding::report_order(a, b));
+        let hidden = if self.verbose {
+            Vec::new()
+        } else {
+            collapse_info(&mut findings)
+        };
         let details: Vec<(&Finding, Vec<(String, String)>)> = findings
             .into_iter()
             .map(|f| (f, self.finding_fields(f, &artifact.path)))
@@ -228,6 +244,14 @@ impl Terminal {
             .min(MAX_LABEL_COLUMN);
         for (finding, fields) in &details {
             lines.extend(self.finding(finding, fields, label_column));
+        }
+        for (rule, count) in hidden {
+            let text = format!(
+                "… and {} more info {} of {rule} (use --verbose to list them)",
+                count,
+                if count == 1 { "finding" } else { "findings" }
+            );
+            lines.extend(self.hanging("  ", 2, 2, &text));
         }
         lines
     }
@@ -499,6 +523,27 @@ impl Terminal {
             }
         }
     }
+}
+
+/// Info findings shown per rule and artefact without --verbose.
+const INFO_SHOWN_PER_RULE: usize = 3;
+
+/// Keeps at most [`INFO_SHOWN_PER_RULE`] info findings of each rule (in report order) and returns
+/// how many of each rule were left out, by rule id.
+fn collapse_info(findings: &mut Vec<&Finding>) -> Vec<(&'static str, usize)> {
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    findings.retain(|f| {
+        if f.severity != Severity::Info {
+            return true;
+        }
+        let count = seen.entry(f.rule).or_default();
+        *count += 1;
+        *count <= INFO_SHOWN_PER_RULE
+    });
+    seen.into_iter()
+        .filter(|&(_, n)| n > INFO_SHOWN_PER_RULE)
+        .map(|(rule, n)| (rule, n - INFO_SHOWN_PER_RULE))
+        .collect()
 }
 
 fn plural(n: usize, noun: &str) -> String {

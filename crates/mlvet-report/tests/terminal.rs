@@ -366,3 +366,39 @@ fn unpinned_requirement_shows_the_requirement_and_the_allowed_affected_range() {
 "#;
     assert!(out.contains(expected), "{out}");
 }
+
+#[test]
+fn informational_findings_are_collapsed_unless_verbose() {
+    static NOT_MATCHED: mlvet_core::RuleMeta = mlvet_core::RuleMeta {
+        id: "dependency-not-matched",
+        category: "dependency",
+        summary: "not compared",
+        default_severity: Severity::Info,
+        verdict: mlvet_core::Verdict::Safe,
+        docs: "",
+    };
+    let info = |name: &str| {
+        mlvet_core::Finding::new(&NOT_MATCHED, mlvet_core::Location::file("sbom.json"), format!("{name} not matched"))
+    };
+    let quiet_sbom = mlvet_core::ArtifactReport::new(
+        "wheel/sboms/crates.cdx.json".into(),
+        "cyclone-dx-json".into(),
+        10,
+        true,
+        (0..5).map(|i| info(&format!("quiet-{i}"))).collect(),
+    );
+    let mut mixed_findings: Vec<_> = (0..5).map(|i| info(&format!("crate-{i}"))).collect();
+    mixed_findings.push(malicious_finding());
+    let mixed = mlvet_core::ArtifactReport::new("mixed.pt".into(), "pickle".into(), 10, true, mixed_findings);
+    let report = ScanReport { artifacts: vec![quiet_sbom, mixed], ..ScanReport::default() };
+
+    let text = render_terminal(&report, &meta(None), &plain());
+    assert!(!text.contains("quiet-0"), "a safe artefact with only info findings is counted:\n{text}");
+    assert!(text.contains("1 safe artifact not listed"), "{text}");
+    assert_eq!(text.matches("not matched").count(), 3, "three info findings shown:\n{text}");
+    assert!(text.contains("… and 2 more info findings of dependency-not-matched"), "{text}");
+
+    let verbose = TerminalOptions { verbose: true, ..plain() };
+    let text = render_terminal(&report, &meta(None), &verbose);
+    assert_eq!(text.matches("not matched").count(), 10, "verbose lists everything:\n{text}");
+}
