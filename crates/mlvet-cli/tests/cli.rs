@@ -148,3 +148,38 @@ fn an_unreachable_advisory_source_fails_loudly() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOT updated"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_user_policy_allows_audited_classes_and_denies_others() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // protocol 4: STACK_GLOBAL('mycompany.models', 'Ranker'), EMPTY_TUPLE, NEWOBJ, STOP
+    let mut pickle = b"\x80\x04\x8c\x10mycompany.models\x8c\x06Ranker\x93)\x81.".to_vec();
+    let model = data.path().join("ranker.pkl");
+    std::fs::write(&model, &pickle).expect("write model");
+    let policy = data.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[allow]]\nmodule = \"mycompany.models\"\nnames = [\"Ranker\"]\nreason = \"audited\"\n\n\
+         [[deny]]\nmodule = \"mycompany.admin\"\nnames = [\"*\"]\nseverity = \"critical\"\n\
+         category = \"process\"\nreason = \"never in a model\"\n",
+    )
+    .expect("write policy");
+    let model_arg = model.to_str().expect("utf-8");
+    let policy_arg = policy.to_str().expect("utf-8");
+
+    let out = mlvet(data.path(), &["scan", model_arg, "--format", "json", "--no-deps"]);
+    assert_eq!(json_report(&out)["artifacts"][0]["verdict"], "suspicious");
+    let out = mlvet(data.path(), &["scan", model_arg, "--format", "json", "--no-deps", "--policy", policy_arg]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_report(&out)["artifacts"][0]["verdict"], "safe");
+
+    pickle = b"\x80\x04\x8c\x0fmycompany.admin\x8c\x05reset\x93)R.".to_vec();
+    std::fs::write(&model, &pickle).expect("write model");
+    let out = mlvet(data.path(), &["scan", model_arg, "--format", "json", "--no-deps", "--policy", policy_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_report(&out)["artifacts"][0]["verdict"], "malicious");
+
+    std::fs::write(&policy, "[[allow]]\nmodule = 3\n").expect("write policy");
+    let out = mlvet(data.path(), &["scan", model_arg, "--policy", policy_arg]);
+    assert_eq!(out.status.code(), Some(3), "an invalid policy is an error, not a silent default");
+}
