@@ -198,6 +198,11 @@ fn unrecognized<R: Read>(
     open: impl FnOnce() -> std::io::Result<R>,
 ) -> Option<ArtifactReport> {
     let ext = extension_of(display)?;
+    if ext == "pth" && in_site_packages(display) {
+        // Python's `site` module reads `*.pth` files in site directories as path configuration
+        // (text); nothing there is a PyTorch checkpoint.
+        return None;
+    }
     let suspicious = match classify_extension(&ext) {
         ExtensionClass::PickleModel => true,
         ExtensionClass::AmbiguousBinary => false,
@@ -236,6 +241,15 @@ fn unrecognized<R: Read>(
         true,
         vec![unrecognized],
     ))
+}
+
+/// Whether the file sits directly in a Python site directory (`site-packages`, `dist-packages`).
+fn in_site_packages(display: &str) -> bool {
+    let mut components = display.rsplit(['/', '\\']);
+    components.next();
+    components
+        .next()
+        .is_some_and(|dir| dir == "site-packages" || dir == "dist-packages")
 }
 
 fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_core::Finding> {

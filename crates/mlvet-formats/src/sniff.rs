@@ -233,9 +233,12 @@ pub(crate) fn extension_of(display: &str) -> Option<String> {
 
 pub(crate) fn classify_extension(ext: &str) -> ExtensionClass {
     match ext {
-        "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "ckpt" | "npy" | "npz" | "p"
-        | "sav" | "model" => ExtensionClass::PickleModel,
-        "bin" | "dat" | "data" => ExtensionClass::AmbiguousBinary,
+        "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "ckpt" | "npy" | "npz" | "p" => {
+            ExtensionClass::PickleModel
+        }
+        // Also common for non-pickle files: raw weights and data (`.bin`, `.dat`), SentencePiece
+        // protobufs (`tokenizer.model`), IDL and SPSS saves (`.sav`).
+        "bin" | "dat" | "data" | "model" | "sav" => ExtensionClass::AmbiguousBinary,
         "safetensors" | "json" | "onnx" | "gguf" | "ggml" | "h5" | "hdf5" | "tflite" | "pb"
         | "msgpack" | "txt" | "csv" | "yaml" | "yml" | "md" | "png" | "jpg" | "jpeg" | "gif"
         | "toml" | "xml" => ExtensionClass::CodeFree,

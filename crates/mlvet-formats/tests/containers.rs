@@ -550,3 +550,26 @@ fn walk_shows_paths_as_the_user_passed_the_directory() {
         vec![format!("{}/sub/m.pkl", root.display()).as_str()]
     );
 }
+
+#[test]
+fn path_configuration_and_ambiguous_names_are_not_reported_as_broken_models() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = dir.path().join("lib/python3.11/site-packages");
+    std::fs::create_dir_all(&site).expect("mkdir");
+    let pth = site.join("distutils-precedence.pth");
+    std::fs::write(&pth, "import os; var = 'SETUPTOOLS_USE_DISTUTILS'\n").expect("write");
+    let shown = pth.to_string_lossy().into_owned();
+    assert!(scan_file(&pth, &shown, &opts()).expect("scan").is_none());
+
+    // A SentencePiece tokenizer (protobuf) is not a pickle: informational at most, never suspicious.
+    let tokenizer = dir.path().join("tokenizer.model");
+    std::fs::write(&tokenizer, b"\n\x0e\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02").expect("write");
+    let report = scan_file(&tokenizer, "tokenizer.model", &opts()).expect("scan").expect("reported");
+    assert_eq!(report.verdict, Verdict::Safe, "{report:?}");
+
+    // A real pickle payload under those names is still caught.
+    let evil = dir.path().join("classifier.sav");
+    std::fs::write(&evil, EVIL).expect("write");
+    let report = scan_file(&evil, "classifier.sav", &opts()).expect("scan").expect("reported");
+    assert_eq!(report.verdict, Verdict::Malicious);
+}
