@@ -183,3 +183,29 @@ fn a_user_policy_allows_audited_classes_and_denies_others() {
     let out = mlvet(data.path(), &["scan", model_arg, "--policy", policy_arg]);
     assert_eq!(out.status.code(), Some(3), "an invalid policy is an error, not a silent default");
 }
+
+#[test]
+fn a_named_target_python_leaves_out_requirements_whose_markers_exclude_it() {
+    let data = tempfile::tempdir().expect("tempdir");
+    mlvet(data.path(), &["db", "import", "-q", "examples/advisories"]);
+    let requirements = data.path().join("requirements.txt");
+    std::fs::write(&requirements, "torch==2.0.0 ; python_version < \"3.8\"\ntransformers==4.30.0\n").expect("write");
+    let arg = requirements.to_str().expect("utf-8");
+    let vulnerable = |args: &[&str]| -> Vec<String> {
+        let report = json_report(&mlvet(data.path(), args));
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "dependency-vulnerable")
+            .map(|f| f["package"]["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    // Markers are kept, not evaluated against the machine running mlvet...
+    assert_eq!(vulnerable(&["scan", arg, "--format", "json"]), ["torch", "transformers"]);
+    // ...unless the user names the target environment.
+    assert_eq!(vulnerable(&["scan", arg, "--format", "json", "--python-version", "3.11"]), ["transformers"]);
+    let report = json_report(&mlvet(data.path(), &["scan", arg, "--format", "json"]));
+    let torch = report["findings"].as_array().expect("findings").iter().find(|f| f["package"]["name"] == "torch").expect("torch");
+    assert_eq!(torch["package"]["markers"], "python_version < \"3.8\"");
+}

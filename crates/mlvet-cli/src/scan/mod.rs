@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use mlvet_core::{ArtifactReport, RuleMeta, ScanError, ScanReport};
 use mlvet_formats::{ScanOptions, WalkedFile};
-use mlvet_inventory::{Inventory, ManifestKind, TargetEnv};
+use mlvet_inventory::{Inventory, TargetEnv};
 use rayon::prelude::*;
 
 use crate::cli::{OutputFormat, ScanArgs};
@@ -201,7 +201,7 @@ fn match_dependencies(
         }
         report.artifacts.push(ArtifactReport::new(
             file.display,
-            manifest_format_name(inventory.kind),
+            inventory.kind.as_str().to_string(),
             file.size,
             fully_inspected,
             findings,
@@ -217,21 +217,4 @@ fn applies_to_target(dep: &mlvet_inventory::Dependency, target: Option<&TargetEn
         (Some(target), Some(markers)) => mlvet_inventory::markers_apply(markers, target).unwrap_or(true),
         _ => true,
     }
-}
-
-/// `ManifestKind::CycloneDxJson` → `cyclone-dx-json`: the stable kebab-case format name.
-fn manifest_format_name(kind: ManifestKind) -> String {
-    let debug = format!("{kind:?}");
-    let mut name = String::with_capacity(debug.len() + 4);
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_ascii_uppercase() {
-            if i > 0 {
-                name.push('-');
-            }
-            name.push(ch.to_ascii_lowercase());
-        } else {
-            name.push(ch);
-        }
-    }
-    name
 }
