@@ -66,6 +66,7 @@ use mlvet_core::RuleMeta;
 pub fn rules() -> Vec<&'static RuleMeta> {
     vec![
         &rules::dependency_vulnerable::RULE,
+        &rules::dependency_malicious_package::RULE,
         &rules::dependency_unpinned::RULE,
         &rules::dependency_unversioned::RULE,
         &rules::dependency_not_matched::RULE,

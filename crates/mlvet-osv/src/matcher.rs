@@ -11,6 +11,7 @@ use crate::model::{Advisory, Affected};
 use crate::pep440::{PySpecifiers, PyVersion, VersionSet};
 use crate::range::{Timeline, truncate};
 use crate::rules::{
+    dependency_malicious_package,
     dependency_not_matched, dependency_unpinned, dependency_unversioned, dependency_vulnerable,
 };
 use crate::source::AdvisorySource;
@@ -300,6 +301,12 @@ fn match_pinned(
             None
         };
         let advisory = advisory_ref(&group, &rated, fixed, None);
+        if is_malware(&group) {
+            result
+                .findings
+                .push(dependency_malicious_package::finding(package.clone(), advisory));
+            continue;
+        }
         result.findings.push(dependency_vulnerable::finding(
             package.clone(),
             advisory,
@@ -373,6 +380,12 @@ fn match_unpinned(
         };
         let rated = rate(&group, Ecosystem::PyPI, name);
         let advisory = advisory_ref(&group, &rated, floor.clone(), Some(overlap.to_string()));
+        if is_malware(&group) {
+            result
+                .findings
+                .push(dependency_malicious_package::finding(package.clone(), advisory));
+            continue;
+        }
         result
             .findings
             .push(dependency_unpinned::vulnerable_finding(
@@ -546,6 +559,13 @@ fn lowest_fix_above(
 /// Groups records that describe the same vulnerability: records sharing an id or alias, taken
 /// transitively. Each group is ordered with its preferred record first (see [`preference`]);
 /// groups are ordered by that record's id.
+/// Whether a merged group names an OSV malicious-packages record (`MAL-` ids).
+fn is_malware(group: &[&Advisory]) -> bool {
+    group.iter().any(|advisory| {
+        advisory.id.starts_with("MAL-") || advisory.aliases.iter().any(|alias| alias.starts_with("MAL-"))
+    })
+}
+
 pub(crate) fn group_by_alias<'a>(advisories: &[&'a Advisory]) -> Vec<Vec<&'a Advisory>> {
     let mut parent: Vec<usize> = (0..advisories.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {

@@ -591,6 +591,7 @@ fn rules_are_listed_with_docs() {
         ids,
         [
             "dependency-vulnerable",
+            "dependency-malicious-package",
             "dependency-unpinned",
             "dependency-unversioned",
             "dependency-not-matched"
@@ -605,4 +606,39 @@ fn rules_are_listed_with_docs() {
             rule.id
         );
     }
+}
+
+/// An OSV malicious-packages record: every version of a typosquat.
+const MALWARE: &str = r#"{
+  "id": "MAL-2024-9001",
+  "modified": "2024-06-01T00:00:00Z",
+  "published": "2024-06-01T00:00:00Z",
+  "summary": "Malicious code in torchtriton-nightly (PyPI)",
+  "affected": [{
+    "package": {"ecosystem": "PyPI", "name": "torchtriton-nightly"},
+    "versions": ["3.0.0", "3.0.1"],
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]
+  }],
+  "database_specific": {"malicious-packages-origins": [{"source": "ghsa-malware"}]}
+}"#;
+
+#[test]
+fn malicious_package_records_are_malicious_critical_findings_pinned_or_not() {
+    let source = MemorySource::new(vec![record(MALWARE), record(TORCH_GHSA)]);
+    let deps = [
+        pypi("torchtriton_nightly", "3.0.1"),
+        dep("PyPI", "torchtriton-nightly", None, Some(">=3")),
+        pypi("torch", "2.5.1"),
+    ];
+    let result = match_dependencies(&deps, &source, &MatchOptions::default());
+    let malware = only(&result, "dependency-malicious-package");
+    assert_eq!(malware.len(), 2, "{:#?}", result.findings);
+    for finding in &malware {
+        assert_eq!(finding.severity, Severity::Critical);
+        assert_eq!(finding.verdict, Verdict::Malicious);
+        assert_eq!(finding.advisory.as_ref().map(|a| a.id.as_str()), Some("MAL-2024-9001"));
+        assert!(finding.message.contains("known malicious package"), "{}", finding.message);
+    }
+    // An ordinary vulnerability stays a vulnerability.
+    assert_eq!(only(&result, "dependency-vulnerable").len(), 1);
 }

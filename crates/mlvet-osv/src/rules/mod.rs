@@ -1,5 +1,6 @@
 //! The rules this crate's findings are filed under: one file per rule, docs beside the code.
 
+pub mod dependency_malicious_package;
 pub mod dependency_not_matched;
 pub mod dependency_unpinned;
 pub mod dependency_unversioned;
