@@ -41,10 +41,22 @@ pub(crate) fn finding(
     } else {
         format!("imports {qualified} ({category})")
     };
-    let finding = mlvet_core::Finding::new(&RULE, location, message)
+    let mut finding = mlvet_core::Finding::new(&RULE, location, message)
         .severity(severity)
-        .evidence("callable", qualified)
+        .evidence("callable", qualified.clone())
         .evidence("category", category)
         .evidence("reason", reason);
+    if let Some(public) = os_spelling(&qualified) {
+        finding = finding.evidence("known as", public);
+    }
     super::reference_evidence(finding, reference)
+}
+
+/// `os` functions are pickled under the platform module that defines them (`posix.system` on
+/// Linux and macOS, `nt.system` on Windows): name the spelling people know.
+fn os_spelling(qualified: &str) -> Option<String> {
+    ["posix.", "nt."]
+        .iter()
+        .find_map(|prefix| qualified.strip_prefix(prefix))
+        .map(|name| format!("os.{name}"))
 }
