@@ -8,18 +8,25 @@ use crate::cli::{AdvisoriesArgs, OutputFormat};
 
 pub fn run(args: &AdvisoriesArgs) -> anyhow::Result<u8> {
     let dir = crate::db::data_dir(&args.data)?;
-    let Some(db) = Database::open(&dir).with_context(|| format!("cannot open the database in {}", dir.display()))? else {
-        anyhow::bail!("no advisory database in {}: run `mlvet db update` or `mlvet db import PATH`", dir.display());
+    let Some(db) = Database::open(&dir)
+        .with_context(|| format!("cannot open the database in {}", dir.display()))?
+    else {
+        anyhow::bail!(
+            "no advisory database in {}: run `mlvet db update` or `mlvet db import PATH`",
+            dir.display()
+        );
     };
     let mut advisories = if args.ml {
         db.ml_advisories(args.package.as_deref())?
     } else if let Some(package) = &args.package {
         let name = mlvet_osv::normalize_package_name("PyPI", package);
         let mut found = db.advisories_for("PyPI", &name)?;
-        found.sort_by(|a, b| newest_first(a, b));
+        found.sort_by(newest_first);
         found
     } else {
-        anyhow::bail!("name what to list: --ml (advisories affecting ML libraries) and/or --package NAME");
+        anyhow::bail!(
+            "name what to list: --ml (advisories affecting ML libraries) and/or --package NAME"
+        );
     };
     if let Some(limit) = args.limit {
         advisories.truncate(limit);
@@ -33,7 +40,12 @@ pub fn run(args: &AdvisoriesArgs) -> anyhow::Result<u8> {
 }
 
 fn newest_first(a: &mlvet_osv::Advisory, b: &mlvet_osv::Advisory) -> std::cmp::Ordering {
-    let key = |adv: &mlvet_osv::Advisory| adv.published.clone().or_else(|| adv.modified.clone()).unwrap_or_default();
+    let key = |adv: &mlvet_osv::Advisory| {
+        adv.published
+            .clone()
+            .or_else(|| adv.modified.clone())
+            .unwrap_or_default()
+    };
     key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
 }
 
@@ -42,10 +54,22 @@ fn render_table(advisories: &[mlvet_osv::Advisory]) -> String {
     for adv in advisories {
         let published = adv.published.as_deref().unwrap_or("-");
         let date = published.get(..10).unwrap_or(published);
-        let packages: Vec<String> = adv.affected.iter().map(|a| a.package.name.clone()).collect();
-        let aliases = if adv.aliases.is_empty() { String::new() } else { format!(" ({})", adv.aliases.join(", ")) };
+        let packages: Vec<String> = adv
+            .affected
+            .iter()
+            .map(|a| a.package.name.clone())
+            .collect();
+        let aliases = if adv.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", adv.aliases.join(", "))
+        };
         let summary = adv.summary.as_deref().unwrap_or("");
-        out.push_str(&format!("{date}  {}{aliases}  [{}]  {summary}\n", adv.id, packages.join(", ")));
+        out.push_str(&format!(
+            "{date}  {}{aliases}  [{}]  {summary}\n",
+            adv.id,
+            packages.join(", ")
+        ));
     }
     out.push_str(&format!("{} advisories\n", advisories.len()));
     out

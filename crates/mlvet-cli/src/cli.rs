@@ -84,7 +84,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "X.Y")]
     pub python_version: Option<String>,
     /// Target platform for marker evaluation: linux, darwin or win32 (with --python-version).
-    #[arg(long, value_name = "PLATFORM", requires = "python_version", default_value = "linux")]
+    #[arg(
+        long,
+        value_name = "PLATFORM",
+        requires = "python_version",
+        default_value = "linux"
+    )]
     pub platform: String,
     /// Where mlvet keeps its state (advisory database). Defaults to $MLVET_DATA_DIR or the per-user data directory.
     #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]

@@ -13,26 +13,40 @@ pub fn run(command: DbCommand) -> anyhow::Result<u8> {
     match command {
         DbCommand::Update(args) => {
             let dir = data_dir(&args.data)?;
-            let mut db = Database::open_or_create(&dir).with_context(|| format!("cannot open the database in {}", dir.display()))?;
-            let url = args.url.clone().unwrap_or_else(|| mlvet_db::DEFAULT_OSV_URL.to_string());
+            let mut db = Database::open_or_create(&dir)
+                .with_context(|| format!("cannot open the database in {}", dir.display()))?;
+            let url = args
+                .url
+                .clone()
+                .unwrap_or_else(|| mlvet_db::DEFAULT_OSV_URL.to_string());
             let mut config = UpdateConfig::new(url);
             config.ecosystems = args.ecosystems.clone();
             let progress = BarProgress::new(!args.quiet && std::io::stderr().is_terminal());
-            let stats = db.update(&config, &progress).context("advisory update failed")?;
+            let stats = db
+                .update(&config, &progress)
+                .context("advisory update failed")?;
             crate::write_output(None, &update_summary(&stats))?;
         }
         DbCommand::Import(args) => {
             let dir = data_dir(&args.data)?;
-            let mut db = Database::open_or_create(&dir).with_context(|| format!("cannot open the database in {}", dir.display()))?;
+            let mut db = Database::open_or_create(&dir)
+                .with_context(|| format!("cannot open the database in {}", dir.display()))?;
             let progress = BarProgress::new(!args.quiet && std::io::stderr().is_terminal());
             for path in &args.paths {
-                let stats = db.import_path(path, &progress).with_context(|| format!("cannot import {}", path.display()))?;
-                crate::write_output(None, &format!("{}: {}\n", path.display(), import_summary(&stats)))?;
+                let stats = db
+                    .import_path(path, &progress)
+                    .with_context(|| format!("cannot import {}", path.display()))?;
+                crate::write_output(
+                    None,
+                    &format!("{}: {}\n", path.display(), import_summary(&stats)),
+                )?;
             }
         }
         DbCommand::Status(args) => {
             let dir = data_dir(&args.data)?;
-            let Some(db) = Database::open(&dir).with_context(|| format!("cannot open the database in {}", dir.display()))? else {
+            let Some(db) = Database::open(&dir)
+                .with_context(|| format!("cannot open the database in {}", dir.display()))?
+            else {
                 anyhow::bail!(
                     "no advisory database in {}: run `mlvet db update` or `mlvet db import PATH`",
                     dir.display()
@@ -59,7 +73,12 @@ pub fn data_dir(arg: &DataDirArg) -> anyhow::Result<PathBuf> {
 fn import_summary(stats: &ImportStats) -> String {
     let mut text = format!(
         "{} records read: {} new, {} updated, {} unchanged ({} withdrawn); {} other files ignored",
-        stats.records, stats.inserted, stats.updated, stats.unchanged, stats.withdrawn, stats.ignored
+        stats.records,
+        stats.inserted,
+        stats.updated,
+        stats.unchanged,
+        stats.withdrawn,
+        stats.ignored
     );
     if stats.failed > 0 {
         text.push_str(&format!("; {} could not be read:", stats.failed));
@@ -81,7 +100,10 @@ fn update_summary(stats: &mlvet_db::UpdateStats) -> String {
             import_summary(&eco.import)
         ));
         if eco.missing > 0 {
-            text.push_str(&format!("  {} listed records were not served yet; they are retried next time\n", eco.missing));
+            text.push_str(&format!(
+                "  {} listed records were not served yet; they are retried next time\n",
+                eco.missing
+            ));
         }
     }
     text
@@ -89,14 +111,27 @@ fn update_summary(stats: &mlvet_db::UpdateStats) -> String {
 
 fn human_bytes(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB { format!("{:.1} MiB", bytes as f64 / MIB as f64) } else { format!("{:.1} KiB", bytes as f64 / 1024.0) }
+    if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
 }
 
 fn status_text(status: &Status) -> String {
     let mut text = format!("database: {}\n", status.path.display());
-    text.push_str(&format!("records:  {} ({} withdrawn)\n", status.records, status.withdrawn));
-    let age = status.age.map(|age| format!(" ({} days ago)", age.as_secs() / 86_400)).unwrap_or_default();
-    text.push_str(&format!("updated:  {}{age}\n", status.updated.as_deref().unwrap_or("never")));
+    text.push_str(&format!(
+        "records:  {} ({} withdrawn)\n",
+        status.records, status.withdrawn
+    ));
+    let age = status
+        .age
+        .map(|age| format!(" ({} days ago)", age.as_secs() / 86_400))
+        .unwrap_or_default();
+    text.push_str(&format!(
+        "updated:  {}{age}\n",
+        status.updated.as_deref().unwrap_or("never")
+    ));
     if status.stale {
         text.push_str(&format!(
             "STALE:    older than {} days or empty: run `mlvet db update`\n",
@@ -109,11 +144,17 @@ fn status_text(status: &Status) -> String {
             (Some(at), Some(method)) => format!("  (last {method} sync {at})"),
             _ => String::new(),
         };
-        text.push_str(&format!("  {:<12} {:>7} records{synced}\n", eco.ecosystem, eco.records));
+        text.push_str(&format!(
+            "  {:<12} {:>7} records{synced}\n",
+            eco.ecosystem, eco.records
+        ));
     }
     text.push_str("sources:\n");
     for source in &status.sources {
-        text.push_str(&format!("  {} {} ({} records, {})\n", source.kind, source.source, source.records, source.updated));
+        text.push_str(&format!(
+            "  {} {} ({} records, {})\n",
+            source.kind, source.source, source.records, source.updated
+        ));
     }
     text
 }

@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr itself.
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { exit::USAGE } else { exit::CLEAN });
+            return ExitCode::from(if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::CLEAN
+            });
         }
     };
     let result = match cli.command {
@@ -44,10 +48,14 @@ fn main() -> ExitCode {
 pub(crate) fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;
     match output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => {
             let mut stdout = anstream::stdout();
-            stdout.write_all(text.as_bytes()).context("cannot write to standard output")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("cannot write to standard output")?;
             stdout.flush().context("cannot write to standard output")
         }
     }

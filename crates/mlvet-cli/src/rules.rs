@@ -21,7 +21,10 @@ pub fn run(args: &crate::cli::RulesArgs) -> anyhow::Result<u8> {
     }
     let mut text = String::new();
     for rule in all_rules() {
-        text.push_str(&format!("{:<36} {:<10} {:<9} {}\n", rule.id, rule.verdict, rule.default_severity, rule.summary));
+        text.push_str(&format!(
+            "{:<36} {:<10} {:<9} {}\n",
+            rule.id, rule.verdict, rule.default_severity, rule.summary
+        ));
     }
     crate::write_output(None, &text)?;
     Ok(crate::exit::CLEAN)

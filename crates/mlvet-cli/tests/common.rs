@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// Runs `mlvet ARGS` from the repository root with `MLVET_DATA_DIR` set to `data_dir`.
@@ -40,5 +43,10 @@ pub fn artifact<'a>(report: &'a serde_json::Value, path: &str) -> &'a serde_json
 }
 
 pub fn findings_for<'a>(report: &'a serde_json::Value, path: &str) -> Vec<&'a serde_json::Value> {
-    report["findings"].as_array().expect("findings array").iter().filter(|f| f["path"] == path).collect()
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter(|f| f["path"] == path)
+        .collect()
 }

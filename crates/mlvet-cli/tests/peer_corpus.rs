@@ -13,7 +13,18 @@ fn every_peer_corpus_file_gets_its_labelled_verdict() {
     let labels = std::fs::read_to_string(corpus.join("labels.tsv")).expect("labels.tsv");
     let data = tempfile::tempdir().expect("tempdir");
     let corpus_arg = corpus.to_str().expect("utf-8 path");
-    let out = mlvet(data.path(), &["scan", corpus_arg, "--format", "json", "--no-deps", "--fail-on", "never"]);
+    let out = mlvet(
+        data.path(),
+        &[
+            "scan",
+            corpus_arg,
+            "--format",
+            "json",
+            "--no-deps",
+            "--fail-on",
+            "never",
+        ],
+    );
     let report = json_report(&out);
     let verdicts: BTreeMap<String, String> = report["artifacts"]
         .as_array()
@@ -21,17 +32,31 @@ fn every_peer_corpus_file_gets_its_labelled_verdict() {
         .iter()
         .map(|a| {
             let path = a["path"].as_str().expect("path");
-            let relative = path.strip_prefix(corpus_arg).expect("paths keep the input prefix").trim_start_matches('/');
-            (relative.to_string(), a["verdict"].as_str().expect("verdict").to_string())
+            let relative = path
+                .strip_prefix(corpus_arg)
+                .expect("paths keep the input prefix")
+                .trim_start_matches('/');
+            (
+                relative.to_string(),
+                a["verdict"].as_str().expect("verdict").to_string(),
+            )
         })
         .collect();
     let mut failures = Vec::new();
     let mut checked = 0;
-    for line in labels.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in labels
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut cols = line.split('\t');
-        let (Some(path), Some(label)) = (cols.next(), cols.next()) else { continue };
+        let (Some(path), Some(label)) = (cols.next(), cols.next()) else {
+            continue;
+        };
         checked += 1;
-        let verdict = verdicts.get(path).map(String::as_str).unwrap_or("<not reported>");
+        let verdict = verdicts
+            .get(path)
+            .map(String::as_str)
+            .unwrap_or("<not reported>");
         let ok = match label {
             "malicious" => verdict == "malicious",
             "benign" => verdict == "safe",
@@ -43,5 +68,10 @@ fn every_peer_corpus_file_gets_its_labelled_verdict() {
         }
     }
     assert!(checked >= 100, "labels.tsv lists the corpus");
-    assert!(failures.is_empty(), "{} of {checked} wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

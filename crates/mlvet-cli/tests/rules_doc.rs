@@ -36,11 +36,20 @@ fn every_rule_is_documented_and_ids_are_unique_kebab_case() {
     for id in &ids {
         assert!(seen.insert(*id), "duplicate rule id {id}");
         assert!(
-            id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "rule id {id} is not kebab-case"
         );
     }
-    for section in ["### What it does", "### Why is this bad?", "### Remediation"] {
-        assert_eq!(md.matches(section).count(), ids.len(), "every rule has a `{section}` section");
+    for section in [
+        "### What it does",
+        "### Why is this bad?",
+        "### Remediation",
+    ] {
+        assert_eq!(
+            md.matches(section).count(),
+            ids.len(),
+            "every rule has a `{section}` section"
+        );
     }
 }

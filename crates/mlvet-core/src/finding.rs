@@ -104,7 +104,10 @@ impl Finding {
     }
 
     pub fn evidence(mut self, label: impl Into<String>, value: impl Into<String>) -> Self {
-        self.evidence.push(Evidence { label: label.into(), value: value.into() });
+        self.evidence.push(Evidence {
+            label: label.into(),
+            value: value.into(),
+        });
         self
     }
 

@@ -20,14 +20,23 @@ pub struct Location {
 
 impl Location {
     pub fn file(path: impl Into<String>) -> Self {
-        Location { path: path.into(), ..Location::default() }
+        Location {
+            path: path.into(),
+            ..Location::default()
+        }
     }
 
     /// The same location one container level deeper.
     pub fn member(&self, name: impl Into<String>) -> Self {
         let mut members = self.members.clone();
         members.push(name.into());
-        Location { path: self.path.clone(), members, offset: None, opcode_index: None, line: None }
+        Location {
+            path: self.path.clone(),
+            members,
+            offset: None,
+            opcode_index: None,
+            line: None,
+        }
     }
 
     pub fn with_offset(mut self, offset: u64) -> Self {
@@ -48,7 +57,11 @@ impl Location {
 
     /// The member chain joined for display (`outer ▸ inner`), or `None` for a plain file.
     pub fn member_display(&self) -> Option<String> {
-        if self.members.is_empty() { None } else { Some(self.members.join(" ▸ ")) }
+        if self.members.is_empty() {
+            None
+        } else {
+            Some(self.members.join(" ▸ "))
+        }
     }
 }
 
@@ -76,9 +89,18 @@ mod tests {
 
     #[test]
     fn nested_locations_display_as_a_chain() {
-        let loc = Location::file("models/a.tar").member("w.zip").member("archive/data.pkl").with_opcode(7, 42);
-        assert_eq!(loc.to_string(), "models/a.tar ▸ w.zip ▸ archive/data.pkl @ opcode 7 (byte 42)");
-        assert_eq!(loc.member_display().as_deref(), Some("w.zip ▸ archive/data.pkl"));
+        let loc = Location::file("models/a.tar")
+            .member("w.zip")
+            .member("archive/data.pkl")
+            .with_opcode(7, 42);
+        assert_eq!(
+            loc.to_string(),
+            "models/a.tar ▸ w.zip ▸ archive/data.pkl @ opcode 7 (byte 42)"
+        );
+        assert_eq!(
+            loc.member_display().as_deref(),
+            Some("w.zip ▸ archive/data.pkl")
+        );
         assert_eq!(Location::file("x").member_display(), None);
     }
 }

@@ -17,14 +17,31 @@ pub struct ArtifactReport {
 impl ArtifactReport {
     /// Builds the report and derives the verdict from the findings: the worst verdict any finding
     /// pushes to, and at least `Suspicious` when the artefact was not fully inspected.
-    pub fn new(path: String, format: String, size: u64, fully_inspected: bool, mut findings: Vec<Finding>) -> Self {
+    pub fn new(
+        path: String,
+        format: String,
+        size: u64,
+        fully_inspected: bool,
+        mut findings: Vec<Finding>,
+    ) -> Self {
         findings.sort_by(Finding::report_order);
         findings.dedup();
-        let mut verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Safe);
+        let mut verdict = findings
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Safe);
         if !fully_inspected && verdict == Verdict::Safe {
             verdict = Verdict::Suspicious;
         }
-        ArtifactReport { path, format, verdict, fully_inspected, size, findings }
+        ArtifactReport {
+            path,
+            format,
+            verdict,
+            fully_inspected,
+            size,
+            findings,
+        }
     }
 }
 
@@ -59,7 +76,8 @@ pub struct ScanReport {
 impl ScanReport {
     /// Sorts artefacts worst first, then by path, so output is deterministic.
     pub fn sort(&mut self) {
-        self.artifacts.sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.path.cmp(&b.path)));
+        self.artifacts
+            .sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.path.cmp(&b.path)));
         self.errors.sort();
     }
 

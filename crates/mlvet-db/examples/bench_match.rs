@@ -16,12 +16,15 @@ fn main() {
     };
     let runs: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(20);
     let started = Instant::now();
-    let db = mlvet_db::Database::open(Path::new(data_dir)).unwrap().expect("a database in DATA_DIR");
+    let db = mlvet_db::Database::open(Path::new(data_dir))
+        .unwrap()
+        .expect("a database in DATA_DIR");
     let open_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let path = Path::new(manifest);
     let prefix = std::fs::read(path).unwrap();
-    let kind = mlvet_inventory::detect(path, &prefix[..prefix.len().min(4096)]).expect("a manifest");
+    let kind =
+        mlvet_inventory::detect(path, &prefix[..prefix.len().min(4096)]).expect("a manifest");
     let root = path.parent().unwrap_or(Path::new("."));
     let mut times = Vec::with_capacity(runs);
     let mut findings = 0;
@@ -30,7 +33,11 @@ fn main() {
         let t = Instant::now();
         let inventory = mlvet_inventory::parse_file(path, manifest, kind, root).unwrap();
         packages = inventory.dependencies.len();
-        let result = mlvet_osv::match_dependencies(&inventory.dependencies, &db, &mlvet_osv::MatchOptions::default());
+        let result = mlvet_osv::match_dependencies(
+            &inventory.dependencies,
+            &db,
+            &mlvet_osv::MatchOptions::default(),
+        );
         findings = result.findings.len();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }

@@ -32,7 +32,9 @@ pub use error::DbError;
 pub use import::{ImportFailure, ImportStats};
 pub use progress::{NoProgress, Progress};
 pub use status::{EcosystemStatus, SourceStatus, Status};
-pub use update::{DEFAULT_OSV_URL, EcosystemUpdate, OSV_URL_ENV, SyncMethod, UpdateConfig, UpdateStats};
+pub use update::{
+    DEFAULT_OSV_URL, EcosystemUpdate, OSV_URL_ENV, SyncMethod, UpdateConfig, UpdateStats,
+};
 
 use import::{Importer, ecosystem_key};
 use store::sqlite::SqliteStore;

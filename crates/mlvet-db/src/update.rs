@@ -69,7 +69,9 @@ impl UpdateConfig {
         let from_env = std::env::var(OSV_URL_ENV)
             .ok()
             .filter(|url| !url.trim().is_empty());
-        Ok(UpdateConfig::new(from_env.unwrap_or_else(|| DEFAULT_OSV_URL.to_string())))
+        Ok(UpdateConfig::new(
+            from_env.unwrap_or_else(|| DEFAULT_OSV_URL.to_string()),
+        ))
     }
 }
 

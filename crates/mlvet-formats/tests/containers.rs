@@ -564,12 +564,16 @@ fn path_configuration_and_ambiguous_names_are_not_reported_as_broken_models() {
     // A SentencePiece tokenizer (protobuf) is not a pickle: informational at most, never suspicious.
     let tokenizer = dir.path().join("tokenizer.model");
     std::fs::write(&tokenizer, b"\n\x0e\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02").expect("write");
-    let report = scan_file(&tokenizer, "tokenizer.model", &opts()).expect("scan").expect("reported");
+    let report = scan_file(&tokenizer, "tokenizer.model", &opts())
+        .expect("scan")
+        .expect("reported");
     assert_eq!(report.verdict, Verdict::Safe, "{report:?}");
 
     // A real pickle payload under those names is still caught.
     let evil = dir.path().join("classifier.sav");
     std::fs::write(&evil, EVIL).expect("write");
-    let report = scan_file(&evil, "classifier.sav", &opts()).expect("scan").expect("reported");
+    let report = scan_file(&evil, "classifier.sav", &opts())
+        .expect("scan")
+        .expect("reported");
     assert_eq!(report.verdict, Verdict::Malicious);
 }

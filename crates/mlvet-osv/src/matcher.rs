@@ -11,8 +11,8 @@ use crate::model::{Advisory, Affected};
 use crate::pep440::{PySpecifiers, PyVersion, VersionSet};
 use crate::range::{Timeline, truncate};
 use crate::rules::{
-    dependency_malicious_package,
-    dependency_not_matched, dependency_unpinned, dependency_unversioned, dependency_vulnerable,
+    dependency_malicious_package, dependency_not_matched, dependency_unpinned,
+    dependency_unversioned, dependency_vulnerable,
 };
 use crate::source::AdvisorySource;
 use crate::{OsvError, ml};
@@ -302,9 +302,10 @@ fn match_pinned(
         };
         let advisory = advisory_ref(&group, &rated, fixed, None);
         if is_malware(&group) {
-            result
-                .findings
-                .push(dependency_malicious_package::finding(package.clone(), advisory));
+            result.findings.push(dependency_malicious_package::finding(
+                package.clone(),
+                advisory,
+            ));
             continue;
         }
         result.findings.push(dependency_vulnerable::finding(
@@ -381,9 +382,10 @@ fn match_unpinned(
         let rated = rate(&group, Ecosystem::PyPI, name);
         let advisory = advisory_ref(&group, &rated, floor.clone(), Some(overlap.to_string()));
         if is_malware(&group) {
-            result
-                .findings
-                .push(dependency_malicious_package::finding(package.clone(), advisory));
+            result.findings.push(dependency_malicious_package::finding(
+                package.clone(),
+                advisory,
+            ));
             continue;
         }
         result
@@ -562,7 +564,11 @@ fn lowest_fix_above(
 /// Whether a merged group names an OSV malicious-packages record (`MAL-` ids).
 fn is_malware(group: &[&Advisory]) -> bool {
     group.iter().any(|advisory| {
-        advisory.id.starts_with("MAL-") || advisory.aliases.iter().any(|alias| alias.starts_with("MAL-"))
+        advisory.id.starts_with("MAL-")
+            || advisory
+                .aliases
+                .iter()
+                .any(|alias| alias.starts_with("MAL-"))
     })
 }
 

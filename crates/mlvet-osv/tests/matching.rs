@@ -636,8 +636,15 @@ fn malicious_package_records_are_malicious_critical_findings_pinned_or_not() {
     for finding in &malware {
         assert_eq!(finding.severity, Severity::Critical);
         assert_eq!(finding.verdict, Verdict::Malicious);
-        assert_eq!(finding.advisory.as_ref().map(|a| a.id.as_str()), Some("MAL-2024-9001"));
-        assert!(finding.message.contains("known malicious package"), "{}", finding.message);
+        assert_eq!(
+            finding.advisory.as_ref().map(|a| a.id.as_str()),
+            Some("MAL-2024-9001")
+        );
+        assert!(
+            finding.message.contains("known malicious package"),
+            "{}",
+            finding.message
+        );
     }
     // An ordinary vulnerability stays a vulnerability.
     assert_eq!(only(&result, "dependency-vulnerable").len(), 1);

@@ -354,12 +354,14 @@ impl Policy {
         if module == TORCHSCRIPT_NAMESPACE
             || module
                 .strip_prefix(TORCHSCRIPT_NAMESPACE)
-                .is_some_and(|rest| rest.starts_with('.')) {
+                .is_some_and(|rest| rest.starts_with('.'))
+        {
             return Classification::Allowed {
-                reason: "TorchScript class type: torch.jit.load's C++ unpickler resolves it from the \
+                reason:
+                    "TorchScript class type: torch.jit.load's C++ unpickler resolves it from the \
                          archive's own compiled code (reported as container-torchscript-code); \
                          Python's unpickler cannot import a `__torch__` module"
-                    .to_string(),
+                        .to_string(),
             };
         }
         if name.split('.').any(is_dunder) {

@@ -752,20 +752,32 @@ fn legacy_torch_module_persistent_id_yields_its_class() {
 #[test]
 fn torchscript_class_types_are_not_python_imports() {
     let policy = mlvet_pickle::Policy::builtin();
-    for (module, name) in [("__torch__.torch.nn.modules.linear", "Linear"), ("__torch__", "MyModule")] {
+    for (module, name) in [
+        ("__torch__.torch.nn.modules.linear", "Linear"),
+        ("__torch__", "MyModule"),
+    ] {
         assert!(
-            matches!(policy.classify(module, name), mlvet_pickle::Classification::Allowed { .. }),
+            matches!(
+                policy.classify(module, name),
+                mlvet_pickle::Classification::Allowed { .. }
+            ),
             "{module}.{name}"
         );
     }
     // Only the namespace itself, not look-alikes.
-    assert_eq!(policy.classify("__torch__x", "Y"), mlvet_pickle::Classification::Unknown);
+    assert_eq!(
+        policy.classify("__torch__x", "Y"),
+        mlvet_pickle::Classification::Unknown
+    );
 }
 
 #[test]
 fn platform_os_modules_are_named_as_os_too() {
     let s = scan(b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.");
-    assert_eq!(evidence(&s, "pickle-dangerous-callable", "known as"), vec!["os.system"]);
+    assert_eq!(
+        evidence(&s, "pickle-dangerous-callable", "known as"),
+        vec!["os.system"]
+    );
     let s = scan(b"\x80\x02csubprocess\nPopen\nX\x02\x00\x00\x00id\x85R.");
     assert!(evidence(&s, "pickle-dangerous-callable", "known as").is_empty());
 }

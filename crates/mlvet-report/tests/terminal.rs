@@ -378,7 +378,11 @@ fn informational_findings_are_collapsed_unless_verbose() {
         docs: "",
     };
     let info = |name: &str| {
-        mlvet_core::Finding::new(&NOT_MATCHED, mlvet_core::Location::file("sbom.json"), format!("{name} not matched"))
+        mlvet_core::Finding::new(
+            &NOT_MATCHED,
+            mlvet_core::Location::file("sbom.json"),
+            format!("{name} not matched"),
+        )
     };
     let quiet_sbom = mlvet_core::ArtifactReport::new(
         "wheel/sboms/crates.cdx.json".into(),
@@ -389,16 +393,42 @@ fn informational_findings_are_collapsed_unless_verbose() {
     );
     let mut mixed_findings: Vec<_> = (0..5).map(|i| info(&format!("crate-{i}"))).collect();
     mixed_findings.push(malicious_finding());
-    let mixed = mlvet_core::ArtifactReport::new("mixed.pt".into(), "pickle".into(), 10, true, mixed_findings);
-    let report = ScanReport { artifacts: vec![quiet_sbom, mixed], ..ScanReport::default() };
+    let mixed = mlvet_core::ArtifactReport::new(
+        "mixed.pt".into(),
+        "pickle".into(),
+        10,
+        true,
+        mixed_findings,
+    );
+    let report = ScanReport {
+        artifacts: vec![quiet_sbom, mixed],
+        ..ScanReport::default()
+    };
 
     let text = render_terminal(&report, &meta(None), &plain());
-    assert!(!text.contains("quiet-0"), "a safe artefact with only info findings is counted:\n{text}");
+    assert!(
+        !text.contains("quiet-0"),
+        "a safe artefact with only info findings is counted:\n{text}"
+    );
     assert!(text.contains("1 safe artifact not listed"), "{text}");
-    assert_eq!(text.matches("not matched").count(), 3, "three info findings shown:\n{text}");
-    assert!(text.contains("… and 2 more info findings of dependency-not-matched"), "{text}");
+    assert_eq!(
+        text.matches("not matched").count(),
+        3,
+        "three info findings shown:\n{text}"
+    );
+    assert!(
+        text.contains("… and 2 more info findings of dependency-not-matched"),
+        "{text}"
+    );
 
-    let verbose = TerminalOptions { verbose: true, ..plain() };
+    let verbose = TerminalOptions {
+        verbose: true,
+        ..plain()
+    };
     let text = render_terminal(&report, &meta(None), &verbose);
-    assert_eq!(text.matches("not matched").count(), 10, "verbose lists everything:\n{text}");
+    assert_eq!(
+        text.matches("not matched").count(),
+        10,
+        "verbose lists everything:\n{text}"
+    );
 }

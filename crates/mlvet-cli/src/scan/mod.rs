@@ -53,7 +53,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
 /// What one walked file turned out to be.
 enum Outcome {
     Model(ArtifactReport),
-    Dependencies { file: WalkedFile, inventory: Inventory },
+    Dependencies {
+        file: WalkedFile,
+        inventory: Inventory,
+    },
     NotOfInterest,
     Failed(ScanError),
 }
@@ -61,7 +64,8 @@ enum Outcome {
 pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
     let mut options = ScanOptions::default();
     if let Some(path) = &args.policy {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read policy {}", path.display()))?;
         let extra = mlvet_pickle::Policy::from_toml_str(&text)
             .with_context(|| format!("invalid policy {}", path.display()))?;
         options.policy.extend(extra);
@@ -75,7 +79,10 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
         .map(|file| scan_one(file, &options, &roots, inventory_enabled))
         .collect();
 
-    let mut report = ScanReport { errors: walk_errors, ..ScanReport::default() };
+    let mut report = ScanReport {
+        errors: walk_errors,
+        ..ScanReport::default()
+    };
     let mut inventories = Vec::new();
     for outcome in outcomes {
         match outcome {
@@ -86,8 +93,16 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
         }
     }
     if !inventories.is_empty() {
-        let target = args.python_version.as_ref().map(|python| TargetEnv::new(python, &args.platform));
-        match_dependencies(&mut report, inventories, args.data_dir.as_deref(), target.as_ref())?;
+        let target = args
+            .python_version
+            .as_ref()
+            .map(|python| TargetEnv::new(python, &args.platform));
+        match_dependencies(
+            &mut report,
+            inventories,
+            args.data_dir.as_deref(),
+            target.as_ref(),
+        )?;
     }
     report.sort();
     Ok(report)
@@ -101,7 +116,10 @@ fn inclusion_roots(inputs: &[PathBuf]) -> Vec<PathBuf> {
             if input.is_dir() {
                 input.clone()
             } else {
-                input.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+                input
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."))
             }
         })
         .collect()
@@ -116,33 +134,49 @@ fn root_for<'a>(path: &Path, roots: &'a [PathBuf]) -> &'a Path {
         .unwrap_or_else(|| Path::new("."))
 }
 
-fn scan_one(file: WalkedFile, options: &ScanOptions, roots: &[PathBuf], inventory_enabled: bool) -> Outcome {
+fn scan_one(
+    file: WalkedFile,
+    options: &ScanOptions,
+    roots: &[PathBuf],
+    inventory_enabled: bool,
+) -> Outcome {
     if inventory_enabled {
         let prefix = match read_prefix(&file.path) {
             Ok(prefix) => prefix,
             Err(err) => {
-                return Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() });
+                return Outcome::Failed(ScanError {
+                    path: file.display.clone(),
+                    message: err.to_string(),
+                });
             }
         };
         if let Some(kind) = mlvet_inventory::detect(&file.path, &prefix) {
             let root = root_for(&file.path, roots);
             return match mlvet_inventory::parse_file(&file.path, &file.display, kind, root) {
                 Ok(inventory) => Outcome::Dependencies { file, inventory },
-                Err(err) => Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() }),
+                Err(err) => Outcome::Failed(ScanError {
+                    path: file.display.clone(),
+                    message: err.to_string(),
+                }),
             };
         }
     }
     match mlvet_formats::scan_file(&file.path, &file.display, options) {
         Ok(Some(artifact)) => Outcome::Model(artifact),
         Ok(None) => Outcome::NotOfInterest,
-        Err(err) => Outcome::Failed(ScanError { path: file.display.clone(), message: err.to_string() }),
+        Err(err) => Outcome::Failed(ScanError {
+            path: file.display.clone(),
+            message: err.to_string(),
+        }),
     }
 }
 
 fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    std::fs::File::open(path)?.take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    std::fs::File::open(path)?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut prefix)?;
     Ok(prefix)
 }
 
@@ -159,8 +193,12 @@ fn match_dependencies(
         Some(dir) => dir.to_path_buf(),
         None => mlvet_db::Database::data_dir().context("cannot locate mlvet's data directory")?,
     };
-    let database = mlvet_db::Database::open(&data_dir)
-        .with_context(|| format!("cannot open the advisory database in {}", data_dir.display()))?;
+    let database = mlvet_db::Database::open(&data_dir).with_context(|| {
+        format!(
+            "cannot open the advisory database in {}",
+            data_dir.display()
+        )
+    })?;
     match &database {
         Some(db) => {
             let info = db.info();
@@ -189,7 +227,11 @@ fn match_dependencies(
             .collect();
         match &database {
             Some(db) => {
-                let matched = mlvet_osv::match_dependencies(&dependencies, db, &mlvet_osv::MatchOptions::default());
+                let matched = mlvet_osv::match_dependencies(
+                    &dependencies,
+                    db,
+                    &mlvet_osv::MatchOptions::default(),
+                );
                 findings.extend(matched.findings);
             }
             None => {
@@ -214,7 +256,9 @@ fn match_dependencies(
 /// Markers that cannot be evaluated keep the dependency: it is never silently dropped.
 fn applies_to_target(dep: &mlvet_inventory::Dependency, target: Option<&TargetEnv>) -> bool {
     match (target, dep.markers.as_deref()) {
-        (Some(target), Some(markers)) => mlvet_inventory::markers_apply(markers, target).unwrap_or(true),
+        (Some(target), Some(markers)) => {
+            mlvet_inventory::markers_apply(markers, target).unwrap_or(true)
+        }
         _ => true,
     }
 }
