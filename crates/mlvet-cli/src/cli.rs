@@ -5,7 +5,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "mlvet", version, about = "Vet the supply chain of a machine-learning stack", long_about = None)]
+#[command(
+    name = "mlvet",
+    version,
+    about = "Vet the supply chain of a machine-learning stack",
+    long_about = None,
+    after_help = "Exit codes: 0 nothing reached --fail-on; 1 a finding reached --fail-on; \
+                  2 usage error; 3 an input could not be scanned or mlvet failed."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
