@@ -27,6 +27,9 @@ const MAX_ZIP_ENTRIES: usize = 5_000_000;
 const MAX_DIR_DEPTH: usize = 64;
 /// Failures kept with their messages; more are only counted.
 const MAX_REPORTED_FAILURES: usize = 100;
+/// The largest JSON file read whole: a collection of records (a JSON array, or an OSV API
+/// `{"vulns": [...]}` answer) can hold many records of up to `MAX_RECORD_BYTES` each.
+const MAX_COLLECTION_BYTES: usize = 256 * 1024 * 1024;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,7 +142,7 @@ impl<'a> Importer<'a> {
             Kind::Record(format) => {
                 self.progress
                     .start(&format!("importing {}", path.display()), Some(1));
-                let bytes = read_bounded(path)?;
+                let bytes = read_bounded(path, format)?;
                 self.push(name.into_owned(), format, bytes)?;
                 self.flush()?;
                 self.progress.finish();
@@ -166,7 +169,11 @@ impl<'a> Importer<'a> {
     pub(crate) fn import_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), DbError> {
         match kind_of(name) {
             Kind::Record(format) => {
-                if bytes.len() > MAX_RECORD_BYTES {
+                let limit = match format {
+                    Format::Json => MAX_COLLECTION_BYTES,
+                    Format::Yaml => MAX_RECORD_BYTES,
+                };
+                if bytes.len() > limit {
                     self.stats
                         .fail(name.to_string(), too_large(bytes.len() as u64));
                     return Ok(());
@@ -205,7 +212,7 @@ impl<'a> Importer<'a> {
         for path in files {
             let name = path.to_string_lossy().into_owned();
             match kind_of(&name) {
-                Kind::Record(format) => match read_bounded(&path) {
+                Kind::Record(format) => match read_bounded(&path, format) {
                     Ok(bytes) => self.push(name, format, bytes)?,
                     Err(e) => {
                         self.stats.fail(name, e.to_string());
@@ -299,6 +306,37 @@ impl<'a> Importer<'a> {
     }
 
     fn push(&mut self, origin: String, format: Format, bytes: Vec<u8>) -> Result<(), DbError> {
+        if format == Format::Json {
+            match split_collection(&bytes) {
+                Some(Ok(records)) if records.is_empty() => {
+                    // An empty collection holds no record: nothing to import, nothing wrong.
+                    self.stats.ignored += 1;
+                    self.progress.inc(1);
+                    return Ok(());
+                }
+                Some(Ok(records)) => {
+                    for (index, record) in records.into_iter().enumerate() {
+                        self.push_record(format!("{origin}[{index}]"), format, record)?;
+                    }
+                    return Ok(());
+                }
+                Some(Err(message)) => {
+                    self.stats.fail(origin, message);
+                    self.progress.inc(1);
+                    return Ok(());
+                }
+                None => {}
+            }
+        }
+        self.push_record(origin, format, bytes)
+    }
+
+    fn push_record(
+        &mut self,
+        origin: String,
+        format: Format,
+        bytes: Vec<u8>,
+    ) -> Result<(), DbError> {
         self.pending_bytes += bytes.len();
         self.pending.push(Pending {
             origin,
@@ -354,6 +392,41 @@ impl<'a> Importer<'a> {
         }
         Ok(())
     }
+}
+
+/// Splits a JSON file that holds several records: a top-level array of records, or an object
+/// with a `vulns` array and no `id` of its own (the OSV API's answer, osv-scanner's output).
+/// `None` when the bytes are (or claim to be) a single record.
+fn split_collection(bytes: &[u8]) -> Option<Result<Vec<Vec<u8>>, String>> {
+    #[derive(serde::Deserialize)]
+    struct Wrapper<'a> {
+        #[serde(borrow)]
+        vulns: Option<Vec<&'a serde_json::value::RawValue>>,
+        id: Option<serde::de::IgnoredAny>,
+    }
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let raws: Vec<&serde_json::value::RawValue> = match bytes.get(start)? {
+        b'[' => match serde_json::from_slice(bytes) {
+            Ok(raws) => raws,
+            Err(e) => return Some(Err(format!("not a JSON array of OSV records: {e}"))),
+        },
+        // Only a document that mentions `vulns` near its top can be a wrapper; skip the
+        // second parse for ordinary records.
+        b'{' if bytes.windows(7).take(4096).any(|w| w == b"\"vulns\"") => {
+            match serde_json::from_slice::<Wrapper<'_>>(bytes) {
+                Ok(Wrapper {
+                    vulns: Some(raws),
+                    id: None,
+                }) => raws,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(Ok(raws
+        .into_iter()
+        .map(|raw| raw.get().as_bytes().to_vec())
+        .collect()))
 }
 
 /// Parses one record in the given format.
@@ -424,17 +497,22 @@ fn too_large(size: u64) -> String {
     format!("{size} bytes, over the {MAX_RECORD_BYTES}-byte limit for one record")
 }
 
-/// Reads a record file, refusing files over the record size limit before reading them.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, DbError> {
+/// Reads a record file, refusing files over the size limit before reading them: one record's
+/// limit for YAML, a collection's for JSON (a file may hold an array of records).
+fn read_bounded(path: &Path, format: Format) -> Result<Vec<u8>, DbError> {
+    let limit = match format {
+        Format::Json => MAX_COLLECTION_BYTES,
+        Format::Yaml => MAX_RECORD_BYTES,
+    };
     let file = File::open(path).map_err(|e| DbError::io(path, e))?;
     let mut bytes = Vec::new();
-    file.take(MAX_RECORD_BYTES as u64 + 1)
+    file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| DbError::io(path, e))?;
-    if bytes.len() > MAX_RECORD_BYTES {
+    if bytes.len() > limit {
         return Err(DbError::InvalidRecord {
             origin: path.display().to_string(),
-            message: too_large(bytes.len() as u64),
+            message: format!("over the {limit}-byte limit for one file"),
         });
     }
     Ok(bytes)

@@ -381,16 +381,18 @@ fn progress_accounts_for_every_file_of_a_directory() {
         "id: B-1\nmodified: 2024-01-01T00:00:00Z\n",
     )
     .expect("write");
+    // An empty JSON array is an empty collection of records: ignored, not a failure.
     std::fs::write(records.join("sub/c.json"), "[]").expect("write");
+    std::fs::write(records.join("sub/d.json"), "{\"summary\": \"no id\"}").expect("write");
     std::fs::write(records.join("notes.md"), "# notes").expect("write");
     let mut db = Database::open_or_create(&dir.path().join("data")).expect("db");
     let progress = Recorder::default();
     let stats = db.import_path(&records, &progress).expect("import");
-    assert_eq!((stats.records, stats.failed, stats.ignored), (2, 1, 1));
+    assert_eq!((stats.records, stats.failed, stats.ignored), (2, 1, 2));
     let events = progress.events.lock().expect("lock");
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].1, Some(4));
-    assert_eq!(events[0].2, 4, "every file advanced the bar once");
+    assert_eq!(events[0].1, Some(5));
+    assert_eq!(events[0].2, 5, "every file advanced the bar once");
 }
 
 #[test]
@@ -438,4 +440,59 @@ fn staleness_follows_the_configured_age() {
             .is_some_and(|age| age > std::time::Duration::ZERO)
     );
     assert_eq!(db.info().updated, status.updated);
+}
+
+#[test]
+fn json_collections_import_record_by_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Database::open_or_create(dir.path()).expect("create");
+    let a = record("GHSA-aaaa-aaaa-aaaa", "2024-01-01T00:00:00Z", "torch", "s");
+    let b = record("GHSA-bbbb-bbbb-bbbb", "2024-01-01T00:00:00Z", "vllm", "s");
+    let c = record("GHSA-cccc-cccc-cccc", "2024-01-01T00:00:00Z", "gradio", "s");
+
+    // A JSON array of records, e.g. a hand-made advisory bundle.
+    let array = dir.path().join("bundle.json");
+    std::fs::write(&array, format!("[{a},\n{b}]")).expect("write");
+    let stats = db.import_path(&array, &NoProgress).expect("import");
+    assert_eq!((stats.records, stats.inserted, stats.failed), (2, 2, 0));
+
+    // The OSV API's answer (`{"vulns": [...]}`), as osv-scanner and querybatch clients save it.
+    let answer = dir.path().join("answer.json");
+    std::fs::write(
+        &answer,
+        format!("{{\"vulns\": [{c}], \"next_page_token\": \"\"}}"),
+    )
+    .expect("write");
+    let stats = db.import_path(&answer, &NoProgress).expect("import");
+    assert_eq!((stats.records, stats.inserted), (1, 1));
+    for (name, id) in [
+        ("torch", "GHSA-aaaa-aaaa-aaaa"),
+        ("vllm", "GHSA-bbbb-bbbb-bbbb"),
+        ("gradio", "GHSA-cccc-cccc-cccc"),
+    ] {
+        let found = db.advisories_for("PyPI", name).expect("lookup");
+        assert_eq!(
+            found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+            [id]
+        );
+    }
+
+    // A record that merely mentions `vulns` in its text is still one record.
+    let single = dir.path().join("single.json");
+    let mut value: serde_json::Value = serde_json::from_str(&record(
+        "GHSA-dddd-dddd-dddd",
+        "2024-01-01T00:00:00Z",
+        "torch",
+        "s",
+    ))
+    .expect("json");
+    value["details"] = serde_json::Value::String("see \"vulns\" elsewhere".into());
+    std::fs::write(&single, value.to_string()).expect("write");
+    let stats = db.import_path(&single, &NoProgress).expect("import");
+    assert_eq!(stats.inserted, 1);
+
+    // A broken array is reported, never half-read silently.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, format!("[{a}, {{")).expect("write");
+    assert!(db.import_path(&broken, &NoProgress).is_err());
 }
