@@ -107,7 +107,7 @@ pub struct ScanArgs {
 pub enum DbCommand {
     /// Download OSV advisories (incrementally after the first run).
     Update(DbUpdateArgs),
-    /// Import OSV records from JSON/YAML files, directories of them, or an OSV zip export.
+    /// Import OSV records: JSON/YAML files (JSON arrays and OSV API answers too), directories, OSV zip exports.
     Import(DbImportArgs),
     /// Show what the database holds and how old it is.
     Status(DbStatusArgs),

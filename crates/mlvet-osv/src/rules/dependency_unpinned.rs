@@ -15,8 +15,9 @@ package, exactly (PEP 440 intervals, pre-releases included, local versions compa
 public part). Each vulnerability that some allowed version would hit is one finding with the
 advisory's severity, medium confidence (the version actually installed may not be affected) and
 the verdict `vulnerable`; the finding names the affected allowed versions and the lowest floor
-that would exclude them. A requirement no advisory can hit gives one low-severity, `safe`
-finding, since an unpinned requirement still makes builds unreproducible.
+that would exclude them. A requirement no advisory can hit gives one informational, `safe`
+finding (an unpinned requirement still makes builds unreproducible, but it is not a
+vulnerability; the terminal report folds these away unless `--verbose`).
 
 mlvet does not guess a version from a range (osv-scanner treats `>=2.10.0` as exactly 2.10.0;
 syft and trivy skip ranges), and does not resolve the requirement against the package index.
@@ -89,6 +90,7 @@ pub fn clean_finding(package: PackageRef, advisories_checked: usize) -> Finding 
         display_package(&package)
     );
     Finding::new(&RULE, location_of(&package), message)
+        .severity(Severity::Info)
         .remediation("pin exact versions in a lockfile and scan the lockfile")
         .package(package)
 }
