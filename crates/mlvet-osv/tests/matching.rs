@@ -388,12 +388,12 @@ fn unpinned_requirements_report_what_an_allowed_version_would_hit() {
         "{allowed}"
     );
 
-    // A range above every affected version is clean but still reported (low, safe).
+    // A range above every affected version is clean but still reported (info, safe).
     let clean = run(&[dep("PyPI", "vllm", None, Some(">=0.7.0"))]);
     let finding = only(&clean, "dependency-unpinned");
     assert_eq!(finding.len(), 1);
     let f = finding.first().unwrap_or_else(|| panic!("finding"));
-    assert_eq!((f.severity, f.verdict), (Severity::Low, Verdict::Safe));
+    assert_eq!((f.severity, f.verdict), (Severity::Info, Verdict::Safe));
 
     // `<2.6` excludes 2.6.0 pre-releases, so the DoS (introduced 2.0.0) is hit but not via 2.6.0rc1.
     let bare = run(&[dep("PyPI", "keras", None, Some(""))]);
