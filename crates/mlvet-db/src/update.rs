@@ -413,20 +413,8 @@ impl Sync<'_> {
         self.store.write(&mut |tx| {
             let mut importer = Importer::new(tx, progress);
             importer.import_zip(std::io::BufReader::new(&file), &url)?;
-            let now = now_nanos();
-            importer.record_source(&SourceRow {
-                source: base.to_string(),
-                kind: "update".into(),
-                updated_at_ns: now,
-                records: importer.stats.records,
-            })?;
-            importer.record_sync(&SyncRow {
-                ecosystem: ecosystem.to_string(),
-                source: base.to_string(),
-                last_modified_ns: importer.stats.newest_modified_ns,
-                updated_at_ns: now,
-                method: SyncMethod::Full.as_str().to_string(),
-            })?;
+            let cursor = importer.stats.newest_modified_ns;
+            record_sync(&mut importer, ecosystem, base, cursor, SyncMethod::Full)?;
             stats = std::mem::take(&mut importer.stats);
             Ok(())
         })?;
@@ -544,20 +532,13 @@ impl Sync<'_> {
             for row in &records {
                 importer.store(row)?;
             }
-            let now = now_nanos();
-            importer.record_source(&SourceRow {
-                source: base.to_string(),
-                kind: "update".into(),
-                updated_at_ns: now,
-                records: importer.stats.records,
-            })?;
-            importer.record_sync(&SyncRow {
-                ecosystem: ecosystem.to_string(),
-                source: base.to_string(),
-                last_modified_ns: Some(next_cursor),
-                updated_at_ns: now,
-                method: SyncMethod::Incremental.as_str().to_string(),
-            })?;
+            record_sync(
+                &mut importer,
+                ecosystem,
+                base,
+                Some(next_cursor),
+                SyncMethod::Incremental,
+            )?;
             stats = std::mem::take(&mut importer.stats);
             Ok(())
         })?;
@@ -570,4 +551,28 @@ impl Sync<'_> {
             import: stats,
         })
     }
+}
+
+/// Records a finished sync: the source it came from and the ecosystem's new cursor.
+fn record_sync(
+    importer: &mut Importer<'_>,
+    ecosystem: &str,
+    base: &str,
+    cursor: Option<i64>,
+    method: SyncMethod,
+) -> Result<(), DbError> {
+    let now = now_nanos();
+    importer.record_source(&SourceRow {
+        source: base.to_string(),
+        kind: "update".into(),
+        updated_at_ns: now,
+        records: importer.stats.records,
+    })?;
+    importer.record_sync(&SyncRow {
+        ecosystem: ecosystem.to_string(),
+        source: base.to_string(),
+        last_modified_ns: cursor,
+        updated_at_ns: now,
+        method: method.as_str().to_string(),
+    })
 }

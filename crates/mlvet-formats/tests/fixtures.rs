@@ -1,6 +1,8 @@
 //! Real-library fixtures (torch, sklearn, joblib, numpy...) from `tests/fixtures/expected.tsv`:
 //! every line's file must get exactly the expected verdict.
 
+mod common;
+
 use std::path::PathBuf;
 
 use mlvet_core::Verdict;
@@ -38,21 +40,7 @@ fn every_fixture_gets_its_expected_verdict() {
         let verdict = report.as_ref().map(|r| r.verdict).unwrap_or(Verdict::Safe);
         checked += 1;
         if verdict != expected {
-            let detail = report
-                .map(|r| {
-                    let rules: Vec<String> = r
-                        .findings
-                        .iter()
-                        .map(|f| format!("{} ({}): {}", f.rule, f.verdict, f.message))
-                        .collect();
-                    format!(
-                        "format {} inspected {} :: {}",
-                        r.format,
-                        r.fully_inspected,
-                        rules.join(" | ")
-                    )
-                })
-                .unwrap_or_else(|| "not a model".into());
+            let detail = common::describe(report.as_ref());
             failures.push(format!(
                 "{rel}: expected {expected}, got {verdict} [{detail}]"
             ));

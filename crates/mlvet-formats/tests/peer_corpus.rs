@@ -1,6 +1,8 @@
 //! Acceptance test: every file of the peer scanners' corpora gets the verdict its label says
 //! (`malicious` → Malicious, `benign` → Safe, `notmal` → anything but Malicious).
 
+mod common;
+
 use std::path::PathBuf;
 
 use mlvet_core::Verdict;
@@ -44,21 +46,7 @@ fn every_peer_corpus_file_gets_its_labelled_verdict() {
         };
         checked += 1;
         if !ok {
-            let detail = report
-                .map(|r| {
-                    let rules: Vec<String> = r
-                        .findings
-                        .iter()
-                        .map(|f| format!("{} ({}): {}", f.rule, f.verdict, f.message))
-                        .collect();
-                    format!(
-                        "format {} inspected {} :: {}",
-                        r.format,
-                        r.fully_inspected,
-                        rules.join(" | ")
-                    )
-                })
-                .unwrap_or_else(|| "not a model".into());
+            let detail = common::describe(report.as_ref());
             failures.push(format!("{rel}: expected {label}, got {verdict} [{detail}]"));
         }
     }
