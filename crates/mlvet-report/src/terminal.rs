@@ -583,7 +583,15 @@ fn location_detail(location: &Location, artifact_path: &str) -> Option<String> {
 fn package_detail(package: &PackageRef) -> String {
     let what = match (&package.version, &package.requirement) {
         (Some(version), _) => format!("{} {}", sanitize(&package.name), sanitize(version)),
-        (None, Some(requirement)) => sanitize(requirement).into_owned(),
+        // The requirement may be written with or without the name (`torch>=2` or `>=2`).
+        (None, Some(requirement))
+            if requirement.trim_start().starts_with(package.name.as_str()) =>
+        {
+            sanitize(requirement).into_owned()
+        }
+        (None, Some(requirement)) => {
+            format!("{} {}", sanitize(&package.name), sanitize(requirement))
+        }
         (None, None) => format!("{} (any version)", sanitize(&package.name)),
     };
     let mut parts = vec![format!("{what} ({})", sanitize(&package.ecosystem))];

@@ -71,8 +71,6 @@ pub fn vulnerable_finding(
         .severity(severity)
         .confidence(Confidence::Medium)
         .verdict(Verdict::Vulnerable)
-        .evidence("advisory", advisory.id.clone())
-        .evidence("affected_allowed", allowed)
         .remediation(remediation)
         .package(package)
         .advisory(advisory)

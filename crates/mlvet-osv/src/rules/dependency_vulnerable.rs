@@ -80,17 +80,11 @@ pub fn finding(
             package.name, advisory.id
         ),
     };
+    // The version, advisory id, fix and CVSS score travel in `package` and `advisory`: evidence
+    // carries only what those fields cannot say.
     let mut finding = Finding::new(&RULE, location_of(&package), message)
         .severity(severity)
-        .evidence("installed", version)
-        .evidence("advisory", advisory.id.clone())
         .remediation(remediation);
-    if let Some(fixed) = &advisory.fixed {
-        finding = finding.evidence("fixed", fixed.clone());
-    }
-    if let (Some(vector), Some(score)) = (&advisory.cvss_vector, advisory.cvss_score) {
-        finding = finding.evidence("cvss", format!("{score:.1} {vector}"));
-    }
     if !severity_known {
         finding = finding.evidence(
             "severity",
