@@ -4,41 +4,21 @@
 //! for pins the fix guidance, must equal what the independent `packaging`-based reference
 //! (`tests/data/gen_match_vectors.py`) computed into `tests/data/real_match_vectors.json`.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use mlvet_inventory::{ManifestKind, parse_str};
 use mlvet_osv::{Advisory, MatchOptions, MemorySource, match_dependencies, parse_yaml};
 use serde_json::Value;
 
-const DB: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/advisories/pypa-advisory-database/vulns"
-);
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/data/real_match_vectors.json"
 );
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
-}
-
 fn real_source() -> MemorySource {
-    let mut files = Vec::new();
-    yaml_files(Path::new(DB), &mut files);
-    files.sort();
-    let advisories: Vec<Advisory> = files
+    let advisories: Vec<Advisory> = common::record_files()
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).expect("read record");
