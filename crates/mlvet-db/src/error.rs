@@ -28,6 +28,16 @@ pub enum DbError {
         supported: i64,
     },
 
+    #[error(
+        "the advisory database at {path} has schema version {found}, older than this mlvet's \
+         ({supported}); run `mlvet db update` or `mlvet db import PATH` to upgrade it"
+    )]
+    SchemaTooOld {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
     #[error("{origin}: not a valid OSV record: {message}")]
     InvalidRecord { origin: String, message: String },
 

@@ -37,7 +37,8 @@ pub use update::{
 };
 
 use import::{Importer, ecosystem_key};
-use store::sqlite::SqliteStore;
+use store::cow::CopyOnWriteStore;
+use store::sqlite::{Opened, SqliteStore};
 use store::{SourceRow, Store};
 use time::{now_nanos, parse_rfc3339_nanos};
 
@@ -80,13 +81,25 @@ impl Database {
             .ok_or(DbError::NoDataDir)
     }
 
-    /// Opens the database in `data_dir`; `None` when none exists there yet.
+    /// Opens the database in `data_dir` read-only, as a scan needs it: `None` when there is no
+    /// database to match against (no file, a zero-length file, a SQLite file without mlvet's
+    /// schema, or a database holding no record). Nothing is written, created or migrated, so this
+    /// works on a read-only data directory; a file that is not a database of this mlvet's schema
+    /// is an error, never an empty result.
     pub fn open(data_dir: &Path) -> Result<Option<Database>, DbError> {
         let file = data_dir.join(DATABASE_FILE);
-        if !file.is_file() {
+        let metadata = match std::fs::metadata(&file) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(DbError::io(&file, e)),
+        };
+        if !metadata.is_file() || metadata.len() == 0 {
             return Ok(None);
         }
-        let store = SqliteStore::open(&file, false)?;
+        let store = match SqliteStore::open_read_only(&file)? {
+            Opened::Store(store) if store.has_records()? => store,
+            Opened::Store(_) | Opened::NoSchema => return Ok(None),
+        };
         Ok(Some(Database::from_store(
             Box::new(store),
             data_dir.to_path_buf(),
@@ -94,11 +107,17 @@ impl Database {
         )))
     }
 
-    /// Opens the database in `data_dir`, creating the directory and an empty database if needed.
+    /// Opens the database in `data_dir` for importing and updating, creating the directory if
+    /// needed, and waiting while another process writes to it.
+    ///
+    /// Writes are copy-on-write: each import or update (each ecosystem of an update) is written to
+    /// a private copy in the data directory, which then replaces the database file by an atomic
+    /// rename. A scan running meanwhile sees the previous database or the new one, never a
+    /// partial one; the data directory needs room for a second copy of the database.
     pub fn open_or_create(data_dir: &Path) -> Result<Database, DbError> {
         std::fs::create_dir_all(data_dir).map_err(|e| DbError::io(data_dir, e))?;
         let file = data_dir.join(DATABASE_FILE);
-        let store = SqliteStore::open(&file, true)?;
+        let store = CopyOnWriteStore::open(&file)?;
         Ok(Database::from_store(
             Box::new(store),
             data_dir.to_path_buf(),

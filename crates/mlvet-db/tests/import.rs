@@ -118,12 +118,16 @@ fn open_reports_a_missing_database_as_none() {
             .expect("open")
             .is_none()
     );
-    Database::open_or_create(&dir.path().join("nested/data")).expect("creates directories");
+    let data = dir.path().join("nested/data");
+    let mut db = Database::open_or_create(&data).expect("creates directories");
     assert!(
-        Database::open(&dir.path().join("nested/data"))
-            .expect("open")
-            .is_some()
+        Database::open(&data).expect("open").is_none(),
+        "opening for writing creates no database"
     );
+    let file = data.join("r.json");
+    std::fs::write(&file, record("X-1", "2024-01-01T00:00:00Z", "pkg", "s")).expect("write");
+    db.import_path(&file, &NoProgress).expect("import");
+    assert!(Database::open(&data).expect("open").is_some());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! the monitoring service implements the same trait (research notes, monitoring §3.2: rusqlite is
 //! pinned to `=0.39` so that it can share one workspace with sqlx 0.9's `libsqlite3-sys`).
 
+pub(crate) mod cow;
 pub(crate) mod sqlite;
 
 use crate::DbError;

@@ -1,5 +1,7 @@
-//! The SQLite backend (rusqlite, bundled SQLite). One file, WAL journal, one transaction per
-//! import or update, prepared statements reused through rusqlite's statement cache.
+//! The SQLite backend (rusqlite, bundled SQLite): read-only connections for scans and lookups,
+//! read-write connections on private working copies for imports and updates (see `cow.rs`), one
+//! transaction per import or update, prepared statements reused through rusqlite's statement
+//! cache.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,17 +58,44 @@ pub(crate) struct SqliteStore {
     conn: Connection,
 }
 
+/// What a read-only open found in the database file.
+pub(crate) enum Opened {
+    /// A database of this build's schema; it may hold no records.
+    Store(SqliteStore),
+    /// A valid SQLite file without mlvet's schema (nothing was ever imported into it).
+    NoSchema,
+}
+
 impl SqliteStore {
-    /// Opens (creating it if `create`) the database file and brings its schema up to date.
-    pub(crate) fn open(path: &Path, create: bool) -> Result<Self, DbError> {
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        if create {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
-        }
+    /// Opens an existing database file read-only: no schema change, no journal mode change, no
+    /// file created next to it, so scans work on read-only data directories and never race with
+    /// writers. A file of another schema version is an error, not an empty database.
+    pub(crate) fn open_read_only(path: &Path) -> Result<Opened, DbError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let store = SqliteStore { conn };
+        let version = store.user_version()?;
+        if version == 0 && store.table_count()? == 0 {
+            return Ok(Opened::NoSchema);
+        }
+        if version != SCHEMA_VERSION {
+            return Err(schema_mismatch(path, version));
+        }
+        Ok(Opened::Store(store))
+    }
+
+    /// Opens a private working file read-write and brings its schema up to date. Only
+    /// [`super::cow::CopyOnWriteStore`] calls this, on a copy no reader can see yet: a rollback
+    /// journal in memory and no fsync per transaction are safe because a failed or interrupted
+    /// write discards the whole file.
+    pub(crate) fn open_working_copy(path: &Path) -> Result<Self, DbError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        // A copy of a database an older mlvet left in WAL mode is converted: readers of a WAL
+        // database need `-wal` and `-shm` files, which a read-only scan must not create.
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
         Self::configure(conn, path.to_path_buf())
     }
 
@@ -77,7 +106,6 @@ impl SqliteStore {
 
     fn configure(conn: Connection, path: PathBuf) -> Result<Self, DbError> {
         conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(32);
         let mut store = SqliteStore { conn };
@@ -85,16 +113,47 @@ impl SqliteStore {
         Ok(store)
     }
 
-    fn migrate(&mut self, path: &Path) -> Result<(), DbError> {
-        let current: i64 = self
+    /// Writes a consistent snapshot of this database into `target`, an empty file (SQLite's
+    /// `VACUUM INTO`: works on a read-only connection and on databases in any journal mode).
+    pub(crate) fn snapshot_into(&self, target: &Path) -> Result<(), DbError> {
+        let target = target.to_str().ok_or_else(|| {
+            DbError::io(
+                target,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the data directory path is not UTF-8",
+                ),
+            )
+        })?;
+        self.conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
+    fn user_version(&self) -> Result<i64, DbError> {
+        Ok(self
             .conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))?;
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    fn table_count(&self) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?)
+    }
+
+    /// Whether at least one advisory is stored.
+    pub(crate) fn has_records(&self) -> Result<bool, DbError> {
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM advisory)", [], |row| {
+                row.get(0)
+            })?)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), DbError> {
+        let current = self.user_version()?;
         if current > SCHEMA_VERSION {
-            return Err(DbError::SchemaTooNew {
-                path: path.to_path_buf(),
-                found: current,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(schema_mismatch(path, current));
         }
         for (index, sql) in MIGRATIONS
             .iter()
@@ -111,9 +170,23 @@ impl SqliteStore {
 
     #[cfg(test)]
     pub(crate) fn schema_version(&self) -> Result<i64, DbError> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))?)
+        self.user_version()
+    }
+}
+
+fn schema_mismatch(path: &Path, found: i64) -> DbError {
+    if found > SCHEMA_VERSION {
+        DbError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        }
+    } else {
+        DbError::SchemaTooOld {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        }
     }
 }
 
@@ -311,30 +384,80 @@ fn sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncRow> {
 mod tests {
     use super::*;
 
+    /// A file with the current schema, as a working copy leaves it.
+    fn created(path: &Path) -> SqliteStore {
+        std::fs::File::create(path).expect("create file");
+        SqliteStore::open_working_copy(path).expect("working copy")
+    }
+
     #[test]
-    fn migrations_run_once_and_a_newer_schema_is_refused() {
+    fn migrations_run_once_and_other_schema_versions_are_refused_read_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db.sqlite3");
-        let store = SqliteStore::open(&path, true).expect("create");
+        let store = created(&path);
         assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
         drop(store);
         // Reopening an up-to-date file runs nothing (a re-run would fail on CREATE TABLE).
-        let store = SqliteStore::open(&path, false).expect("reopen");
+        let store = SqliteStore::open_working_copy(&path).expect("reopen");
+        for (version, newer) in [(SCHEMA_VERSION + 1, true), (SCHEMA_VERSION - 1, false)] {
+            store
+                .conn
+                .pragma_update(None, "user_version", version)
+                .expect("set version");
+            match SqliteStore::open_read_only(&path) {
+                Err(DbError::SchemaTooNew { found, .. }) if newer => assert_eq!(found, version),
+                Err(DbError::SchemaTooOld { found, .. }) if !newer => assert_eq!(found, version),
+                Err(other) => panic!("wrong error for version {version}: {other}"),
+                Ok(_) => panic!("version {version} was accepted"),
+            }
+        }
         store
             .conn
             .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .expect("bump");
         drop(store);
-        match SqliteStore::open(&path, false) {
-            Err(DbError::SchemaTooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
-            other => panic!("expected SchemaTooNew, got {:?}", other.map(|_| ())),
-        }
+        assert!(matches!(
+            SqliteStore::open_working_copy(&path),
+            Err(DbError::SchemaTooNew { .. })
+        ));
     }
 
     #[test]
-    fn opening_without_create_needs_an_existing_file() {
+    fn read_only_opens_change_nothing_and_need_an_existing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert!(SqliteStore::open(&dir.path().join("absent.sqlite3"), false).is_err());
+        assert!(SqliteStore::open_read_only(&dir.path().join("absent.sqlite3")).is_err());
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::File::create(&empty).expect("create");
+        assert!(matches!(
+            SqliteStore::open_read_only(&empty),
+            Ok(Opened::NoSchema)
+        ));
+        assert_eq!(std::fs::metadata(&empty).expect("stat").len(), 0);
+        let names = |dir: &Path| {
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .expect("list")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = names(dir.path());
+        // A write through a read-only connection fails instead of touching the file.
+        let Ok(Opened::NoSchema) = SqliteStore::open_read_only(&empty) else {
+            panic!("expected no schema");
+        };
+        let conn =
+            Connection::open_with_flags(&empty, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+        assert!(conn.execute_batch("CREATE TABLE t (x)").is_err());
+        assert_eq!(names(dir.path()), before);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_an_empty_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("garbage.sqlite3");
+        std::fs::write(&path, vec![0x5a; 8192]).expect("write");
+        assert!(SqliteStore::open_read_only(&path).is_err());
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! Copy-on-write storage for the database file: writers never modify the file readers open.
+//!
+//! Every write transaction runs on a private working copy in the same directory (a snapshot of
+//! the current database, or a fresh schema when there is none) and is published by renaming the
+//! copy over the database file. A rename is atomic, so a reader sees the old database or the new
+//! one, never a half-written import or an empty schema, and a reader that opened the old file
+//! keeps reading it. Readers therefore never wait for a writer and never need to write
+//! themselves (no journal to roll back, no WAL index).
+//!
+//! Writers are serialised by an advisory lock on `<database>.lock`, held for the life of the
+//! store: two imports at once run one after the other, each on the other's result, so no
+//! update is lost and schema creation cannot race.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+
+use super::sqlite::{Opened, SqliteStore};
+use super::{Counts, SourceRow, Store, StoreTx, SyncRow};
+use crate::DbError;
+
+pub(crate) struct CopyOnWriteStore {
+    /// The published database file.
+    live: PathBuf,
+    dir: PathBuf,
+    /// Held (locked) while the store lives; unlocked when the file is closed on drop.
+    _lock: File,
+    /// What reads see: the published database, or an empty one before the first publish.
+    reader: SqliteStore,
+}
+
+impl CopyOnWriteStore {
+    /// Opens the database file `live` for writing, waiting for any other writer to finish.
+    pub(crate) fn open(live: &Path) -> Result<Self, DbError> {
+        let dir = live
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let lock_path = lock_path(live);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| DbError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| DbError::io(&lock_path, e))?;
+        let reader = open_reader(live)?;
+        Ok(CopyOnWriteStore {
+            live: live.to_path_buf(),
+            dir,
+            _lock: lock,
+            reader,
+        })
+    }
+
+    /// A private copy of the published database (or an empty file when there is none yet),
+    /// opened read-write with the current schema.
+    fn working_copy(&self) -> Result<(TempPath, SqliteStore), DbError> {
+        let temp = tempfile::Builder::new()
+            .prefix(".advisories.")
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)
+            .map_err(|e| DbError::io(&self.dir, e))?
+            .into_temp_path();
+        if has_content(&self.live)? {
+            self.reader.snapshot_into(&temp)?;
+        }
+        let store = SqliteStore::open_working_copy(&temp)?;
+        Ok((temp, store))
+    }
+
+    /// Makes the working copy the database: flushed to disk first, then renamed into place.
+    fn publish(&mut self, temp: TempPath, store: SqliteStore) -> Result<(), DbError> {
+        drop(store);
+        File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| DbError::io(&*temp, e))?;
+        temp.persist(&self.live)
+            .map_err(|e| DbError::io(&self.live, e.error))?;
+        // Make the rename itself durable; not every platform can open a directory, and the data
+        // is already safe in the file, so a failure here is not an error.
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        self.reader = open_reader(&self.live)?;
+        Ok(())
+    }
+}
+
+/// The lock file serialising the writers of `live`.
+fn lock_path(live: &Path) -> PathBuf {
+    let mut name = live.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Whether `path` is a file with something in it (a zero-length file is no database).
+fn has_content(path: &Path) -> Result<bool, DbError> {
+    match std::fs::metadata(path) {
+        Ok(metadata) => Ok(metadata.len() > 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(DbError::io(path, e)),
+    }
+}
+
+/// A read-only view of the published database; an empty in-memory one when there is none.
+fn open_reader(live: &Path) -> Result<SqliteStore, DbError> {
+    if has_content(live)? {
+        if let Opened::Store(store) = SqliteStore::open_read_only(live)? {
+            return Ok(store);
+        }
+    }
+    SqliteStore::in_memory()
+}
+
+impl Store for CopyOnWriteStore {
+    fn write(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn StoreTx) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let (temp, mut store) = self.working_copy()?;
+        // On failure the working copy is deleted when `temp` drops: nothing is published.
+        store.write(work)?;
+        self.publish(temp, store)
+    }
+
+    fn advisory_json_for(
+        &self,
+        ecosystem: &str,
+        normalized_name: &str,
+    ) -> Result<Vec<Vec<u8>>, DbError> {
+        self.reader.advisory_json_for(ecosystem, normalized_name)
+    }
+
+    fn package_names(&self, ecosystem: &str) -> Result<Vec<String>, DbError> {
+        self.reader.package_names(ecosystem)
+    }
+
+    fn counts(&self) -> Result<Counts, DbError> {
+        self.reader.counts()
+    }
+
+    fn sources(&self) -> Result<Vec<SourceRow>, DbError> {
+        self.reader.sources()
+    }
+
+    fn sync_rows(&self) -> Result<Vec<SyncRow>, DbError> {
+        self.reader.sync_rows()
+    }
+
+    fn sync_row(&self, ecosystem: &str) -> Result<Option<SyncRow>, DbError> {
+        self.reader.sync_row(ecosystem)
+    }
+}
