@@ -49,7 +49,10 @@ fn newest_first(a: &mlvet_osv::Advisory, b: &mlvet_osv::Advisory) -> std::cmp::O
     key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
 }
 
+/// One line per advisory. Every field comes from an advisory record, i.e. from whoever published
+/// it or served the export: each is sanitised before it reaches the terminal.
 fn render_table(advisories: &[mlvet_osv::Advisory]) -> String {
+    use crate::db::clean;
     let mut out = String::new();
     for adv in advisories {
         let published = adv.published.as_deref().unwrap_or("-");
@@ -57,18 +60,21 @@ fn render_table(advisories: &[mlvet_osv::Advisory]) -> String {
         let packages: Vec<String> = adv
             .affected
             .iter()
-            .map(|a| a.package.name.clone())
+            .map(|a| clean(&a.package.name).into_owned())
             .collect();
         let aliases = if adv.aliases.is_empty() {
             String::new()
         } else {
-            format!(" ({})", adv.aliases.join(", "))
+            let aliases: Vec<String> = adv.aliases.iter().map(|a| clean(a).into_owned()).collect();
+            format!(" ({})", aliases.join(", "))
         };
         let summary = adv.summary.as_deref().unwrap_or("");
         out.push_str(&format!(
-            "{date}  {}{aliases}  [{}]  {summary}\n",
-            adv.id,
-            packages.join(", ")
+            "{}  {}{aliases}  [{}]  {}\n",
+            clean(date),
+            clean(&adv.id),
+            packages.join(", "),
+            clean(summary)
         ));
     }
     out.push_str(&format!("{} advisories\n", advisories.len()));

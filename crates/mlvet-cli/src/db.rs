@@ -9,6 +9,12 @@ use mlvet_db::{Database, ImportStats, Status, UpdateConfig};
 use crate::cli::{DataDirArg, DbCommand, OutputFormat};
 use crate::progress::BarProgress;
 
+/// Text from advisory records, imported files and archive members, made safe to print: a record
+/// must not be able to rewrite the user's terminal (see `mlvet_report`'s sanitiser).
+pub(crate) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    mlvet_report::text_internals::sanitize(text)
+}
+
 pub fn run(command: DbCommand) -> anyhow::Result<u8> {
     match command {
         DbCommand::Update(args) => {
@@ -38,7 +44,11 @@ pub fn run(command: DbCommand) -> anyhow::Result<u8> {
                     .with_context(|| format!("cannot import {}", path.display()))?;
                 crate::write_output(
                     None,
-                    &format!("{}: {}\n", path.display(), import_summary(&stats)),
+                    &format!(
+                        "{}: {}\n",
+                        clean(&path.display().to_string()),
+                        import_summary(&stats)
+                    ),
                 )?;
             }
         }
@@ -83,7 +93,11 @@ fn import_summary(stats: &ImportStats) -> String {
     if stats.failed > 0 {
         text.push_str(&format!("; {} could not be read:", stats.failed));
         for failure in &stats.failures {
-            text.push_str(&format!("\n  {}: {}", failure.origin, failure.message));
+            text.push_str(&format!(
+                "\n  {}: {}",
+                clean(&failure.origin),
+                clean(&failure.message)
+            ));
         }
     }
     text
@@ -94,7 +108,7 @@ fn update_summary(stats: &mlvet_db::UpdateStats) -> String {
     for eco in &stats.ecosystems {
         text.push_str(&format!(
             "{}: {} sync, {} downloaded; {}\n",
-            eco.ecosystem,
+            clean(&eco.ecosystem),
             eco.method.as_str(),
             human_bytes(eco.downloaded_bytes),
             import_summary(&eco.import)
@@ -119,7 +133,7 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 fn status_text(status: &Status) -> String {
-    let mut text = format!("database: {}\n", status.path.display());
+    let mut text = format!("database: {}\n", clean(&status.path.display().to_string()));
     text.push_str(&format!(
         "records:  {} ({} withdrawn)\n",
         status.records, status.withdrawn
@@ -141,19 +155,25 @@ fn status_text(status: &Status) -> String {
     text.push_str("ecosystems:\n");
     for eco in &status.ecosystems {
         let synced = match (&eco.synced_at, &eco.sync_method) {
-            (Some(at), Some(method)) => format!("  (last {method} sync {at})"),
+            (Some(at), Some(method)) => {
+                format!("  (last {} sync {})", clean(method), clean(at))
+            }
             _ => String::new(),
         };
         text.push_str(&format!(
             "  {:<12} {:>7} records{synced}\n",
-            eco.ecosystem, eco.records
+            clean(&eco.ecosystem),
+            eco.records
         ));
     }
     text.push_str("sources:\n");
     for source in &status.sources {
         text.push_str(&format!(
             "  {} {} ({} records, {})\n",
-            source.kind, source.source, source.records, source.updated
+            clean(&source.kind),
+            clean(&source.source),
+            source.records,
+            clean(&source.updated)
         ));
     }
     text

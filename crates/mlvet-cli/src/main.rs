@@ -38,7 +38,13 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let mut stderr = anstream::stderr();
-            let _ = writeln!(stderr, "mlvet: error: {err:#}");
+            // Errors quote paths, archive members and record contents: sanitised like a report.
+            let message = format!("{err:#}");
+            let _ = writeln!(
+                stderr,
+                "mlvet: error: {}",
+                mlvet_report::text_internals::sanitize(&message)
+            );
             ExitCode::from(exit::ERROR)
         }
     }

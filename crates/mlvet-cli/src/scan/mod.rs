@@ -182,7 +182,9 @@ fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Matches every inventory against the advisory database and turns each into an artefact.
 /// Without a database the dependency artefacts are reported as not fully inspected, with a
-/// finding and a warning: mlvet never says "no vulnerabilities" when it could not look.
+/// finding and a warning: mlvet never says "no vulnerabilities" when it could not look. A
+/// database that cannot be opened or read (damaged file, unreadable record, other schema) is a
+/// scan error as well: the result is incomplete, never `safe`.
 fn match_dependencies(
     report: &mut ScanReport,
     inventories: Vec<(WalkedFile, Inventory)>,
@@ -193,12 +195,16 @@ fn match_dependencies(
         Some(dir) => dir.to_path_buf(),
         None => mlvet_db::Database::data_dir().context("cannot locate mlvet's data directory")?,
     };
-    let database = mlvet_db::Database::open(&data_dir).with_context(|| {
-        format!(
-            "cannot open the advisory database in {}",
-            data_dir.display()
-        )
-    })?;
+    let database = match mlvet_db::Database::open(&data_dir) {
+        Ok(database) => database,
+        Err(error) => {
+            report.errors.push(ScanError {
+                path: data_dir.join(mlvet_db::DATABASE_FILE).display().to_string(),
+                message: format!("cannot read the advisory database: {error}"),
+            });
+            None
+        }
+    };
     match &database {
         Some(db) => {
             let info = db.info();
@@ -227,12 +233,20 @@ fn match_dependencies(
             .collect();
         match &database {
             Some(db) => {
+                let source = FailureRecordingSource::new(db);
                 let matched = mlvet_osv::match_dependencies(
                     &dependencies,
-                    db,
+                    &source,
                     &mlvet_osv::MatchOptions::default(),
                 );
                 findings.extend(matched.findings);
+                if let Some(message) = source.failure() {
+                    fully_inspected = false;
+                    report.errors.push(ScanError {
+                        path: file.display.clone(),
+                        message,
+                    });
+                }
             }
             None => {
                 fully_inspected = false;
@@ -250,6 +264,54 @@ fn match_dependencies(
         ));
     }
     Ok(())
+}
+
+/// Passes lookups through to the database and remembers the first failure, so that a damaged
+/// record becomes a scan error (exit 3) instead of only a finding on one dependency.
+struct FailureRecordingSource<'a> {
+    database: &'a mlvet_db::Database,
+    failures: std::sync::Mutex<(usize, Option<String>)>,
+}
+
+impl<'a> FailureRecordingSource<'a> {
+    fn new(database: &'a mlvet_db::Database) -> Self {
+        FailureRecordingSource {
+            database,
+            failures: std::sync::Mutex::new((0, None)),
+        }
+    }
+
+    /// The first failure and how many lookups failed, if any did.
+    fn failure(self) -> Option<String> {
+        let (count, first) = self
+            .failures
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        first.map(|first| match count {
+            1 => format!("advisory lookup failed: {first}"),
+            _ => format!("{count} advisory lookups failed, the first: {first}"),
+        })
+    }
+}
+
+impl mlvet_osv::AdvisorySource for FailureRecordingSource<'_> {
+    fn advisories_for(
+        &self,
+        ecosystem: &str,
+        normalized_name: &str,
+    ) -> Result<Vec<mlvet_osv::Advisory>, mlvet_osv::OsvError> {
+        let result =
+            mlvet_osv::AdvisorySource::advisories_for(self.database, ecosystem, normalized_name);
+        if let Err(error) = &result {
+            let mut failures = self
+                .failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            failures.0 += 1;
+            failures.1.get_or_insert_with(|| error.to_string());
+        }
+        result
+    }
 }
 
 /// With `--python-version`, a dependency whose markers exclude the target is left out of matching.

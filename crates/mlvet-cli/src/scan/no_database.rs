@@ -18,6 +18,9 @@ advisories because mlvet found no advisory database in its data directory.
 A scan that silently reports nothing when it could not look is worse than no scan: the packages may
 well carry known vulnerabilities. mlvet marks such artefacts as not fully inspected (so their
 verdict is at least `suspicious`) and prints a warning, instead of reporting "no vulnerabilities".
+A zero-length database file, a SQLite file without mlvet's schema and a database holding no record
+all count as no database. A database that exists but cannot be read (a damaged file, an unreadable
+record, another schema version) is not this finding but a scan error: exit code 3.
 
 ## Remediation
 Create the database with `mlvet db update` (downloads OSV advisories), or offline with
