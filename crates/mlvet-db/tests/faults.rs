@@ -33,7 +33,7 @@ fn zero_length_and_schema_less_files_are_no_database_and_stay_untouched() {
     std::fs::File::create(&file).expect("create");
     assert!(Database::open(dir.path()).expect("open").is_none());
     assert_eq!(std::fs::metadata(&file).expect("stat").len(), 0);
-    assert_eq!(listing(dir.path()), [file.clone()]);
+    assert_eq!(listing(dir.path()), [file]);
 }
 
 #[test]
@@ -99,6 +99,18 @@ fn a_failed_import_publishes_nothing() {
     std::fs::remove_file(&bad).expect("remove");
     assert_eq!(std::fs::read(&file).expect("read"), before);
     assert_eq!(listing(dir.path()).len(), 2, "{:?}", listing(dir.path()));
+}
+
+#[test]
+fn a_writer_removes_working_copies_a_killed_writer_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let abandoned = dir.path().join(".advisories.AbCdEf.tmp");
+    std::fs::write(&abandoned, b"half an import").expect("write");
+    let unrelated = dir.path().join("notes.tmp");
+    std::fs::write(&unrelated, b"mine").expect("write");
+    import_one(dir.path(), "X-1", "pkg");
+    assert!(!abandoned.exists());
+    assert!(unrelated.exists());
 }
 
 #[test]

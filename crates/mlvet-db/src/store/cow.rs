@@ -44,6 +44,7 @@ impl CopyOnWriteStore {
             .open(&lock_path)
             .map_err(|e| DbError::io(&lock_path, e))?;
         lock.lock().map_err(|e| DbError::io(&lock_path, e))?;
+        remove_abandoned_copies(&dir);
         let reader = open_reader(live)?;
         Ok(CopyOnWriteStore {
             live: live.to_path_buf(),
@@ -57,8 +58,8 @@ impl CopyOnWriteStore {
     /// opened read-write with the current schema.
     fn working_copy(&self) -> Result<(TempPath, SqliteStore), DbError> {
         let temp = tempfile::Builder::new()
-            .prefix(".advisories.")
-            .suffix(".tmp")
+            .prefix(WORKING_COPY_PREFIX)
+            .suffix(WORKING_COPY_SUFFIX)
             .tempfile_in(&self.dir)
             .map_err(|e| DbError::io(&self.dir, e))?
             .into_temp_path();
@@ -87,6 +88,28 @@ impl CopyOnWriteStore {
     }
 }
 
+const WORKING_COPY_PREFIX: &str = ".advisories.";
+const WORKING_COPY_SUFFIX: &str = ".tmp";
+
+/// Deletes working copies a killed writer left behind. Only a writer holding the lock creates
+/// them, so while we hold it none is in use. Best effort: a copy that cannot be removed only
+/// wastes space.
+fn remove_abandoned_copies(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(WORKING_COPY_PREFIX)
+            && name.ends_with(WORKING_COPY_SUFFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The lock file serialising the writers of `live`.
 fn lock_path(live: &Path) -> PathBuf {
     let mut name = live.as_os_str().to_owned();
@@ -105,10 +128,10 @@ fn has_content(path: &Path) -> Result<bool, DbError> {
 
 /// A read-only view of the published database; an empty in-memory one when there is none.
 fn open_reader(live: &Path) -> Result<SqliteStore, DbError> {
-    if has_content(live)? {
-        if let Opened::Store(store) = SqliteStore::open_read_only(live)? {
-            return Ok(store);
-        }
+    if has_content(live)?
+        && let Opened::Store(store) = SqliteStore::open_read_only(live)?
+    {
+        return Ok(store);
     }
     SqliteStore::in_memory()
 }
