@@ -37,7 +37,9 @@ impl mlvet_db::Progress for BarProgress {
                 );
             }
         }
-        self.bar.set_message(label.to_string());
+        // Labels name imported paths and archives: sanitised like every other printed name.
+        self.bar
+            .set_message(mlvet_report::text_internals::sanitize(label).into_owned());
     }
 
     fn inc(&self, n: u64) {
