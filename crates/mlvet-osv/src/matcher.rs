@@ -192,7 +192,7 @@ fn match_one(
     warnings: &mut Vec<String>,
 ) {
     let eco = Ecosystem::parse(&dep.ecosystem);
-    let name = normalize_package_name(&dep.ecosystem, &dep.name);
+    let name = matching_name(dep, eco);
     let package = package_ref(dep, eco, &name);
     let Some(eco) = eco else {
         result.unmatched_ecosystem += 1;
@@ -232,6 +232,20 @@ fn match_one(
                 .findings
                 .push(dependency_not_matched::finding(package, &reason));
         }
+    }
+}
+
+/// The name a dependency is looked up under. For PyPI it is the inventory's normalised name: that
+/// is where a conda, SBOM or installed-metadata name was mapped to its PyPI project (conda
+/// `pytorch` is PyPI `torch`), and re-normalising the name as written would lose the mapping.
+/// Other ecosystems compare names as written (npm, Go and Maven names are case-sensitive), so
+/// their raw name is kept.
+fn matching_name(dep: &Dependency, eco: Option<Ecosystem>) -> String {
+    match eco {
+        Some(Ecosystem::PyPI) if !dep.normalized_name.trim().is_empty() => {
+            normalize_package_name(Ecosystem::PyPI.osv_name(), &dep.normalized_name)
+        }
+        _ => normalize_package_name(&dep.ecosystem, &dep.name),
     }
 }
 
