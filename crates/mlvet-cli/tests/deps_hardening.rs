@@ -329,3 +329,173 @@ fn a_fifo_beside_installed_metadata_never_blocks() {
     let metadata = artifact_ending(&report, "METADATA");
     assert_eq!(metadata["format"], "dist-info-metadata", "{report:#}");
 }
+
+/// An OSV record for `bigpkg` with `ranges` consecutive ranges `[k, k+1)`: every fix but the last
+/// is reopened by the next range, so finding the real fix visits every candidate.
+fn many_range_record(ranges: usize) -> String {
+    let ranges: Vec<serde_json::Value> = (1..=ranges)
+        .map(|k| {
+            serde_json::json!({
+                "type": "ECOSYSTEM",
+                "events": [{"introduced": k.to_string()}, {"fixed": (k + 1).to_string()}]
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "id": "TEST-2026-0001",
+        "modified": "2026-01-01T00:00:00Z",
+        "summary": "a record with very many ranges",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "bigpkg"}, "ranges": ranges}]
+    })
+    .to_string()
+}
+
+#[test]
+fn advisories_with_ten_thousand_ranges_are_matched_quickly() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let records = data.path().join("records");
+    std::fs::create_dir_all(&records).expect("records dir");
+    std::fs::write(
+        records.join("TEST-2026-0001.json"),
+        many_range_record(10_000),
+    )
+    .expect("write record");
+    let import = mlvet_within(
+        data.path(),
+        &["db", "import", path_str(&records)],
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        import.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let project = tempfile::tempdir().expect("tempdir");
+    let pinned = project.path().join("requirements.txt");
+    std::fs::write(&pinned, "bigpkg==1.5\n").expect("write requirements");
+    let unpinned = project.path().join("requirements-dev.txt");
+    std::fs::write(&unpinned, "bigpkg>=1.5\n").expect("write requirements");
+    let started = Instant::now();
+    let out = mlvet_within(
+        data.path(),
+        &["scan", path_str(project.path()), "--format", "json"],
+        Duration::from_secs(60),
+    );
+    // Quadratic evaluation took minutes here; the budget is 10 s on a release build.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let report = json_report(&out);
+    let pinned_finding = findings_ending(&report, "requirements.txt")
+        .into_iter()
+        .find(|f| f["rule"] == "dependency-vulnerable")
+        .unwrap_or_else(|| panic!("pinned finding: {report:#}"));
+    assert_eq!(pinned_finding["advisory"]["fixed"], "10001");
+    let unpinned_finding = findings_ending(&report, "requirements-dev.txt")
+        .into_iter()
+        .find(|f| f["rule"] == "dependency-unpinned")
+        .unwrap_or_else(|| panic!("unpinned finding: {report:#}"));
+    assert_eq!(unpinned_finding["advisory"]["fixed"], "10001");
+}
+
+#[test]
+fn over_long_record_fields_are_refused_at_import() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let records = data.path().join("records");
+    std::fs::create_dir_all(&records).expect("records dir");
+    let huge_id = format!("GHSA-{}", "x".repeat(100_000));
+    let record = |id: &str, name: &str| {
+        serde_json::json!({
+            "id": id,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]
+        })
+        .to_string()
+    };
+    std::fs::write(records.join("huge-id.json"), record(&huge_id, "torch")).expect("write");
+    std::fs::write(
+        records.join("huge-name.json"),
+        record("TEST-2026-0002", &"a".repeat(100_000)),
+    )
+    .expect("write");
+    std::fs::write(records.join("fine.json"), record("TEST-2026-0003", "torch")).expect("write");
+    let import = mlvet_within(
+        data.path(),
+        &["db", "import", path_str(&records)],
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&import.stderr);
+    let stdout = String::from_utf8_lossy(&import.stdout);
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("over the 256-byte limit") && said.contains("over the 512-byte limit"),
+        "the refusals say why: {said}"
+    );
+    assert!(
+        !said.contains(&"x".repeat(1000)),
+        "the huge id is not echoed"
+    );
+    let project = tempfile::tempdir().expect("tempdir");
+    let requirements = project.path().join("requirements.txt");
+    std::fs::write(&requirements, "torch==1.0\n").expect("write requirements");
+    let out = mlvet(
+        data.path(),
+        &["scan", path_str(&requirements), "--format", "json"],
+    );
+    let report = json_report(&out);
+    assert_eq!(
+        advisories_for(
+            &report,
+            "requirements.txt",
+            "torch",
+            "dependency-vulnerable"
+        ),
+        vec!["TEST-2026-0003".to_string()],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn over_long_package_names_and_versions_are_refused_with_a_finding() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let project = tempfile::tempdir().expect("tempdir");
+    let lock = project.path().join("Pipfile.lock");
+    let mut packages = serde_json::Map::new();
+    packages.insert(
+        "a".repeat(1_000_000),
+        serde_json::json!({"version": "==1.0"}),
+    );
+    packages.insert(
+        "requests".to_string(),
+        // A valid PEP 440 version (5,000 release segments), just far too long to keep.
+        serde_json::json!({"version": format!("==1{}", ".0".repeat(5_000))}),
+    );
+    packages.insert(
+        "rich".to_string(),
+        serde_json::json!({"version": "==13.7.0"}),
+    );
+    let document = serde_json::json!({"_meta": {}, "default": packages, "develop": {}});
+    std::fs::write(&lock, document.to_string()).expect("write Pipfile.lock");
+    let out = mlvet_within(
+        data.path(),
+        &["scan", path_str(&lock), "--format", "json"],
+        Duration::from_secs(60),
+    );
+    let report = json_report(&out);
+    let errors: Vec<String> = findings_ending(&report, "Pipfile.lock")
+        .into_iter()
+        .filter(|f| f["rule"] == "dependency-parse-error")
+        .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().any(|m| m.contains("name of 1000000 bytes")));
+    assert!(errors.iter().any(|m| m.contains("version of 10001 bytes")));
+    assert!(errors.iter().all(|m| m.len() < 400), "{errors:?}");
+    assert_eq!(
+        artifact_ending(&report, "Pipfile.lock")["fully_inspected"],
+        false
+    );
+}

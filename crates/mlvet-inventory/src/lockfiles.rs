@@ -5,7 +5,7 @@ use toml::de::DeTable;
 
 use crate::json;
 use crate::sink::Sink;
-use crate::text::LineIndex;
+use crate::text::{LineCursor, LineIndex};
 use crate::toml_doc;
 
 /// The fields shared by the TOML lockfiles' package tables.
@@ -219,34 +219,33 @@ pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
     );
 }
 
-/// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`.
+/// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`. Streamed: one
+/// package entry is built at a time, whatever the size of the lockfile.
 pub(crate) fn parse_pipfile_lock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = match json::parse(content) {
-        Ok(document) => document,
-        Err(error) => {
-            sink.parse_error(
-                Some(lines.line(error.offset)),
-                format!("invalid JSON: {}", error.message),
-            );
-            return;
-        }
-    };
-    if !document.is_object() {
-        sink.parse_error(Some(1), "Pipfile.lock is not a JSON object");
-        return;
-    }
-    for section in ["default", "develop"] {
-        let Some(packages) = document.get(section) else {
-            continue;
-        };
-        for (name, entry) in packages.members() {
-            pipfile_entry(name, entry, &lines, sink);
-        }
+    let mut lines = LineCursor::new(content);
+    let streamed = json::stream(
+        content,
+        |section| match section {
+            "default" | "develop" => json::Take::Members,
+            _ => json::Take::Skip,
+        },
+        |_, piece| {
+            if let json::Streamed::Member(name, entry) = piece {
+                pipfile_entry(&name, &entry, &mut lines, sink);
+            }
+        },
+    );
+    match streamed {
+        Ok(true) => {}
+        Ok(false) => sink.parse_error(Some(1), "Pipfile.lock is not a JSON object"),
+        Err(error) => sink.parse_error(
+            Some(lines.line(error.offset)),
+            format!("invalid JSON: {}", error.message),
+        ),
     }
 }
 
-fn pipfile_entry(name: &str, entry: &json::Node, lines: &LineIndex, sink: &mut Sink) {
+fn pipfile_entry(name: &str, entry: &json::Node, lines: &mut LineCursor<'_>, sink: &mut Sink) {
     let line = lines.line(entry.offset);
     let mut dependency = sink.pypi(name, Some(line));
     let written = entry.str_at("version").unwrap_or("").trim();

@@ -157,6 +157,42 @@ impl LineIndex {
     }
 }
 
+/// Maps byte offsets to 1-based lines by counting newlines from the previous offset, in either
+/// direction: streaming parsers ask in (almost) document order, so this costs one pass over the
+/// text in total and no memory, where [`LineIndex`] keeps an offset per line.
+pub(crate) struct LineCursor<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineCursor {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line holding byte `offset` (offsets past the end map to the last line).
+    pub fn line(&mut self, offset: usize) -> u32 {
+        let target = offset.min(self.bytes.len());
+        let newlines = |from: usize, to: usize| {
+            self.bytes
+                .get(from..to)
+                .map_or(0, |span| span.iter().filter(|b| **b == b'\n').count())
+        };
+        if target >= self.offset {
+            self.line += newlines(self.offset, target);
+        } else {
+            self.line -= newlines(target, self.offset);
+        }
+        self.offset = target;
+        u32::try_from(self.line).unwrap_or(u32::MAX)
+    }
+}
+
 /// Finds the line of successive entries of a YAML-like document by scanning forward: each call
 /// searches from the line after the previous hit, so entries listed in document order get their
 /// own lines even when names repeat.
@@ -185,6 +221,21 @@ impl<'a> ForwardLineSearch<'a> {
         let index = start + offset;
         self.next = index + 1;
         u32::try_from(index + 1).ok()
+    }
+}
+
+#[cfg(test)]
+mod line_cursor_tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_agrees_with_the_index_in_any_order() {
+        let text = "a\nbb\n\nccc\nd";
+        let index = LineIndex::new(text);
+        let mut cursor = LineCursor::new(text);
+        for offset in [0, 5, 2, 13, 7, 1, 100, 3, 0, 11, 6] {
+            assert_eq!(cursor.line(offset), index.line(offset), "offset {offset}");
+        }
     }
 }
 
