@@ -55,7 +55,8 @@ pub(crate) fn attach_direct_url(metadata: &Path, sink: &mut Sink) {
     let Some(directory) = metadata.parent() else {
         return;
     };
-    let Ok(file) = std::fs::File::open(directory.join("direct_url.json")) else {
+    // A FIFO planted as `direct_url.json` must not block the scan: regular files only.
+    let Ok(file) = crate::text::open_regular_file(&directory.join("direct_url.json")) else {
         return;
     };
     let mut text = String::new();

@@ -50,13 +50,6 @@ impl Node {
         }
     }
 
-    pub fn members(&self) -> &[(String, Node)] {
-        match &self.value {
-            Value::Object(members) => members,
-            _ => &[],
-        }
-    }
-
     pub fn is_object(&self) -> bool {
         matches!(self.value, Value::Object(_))
     }
@@ -66,6 +59,64 @@ impl Node {
 pub(crate) struct Error {
     pub offset: usize,
     pub message: String,
+}
+
+/// What [`stream`] does with one top-level member of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Take {
+    /// Validate it without building anything.
+    Skip,
+    /// Build it whole (small sections: metadata, short id lists).
+    Whole,
+    /// When it is an array, build and hand over its elements one at a time.
+    Elements,
+    /// When it is an object, build and hand over its members one at a time.
+    Members,
+}
+
+/// One piece of a streamed document.
+pub(crate) enum Streamed {
+    Whole(Node),
+    Element(Node),
+    Member(String, Node),
+}
+
+/// Reads a document whose root is an object without building it: each top-level member is
+/// skipped or handed to `each` (whole, or one element or member at a time) as `select` says,
+/// so memory holds one element at a time, not the tree of a million-package lockfile. Same
+/// grammar, nesting limit and duplicate-key rule (the first wins) as [`parse`]; pieces before
+/// a syntax error have been handed over when the error is returned. `Ok(false)`: the document
+/// is valid JSON but not an object.
+pub(crate) fn stream(
+    text: &str,
+    select: impl Fn(&str) -> Take,
+    mut each: impl FnMut(&str, Streamed),
+) -> Result<bool, Error> {
+    let mut parser = Parser {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    parser.skip_ws();
+    let is_object = parser.peek() == Some(b'{');
+    if is_object {
+        let mut seen = std::collections::BTreeSet::new();
+        parser.each_member(0, |parser, key| {
+            let take = if seen.insert(key.clone()) {
+                select(&key)
+            } else {
+                Take::Skip
+            };
+            parser.stream_value(&key, take, &mut each)
+        })?;
+    } else {
+        parser.skip_value(0)?;
+    }
+    parser.skip_ws();
+    if parser.pos < parser.bytes.len() {
+        return Err(parser.error("unexpected data after the JSON document"));
+    }
+    Ok(is_object)
 }
 
 pub(crate) fn parse(text: &str) -> Result<Node, Error> {
@@ -267,35 +318,64 @@ impl Parser<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, Error> {
-        self.expect(b'[')?;
         let mut items = Vec::new();
+        self.each_element(depth, |parser| {
+            items.push(parser.value(depth + 1)?);
+            Ok(())
+        })?;
+        Ok(Value::Array(items))
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, Error> {
+        let mut members = Vec::new();
+        self.each_member(depth, |parser, key| {
+            members.push((key, parser.value(depth + 1)?));
+            Ok(())
+        })?;
+        Ok(Value::Object(members))
+    }
+
+    /// Walks an array at `depth`; `element` reads each element (at `depth + 1`).
+    fn each_element(
+        &mut self,
+        depth: usize,
+        mut element: impl FnMut(&mut Self) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.expect(b'[')?;
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(());
         }
         loop {
             self.skip_ws();
-            items.push(self.value(depth + 1)?);
+            if depth + 1 > MAX_NESTING {
+                return Err(self.error(format!("nested deeper than {MAX_NESTING} levels")));
+            }
+            element(self)?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(());
                 }
                 _ => return Err(self.error("expected `,` or `]`")),
             }
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, Error> {
+    /// Walks an object at `depth`; `member` reads each value (at `depth + 1`) given its key.
+    fn each_member(
+        &mut self,
+        depth: usize,
+        mut member: impl FnMut(&mut Self, String) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         self.expect(b'{')?;
-        let mut members = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(members));
+            return Ok(());
         }
         loop {
             self.skip_ws();
@@ -303,17 +383,135 @@ impl Parser<'_> {
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
-            members.push((key, value));
+            if depth + 1 > MAX_NESTING {
+                return Err(self.error(format!("nested deeper than {MAX_NESTING} levels")));
+            }
+            member(self, key)?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Value::Object(members));
+                    return Ok(());
                 }
                 _ => return Err(self.error("expected `,` or `}`")),
             }
+        }
+    }
+
+    /// Validates one value without keeping it (strings and numbers are read and dropped).
+    fn skip_value(&mut self, depth: usize) -> Result<(), Error> {
+        if depth > MAX_NESTING {
+            return Err(self.error(format!("nested deeper than {MAX_NESTING} levels")));
+        }
+        match self.peek() {
+            Some(b'{') => self.each_member(depth, |parser, _| parser.skip_value(depth + 1)),
+            Some(b'[') => self.each_element(depth, |parser| parser.skip_value(depth + 1)),
+            _ => self.value(depth).map(drop),
+        }
+    }
+
+    /// One top-level member's value (at depth 1), streamed as `take` says.
+    fn stream_value(
+        &mut self,
+        key: &str,
+        take: Take,
+        each: &mut impl FnMut(&str, Streamed),
+    ) -> Result<(), Error> {
+        match (take, self.peek()) {
+            (Take::Whole, _) => {
+                let node = self.value(1)?;
+                each(key, Streamed::Whole(node));
+                Ok(())
+            }
+            (Take::Elements, Some(b'[')) => self.each_element(1, |parser| {
+                let node = parser.value(2)?;
+                each(key, Streamed::Element(node));
+                Ok(())
+            }),
+            (Take::Members, Some(b'{')) => self.each_member(1, |parser, name| {
+                let node = parser.value(2)?;
+                each(key, Streamed::Member(name, node));
+                Ok(())
+            }),
+            _ => self.skip_value(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    fn streamed(text: &str, select: impl Fn(&str) -> Take) -> Result<Vec<String>, Error> {
+        let mut seen = Vec::new();
+        stream(text, select, |key, piece| {
+            seen.push(match piece {
+                Streamed::Whole(node) => format!("{key}={}", to_serde(&node)),
+                Streamed::Element(node) => format!("{key}[{}]={}", node.offset, to_serde(&node)),
+                Streamed::Member(name, node) => format!("{key}.{name}={}", to_serde(&node)),
+            });
+        })
+        .map(|_| seen)
+    }
+
+    #[test]
+    fn streaming_hands_over_the_selected_pieces_with_their_offsets() {
+        let text =
+            r#"{"a": [1, {"x": 2}], "b": {"p": "==1", "q": null}, "c": {"deep": [[]]}, "a": [9]}"#;
+        let pieces = streamed(text, |key| match key {
+            "a" => Take::Elements,
+            "b" => Take::Members,
+            _ => Take::Whole,
+        })
+        .expect("valid");
+        assert_eq!(
+            pieces,
+            [
+                "a[7]=1",
+                "a[10]={\"x\":2}",
+                "b.p=\"==1\"",
+                "b.q=null",
+                "c={\"deep\":[[]]}",
+            ],
+            "the duplicate `a` is skipped, as `get` keeps the first"
+        );
+    }
+
+    #[test]
+    fn streaming_validates_what_it_skips_and_agrees_with_parse() {
+        for text in [
+            r#"{"a": [1, 2,]}"#,
+            r#"{"a": "\ud800"}"#,
+            r#"{"a": 01}"#,
+            r#"{"a": 1} x"#,
+            r#"{"a" 1}"#,
+            "[1, 2]",
+            "\"text\"",
+            r#"{"a": {"b": [true, false, null, -1.5e3, "\u00e9"]}}"#,
+        ] {
+            let streamed = stream(text, |_| Take::Skip, |_, _| {});
+            match parse(text) {
+                Ok(node) => assert_eq!(streamed, Ok(node.is_object()), "{text}"),
+                Err(error) => assert_eq!(streamed, Err(error), "{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_keeps_the_nesting_limit() {
+        let deep = format!(
+            "{{\"a\": {}{}}}",
+            "[".repeat(MAX_NESTING + 5),
+            "]".repeat(MAX_NESTING + 5)
+        );
+        for take in [Take::Skip, Take::Whole, Take::Elements] {
+            let error = stream(&deep, |_| take, |_, _| {}).expect_err("too deep");
+            assert!(
+                error.message.contains("nested deeper"),
+                "{take:?}: {error:?}"
+            );
+            assert_eq!(Err(error), parse(&deep).map(|_| ()), "{take:?}");
         }
     }
 }

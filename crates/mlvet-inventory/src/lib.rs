@@ -42,6 +42,7 @@ pub use rules::{
     dependency_include_outside_root, dependency_include_unresolved, dependency_inventory_truncated,
     dependency_parse_error, dependency_unidentified_component,
 };
+pub use text::open_regular_file;
 
 /// Largest inventory file read (bytes). Real lockfiles and SBOMs of ML projects are a few MiB.
 pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -49,6 +50,15 @@ pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 pub const MAX_ENTRIES: usize = 200_000;
 /// Deepest chain of `-r`/`-c` includes followed.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Longest package name kept (bytes). Real names are short (PyPI caps them far lower; Maven
+/// coordinates and Go module paths stay well under this); a longer one is refused with a
+/// finding, so that no hostile file can make every later step (matching, reports, the advisory
+/// database) carry megabytes per name. The OSV record model applies the same limits.
+pub const MAX_NAME_BYTES: usize = 512;
+/// Longest version kept (bytes).
+pub const MAX_VERSION_BYTES: usize = 256;
+/// Longest requirement, marker expression, URL or package URL kept (bytes).
+pub const MAX_SPEC_BYTES: usize = 8 * 1024;
 /// Deepest nesting of JSON/XML structure (and CycloneDX components) parsed.
 pub const MAX_NESTING: usize = 128;
 

@@ -5,7 +5,7 @@ use toml::de::DeTable;
 
 use crate::json;
 use crate::sink::Sink;
-use crate::text::LineIndex;
+use crate::text::LineCursor;
 use crate::toml_doc;
 
 /// The fields shared by the TOML lockfiles' package tables.
@@ -31,48 +31,51 @@ fn push_locked(locked: Locked<'_>, sink: &mut Sink) {
     sink.push(dependency);
 }
 
-/// Iterates `[[key]]` package tables, reporting entries without a name.
-fn each_package<'a, 'i>(
-    root: &'a DeTable<'i>,
+/// Iterates `[[key]]` package tables, reporting entries without a name. The document is parsed
+/// one `[[key]]` table at a time (see [`toml_doc::for_each_piece`]): peak memory is one table's
+/// tree, not the whole lockfile's.
+fn each_package(
+    content: &str,
     key: &str,
-    lines: &LineIndex,
     sink: &mut Sink,
-    mut each: impl FnMut(&'a DeTable<'i>, u32, &mut Sink),
+    mut each: impl FnMut(&DeTable<'_>, u32, &mut Sink),
 ) {
-    for entry in toml_doc::array_of_tables(root, key) {
-        let line = toml_doc::entry_line(entry, lines);
-        match toml_doc::table(entry) {
-            Some(table) if toml_doc::str_at(table, "name").is_some() => each(table, line, sink),
-            _ => sink.parse_error(Some(line), format!("`[[{key}]]` entry without a `name`")),
+    let mut lines = LineCursor::new(content);
+    toml_doc::for_each_piece(content, key, |base, piece| {
+        let document = toml_doc::parse_piece(piece, base, &mut lines, sink);
+        for entry in toml_doc::array_of_tables(document.get_ref(), key) {
+            let start = toml_doc::table(entry)
+                .and_then(|t| toml_doc::get(t, "name"))
+                .unwrap_or(entry)
+                .span()
+                .start;
+            let line = lines.line(base + start);
+            match toml_doc::table(entry) {
+                Some(table) if toml_doc::str_at(table, "name").is_some() => each(table, line, sink),
+                _ => sink.parse_error(Some(line), format!("`[[{key}]]` entry without a `name`")),
+            }
+            if !sink.has_room() {
+                return false;
+            }
         }
-        if !sink.has_room() {
-            return;
-        }
-    }
+        true
+    });
 }
 
 pub(crate) fn parse_poetry_lock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = toml_doc::parse(content, &lines, sink);
-    each_package(
-        document.get_ref(),
-        "package",
-        &lines,
-        sink,
-        |package, line, sink| {
-            let source = toml_doc::sub_table(package, "source");
-            push_locked(
-                Locked {
-                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
-                    version: toml_doc::str_at(package, "version"),
-                    markers: toml_doc::str_at(package, "markers"),
-                    direct_url: source.and_then(poetry_source_url),
-                    line,
-                },
-                sink,
-            );
-        },
-    );
+    each_package(content, "package", sink, |package, line, sink| {
+        let source = toml_doc::sub_table(package, "source");
+        push_locked(
+            Locked {
+                name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                version: toml_doc::str_at(package, "version"),
+                markers: toml_doc::str_at(package, "markers"),
+                direct_url: source.and_then(poetry_source_url),
+                line,
+            },
+            sink,
+        );
+    });
 }
 
 /// Poetry `[package.source]`: `git`/`url`/`file`/`directory` are direct references; `legacy`
@@ -95,158 +98,129 @@ fn poetry_source_url(source: &DeTable<'_>) -> Option<String> {
 }
 
 pub(crate) fn parse_pdm_lock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = toml_doc::parse(content, &lines, sink);
-    each_package(
-        document.get_ref(),
-        "package",
-        &lines,
-        sink,
-        |package, line, sink| {
-            let direct_url = if let Some(git) = toml_doc::str_at(package, "git") {
-                let commit = toml_doc::str_at(package, "revision")
-                    .or_else(|| toml_doc::str_at(package, "ref"));
-                Some(commit.map_or_else(|| format!("git+{git}"), |c| format!("git+{git}@{c}")))
-            } else {
-                toml_doc::str_at(package, "url")
-                    .or_else(|| toml_doc::str_at(package, "path"))
-                    .map(str::to_string)
-            };
-            push_locked(
-                Locked {
-                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
-                    version: toml_doc::str_at(package, "version"),
-                    markers: toml_doc::str_at(package, "marker"),
-                    direct_url,
-                    line,
-                },
-                sink,
-            );
-        },
-    );
+    each_package(content, "package", sink, |package, line, sink| {
+        let direct_url = if let Some(git) = toml_doc::str_at(package, "git") {
+            let commit =
+                toml_doc::str_at(package, "revision").or_else(|| toml_doc::str_at(package, "ref"));
+            Some(commit.map_or_else(|| format!("git+{git}"), |c| format!("git+{git}@{c}")))
+        } else {
+            toml_doc::str_at(package, "url")
+                .or_else(|| toml_doc::str_at(package, "path"))
+                .map(str::to_string)
+        };
+        push_locked(
+            Locked {
+                name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                version: toml_doc::str_at(package, "version"),
+                markers: toml_doc::str_at(package, "marker"),
+                direct_url,
+                line,
+            },
+            sink,
+        );
+    });
 }
 
 /// uv.lock. Packages whose `source` is `editable` or `virtual` are the project itself or members
 /// of its workspace (local code, not something installed from elsewhere): they are skipped.
 pub(crate) fn parse_uv_lock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = toml_doc::parse(content, &lines, sink);
-    each_package(
-        document.get_ref(),
-        "package",
-        &lines,
-        sink,
-        |package, line, sink| {
-            let source = toml_doc::sub_table(package, "source");
-            if source.is_some_and(|s| s.get("editable").is_some() || s.get("virtual").is_some()) {
-                return;
+    each_package(content, "package", sink, |package, line, sink| {
+        let source = toml_doc::sub_table(package, "source");
+        if source.is_some_and(|s| s.get("editable").is_some() || s.get("virtual").is_some()) {
+            return;
+        }
+        let direct_url = source.and_then(|source| {
+            if let Some(git) = toml_doc::str_at(source, "git") {
+                return Some(if git.starts_with("git+") {
+                    git.to_string()
+                } else {
+                    format!("git+{git}")
+                });
             }
-            let direct_url = source.and_then(|source| {
-                if let Some(git) = toml_doc::str_at(source, "git") {
-                    return Some(if git.starts_with("git+") {
-                        git.to_string()
-                    } else {
-                        format!("git+{git}")
-                    });
-                }
-                ["url", "directory", "path"]
-                    .iter()
-                    .find_map(|k| toml_doc::str_at(source, k))
-                    .map(str::to_string)
-            });
-            push_locked(
-                Locked {
-                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
-                    version: toml_doc::str_at(package, "version"),
-                    markers: None,
-                    direct_url,
-                    line,
-                },
-                sink,
-            );
-        },
-    );
+            ["url", "directory", "path"]
+                .iter()
+                .find_map(|k| toml_doc::str_at(source, k))
+                .map(str::to_string)
+        });
+        push_locked(
+            Locked {
+                name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                version: toml_doc::str_at(package, "version"),
+                markers: None,
+                direct_url,
+                line,
+            },
+            sink,
+        );
+    });
 }
 
 /// PEP 751 `pylock.toml`: `[[packages]]` with `version` (optional for VCS/directory), `marker`,
 /// and `vcs` / `directory` / `archive` sources. Editable directories (the project itself) are skipped.
 pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = toml_doc::parse(content, &lines, sink);
-    each_package(
-        document.get_ref(),
-        "packages",
-        &lines,
-        sink,
-        |package, line, sink| {
-            // An editable directory is the project itself (or a workspace member), as in uv.lock.
-            let editable = toml_doc::sub_table(package, "directory")
-                .and_then(|d| toml_doc::get(d, "editable"))
-                .and_then(|e| e.get_ref().as_bool())
-                .unwrap_or(false);
-            if editable {
-                return;
-            }
-            let direct_url = if let Some(vcs) = toml_doc::sub_table(package, "vcs") {
-                let url = toml_doc::str_at(vcs, "url")
-                    .or_else(|| toml_doc::str_at(vcs, "path"))
-                    .unwrap_or_default();
-                let kind = toml_doc::str_at(vcs, "type").unwrap_or("git");
-                let commit = toml_doc::str_at(vcs, "commit-id");
-                Some(
-                    commit.map_or_else(|| format!("{kind}+{url}"), |c| format!("{kind}+{url}@{c}")),
-                )
-            } else if let Some(directory) = toml_doc::sub_table(package, "directory") {
-                toml_doc::str_at(directory, "path").map(str::to_string)
-            } else {
-                toml_doc::sub_table(package, "archive")
-                    .and_then(|a| {
-                        toml_doc::str_at(a, "url").or_else(|| toml_doc::str_at(a, "path"))
-                    })
-                    .map(str::to_string)
-            };
-            push_locked(
-                Locked {
-                    name: toml_doc::str_at(package, "name").unwrap_or_default(),
-                    version: toml_doc::str_at(package, "version"),
-                    markers: toml_doc::str_at(package, "marker"),
-                    direct_url,
-                    line,
-                },
-                sink,
-            );
-        },
-    );
-}
-
-/// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`.
-pub(crate) fn parse_pipfile_lock(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let document = match json::parse(content) {
-        Ok(document) => document,
-        Err(error) => {
-            sink.parse_error(
-                Some(lines.line(error.offset)),
-                format!("invalid JSON: {}", error.message),
-            );
+    each_package(content, "packages", sink, |package, line, sink| {
+        // An editable directory is the project itself (or a workspace member), as in uv.lock.
+        let editable = toml_doc::sub_table(package, "directory")
+            .and_then(|d| toml_doc::get(d, "editable"))
+            .and_then(|e| e.get_ref().as_bool())
+            .unwrap_or(false);
+        if editable {
             return;
         }
-    };
-    if !document.is_object() {
-        sink.parse_error(Some(1), "Pipfile.lock is not a JSON object");
-        return;
-    }
-    for section in ["default", "develop"] {
-        let Some(packages) = document.get(section) else {
-            continue;
+        let direct_url = if let Some(vcs) = toml_doc::sub_table(package, "vcs") {
+            let url = toml_doc::str_at(vcs, "url")
+                .or_else(|| toml_doc::str_at(vcs, "path"))
+                .unwrap_or_default();
+            let kind = toml_doc::str_at(vcs, "type").unwrap_or("git");
+            let commit = toml_doc::str_at(vcs, "commit-id");
+            Some(commit.map_or_else(|| format!("{kind}+{url}"), |c| format!("{kind}+{url}@{c}")))
+        } else if let Some(directory) = toml_doc::sub_table(package, "directory") {
+            toml_doc::str_at(directory, "path").map(str::to_string)
+        } else {
+            toml_doc::sub_table(package, "archive")
+                .and_then(|a| toml_doc::str_at(a, "url").or_else(|| toml_doc::str_at(a, "path")))
+                .map(str::to_string)
         };
-        for (name, entry) in packages.members() {
-            pipfile_entry(name, entry, &lines, sink);
-        }
+        push_locked(
+            Locked {
+                name: toml_doc::str_at(package, "name").unwrap_or_default(),
+                version: toml_doc::str_at(package, "version"),
+                markers: toml_doc::str_at(package, "marker"),
+                direct_url,
+                line,
+            },
+            sink,
+        );
+    });
+}
+
+/// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`. Streamed: one
+/// package entry is built at a time, whatever the size of the lockfile.
+pub(crate) fn parse_pipfile_lock(content: &str, sink: &mut Sink) {
+    let mut lines = LineCursor::new(content);
+    let streamed = json::stream(
+        content,
+        |section| match section {
+            "default" | "develop" => json::Take::Members,
+            _ => json::Take::Skip,
+        },
+        |_, piece| {
+            if let json::Streamed::Member(name, entry) = piece {
+                pipfile_entry(&name, &entry, &mut lines, sink);
+            }
+        },
+    );
+    match streamed {
+        Ok(true) => {}
+        Ok(false) => sink.parse_error(Some(1), "Pipfile.lock is not a JSON object"),
+        Err(error) => sink.parse_error(
+            Some(lines.line(error.offset)),
+            format!("invalid JSON: {}", error.message),
+        ),
     }
 }
 
-fn pipfile_entry(name: &str, entry: &json::Node, lines: &LineIndex, sink: &mut Sink) {
+fn pipfile_entry(name: &str, entry: &json::Node, lines: &mut LineCursor<'_>, sink: &mut Sink) {
     let line = lines.line(entry.offset);
     let mut dependency = sink.pypi(name, Some(line));
     let written = entry.str_at("version").unwrap_or("").trim();

@@ -9,7 +9,7 @@ use quick_xml::events::Event;
 
 use crate::purl::Purl;
 use crate::sink::Sink;
-use crate::text::LineIndex;
+use crate::text::{LineCursor, LineIndex};
 use crate::{MAX_NESTING, json, names, rules};
 
 /// Individual `dependency-unidentified-component` findings per file; the rest are summarised.
@@ -132,43 +132,64 @@ impl Emitter {
     }
 }
 
-fn parse_json_document(content: &str, lines: &LineIndex, sink: &mut Sink) -> Option<json::Node> {
-    match json::parse(content) {
-        Ok(document) if document.is_object() => Some(document),
-        Ok(_) => {
+/// Streams the top-level members `select` picks from an SBOM (see [`json::stream`]), reporting a
+/// document that is not an object or not valid JSON. Pieces before a syntax error are kept.
+fn stream_json_document(
+    content: &str,
+    lines: &mut LineCursor<'_>,
+    sink: &mut Sink,
+    select: impl Fn(&str) -> json::Take,
+    mut each: impl FnMut(&str, json::Streamed, &mut LineCursor<'_>, &mut Sink),
+) -> bool {
+    let streamed = json::stream(content, select, |key, piece| each(key, piece, lines, sink));
+    match streamed {
+        Ok(true) => true,
+        Ok(false) => {
             sink.parse_error(Some(1), "the SBOM is not a JSON object");
-            None
+            false
         }
         Err(error) => {
             sink.parse_error(
                 Some(lines.line(error.offset)),
                 format!("invalid JSON: {}", error.message),
             );
-            None
+            false
         }
     }
 }
 
+/// CycloneDX JSON: top-level `components` are streamed one at a time, each with its nested
+/// components; everything else (`dependencies`, `services`...) is validated and skipped.
 pub(crate) fn parse_cyclonedx_json(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let Some(document) = parse_json_document(content, &lines, sink) else {
-        return;
-    };
+    let mut lines = LineCursor::new(content);
     let mut emitter = Emitter::new();
-    if let Some(components) = document.get("components") {
-        cyclonedx_components(components, &lines, &mut emitter, sink);
-    }
+    stream_json_document(
+        content,
+        &mut lines,
+        sink,
+        |key| {
+            if key == "components" {
+                json::Take::Elements
+            } else {
+                json::Take::Skip
+            }
+        },
+        |_, piece, lines, sink| {
+            if let json::Streamed::Element(component) = piece {
+                cyclonedx_components(std::slice::from_ref(&component), lines, &mut emitter, sink);
+            }
+        },
+    );
     emitter.finish(sink);
 }
 
-/// Components and their nested `components`, iteratively (no recursion on input depth).
 fn cyclonedx_components(
-    top: &json::Node,
-    lines: &LineIndex,
+    top: &[json::Node],
+    lines: &mut LineCursor<'_>,
     emitter: &mut Emitter,
     sink: &mut Sink,
 ) {
-    let mut stack: Vec<&json::Node> = top.as_array().iter().rev().collect();
+    let mut stack: Vec<&json::Node> = top.iter().rev().collect();
     while let Some(node) = stack.pop() {
         if !sink.has_room() {
             return;
@@ -325,74 +346,100 @@ fn append_field(component: &mut Component, field: &str, value: &str) {
     slot.get_or_insert_with(String::new).push_str(value);
 }
 
+/// SPDX JSON, streamed in two passes: the ids the document describes (`documentDescribes` and
+/// `DESCRIBES` relationships, which may come after the packages), then the packages one at a
+/// time. Only the described ids are kept between the passes.
 pub(crate) fn parse_spdx_json(content: &str, sink: &mut Sink) {
-    let lines = LineIndex::new(content);
-    let Some(document) = parse_json_document(content, &lines, sink) else {
+    let mut lines = LineCursor::new(content);
+    let mut described: BTreeSet<String> = BTreeSet::new();
+    let readable = stream_json_document(
+        content,
+        &mut lines,
+        sink,
+        |key| match key {
+            "documentDescribes" => json::Take::Whole,
+            "relationships" => json::Take::Elements,
+            _ => json::Take::Skip,
+        },
+        |_, piece, _, _| match piece {
+            json::Streamed::Whole(ids) => described.extend(
+                ids.as_array()
+                    .iter()
+                    .filter_map(json::Node::as_str)
+                    .map(str::to_string),
+            ),
+            json::Streamed::Element(relationship) => {
+                if relationship.str_at("relationshipType") == Some("DESCRIBES")
+                    && relationship.str_at("spdxElementId") == Some("SPDXRef-DOCUMENT")
+                    && let Some(target) = relationship.str_at("relatedSpdxElement")
+                {
+                    described.insert(target.to_string());
+                }
+            }
+            json::Streamed::Member(..) => {}
+        },
+    );
+    if !readable {
         return;
-    };
-    let described = described_ids_json(&document);
-    let mut emitter = Emitter::new();
-    for package in document
-        .get("packages")
-        .map_or(&[][..], json::Node::as_array)
-    {
-        if !sink.has_room() {
-            break;
-        }
-        let line = package
-            .get("name")
-            .map_or(lines.line(package.offset), |n| lines.line(n.offset));
-        let purl = package.get("externalRefs").and_then(|refs| {
-            refs.as_array().iter().find_map(|r| {
-                let is_purl = r
-                    .str_at("referenceType")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("purl"));
-                is_purl
-                    .then(|| r.str_at("referenceLocator").map(str::to_string))
-                    .flatten()
-            })
-        });
-        let id = package.str_at("SPDXID").unwrap_or_default();
-        if purl.is_none() && described.contains(id) {
-            continue; // The document's subject (the scanned project or image), not a dependency.
-        }
-        emitter.emit(
-            Component {
-                name: package.str_at("name").map(str::to_string),
-                version: package.str_at("versionInfo").map(str::to_string),
-                purl,
-                kind: package.str_at("primaryPackagePurpose").map(spdx_purpose),
-                line: Some(line),
-            },
-            sink,
-        );
     }
+    let mut lines = LineCursor::new(content);
+    let mut emitter = Emitter::new();
+    stream_json_document(
+        content,
+        &mut lines,
+        sink,
+        |key| {
+            if key == "packages" {
+                json::Take::Elements
+            } else {
+                json::Take::Skip
+            }
+        },
+        |_, piece, lines, sink| {
+            if let json::Streamed::Element(package) = piece
+                && sink.has_room()
+            {
+                spdx_package(&package, &described, lines, &mut emitter, sink);
+            }
+        },
+    );
     emitter.finish(sink);
 }
 
-fn described_ids_json(document: &json::Node) -> BTreeSet<String> {
-    let mut ids: BTreeSet<String> = document
-        .get("documentDescribes")
-        .map(|d| {
-            d.as_array()
-                .iter()
-                .filter_map(json::Node::as_str)
-                .map(str::to_string)
-                .collect()
+fn spdx_package(
+    package: &json::Node,
+    described: &BTreeSet<String>,
+    lines: &mut LineCursor<'_>,
+    emitter: &mut Emitter,
+    sink: &mut Sink,
+) {
+    let line = package
+        .get("name")
+        .map_or(lines.line(package.offset), |n| lines.line(n.offset));
+    let purl = package.get("externalRefs").and_then(|refs| {
+        refs.as_array().iter().find_map(|r| {
+            let is_purl = r
+                .str_at("referenceType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("purl"));
+            is_purl
+                .then(|| r.str_at("referenceLocator").map(str::to_string))
+                .flatten()
         })
-        .unwrap_or_default();
-    for relationship in document
-        .get("relationships")
-        .map_or(&[][..], json::Node::as_array)
-    {
-        if relationship.str_at("relationshipType") == Some("DESCRIBES")
-            && relationship.str_at("spdxElementId") == Some("SPDXRef-DOCUMENT")
-            && let Some(target) = relationship.str_at("relatedSpdxElement")
-        {
-            ids.insert(target.to_string());
-        }
+    });
+    let id = package.str_at("SPDXID").unwrap_or_default();
+    if purl.is_none() && described.contains(id) {
+        return; // The document's subject (the scanned project or image), not a dependency.
     }
-    ids
+    emitter.emit(
+        Component {
+            name: package.str_at("name").map(str::to_string),
+            version: package.str_at("versionInfo").map(str::to_string),
+            purl,
+            kind: package.str_at("primaryPackagePurpose").map(spdx_purpose),
+            line: Some(line),
+        },
+        sink,
+    );
 }
 
 /// SPDX `primaryPackagePurpose` in CycloneDX `type` vocabulary (`LIBRARY` → `library`...).

@@ -2,7 +2,10 @@
 
 use mlvet_core::{Finding, Location, SourceRef};
 
-use crate::{Dependency, Inventory, MAX_ENTRIES, ManifestKind, Origin, names, rules};
+use crate::{
+    Dependency, Inventory, MAX_ENTRIES, MAX_NAME_BYTES, MAX_SPEC_BYTES, MAX_VERSION_BYTES,
+    ManifestKind, Origin, names, rules,
+};
 
 pub(crate) struct Sink {
     pub display: String,
@@ -71,6 +74,11 @@ impl Sink {
     }
 
     pub fn push(&mut self, dependency: Dependency) {
+        if let Some(problem) = over_long_field(&dependency) {
+            // Refused, not truncated: a cut name or version would name another package.
+            self.parse_error(dependency.source.line, problem);
+            return;
+        }
         if self.dependencies.len() >= MAX_ENTRIES {
             if !self.truncated {
                 self.truncated = true;
@@ -107,7 +115,7 @@ impl Sink {
         self.findings.push(Finding::new(
             &rules::dependency_parse_error::RULE,
             location,
-            message.into(),
+            bounded_message(message.into()),
         ));
     }
 
@@ -149,4 +157,52 @@ impl Sink {
             fully_parsed: self.fully_parsed,
         }
     }
+}
+
+/// Longest parse-error message kept (characters): messages quote the input they are about, and
+/// a hostile file must not turn one finding into megabytes of report.
+const MAX_MESSAGE_CHARS: usize = 512;
+
+fn bounded_message(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((end, _)) => format!("{}…", message.get(..end).unwrap_or_default()),
+        None => message,
+    }
+}
+
+/// Why a dependency is refused for an over-long field, if it is (see [`MAX_NAME_BYTES`]).
+fn over_long_field(dependency: &Dependency) -> Option<String> {
+    let specs = [
+        ("requirement", dependency.requirement.as_deref()),
+        ("markers", dependency.markers.as_deref()),
+        ("URL", dependency.direct_url.as_deref()),
+        ("package URL", dependency.purl.as_deref()),
+    ];
+    let fields = [
+        ("name", Some(dependency.name.as_str()), MAX_NAME_BYTES),
+        ("version", dependency.version.as_deref(), MAX_VERSION_BYTES),
+    ]
+    .into_iter()
+    .chain(
+        specs
+            .into_iter()
+            .map(|(field, value)| (field, value, MAX_SPEC_BYTES)),
+    )
+    .chain(
+        dependency
+            .extras
+            .iter()
+            .map(|extra| ("extra", Some(extra.as_str()), MAX_NAME_BYTES)),
+    );
+    for (field, value, limit) in fields {
+        let Some(value) = value.filter(|v| v.len() > limit) else {
+            continue;
+        };
+        return Some(format!(
+            "package {field} of {} bytes (`{}…`) is over the {limit}-byte limit; the entry was not inventoried",
+            value.len(),
+            value.chars().take(40).collect::<String>()
+        ));
+    }
+    None
 }

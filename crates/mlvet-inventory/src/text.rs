@@ -18,7 +18,7 @@ pub(crate) fn read_text(path: &Path, display: &str) -> Result<Text, InventoryErr
         path: display.to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = open_regular_file(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > MAX_FILE_SIZE {
         return Err(InventoryError::TooLarge {
@@ -40,6 +40,55 @@ pub(crate) fn read_text(path: &Path, display: &str) -> Result<Text, InventoryErr
         });
     }
     Ok(decode(bytes))
+}
+
+/// Opens `path` for reading only when it is a regular file. Opening a FIFO for reading blocks
+/// until a writer appears (forever, for a FIFO planted in a scanned tree), so the open itself is
+/// non-blocking, and the type is checked on the opened handle, not on the path, so that no
+/// file swapped in between a check and the open can make the read hang. Non-blocking mode has no
+/// effect on regular files.
+pub fn open_regular_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let file_type = file.metadata()?.file_type();
+    if file_type.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "not a regular file ({}); only regular files are read",
+                describe_file_type(&file_type)
+            ),
+        ))
+    }
+}
+
+fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 pub(crate) fn decode(bytes: Vec<u8>) -> Text {
@@ -108,6 +157,42 @@ impl LineIndex {
     }
 }
 
+/// Maps byte offsets to 1-based lines by counting newlines from the previous offset, in either
+/// direction: streaming parsers ask in (almost) document order, so this costs one pass over the
+/// text in total and no memory, where [`LineIndex`] keeps an offset per line.
+pub(crate) struct LineCursor<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineCursor {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line holding byte `offset` (offsets past the end map to the last line).
+    pub fn line(&mut self, offset: usize) -> u32 {
+        let target = offset.min(self.bytes.len());
+        let newlines = |from: usize, to: usize| {
+            self.bytes
+                .get(from..to)
+                .map_or(0, |span| span.iter().filter(|b| **b == b'\n').count())
+        };
+        if target >= self.offset {
+            self.line += newlines(self.offset, target);
+        } else {
+            self.line -= newlines(target, self.offset);
+        }
+        self.offset = target;
+        u32::try_from(self.line).unwrap_or(u32::MAX)
+    }
+}
+
 /// Finds the line of successive entries of a YAML-like document by scanning forward: each call
 /// searches from the line after the previous hit, so entries listed in document order get their
 /// own lines even when names repeat.
@@ -136,6 +221,21 @@ impl<'a> ForwardLineSearch<'a> {
         let index = start + offset;
         self.next = index + 1;
         u32::try_from(index + 1).ok()
+    }
+}
+
+#[cfg(test)]
+mod line_cursor_tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_agrees_with_the_index_in_any_order() {
+        let text = "a\nbb\n\nccc\nd";
+        let index = LineIndex::new(text);
+        let mut cursor = LineCursor::new(text);
+        for offset in [0, 5, 2, 13, 7, 1, 100, 3, 0, 11, 6] {
+            assert_eq!(cursor.line(offset), index.line(offset), "offset {offset}");
+        }
     }
 }
 

@@ -7,6 +7,12 @@ pub enum OsvError {
     Json(String),
     #[error("advisory record is not valid OSV YAML: {0}")]
     Yaml(String),
+    #[error("advisory record field `{field}` is {length} bytes, over the {limit}-byte limit")]
+    FieldTooLong {
+        field: &'static str,
+        length: usize,
+        limit: usize,
+    },
     #[error("advisory record has no id")]
     MissingId,
     #[error("ecosystem `{0}` has no version ordering mlvet can compare")]

@@ -55,8 +55,9 @@ pub use error::OsvError;
 pub use matcher::{MatchOptions, MatchResult, affects, match_dependencies};
 pub use maven::MavenVersion;
 pub use model::{
-    Advisory, Affected, Credit, Event, MAX_RECORD_BYTES, Package, Range, Reference, SeverityEntry,
-    parse_json, parse_yaml,
+    Advisory, Affected, Credit, Event, MAX_DETAILS_CHARS, MAX_ID_BYTES, MAX_KEYWORD_BYTES,
+    MAX_NAME_BYTES, MAX_RECORD_BYTES, MAX_SUMMARY_CHARS, MAX_URL_BYTES, MAX_VERSION_BYTES, Package,
+    Range, Reference, SeverityEntry, parse_json, parse_yaml,
 };
 pub use source::{AdvisorySource, MemorySource};
 

@@ -9,7 +9,7 @@ use crate::ecosystem::{Ecosystem, SemKey, normalize_package_name, py_for_matchin
 use crate::maven::MavenVersion;
 use crate::model::{Advisory, Affected};
 use crate::pep440::{PySpecifiers, PyVersion, VersionSet};
-use crate::range::{Timeline, truncate};
+use crate::range::{AnyOf, Timeline, truncate, union_all};
 use crate::rules::{
     dependency_malicious_package, dependency_not_matched, dependency_unpinned,
     dependency_unversioned, dependency_vulnerable,
@@ -93,8 +93,7 @@ fn advisory_affects(
     v: &Comparable,
     warnings: &mut Vec<String>,
 ) -> bool {
-    entries_for(advisory, eco, name)
-        .any(|entry| entry_affects(entry, eco, v, warnings, &advisory.id))
+    Compiled::new(advisory, eco, name, warnings).affects(v)
 }
 
 /// The `affected[]` entries of `advisory` about this package (same ecosystem, same normalised name).
@@ -109,33 +108,37 @@ fn entries_for<'a>(
     })
 }
 
-fn entry_affects(
-    entry: &Affected,
-    eco: Ecosystem,
-    v: &Comparable,
-    warnings: &mut Vec<String>,
-    id: &str,
-) -> bool {
-    let listed = entry
-        .versions
-        .iter()
-        .any(|text| match parse_version(eco, text) {
-            Some(listed) => &listed == v,
-            None => {
-                warnings.push(format!(
-                    "{id}: skipped unparseable version `{}` in versions[]",
-                    truncate(text)
-                ));
-                false
+/// One record's verdict for one package, parsed once into a single step function over its
+/// `versions[]` and all its ranges, so that asking about many versions (every candidate fix)
+/// costs one binary search each instead of a re-parse and a pass over every range.
+struct Compiled(AnyOf<Comparable>);
+
+impl Compiled {
+    fn new(advisory: &Advisory, eco: Ecosystem, name: &str, warnings: &mut Vec<String>) -> Self {
+        let mut listed = Vec::new();
+        let mut timelines = Vec::new();
+        for entry in entries_for(advisory, eco, name) {
+            for text in &entry.versions {
+                match parse_version(eco, text) {
+                    Some(version) => listed.push(version),
+                    None => warnings.push(format!(
+                        "{}: skipped unparseable version `{}` in versions[]",
+                        advisory.id,
+                        truncate(text)
+                    )),
+                }
             }
-        });
-    listed
-        || timelines(entry, eco, warnings, id)
-            .iter()
-            .any(|t| t.contains(v))
+            timelines.extend(entry_timelines(entry, eco, warnings, &advisory.id));
+        }
+        Compiled(AnyOf::new(&timelines, &listed))
+    }
+
+    fn affects(&self, v: &Comparable) -> bool {
+        self.0.contains(v)
+    }
 }
 
-fn timelines(
+fn entry_timelines(
     entry: &Affected,
     eco: Ecosystem,
     warnings: &mut Vec<String>,
@@ -192,7 +195,7 @@ fn match_one(
     warnings: &mut Vec<String>,
 ) {
     let eco = Ecosystem::parse(&dep.ecosystem);
-    let name = normalize_package_name(&dep.ecosystem, &dep.name);
+    let name = matching_name(dep, eco);
     let package = package_ref(dep, eco, &name);
     let Some(eco) = eco else {
         result.unmatched_ecosystem += 1;
@@ -232,6 +235,20 @@ fn match_one(
                 .findings
                 .push(dependency_not_matched::finding(package, &reason));
         }
+    }
+}
+
+/// The name a dependency is looked up under. For PyPI it is the inventory's normalised name: that
+/// is where a conda, SBOM or installed-metadata name was mapped to its PyPI project (conda
+/// `pytorch` is PyPI `torch`), and re-normalising the name as written would lose the mapping.
+/// Other ecosystems compare names as written (npm, Go and Maven names are case-sensitive), so
+/// their raw name is kept.
+fn matching_name(dep: &Dependency, eco: Option<Ecosystem>) -> String {
+    match eco {
+        Some(Ecosystem::PyPI) if !dep.normalized_name.trim().is_empty() => {
+            normalize_package_name(Ecosystem::PyPI.osv_name(), &dep.normalized_name)
+        }
+        _ => normalize_package_name(&dep.ecosystem, &dep.name),
     }
 }
 
@@ -426,11 +443,11 @@ fn strip_name<'a>(requirement: &'a str, name: &str) -> &'a str {
 
 /// The PyPI versions an advisory affects for `name`, as intervals.
 fn affected_set(advisory: &Advisory, name: &str, warnings: &mut Vec<String>) -> VersionSet {
-    let mut set = VersionSet::empty();
+    let mut pieces = Vec::new();
     for entry in entries_for(advisory, Ecosystem::PyPI, name) {
         for text in &entry.versions {
             match PyVersion::parse(text) {
-                Some(v) => set = set.union(&VersionSet::public_singleton(&v)),
+                Some(v) => pieces.push(VersionSet::public_singleton(&v)),
                 None => warnings.push(format!(
                     "{}: skipped unparseable version `{}` in versions[]",
                     advisory.id,
@@ -445,12 +462,12 @@ fn affected_set(advisory: &Advisory, name: &str, warnings: &mut Vec<String>) -> 
         {
             let mut local = Vec::new();
             if let Some(timeline) = Timeline::parse(range, py_for_matching, &mut local) {
-                set = set.union(&timeline.affected_set());
+                pieces.push(timeline.affected_set());
             }
             warnings.extend(local.into_iter().map(|w| format!("{}: {w}", advisory.id)));
         }
     }
-    set
+    union_all(pieces)
 }
 
 /// The lowest `fixed` version F such that requiring `>=F` keeps some allowed version and excludes
@@ -461,28 +478,39 @@ fn safe_floor(
     allowed: &VersionSet,
     affected: &VersionSet,
 ) -> Option<String> {
-    let candidates = fixed_candidates(group, Ecosystem::PyPI, name);
-    let floor_ok = |v: &PyVersion, need_allowed: bool| {
-        let above = VersionSet::at_least(v);
-        let kept = if need_allowed {
-            above.intersection(allowed)
-        } else {
-            above
-        };
-        !kept.is_empty() && kept.intersection(affected).is_empty()
-    };
-    let as_py = |c: &Comparable| match c {
-        Comparable::Py(v) => Some(v.clone()),
-        _ => None,
-    };
-    candidates
-        .iter()
-        .find(|(v, _)| as_py(v).is_some_and(|v| floor_ok(&v, true)))
-        .or_else(|| {
-            candidates
-                .iter()
-                .find(|(v, _)| as_py(v).is_some_and(|v| floor_ok(&v, false)))
+    let candidates: Vec<(PyVersion, String)> = fixed_candidates(group, Ecosystem::PyPI, name)
+        .into_iter()
+        .filter_map(|(v, text)| match v {
+            Comparable::Py(v) => Some((v, text)),
+            _ => None,
         })
+        .collect();
+    // Candidates ascend and every condition below is monotone in F: "`>=F` leaves no affected
+    // version (among the allowed ones)" holds from some candidate on, "`>=F` keeps an allowed
+    // version" holds up to some candidate. So the first candidate passing the first condition
+    // is the only one that can pass both: a binary search, one set check per step.
+    let first_clearing = |within: Option<&VersionSet>| {
+        candidates.partition_point(|(v, _)| {
+            let above = VersionSet::at_least(v);
+            let above = match within {
+                Some(allowed) => above.intersection(allowed),
+                None => above,
+            };
+            !above.intersection(affected).is_empty()
+        })
+    };
+    let keeps = |index: usize, within: Option<&VersionSet>| {
+        candidates.get(index).filter(|(v, _)| {
+            let above = VersionSet::at_least(v);
+            match within {
+                Some(allowed) => !above.intersection(allowed).is_empty(),
+                None => !above.is_empty(),
+            }
+        })
+    };
+    keeps(first_clearing(Some(allowed)), Some(allowed))
+        // Failing that, the lowest F above which nothing is affected at all.
+        .or_else(|| keeps(first_clearing(None), None))
         .map(|(_, text)| text.clone())
 }
 
@@ -541,20 +569,21 @@ fn last_affected_ceiling(group: &[&Advisory], eco: Ecosystem, name: &str) -> Opt
 }
 
 /// The lowest fixed version above `v` that no record of the group still lists as affected.
+/// Each record is compiled once, so every candidate costs a binary search per range.
 fn lowest_fix_above(
     group: &[&Advisory],
     eco: Ecosystem,
     name: &str,
     v: &Comparable,
 ) -> Option<String> {
+    let compiled: Vec<Compiled> = group
+        .iter()
+        .map(|a| Compiled::new(a, eco, name, &mut Vec::new()))
+        .collect();
     fixed_candidates(group, eco, name)
         .into_iter()
         .filter(|(candidate, _)| candidate > v)
-        .find(|(candidate, _)| {
-            !group
-                .iter()
-                .any(|a| advisory_affects(a, eco, name, candidate, &mut Vec::new()))
-        })
+        .find(|(candidate, _)| !compiled.iter().any(|c| c.affects(candidate)))
         .map(|(_, text)| text)
 }
 

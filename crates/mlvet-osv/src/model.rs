@@ -11,6 +11,21 @@ use crate::OsvError;
 /// Records larger than this are refused: the largest real OSV PyPI record is a few hundred KiB.
 pub const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
 
+/// Longest id or alias kept (bytes): real ids (`GHSA-…`, `PYSEC-2024-1`, `CVE-…`) are short.
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest package name, same limit as the inventory's.
+pub const MAX_NAME_BYTES: usize = mlvet_inventory::MAX_NAME_BYTES;
+/// Longest version in an event or `versions[]`, same limit as the inventory's.
+pub const MAX_VERSION_BYTES: usize = mlvet_inventory::MAX_VERSION_BYTES;
+/// Longest URL (package URL, repository, reference), same limit as the inventory's.
+pub const MAX_URL_BYTES: usize = mlvet_inventory::MAX_SPEC_BYTES;
+/// Longest short keyword (ecosystem, range and severity types, timestamps, CVSS vectors).
+pub const MAX_KEYWORD_BYTES: usize = 256;
+/// Longest summary kept (characters); longer ones are cut with an ellipsis.
+pub const MAX_SUMMARY_CHARS: usize = 1024;
+/// Longest details text kept (characters); longer ones are cut with an ellipsis.
+pub const MAX_DETAILS_CHARS: usize = 64 * 1024;
+
 /// One OSV advisory record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -186,12 +201,108 @@ impl Advisory {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    fn validated(self) -> Result<Advisory, OsvError> {
+    /// Refuses records without an id or with an over-long identifying or compared field (an id,
+    /// alias, package name, version, URL or keyword: cutting one would make it name something
+    /// else), cuts over-long free text (summary, details) and drops references and credits whose
+    /// fields are over-long (they are only displayed). Nothing mlvet keeps from a record is then
+    /// larger than these limits, whatever the record.
+    fn validated(mut self) -> Result<Advisory, OsvError> {
         if self.id.trim().is_empty() {
-            Err(OsvError::MissingId)
-        } else {
-            Ok(self)
+            return Err(OsvError::MissingId);
         }
+        self.check_identifying_fields()?;
+        self.summary = self.summary.map(|s| cut(s, MAX_SUMMARY_CHARS));
+        self.details = self.details.map(|s| cut(s, MAX_DETAILS_CHARS));
+        self.references
+            .retain(|r| r.kind.len() <= MAX_KEYWORD_BYTES && r.url.len() <= MAX_URL_BYTES);
+        self.credits.retain(|c| {
+            c.name.len() <= MAX_URL_BYTES
+                && c.contact.iter().all(|x| x.len() <= MAX_URL_BYTES)
+                && c.kind.as_ref().is_none_or(|k| k.len() <= MAX_KEYWORD_BYTES)
+        });
+        Ok(self)
+    }
+
+    fn check_identifying_fields(&self) -> Result<(), OsvError> {
+        bounded("id", &self.id, MAX_ID_BYTES)?;
+        for (field, list) in [
+            ("aliases", &self.aliases),
+            ("upstream", &self.upstream),
+            ("related", &self.related),
+        ] {
+            list.iter()
+                .try_for_each(|id| bounded(field, id, MAX_ID_BYTES))?;
+        }
+        for (field, value) in [
+            ("schema_version", &self.schema_version),
+            ("modified", &self.modified),
+            ("published", &self.published),
+            ("withdrawn", &self.withdrawn),
+        ] {
+            bounded_opt(field, value, MAX_KEYWORD_BYTES)?;
+        }
+        check_severities(&self.severity)?;
+        self.affected.iter().try_for_each(check_affected)
+    }
+}
+
+fn check_severities(severities: &[SeverityEntry]) -> Result<(), OsvError> {
+    severities.iter().try_for_each(|s| {
+        bounded("severity.type", &s.kind, MAX_KEYWORD_BYTES)?;
+        bounded("severity.score", &s.score, MAX_KEYWORD_BYTES)
+    })
+}
+
+fn check_affected(affected: &Affected) -> Result<(), OsvError> {
+    let package = &affected.package;
+    bounded("package.ecosystem", &package.ecosystem, MAX_KEYWORD_BYTES)?;
+    bounded("package.name", &package.name, MAX_NAME_BYTES)?;
+    bounded_opt("package.purl", &package.purl, MAX_URL_BYTES)?;
+    check_severities(&affected.severity)?;
+    affected
+        .versions
+        .iter()
+        .try_for_each(|v| bounded("versions", v, MAX_VERSION_BYTES))?;
+    for range in &affected.ranges {
+        bounded("ranges.type", &range.kind, MAX_KEYWORD_BYTES)?;
+        bounded_opt("ranges.repo", &range.repo, MAX_URL_BYTES)?;
+        for event in &range.events {
+            for value in [
+                &event.introduced,
+                &event.fixed,
+                &event.last_affected,
+                &event.limit,
+            ] {
+                bounded_opt("ranges.events", value, MAX_VERSION_BYTES)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bounded(field: &'static str, value: &str, limit: usize) -> Result<(), OsvError> {
+    if value.len() > limit {
+        Err(OsvError::FieldTooLong {
+            field,
+            length: value.len(),
+            limit,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn bounded_opt(field: &'static str, value: &Option<String>, limit: usize) -> Result<(), OsvError> {
+    value
+        .as_deref()
+        .map_or(Ok(()), |value| bounded(field, value, limit))
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut.
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text,
     }
 }
 
@@ -252,6 +363,60 @@ mod tests {
         assert!(matches!(parse_json(b"[1,2]"), Err(OsvError::Json(_))));
         let big = vec![b' '; MAX_RECORD_BYTES + 1];
         assert!(matches!(parse_json(&big), Err(OsvError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn over_long_identifying_fields_are_refused_and_free_text_is_cut() {
+        let record = |field: &str, value: &str| {
+            let mut json = serde_json::json!({
+                "id": "X-1",
+                "summary": "s",
+                "affected": [{"package": {"ecosystem": "PyPI", "name": "torch"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}],
+                    "versions": ["0.9"]}]
+            });
+            let pointer = match field {
+                "id" => "/id",
+                "aliases" => "/aliases",
+                "package.name" => "/affected/0/package/name",
+                "versions" => "/affected/0/versions/0",
+                "ranges.events" => "/affected/0/ranges/0/events/1/fixed",
+                _ => "/summary",
+            };
+            if field == "aliases" {
+                json["aliases"] = serde_json::json!([value]);
+            } else if let Some(slot) = json.pointer_mut(pointer) {
+                *slot = serde_json::Value::String(value.to_string());
+            }
+            parse_json(json.to_string().as_bytes())
+        };
+        for (field, limit) in [
+            ("id", MAX_ID_BYTES),
+            ("aliases", MAX_ID_BYTES),
+            ("package.name", MAX_NAME_BYTES),
+            ("versions", MAX_VERSION_BYTES),
+            ("ranges.events", MAX_VERSION_BYTES),
+        ] {
+            assert!(
+                record(field, &"1".repeat(limit)).is_ok(),
+                "{field} at the limit"
+            );
+            match record(field, &"1".repeat(limit + 1)) {
+                Err(OsvError::FieldTooLong {
+                    field: f,
+                    length,
+                    limit: l,
+                }) => {
+                    assert_eq!((f, length, l), (field, limit + 1, limit));
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let long = "é".repeat(MAX_SUMMARY_CHARS + 10);
+        let advisory = record("summary", &long).expect("summaries are cut, not refused");
+        let summary = advisory.summary.expect("summary");
+        assert_eq!(summary.chars().count(), MAX_SUMMARY_CHARS + 1);
+        assert!(summary.ends_with('…'));
     }
 
     #[test]

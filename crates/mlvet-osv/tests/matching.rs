@@ -649,3 +649,24 @@ fn malicious_package_records_are_malicious_critical_findings_pinned_or_not() {
     // An ordinary vulnerability stays a vulnerability.
     assert_eq!(only(&result, "dependency-vulnerable").len(), 1);
 }
+
+/// A conda `pytorch` is inventoried under its PyPI name `torch`: the matcher looks it up by the
+/// inventory's normalised name, never by re-normalising the conda name as written.
+#[test]
+fn mapped_names_are_matched_under_the_inventory_name() {
+    let source = MemorySource::new(vec![record(TORCH_GHSA)]);
+    let mut conda = dep("PyPI", "pytorch", Some("2.5.1"), None);
+    conda.normalized_name = "torch".to_string();
+    conda.origin = Origin::CondaEnv;
+    let result = match_dependencies(&[conda], &source, &MatchOptions::default());
+    assert_eq!(result.vulnerable, 1, "{result:#?}");
+    let finding = &result.findings[0];
+    let advisory = finding.advisory.as_ref().expect("advisory");
+    assert_eq!(advisory.id, "GHSA-53q9-r3pm-6pq6");
+    let package = finding.package.as_ref().expect("package");
+    assert_eq!(
+        package.name, "pytorch",
+        "the name as written stays in the report"
+    );
+    assert!(package.ml, "the ML flag follows the PyPI name");
+}
