@@ -13,6 +13,7 @@ mod input;
 mod memo;
 mod opcodes;
 mod policy;
+mod resolvers;
 pub mod rules;
 mod sniff;
 mod strings;
@@ -278,14 +279,16 @@ fn finish(
     trailing_data: bool,
 ) -> PickleScan {
     vm.release_cells();
-    if let Some(g) = vm.getattr_fully_folded()
-        && let Some(reference) = vm.references.get_mut(g as usize)
-    {
-        reference.classification = Classification::Allowed {
-            reason: "every getattr call takes a named global and a literal attribute name; the \
-                     attribute it reaches is classified on its own"
-                .to_string(),
-        };
+    let folded: Vec<u32> = vm.resolvers.fully_folded().collect();
+    for g in folded {
+        if let Some(reference) = vm.references.get_mut(g as usize) {
+            reference.classification = Classification::Allowed {
+                reason: "every call of this resolver takes literal arguments (a named global and \
+                         attribute, or a dotted name); the reference it resolves is classified on \
+                         its own"
+                    .to_string(),
+            };
+        }
     }
     let mut findings = Vec::new();
     let mut globals = Vec::with_capacity(vm.references.len());
