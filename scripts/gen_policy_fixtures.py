@@ -186,10 +186,116 @@ def _old_bunch_pickle() -> bytes:
     return data.replace(global_(placeholder, "Bunch"), global_("sklearn.datasets.base", "Bunch"))
 
 
+# ---- section 1.4: pickles stored inside pickles ----------------------------------------------
+
+
+def _split_pickles(data: bytes, count: int) -> tuple[list[bytes], bytes]:
+    """Cut `count` consecutive pickles off the front of `data` with pickletools (nothing loaded)."""
+    import pickletools
+
+    out, pos = [], 0
+    for _ in range(count):
+        end = None
+        for op, _arg, at in pickletools.genops(io.BytesIO(data[pos:])):
+            if op.name == "STOP":
+                end = pos + at + 1
+                break
+        assert end is not None
+        out.append(data[pos:end])
+        pos = end
+    return out, data[pos:]
+
+
+def _pinned_storage_keys(legacy: bytes) -> bytes:
+    """Legacy torch files key storages by memory address: replace each key's digits by zeros of the
+    same length, so that the file is deterministic and every length field stays valid."""
+    import re
+
+    keys = set(re.findall(rb"X\x0e\x00\x00\x00(\d{14})", legacy)) | set(
+        re.findall(rb"X\x0f\x00\x00\x00(\d{15})", legacy)
+    )
+    for key in keys:
+        legacy = legacy.replace(key, b"0" * len(key))
+    return legacy
+
+
+class _LoadFromBytes:
+    """Pickles as torch.storage._load_from_bytes(<legacy torch file>), as a tensor storage does."""
+
+    def __init__(self, legacy: bytes):
+        self.legacy = legacy
+
+    def __reduce__(self):
+        import torch.storage
+
+        return (torch.storage._load_from_bytes, (self.legacy,))
+
+
+class _TensorLike:
+    """Pickles with the exact shape of a CPU tensor: _rebuild_tensor_v2(storage, 0, size, stride,
+    False, OrderedDict())."""
+
+    def __init__(self, storage, n: int):
+        self.storage, self.n = storage, n
+
+    def __reduce__(self):
+        import collections
+
+        import torch._utils
+
+        return (
+            torch._utils._rebuild_tensor_v2,
+            (self.storage, 0, (self.n,), (1,), False, collections.OrderedDict()),
+        )
+
+
+def embedded_pickles() -> dict[str, bytes]:
+    import joblib
+    import numpy as np
+    import torch
+
+    out: dict[str, bytes] = {}
+    # What pickle.dumps(tensor) really writes: the storage is a legacy torch.save file in BINBYTES.
+    real = pickle.dumps(torch.tensor([1.0, 2.0, 3.0]))
+    marker = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
+    start = real.index(marker)
+    (length,) = struct.unpack("<I", real[start - 4 : start])
+    legacy = real[start : start + length]
+    pinned = _pinned_storage_keys(legacy)
+    assert len(pinned) == len(legacy)
+    out["safe/torch_tensor_pickle_dumps.pkl"] = real.replace(legacy, pinned)
+    # The same tensor whose embedded legacy file's main pickle first calls os.system: torch.load
+    # (weights_only=False) inside _load_from_bytes would run it when the outer pickle is loaded.
+    pickles, storages = _split_pickles(pinned, 5)
+    main = pickles[3]
+    assert main.startswith(b"\x80\x02")
+    injected = b"\x80\x02" + call(global_("os", "system"), unicode_(SHELL)) + b"0" + main[2:]
+    evil = b"".join(pickles[:3]) + injected + pickles[4] + storages
+    out["malicious/torch_load_from_bytes_payload.pkl"] = pickle.dumps(
+        _TensorLike(_LoadFromBytes(evil), 3), protocol=4
+    )
+    # Staged payloads: complete pickles stored as data; nothing runs on load (suspicious).
+    stage = program(call(global_("os", "system"), unicode_(SHELL)))
+    out["suspicious/staged_bytes_value.pkl"] = pickle.dumps({"name": "config", "blob": stage}, protocol=4)
+    text_stage = b"cos\nsystem\n(S'" + SHELL.encode() + b"'\ntR."
+    out["suspicious/staged_string_value.pkl"] = pickle.dumps(
+        {"name": "config", "blob": text_stage.decode()}, protocol=2
+    )
+    buf = io.BytesIO()
+    joblib.dump({"weights": np.frombuffer(stage, dtype=np.uint8).copy()}, buf)
+    out["suspicious/staged_joblib_array.joblib"] = buf.getvalue()
+    # A benign pickle stored as bytes is data, nothing to report.
+    out["safe/benign_pickle_in_bytes_value.pkl"] = pickle.dumps(
+        {"blob": pickle.dumps({"lr": 0.1, "layers": [64, 32]}, protocol=4)}, protocol=4
+    )
+    return out
+
+
 def generate() -> dict[str, bytes]:
     files = {}
     files.update(deny_gaps())
     files.update(false_alarms())
+    files.update(embedded_pickles())
     return files
 
 

@@ -16,6 +16,9 @@ pub(crate) enum ResolverKind {
     Getattr,
     /// One dotted string: `mod.attr` or `mod:attr.attr` (`pkgutil.resolve_name`).
     DottedString,
+    /// Loads bytes with a loader that runs on load (`torch.storage._load_from_bytes`): judged by
+    /// the file in its literal argument (`embedded.rs`), not folded into a reference.
+    BytesLoader,
 }
 
 /// The resolvers mlvet folds, by the `(module, name)` a pickle references them with.
@@ -26,6 +29,11 @@ const RESOLVERS: &[(&str, &str, ResolverKind)] = &[
         "torch._utils",
         "_import_dotted_name",
         ResolverKind::DottedString,
+    ),
+    (
+        "torch.storage",
+        "_load_from_bytes",
+        ResolverKind::BytesLoader,
     ),
 ];
 
@@ -102,12 +110,12 @@ impl Resolvers {
         }
     }
 
-    /// Resolvers whose every use was folded into the reference it resolves.
-    pub(crate) fn fully_folded(&self) -> impl Iterator<Item = u32> + '_ {
+    /// Resolvers whose every use was folded into the reference it resolves (or judged).
+    pub(crate) fn fully_folded(&self) -> impl Iterator<Item = (u32, ResolverKind)> + '_ {
         self.tracked
             .iter()
             .filter(|t| t.folded > 0 && t.folded == t.pushes)
-            .map(|t| t.reference)
+            .map(|t| (t.reference, t.kind))
     }
 }
 
@@ -153,7 +161,10 @@ mod tests {
         r.note_push(5);
         r.note_push(5);
         r.note_folded(5);
-        assert_eq!(r.fully_folded().collect::<Vec<_>>(), vec![3]);
+        assert_eq!(
+            r.fully_folded().collect::<Vec<_>>(),
+            vec![(3, ResolverKind::DottedString)]
+        );
         assert_eq!(r.kind(5), Some(ResolverKind::Getattr));
         assert_eq!(r.kind(4), None);
     }

@@ -6,6 +6,7 @@ use std::io::Read;
 
 use mlvet_core::{Finding, Location};
 
+use crate::embedded::Embedded;
 use crate::input::{Input, ReadError};
 use crate::memo::Memo;
 use crate::opcodes::{self as op};
@@ -58,9 +59,12 @@ impl Reference {
 
 /// State kept across the pickles of one stream.
 pub(crate) struct Vm<'a> {
-    policy: &'a Policy,
-    limits: &'a Limits,
-    base: &'a Location,
+    pub(crate) policy: &'a Policy,
+    pub(crate) limits: &'a Limits,
+    pub(crate) base: &'a Location,
+    /// Pickles inside pickle values: how deep this simulation is, and what was found (in order).
+    pub(crate) embed_depth: u32,
+    pub(crate) embedded: Vec<Rc<Embedded>>,
     pub(crate) references: Vec<Reference>,
     reference_index: HashMap<(String, String), u32>,
     pub(crate) findings: Vec<Finding>,
@@ -117,6 +121,8 @@ impl<'a> Vm<'a> {
             max_protocol: 0,
             reported_divergences: 0,
             resolvers: Resolvers::default(),
+            embed_depth: 0,
+            embedded: Vec::new(),
             joblib: false,
             cells: Vec::new(),
             nested_depth: 0,
@@ -354,8 +360,17 @@ impl<'a> Vm<'a> {
         len: u64,
         utf8: bool,
     ) -> Result<Value, Outcome> {
-        let mut buf = std::mem::take(&mut self.scratch2);
         let cap = self.limits.max_literal_capture;
+        if let Some((captured, _)) = self.read_payload(input, len, true, cap, "string value")? {
+            // A string holding a pickle: kept as text for evidence and for STACK_GLOBAL operands.
+            let text: String = if utf8 {
+                String::from_utf8_lossy(&captured).into_owned()
+            } else {
+                captured.iter().map(|&b| char::from(b)).collect()
+            };
+            return Ok(Value::text(&text, len > captured.len() as u64));
+        }
+        let mut buf = std::mem::take(&mut self.scratch2);
         input
             .counted(len, cap, &mut buf)
             .map_err(|e| read_failure(e, None))?;
@@ -392,8 +407,18 @@ impl<'a> Vm<'a> {
         len: u64,
         bytearray: bool,
     ) -> Result<Value, Outcome> {
-        let mut prefix = Vec::new();
         let cap = self.limits.max_literal_capture.min(256);
+        if let Some((prefix, embedded)) =
+            self.read_payload(input, len, false, cap, "bytes value")?
+        {
+            return Ok(Value::Bytes(std::rc::Rc::new(Blob {
+                prefix,
+                len,
+                bytearray,
+                embedded: Some(embedded),
+            })));
+        }
+        let mut prefix = Vec::new();
         input
             .counted_into(len, cap, &mut prefix)
             .map_err(|e| read_failure(e, None))?;
@@ -401,6 +426,7 @@ impl<'a> Vm<'a> {
             prefix,
             len,
             bytearray,
+            embedded: None,
         })))
     }
 
@@ -455,6 +481,12 @@ impl<'a> Vm<'a> {
             return None;
         };
         let (module, name) = match self.resolvers.kind(*g)? {
+            ResolverKind::BytesLoader => {
+                if self.judge_bytes_loader(*g, &t.preview, t.len) {
+                    self.resolvers.note_folded(*g);
+                }
+                return None;
+            }
             ResolverKind::Getattr => {
                 let (2, Some(Value::Global(target)), Some(Value::Str(attr))) =
                     (t.len, t.preview.first(), t.preview.get(1))
@@ -1165,6 +1197,12 @@ impl<'a> Vm<'a> {
         let size = count
             .checked_mul(layout.itemsize)
             .ok_or_else(|| not_understood("array size"))?;
+        if self
+            .read_payload(input, size, false, 0, "joblib array data")?
+            .is_some()
+        {
+            return Ok(());
+        }
         input
             .counted_into(size, 0, &mut scratch)
             .map_err(|e| read_failure(e, None))
@@ -1266,7 +1304,7 @@ impl<'a> Vm<'a> {
     }
 }
 
-fn read_failure(e: ReadError, opcode: Option<&'static str>) -> Outcome {
+pub(crate) fn read_failure(e: ReadError, opcode: Option<&'static str>) -> Outcome {
     match e {
         ReadError::Eof => Outcome::Error {
             message: "pickle data was truncated".into(),
