@@ -132,3 +132,59 @@ fn old_names_of_allowed_classes_are_safe() {
     assert_safe("safe/sklearn_datasets_base_bunch.pkl");
     assert_safe("safe/numpy_core_internal_reconstruct.pkl");
 }
+
+#[test]
+fn a_real_pickled_tensor_is_safe() {
+    // pickle.dumps(torch.tensor(...)): torch.storage._load_from_bytes(<legacy torch file>).
+    assert_safe("safe/torch_tensor_pickle_dumps.pkl");
+}
+
+#[test]
+fn load_from_bytes_is_judged_by_the_torch_file_it_loads() {
+    let rel = "malicious/torch_load_from_bytes_payload.pkl";
+    assert_malicious_naming(rel, "os.system");
+    let (_, _, findings) = scan(rel);
+    let inner = dangerous(&findings, "os.system").expect("the payload inside");
+    let member = inner["member"].as_str().unwrap_or_default();
+    assert!(
+        member.starts_with("<bytes value at byte"),
+        "located in the bytes value: {inner:#}"
+    );
+    let loader = dangerous(&findings, "_load_from_bytes").expect("the loader stays denied");
+    assert!(loader.to_string().contains("os.system"), "{loader:#}");
+}
+
+#[test]
+fn pickles_stored_as_data_are_staged_payloads_not_executions() {
+    for (rel, what) in [
+        ("suspicious/staged_bytes_value.pkl", "bytes value"),
+        ("suspicious/staged_string_value.pkl", "string value"),
+        ("suspicious/staged_joblib_array.joblib", "joblib array data"),
+    ] {
+        let (code, verdict, findings) = scan(rel);
+        assert_eq!(verdict, "suspicious", "{rel}: {findings:#?}");
+        assert_eq!(
+            code,
+            Some(0),
+            "{rel}: nothing runs on load, below --fail-on high"
+        );
+        let staged = findings
+            .iter()
+            .find(|f| f["rule"] == "container-staged-pickle")
+            .unwrap_or_else(|| panic!("{rel}: {findings:#?}"));
+        let message = staged["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(what) && message.contains("os.system"),
+            "{message}"
+        );
+        assert!(
+            dangerous(&findings, "os.system").is_none(),
+            "{rel}: the stored pickle's references are not the file's own"
+        );
+    }
+}
+
+#[test]
+fn a_benign_pickle_stored_as_bytes_is_plain_data() {
+    assert_safe("safe/benign_pickle_in_bytes_value.pkl");
+}

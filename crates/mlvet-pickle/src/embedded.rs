@@ -64,28 +64,8 @@ impl Embedded {
             .collect()
     }
 
-    /// The first reason to report it as staged: a malicious finding inside, else a suspicious one
-    /// about references or calls (unknown callables, computed globals or calls, nested stages).
     pub(crate) fn staged_detail(&self) -> Option<String> {
-        let relevant = |f: &&Finding| {
-            matches!(
-                f.rule,
-                "pickle-dangerous-callable"
-                    | "pickle-unknown-callable"
-                    | "pickle-dynamic-call"
-                    | "pickle-non-literal-global"
-                    | "pickle-extension-code"
-                    | "pickle-global-mutation"
-                    | "container-staged-pickle"
-            )
-        };
-        let findings = &self.scan.findings;
-        findings
-            .iter()
-            .filter(relevant)
-            .find(|f| f.verdict == Verdict::Malicious)
-            .or_else(|| findings.iter().find(relevant))
-            .map(|f| f.message.clone())
+        staged_detail(&self.scan.findings)
     }
 
     /// The findings that stand for the nested pickle once it is known to be loaded: everything but
@@ -96,6 +76,30 @@ impl Embedded {
             .iter()
             .filter(|f| f.rule != "pickle-trailing-data")
     }
+}
+
+/// Why the findings of a pickle stored as data make it a staged payload: the first malicious finding
+/// about what it references or calls, else the first suspicious one (an unknown callable, a computed
+/// global or call, a deeper stage). `None` when the stored pickle references nothing questionable.
+pub fn staged_detail(findings: &[Finding]) -> Option<String> {
+    let relevant = |f: &&Finding| {
+        matches!(
+            f.rule,
+            "pickle-dangerous-callable"
+                | "pickle-unknown-callable"
+                | "pickle-dynamic-call"
+                | "pickle-non-literal-global"
+                | "pickle-extension-code"
+                | "pickle-global-mutation"
+                | "container-staged-pickle"
+        )
+    };
+    findings
+        .iter()
+        .filter(relevant)
+        .find(|f| f.verdict == Verdict::Malicious)
+        .or_else(|| findings.iter().find(relevant))
+        .map(|f| f.message.clone())
 }
 
 /// Reports every embedded pickle of a finished stream: loaded ones by their own findings, the others
@@ -113,6 +117,9 @@ pub(crate) fn report(embedded: &[Rc<Embedded>], findings: &mut Vec<Finding>) {
         }
     }
 }
+
+/// A payload's first bytes and the pickle it held.
+pub(crate) type SimulatedPayload = (Vec<u8>, Rc<Embedded>);
 
 /// Whether the bytes at the input's position start a payload worth simulating.
 fn starts_like_pickle<R: Read>(input: &mut Input<R>, len: u64) -> Option<bool> {
@@ -135,7 +142,7 @@ impl Vm<'_> {
         fixed: bool,
         cap: usize,
         what: &'static str,
-    ) -> Result<Option<(Vec<u8>, Rc<Embedded>)>, Outcome> {
+    ) -> Result<Option<SimulatedPayload>, Outcome> {
         if self.embed_depth >= MAX_DEPTH || starts_like_pickle(input, len) != Some(true) {
             return Ok(None);
         }

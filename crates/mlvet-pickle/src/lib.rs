@@ -25,6 +25,7 @@ use std::io::Read;
 
 use mlvet_core::{Finding, Location, RuleMeta};
 
+pub use embedded::staged_detail;
 pub use policy::{Classification, Policy, PolicyEntry, PolicyError};
 /// Cheap content sniff: does this prefix plausibly start a pickle (protocol 0–5)? Accepts
 /// `PROTO 0..=5` headers, and header-less protocol 0/1 streams whose first opcodes decode with
