@@ -512,15 +512,10 @@ fn check_staged_pickle(
         return;
     };
     inner.scan_pickles(&bytes[..], &member_loc, 0, None, PickleLoader::One);
-    let dangerous: Vec<String> = inner
-        .findings
-        .iter()
-        .filter(|f| f.verdict == mlvet_core::Verdict::Malicious)
-        .map(|f| f.message.clone())
-        .collect();
-    if let Some(first) = dangerous.first() {
+    // Dangerous or unknown references are both worth reporting (same rule as pickle values).
+    if let Some(detail) = mlvet_pickle::staged_detail(&inner.findings) {
         scan.findings
-            .push(container_staged_pickle::finding(member_loc, first));
+            .push(container_staged_pickle::finding(member_loc, &detail));
     }
 }
 

@@ -18,6 +18,24 @@ pub(crate) fn map(module: &str, name: &str) -> (String, String) {
     (module.to_string(), name.to_string())
 }
 
+/// Vendored copies and re-exports of a package that behave exactly like it: old scikit-learn
+/// (<= 0.22) bundles joblib as `sklearn.externals.joblib` (0.21-0.22: a shim importing `joblib`),
+/// and `sklearn.utils._joblib` re-exports joblib's API. Their references are judged, and their
+/// array wrappers read, as joblib's own.
+const VENDORED: &[(&str, &str)] = &[
+    ("sklearn.externals.joblib", "joblib"),
+    ("sklearn.utils._joblib", "joblib"),
+];
+
+/// The canonical module of a vendored copy (`sklearn.externals.joblib.numpy_pickle` ->
+/// `joblib.numpy_pickle`), or `None` when `module` is not one.
+pub(crate) fn vendored(module: &str) -> Option<String> {
+    VENDORED.iter().find_map(|(vendored, canonical)| {
+        let rest = module.strip_prefix(vendored)?;
+        (rest.is_empty() || rest.starts_with('.')).then(|| format!("{canonical}{rest}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +59,21 @@ mod tests {
             ("subprocess".into(), "getoutput".into())
         );
         assert_eq!(map("os", "system"), ("os".into(), "system".into()));
+    }
+
+    #[test]
+    fn vendored_joblib_is_joblib() {
+        assert_eq!(
+            vendored("sklearn.externals.joblib.numpy_pickle").as_deref(),
+            Some("joblib.numpy_pickle")
+        );
+        assert_eq!(
+            vendored("sklearn.externals.joblib").as_deref(),
+            Some("joblib")
+        );
+        assert_eq!(vendored("sklearn.utils._joblib").as_deref(), Some("joblib"));
+        assert_eq!(vendored("sklearn.externals.joblibx"), None);
+        assert_eq!(vendored("sklearn.externals"), None);
     }
 
     #[test]

@@ -271,6 +271,73 @@ impl<R: Read> Input<R> {
     }
 }
 
+impl<R: Read> Input<R> {
+    /// A counted payload handed on as a stream (an embedded pickle is simulated while it is read),
+    /// with the read semantics of `counted` (`fixed`, strings) or `counted_into` (bytes). The
+    /// payload's first `cap` bytes are kept in [`Payload::captured`]; [`Payload::finish`] consumes
+    /// whatever the reader of the stream left.
+    pub(crate) fn payload(
+        &mut self,
+        n: u64,
+        fixed: bool,
+        cap: usize,
+    ) -> ReadResult<Payload<'_, R>> {
+        if fixed {
+            self.enter_fixed_read(n)?;
+        }
+        Ok(Payload {
+            input: self,
+            remaining: n,
+            cap,
+            captured: Vec::new(),
+        })
+    }
+}
+
+/// The stream of one counted payload (see [`Input::payload`]).
+pub(crate) struct Payload<'a, R: Read> {
+    input: &'a mut Input<R>,
+    remaining: u64,
+    cap: usize,
+    pub(crate) captured: Vec<u8>,
+}
+
+impl<R: Read> Payload<'_, R> {
+    /// Consumes the rest of the payload; `Eof` when the input ends inside it.
+    pub(crate) fn finish(self) -> ReadResult<Vec<u8>> {
+        let Payload {
+            input,
+            remaining,
+            cap,
+            mut captured,
+        } = self;
+        input.consume_with(remaining, |chunk| keep(&mut captured, cap, chunk))?;
+        Ok(captured)
+    }
+}
+
+impl<R: Read> Read for Payload<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let available = self.input.fill(1)?;
+        let take = (available as u64).min(self.remaining).min(buf.len() as u64) as usize;
+        let start = self.input.start;
+        let Some(chunk) = self.input.buf.get(start..start + take) else {
+            return Ok(0);
+        };
+        let Some(dst) = buf.get_mut(..take) else {
+            return Ok(0);
+        };
+        dst.copy_from_slice(chunk);
+        keep(&mut self.captured, self.cap, chunk);
+        self.input.advance(take);
+        self.remaining -= take as u64;
+        Ok(take)
+    }
+}
+
 fn keep(out: &mut Vec<u8>, cap: usize, chunk: &[u8]) {
     let room = cap.saturating_sub(out.len());
     if room > 0 {
@@ -304,6 +371,22 @@ mod tests {
         assert_eq!(input.fixed::<4>().ok(), Some(*b"defg"));
         assert_eq!(input.divergences, 1);
         assert_eq!(input.first_divergence, Some(1));
+    }
+
+    #[test]
+    fn a_payload_streams_its_bytes_and_finish_consumes_the_rest() {
+        let data = b"0123456789abc";
+        let mut input = Input::new(&data[..]);
+        let mut payload = input.payload(10, false, 4).expect("payload");
+        let mut head = [0u8; 3];
+        assert_eq!(payload.read(&mut head).ok(), Some(3));
+        assert_eq!(&head, b"012");
+        assert_eq!(payload.finish().ok(), Some(b"0123".to_vec()));
+        assert_eq!(input.pos(), 10);
+        assert_eq!(input.fixed::<3>().ok(), Some(*b"abc"));
+        let mut short = Input::new(&b"xy"[..]);
+        let payload = short.payload(5, false, 8).expect("payload");
+        assert!(matches!(payload.finish(), Err(ReadError::Eof)));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! list make it suspicious.
 
 mod compat;
+mod embedded;
 mod input;
 mod memo;
 mod opcodes;
 mod policy;
+mod resolvers;
 pub mod rules;
 mod sniff;
 mod strings;
@@ -23,6 +25,7 @@ use std::io::Read;
 
 use mlvet_core::{Finding, Location, RuleMeta};
 
+pub use embedded::staged_detail;
 pub use policy::{Classification, Policy, PolicyEntry, PolicyError};
 /// Cheap content sniff: does this prefix plausibly start a pickle (protocol 0–5)? Accepts
 /// `PROTO 0..=5` headers, and header-less protocol 0/1 streams whose first opcodes decode with
@@ -136,7 +139,7 @@ pub fn scan_stream<R: Read>(
     limits: &Limits,
     opts: &StreamOptions,
 ) -> PickleScan {
-    scan(reader, base, policy, limits, opts, false)
+    scan(reader, base, policy, limits, opts, false, 0)
 }
 
 /// Like [`scan_stream`], for a stream that joblib's `NumpyUnpickler` reads (an uncompressed joblib
@@ -151,7 +154,20 @@ pub fn scan_joblib_stream<R: Read>(
     limits: &Limits,
     opts: &StreamOptions,
 ) -> PickleScan {
-    scan(reader, base, policy, limits, opts, true)
+    scan(reader, base, policy, limits, opts, true, 0)
+}
+
+/// A pickle inside a value of another pickle, `depth` levels down (see `embedded.rs`). Always
+/// through `dyn Read`, so that nesting does not instantiate the simulator again per level.
+pub(crate) fn scan_nested(
+    reader: &mut dyn Read,
+    base: &Location,
+    policy: &Policy,
+    limits: &Limits,
+    opts: &StreamOptions,
+    depth: u32,
+) -> PickleScan {
+    scan(reader, base, policy, limits, opts, false, depth)
 }
 
 fn scan<R: Read>(
@@ -161,10 +177,12 @@ fn scan<R: Read>(
     limits: &Limits,
     opts: &StreamOptions,
     joblib: bool,
+    embed_depth: u32,
 ) -> PickleScan {
     let mut input = input::Input::new(reader);
     let mut vm = vm::Vm::new(policy, limits, base);
     vm.joblib = joblib;
+    vm.embed_depth = embed_depth;
     let mut fully_inspected = true;
     let mut pickles = 0usize;
     let mut bytes_consumed = 0u64;
@@ -278,14 +296,23 @@ fn finish(
     trailing_data: bool,
 ) -> PickleScan {
     vm.release_cells();
-    if let Some(g) = vm.getattr_fully_folded()
-        && let Some(reference) = vm.references.get_mut(g as usize)
-    {
-        reference.classification = Classification::Allowed {
-            reason: "every getattr call takes a named global and a literal attribute name; the \
-                     attribute it reaches is classified on its own"
-                .to_string(),
+    let folded: Vec<(u32, resolvers::ResolverKind)> = vm.resolvers.fully_folded().collect();
+    for (g, kind) in folded {
+        let reason = match kind {
+            resolvers::ResolverKind::BytesLoader => {
+                "every call loads a literal legacy torch file that was simulated in full; what \
+                 it references is reported on its own"
+            }
+            _ => {
+                "every call of this resolver takes literal arguments (a named global and \
+                 attribute, or a dotted name); the reference it resolves is classified on its own"
+            }
         };
+        if let Some(reference) = vm.references.get_mut(g as usize) {
+            reference.classification = Classification::Allowed {
+                reason: reason.to_string(),
+            };
+        }
     }
     let mut findings = Vec::new();
     let mut globals = Vec::with_capacity(vm.references.len());
@@ -324,6 +351,7 @@ fn finish(
         });
     }
     findings.extend(vm.findings);
+    embedded::report(&vm.embedded, &mut findings);
     findings.sort_by(Finding::report_order);
     PickleScan {
         findings,

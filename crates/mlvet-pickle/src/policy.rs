@@ -560,6 +560,57 @@ mod tests {
     }
 
     #[test]
+    fn callables_derived_from_source_are_denied() {
+        for (module, name) in [
+            ("typing", "_eval_type"),
+            ("typing", "ForwardRef._evaluate"),
+            ("dataclasses", "_create_fn"),
+            ("dataclasses", "_FuncBuilder"),
+            ("_pyio", "FileIO"),
+            ("_pyio", "open"),
+            ("torch._utils", "_import_dotted_name"),
+            ("optparse", "Values.read_file"),
+            ("warnings", "_getcategory"),
+            (
+                "torch.utils.data.datapipes.datapipe",
+                "_DataPipeSerializationWrapper",
+            ),
+            ("pathlib._local", "Path.write_text"),
+        ] {
+            assert!(classify(module, name).is_denied(), "{module}.{name}");
+        }
+    }
+
+    #[test]
+    fn harmless_members_of_denied_modules_are_allowed_and_their_siblings_stay_denied() {
+        for (module, name) in [
+            ("functools", "partial"),
+            ("http", "HTTPStatus"),
+            ("ipaddress", "IPv4Address"),
+            ("sklearn.datasets.base", "Bunch"),
+            ("numpy.core._internal", "_reconstruct"),
+            ("socket", "AddressFamily"),
+            ("os", "stat_result"),
+            ("pathlib._local", "PosixPath"),
+        ] {
+            assert!(
+                matches!(classify(module, name), Classification::Allowed { .. }),
+                "{module}.{name}"
+            );
+        }
+        for (module, name) in [
+            ("functools", "reduce"),
+            ("http.client", "HTTPConnection"),
+            ("http", "HTTPStatus.__init__.__globals__"),
+            ("socket", "socket"),
+            ("os", "system"),
+            ("os", "stat_result.__reduce__"),
+        ] {
+            assert!(classify(module, name).is_denied(), "{module}.{name}");
+        }
+    }
+
+    #[test]
     fn wildcard_allow_covers_plain_names_of_that_module_only() {
         assert!(matches!(
             classify("sklearn.linear_model._logistic", "LogisticRegression"),

@@ -64,6 +64,8 @@ pub(crate) struct Blob {
     pub(crate) prefix: Vec<u8>,
     pub(crate) len: u64,
     pub(crate) bytearray: bool,
+    /// The pickle these bytes hold, when they were simulated as one (see `embedded.rs`).
+    pub(crate) embedded: Option<Rc<crate::embedded::Embedded>>,
 }
 
 #[derive(Debug)]

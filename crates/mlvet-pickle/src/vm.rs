@@ -6,9 +6,11 @@ use std::io::Read;
 
 use mlvet_core::{Finding, Location};
 
+use crate::embedded::Embedded;
 use crate::input::{Input, ReadError};
 use crate::memo::Memo;
 use crate::opcodes::{self as op};
+use crate::resolvers::{self, ResolverKind, Resolvers};
 use crate::strings;
 use crate::value::{Blob, DictPreview, DtypeInfo, Value};
 use crate::{Classification, Limits, Policy, compat, rules};
@@ -57,9 +59,12 @@ impl Reference {
 
 /// State kept across the pickles of one stream.
 pub(crate) struct Vm<'a> {
-    policy: &'a Policy,
-    limits: &'a Limits,
-    base: &'a Location,
+    pub(crate) policy: &'a Policy,
+    pub(crate) limits: &'a Limits,
+    pub(crate) base: &'a Location,
+    /// Pickles inside pickle values: how deep this simulation is, and what was found (in order).
+    pub(crate) embed_depth: u32,
+    pub(crate) embedded: Vec<Rc<Embedded>>,
     pub(crate) references: Vec<Reference>,
     reference_index: HashMap<(String, String), u32>,
     pub(crate) findings: Vec<Finding>,
@@ -68,11 +73,8 @@ pub(crate) struct Vm<'a> {
     pub(crate) extension_codes: u64,
     pub(crate) max_protocol: u8,
     reported_divergences: u64,
-    /// `builtins.getattr` folding: the reference (once resolved), how many times its value was
-    /// pushed, and how many of those were consumed by `getattr(<global>, "<literal>")` calls.
-    getattr_ref: Option<u32>,
-    getattr_pushes: u64,
-    getattr_folded: u64,
+    /// String-to-callable resolvers (`getattr`, `pkgutil.resolve_name`...) and their uses.
+    pub(crate) resolvers: Resolvers,
     /// joblib's `NumpyUnpickler`: array payloads follow `BUILD` of a `NumpyArrayWrapper` inline.
     pub(crate) joblib: bool,
     /// Shared cells created in joblib mode, emptied at the end so that cycles built by a pickle
@@ -118,9 +120,9 @@ impl<'a> Vm<'a> {
             extension_codes: 0,
             max_protocol: 0,
             reported_divergences: 0,
-            getattr_ref: None,
-            getattr_pushes: 0,
-            getattr_folded: 0,
+            resolvers: Resolvers::default(),
+            embed_depth: 0,
+            embedded: Vec::new(),
             joblib: false,
             cells: Vec::new(),
             nested_depth: 0,
@@ -243,10 +245,8 @@ impl<'a> Vm<'a> {
 
     #[inline(always)]
     fn push(&mut self, value: Value) -> Step {
-        if let Value::Global(g) = value
-            && Some(g) == self.getattr_ref
-        {
-            self.getattr_pushes += 1;
+        if let Value::Global(g) = value {
+            self.resolvers.note_push(g);
         }
         if self.stack.len() >= self.limits.max_stack || matches!(value, Value::Tuple(_)) {
             return self.push_checked(value);
@@ -360,8 +360,17 @@ impl<'a> Vm<'a> {
         len: u64,
         utf8: bool,
     ) -> Result<Value, Outcome> {
-        let mut buf = std::mem::take(&mut self.scratch2);
         let cap = self.limits.max_literal_capture;
+        if let Some((captured, _)) = self.read_payload(input, len, true, cap, "string value")? {
+            // A string holding a pickle: kept as text for evidence and for STACK_GLOBAL operands.
+            let text: String = if utf8 {
+                String::from_utf8_lossy(&captured).into_owned()
+            } else {
+                captured.iter().map(|&b| char::from(b)).collect()
+            };
+            return Ok(Value::text(&text, len > captured.len() as u64));
+        }
+        let mut buf = std::mem::take(&mut self.scratch2);
         input
             .counted(len, cap, &mut buf)
             .map_err(|e| read_failure(e, None))?;
@@ -398,8 +407,18 @@ impl<'a> Vm<'a> {
         len: u64,
         bytearray: bool,
     ) -> Result<Value, Outcome> {
-        let mut prefix = Vec::new();
         let cap = self.limits.max_literal_capture.min(256);
+        if let Some((prefix, embedded)) =
+            self.read_payload(input, len, false, cap, "bytes value")?
+        {
+            return Ok(Value::Bytes(std::rc::Rc::new(Blob {
+                prefix,
+                len,
+                bytearray,
+                embedded: Some(embedded),
+            })));
+        }
+        let mut prefix = Vec::new();
         input
             .counted_into(len, cap, &mut prefix)
             .map_err(|e| read_failure(e, None))?;
@@ -407,6 +426,7 @@ impl<'a> Vm<'a> {
             prefix,
             len,
             bytearray,
+            embedded: None,
         })))
     }
 
@@ -414,11 +434,14 @@ impl<'a> Vm<'a> {
 
     /// `find_class`: applies `_compat_pickle` for protocols < 3, records and classifies the reference.
     fn resolve(&mut self, module: &str, name: &str, opcode: &'static str) -> Value {
-        let (resolved_module, resolved_name) = if self.proto < 3 {
+        let (mut resolved_module, resolved_name) = if self.proto < 3 {
             compat::map(module, name)
         } else {
             (module.to_string(), name.to_string())
         };
+        if let Some(canonical) = compat::vendored(&resolved_module) {
+            resolved_module = canonical;
+        }
         let key = (resolved_module, resolved_name);
         if let Some(&index) = self.reference_index.get(&key) {
             return Value::Global(index);
@@ -440,48 +463,61 @@ impl<'a> Vm<'a> {
             calls: Vec::new(),
             build_state: false,
         });
-        if key.0 == "builtins" && key.1 == "getattr" {
-            self.getattr_ref = Some(index);
+        if let Some(kind) = resolvers::kind_of(&key.0, &key.1) {
+            self.resolvers.register(index, kind);
         }
         self.reference_index.insert(key, index);
         Value::Global(index)
     }
 
-    /// `getattr(<global>, "<literal name>")` resolves statically to the attribute reference
-    /// `module.name.attr`: the pickler writes exactly this for classmethods and other attributes
-    /// of classes under protocols < 4 (`zoneinfo.ZoneInfo._unpickle` in every pandas frame with
-    /// a time zone). Returns that reference, classified on its own like a dotted name.
-    fn fold_getattr(&mut self, callee: &Value, args: &Value) -> Option<Value> {
+    /// A resolver called with literal arguments resolves statically to one reference:
+    /// `getattr(<global>, "<literal name>")` to `module.name.attr` (the pickler writes exactly this
+    /// for classmethods and other attributes of classes under protocols < 4: `zoneinfo.ZoneInfo._unpickle`
+    /// in every pandas frame with a time zone), `pkgutil.resolve_name("m:a")` and
+    /// `torch._utils._import_dotted_name("m.a")` to `m.a`. Returns that reference, classified on
+    /// its own like a dotted name (see `resolvers.rs`).
+    fn fold_resolver(&mut self, callee: &Value, args: &Value) -> Option<Value> {
         let (Value::Global(g), Value::Tuple(t)) = (callee, args) else {
             return None;
         };
-        if Some(*g) != self.getattr_ref || t.len != 2 {
-            return None;
-        }
-        let (Some(Value::Global(target)), Some(Value::Str(attr))) =
-            (t.preview.first(), t.preview.get(1))
-        else {
-            return None;
+        let (module, name) = match self.resolvers.kind(*g)? {
+            ResolverKind::BytesLoader => {
+                if self.judge_bytes_loader(*g, &t.preview, t.len) {
+                    self.resolvers.note_folded(*g);
+                }
+                return None;
+            }
+            ResolverKind::Getattr => {
+                let (2, Some(Value::Global(target)), Some(Value::Str(attr))) =
+                    (t.len, t.preview.first(), t.preview.get(1))
+                else {
+                    return None;
+                };
+                // `getattr` does not walk dots; such a name raises AttributeError at load time.
+                if attr.is_empty() || attr.contains('.') {
+                    return None;
+                }
+                let target = self.references.get(*target as usize)?;
+                (target.module.clone(), format!("{}.{attr}", target.name))
+            }
+            ResolverKind::DottedString => {
+                let (1, Some(Value::Str(text))) = (t.len, t.preview.first()) else {
+                    return None;
+                };
+                resolvers::split_dotted(text)?
+            }
         };
-        // `getattr` does not walk dots; such a name raises AttributeError at load time.
-        if attr.is_empty() || attr.contains('.') {
-            return None;
-        }
-        let target = self.references.get(*target as usize)?;
-        let (module, name) = (target.module.clone(), format!("{}.{attr}", target.name));
-        self.getattr_folded += 1;
+        self.resolvers.note_folded(*g);
         // Resolved as protocol 4 would spell it: no `_compat_pickle` renaming of the result.
         let proto = std::mem::replace(&mut self.proto, 4);
-        let reference = self.resolve(&module, &name, "getattr");
+        let how = if self.is_reference(*g, "builtins", "getattr") {
+            "getattr"
+        } else {
+            "resolver call"
+        };
+        let reference = self.resolve(&module, &name, how);
         self.proto = proto;
         Some(reference)
-    }
-
-    /// True when every `builtins.getattr` value the pickle produced was consumed by a call that
-    /// `fold_getattr` resolved: the trampoline then never sees a computed argument.
-    pub(crate) fn getattr_fully_folded(&self) -> Option<u32> {
-        let g = self.getattr_ref?;
-        (self.getattr_folded > 0 && self.getattr_folded == self.getattr_pushes).then_some(g)
     }
 
     fn reference_name(&self, index: u32) -> String {
@@ -529,6 +565,14 @@ impl<'a> Vm<'a> {
                 self.render(value)
             ))),
             Value::DynamicGlobal => Ok(Value::Object(None)),
+            Value::Object(Some(g)) if self.is_reference(*g, "functools", "partial") => {
+                self.partial_called(*g);
+                let rendered = self.render(callee);
+                let finding =
+                    rules::pickle_dynamic_call::finding(self.location(), how, &rendered, &args);
+                self.findings.push(finding);
+                Ok(Value::Object(None))
+            }
             other => {
                 let rendered = self.render(other);
                 let finding =
@@ -536,6 +580,20 @@ impl<'a> Vm<'a> {
                 self.findings.push(finding);
                 Ok(Value::Object(None))
             }
+        }
+    }
+
+    /// A `functools.partial` is allowed only as stored data: one that the load itself calls runs
+    /// the wrapped callable, whatever it is (`partial(f, *args)()` is a trampoline).
+    fn partial_called(&mut self, reference: u32) {
+        if let Some(partial) = self.references.get_mut(reference as usize) {
+            partial.classification = Classification::Denied {
+                severity: mlvet_core::Severity::Critical,
+                category: "trampoline".to_string(),
+                reason: "a functools.partial built by this pickle is called during the load: it \
+                         calls the wrapped callable with the stored arguments"
+                    .to_string(),
+            };
         }
     }
 
@@ -907,7 +965,7 @@ impl<'a> Vm<'a> {
                     other => format!("*{}", self.render(other)),
                 };
                 let mut result = self.call(&callee, rendered, "REDUCE")?;
-                if let Some(folded) = self.fold_getattr(&callee, &args) {
+                if let Some(folded) = self.fold_resolver(&callee, &args) {
                     result = folded;
                 }
                 if let (Value::Global(g), Value::Tuple(t)) = (&callee, &args)
@@ -1139,6 +1197,12 @@ impl<'a> Vm<'a> {
         let size = count
             .checked_mul(layout.itemsize)
             .ok_or_else(|| not_understood("array size"))?;
+        if self
+            .read_payload(input, size, false, 0, "joblib array data")?
+            .is_some()
+        {
+            return Ok(());
+        }
         input
             .counted_into(size, 0, &mut scratch)
             .map_err(|e| read_failure(e, None))
@@ -1240,7 +1304,7 @@ impl<'a> Vm<'a> {
     }
 }
 
-fn read_failure(e: ReadError, opcode: Option<&'static str>) -> Outcome {
+pub(crate) fn read_failure(e: ReadError, opcode: Option<&'static str>) -> Outcome {
     match e {
         ReadError::Eof => Outcome::Error {
             message: "pickle data was truncated".into(),

@@ -559,7 +559,8 @@ fn every_rule_is_documented() {
     let rules = mlvet_pickle::rules();
     assert!(rules.len() >= 11);
     for rule in rules {
-        assert!(rule.id.starts_with("pickle-"));
+        // `container-staged-pickle` kept its public id when it moved here to cover pickle values.
+        assert!(rule.id.starts_with("pickle-") || rule.id == "container-staged-pickle");
         for section in ["## What it does", "## Why is this bad?", "## Remediation"] {
             assert!(rule.docs.contains(section), "{} lacks {section}", rule.id);
         }

@@ -19,7 +19,6 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &container_malformed::RULE,
         &container_nesting_too_deep::RULE,
         &container_resource_limit::RULE,
-        &container_staged_pickle::RULE,
         &container_torchscript_code::RULE,
         &container_uninspectable_member::RULE,
         &container_unrecognized_model_file::RULE,

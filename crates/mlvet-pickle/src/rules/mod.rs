@@ -1,5 +1,6 @@
 //! One file per rule: its `RuleMeta` and documentation. The simulator builds the findings.
 
+pub mod container_staged_pickle;
 pub mod pickle_budget_exceeded;
 pub mod pickle_dangerous_callable;
 pub mod pickle_dynamic_call;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &pickle_global_mutation::RULE,
         &pickle_dynamic_call::RULE,
         &pickle_structural_anomaly::RULE,
+        &container_staged_pickle::RULE,
     ];
     rules.sort_by_key(|rule| rule.id);
     rules
