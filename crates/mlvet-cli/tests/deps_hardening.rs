@@ -499,3 +499,208 @@ fn over_long_package_names_and_versions_are_refused_with_a_finding() {
         false
     );
 }
+
+/// Peak resident memory of a running process (Linux `VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs `mlvet ARGS` like [`mlvet_within`], also sampling its peak memory while it runs (a lower
+/// bound of the true peak, `None` where `/proc` is not available).
+fn mlvet_measured(data_dir: &Path, args: &[&str], limit: Duration) -> (Output, Option<u64>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlvet"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("MLVET_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1")
+        .env_remove("MLVET_OSV_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run mlvet");
+    // Drain stdout concurrently so a large report cannot block the child on a full pipe.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
+    let started = Instant::now();
+    let mut peak = None;
+    let status = loop {
+        if let Some(rss) = peak_rss(child.id()) {
+            peak = peak.max(Some(rss));
+        }
+        if let Some(status) = child.try_wait().expect("poll mlvet") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mlvet {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = reader.join().expect("reader").expect("read stdout");
+    let output = Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    };
+    (output, peak)
+}
+
+/// A large lockfile or SBOM of `count` packages with `torch 1.13.0` as the last one; returns the
+/// text and the line the torch entry is reported on (where its name is).
+fn big_inventory(format: &str, count: usize) -> (String, usize) {
+    let last = count - 1;
+    let name = |i: usize| {
+        if i == last {
+            "torch".to_string()
+        } else {
+            format!("pkg{i:07}")
+        }
+    };
+    let version = |i: usize| {
+        if i == last {
+            "1.13.0".to_string()
+        } else {
+            format!("{}.{}", i % 50, i % 7)
+        }
+    };
+    // Every entry is `lines_before` header lines then one line per package (TOML: three).
+    let (header, entry, footer, entry_lines, name_offset): (
+        &str,
+        Box<dyn Fn(usize) -> String>,
+        &str,
+        usize,
+        usize,
+    ) = match format {
+        "Pipfile.lock" => (
+            "{\"_meta\": {\"sources\": []},\n\"default\": {\n",
+            Box::new(|i| format!("\"{}\": {{\"version\": \"=={}\"}}", name(i), version(i))),
+            "},\n\"develop\": {}}\n",
+            1,
+            1,
+        ),
+        "poetry.lock" | "uv.lock" | "pdm.lock" | "pylock.toml" => {
+            let key = if format == "pylock.toml" {
+                "packages"
+            } else {
+                "package"
+            };
+            (
+                "lock-version = \"1.0\"\n",
+                Box::new(move |i| {
+                    format!(
+                        "[[{key}]]\nname = \"{}\"\nversion = \"{}\"",
+                        name(i),
+                        version(i)
+                    )
+                }),
+                "",
+                3,
+                2,
+            )
+        }
+        "bom.cdx.json" => (
+            "{\"bomFormat\": \"CycloneDX\", \"specVersion\": \"1.5\", \"components\": [\n",
+            Box::new(|i| {
+                format!(
+                    "{{\"type\": \"library\", \"purl\": \"pkg:pypi/{}@{}\"}}",
+                    name(i),
+                    version(i)
+                )
+            }),
+            "],\n\"dependencies\": []}\n",
+            1,
+            1,
+        ),
+        _ => (
+            "{\"spdxVersion\": \"SPDX-2.3\", \"SPDXID\": \"SPDXRef-DOCUMENT\", \"packages\": [\n",
+            Box::new(|i| {
+                format!(
+                    "{{\"name\": \"{}\", \"externalRefs\": [{{\"referenceType\": \"purl\", \"referenceLocator\": \"pkg:pypi/{}@{}\"}}]}}",
+                    name(i),
+                    name(i),
+                    version(i)
+                )
+            }),
+            "],\n\"relationships\": []}\n",
+            1,
+            1,
+        ),
+    };
+    let is_toml = entry_lines == 3;
+    let mut text = String::from(header);
+    for i in 0..count {
+        text.push_str(&entry(i));
+        if !is_toml && i != last {
+            text.push(',');
+        }
+        text.push('\n');
+    }
+    text.push_str(footer);
+    let header_lines = header.matches('\n').count();
+    (text, header_lines + last * entry_lines + name_offset)
+}
+
+#[test]
+fn large_lockfiles_and_sboms_are_read_in_bounded_memory() {
+    let data = tempfile::tempdir().expect("tempdir");
+    import_real_advisories(data.path(), &["torch/PYSEC-2022-43015.yaml"]);
+    let project = tempfile::tempdir().expect("tempdir");
+    const PACKAGES: usize = 150_000;
+    for format in [
+        "Pipfile.lock",
+        "poetry.lock",
+        "uv.lock",
+        "pdm.lock",
+        "pylock.toml",
+        "bom.cdx.json",
+        "sbom.spdx.json",
+    ] {
+        let (text, torch_line) = big_inventory(format, PACKAGES);
+        let path = project.path().join(format);
+        std::fs::write(&path, &text).expect("write inventory");
+        let (out, peak) = mlvet_measured(
+            data.path(),
+            &["scan", path_str(&path), "--format", "json"],
+            Duration::from_secs(120),
+        );
+        let report = json_report(&out);
+        let torch: Vec<&serde_json::Value> = findings_ending(&report, format)
+            .into_iter()
+            .filter(|f| f["rule"] == "dependency-vulnerable" && f["package"]["name"] == "torch")
+            .collect();
+        assert_eq!(torch.len(), 1, "{format}: {report:#}");
+        assert_eq!(
+            torch[0]["package"]["source"]["line"], torch_line,
+            "{format}: the last entry keeps its line"
+        );
+        assert_eq!(
+            artifact_ending(&report, format)["fully_inspected"],
+            true,
+            "{format}"
+        );
+        // The budget is the input plus 100 MB; a document tree of these files took 3-15 times
+        // the input (several hundred MB here).
+        let budget = text.len() as u64 + 100 * 1024 * 1024;
+        if let Some(peak) = peak {
+            assert!(
+                peak < budget,
+                "{format}: peak RSS {} MiB over the {} MiB budget",
+                peak >> 20,
+                budget >> 20
+            );
+        }
+    }
+}

@@ -85,6 +85,20 @@ fn an_open_reader_keeps_its_snapshot_while_an_import_is_published() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_published_database_is_readable_by_all_or_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join(DATABASE_FILE);
+    let mode = || std::fs::metadata(&file).expect("stat").permissions().mode() & 0o777;
+    import_one(dir.path(), "X-1", "pkg");
+    assert_eq!(mode(), 0o644);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    import_one(dir.path(), "X-2", "pkg");
+    assert_eq!(mode(), 0o640);
+}
+
 #[test]
 fn a_failed_import_publishes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -73,6 +73,7 @@ impl CopyOnWriteStore {
     /// Makes the working copy the database: flushed to disk first, then renamed into place.
     fn publish(&mut self, temp: TempPath, store: SqliteStore) -> Result<(), DbError> {
         drop(store);
+        self.give_live_permissions(&temp)?;
         File::open(&temp)
             .and_then(|f| f.sync_all())
             .map_err(|e| DbError::io(&*temp, e))?;
@@ -108,6 +109,32 @@ fn remove_abandoned_copies(dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+impl CopyOnWriteStore {
+    /// The working copy is created private (0600); the database it replaces keeps its mode, and
+    /// a first database is readable by all like any file SQLite creates (advisories are public
+    /// data, and a shared data directory must stay readable for scans by other users).
+    fn give_live_permissions(&self, temp: &Path) -> Result<(), DbError> {
+        let permissions = match std::fs::metadata(&self.live) {
+            Ok(metadata) => metadata.permissions(),
+            Err(_) => default_permissions(temp)?,
+        };
+        std::fs::set_permissions(temp, permissions).map_err(|e| DbError::io(temp, e))
+    }
+}
+
+#[cfg(unix)]
+fn default_permissions(_: &Path) -> Result<std::fs::Permissions, DbError> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions(temp: &Path) -> Result<std::fs::Permissions, DbError> {
+    std::fs::metadata(temp)
+        .map(|m| m.permissions())
+        .map_err(|e| DbError::io(temp, e))
 }
 
 /// The lock file serialising the writers of `live`.

@@ -44,10 +44,12 @@ pub(crate) fn reference_evidence(
         .evidence("opcode", reference.opcode)
         .evidence("protocol", reference.protocol.to_string());
     if let Some((module, name)) = &reference.written_as {
-        finding = finding.evidence(
-            "written as",
-            format!("{module}.{name} (renamed by _compat_pickle)"),
-        );
+        let why = if crate::compat::vendored(module).is_some() {
+            "a vendored copy, judged as the package it copies"
+        } else {
+            "renamed by _compat_pickle"
+        };
+        finding = finding.evidence("written as", format!("{module}.{name} ({why})"));
     }
     if reference.name.contains('.') {
         let note = if reference.protocol >= 4 {
