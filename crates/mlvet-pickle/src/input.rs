@@ -201,10 +201,18 @@ impl<R: Read> Input<R> {
     }
 
     /// A `\n`-terminated line read with `_Unpickler_Readline`; keeps at most `cap` bytes of it
-    /// (without the newline) and returns the full length. If the line does not end inside what is
-    /// left of the C buffer, that rest is dropped and the line is read from the file after it.
+    /// (without the newline) and returns the full length.
     pub(crate) fn line(&mut self, cap: usize, out: &mut Vec<u8>) -> ReadResult<u64> {
-        out.clear();
+        let mut sink = CappedLine { out, cap };
+        self.line_into(&mut sink)
+    }
+
+    /// A `\n`-terminated line read with `_Unpickler_Readline`, of any length (CPython's readline
+    /// has no limit), handed to `sink` chunk by chunk without the newline; returns its length. If
+    /// the line does not end inside what is left of the C buffer, that rest is dropped and the line
+    /// is read from the file after it (the sink is restarted).
+    pub(crate) fn line_into(&mut self, sink: &mut dyn LineSink) -> ReadResult<u64> {
+        sink.restart();
         let mut len: u64 = 0;
         let mut in_buffer = self.pos < self.buffer_end;
         loop {
@@ -212,7 +220,7 @@ impl<R: Read> Input<R> {
                 // The line did not end inside the frame buffer: C starts over after it.
                 self.divergences += 1;
                 self.first_divergence.get_or_insert(self.pos);
-                out.clear();
+                sink.restart();
                 len = 0;
                 in_buffer = false;
             }
@@ -227,13 +235,13 @@ impl<R: Read> Input<R> {
             let chunk = self.buf.get(self.start..self.start + window).unwrap_or(&[]);
             match chunk.iter().position(|&b| b == b'\n') {
                 Some(newline) => {
-                    keep(out, cap, chunk.get(..newline).unwrap_or(&[]));
+                    sink.feed(chunk.get(..newline).unwrap_or(&[]));
                     len += newline as u64;
                     self.advance(newline + 1);
                     return Ok(len);
                 }
                 None => {
-                    keep(out, cap, chunk);
+                    sink.feed(chunk);
                     len += window as u64;
                     self.advance(window);
                 }
@@ -342,6 +350,33 @@ fn keep(out: &mut Vec<u8>, cap: usize, chunk: &[u8]) {
     let room = cap.saturating_sub(out.len());
     if room > 0 {
         out.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or(chunk));
+    }
+}
+
+/// Receives a text line as it is read, in chunks.
+pub(crate) trait LineSink {
+    /// Forget everything fed so far (the line starts over).
+    fn restart(&mut self);
+    fn feed(&mut self, chunk: &[u8]);
+}
+
+/// Keeps the first `cap` bytes of a line.
+struct CappedLine<'a> {
+    out: &'a mut Vec<u8>,
+    cap: usize,
+}
+
+impl LineSink for CappedLine<'_> {
+    fn restart(&mut self) {
+        self.out.clear();
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let room = self.cap.saturating_sub(self.out.len());
+        if room > 0 {
+            self.out
+                .extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or(chunk));
+        }
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Limits {
     /// Bytes of a string or bytes literal kept as evidence (module and attribute names longer than
     /// this are kept truncated and classify as unknown).
     pub max_literal_capture: usize,
+    /// Heap bytes the simulation may hold (stack, memo, tuples, references) beyond the number of
+    /// input bytes read so far: a pickle can make the scanner hold at most its own size plus this.
+    pub max_held_bytes: u64,
 }
 
 impl Default for Limits {
@@ -59,6 +62,7 @@ impl Default for Limits {
             max_opcodes: 2_000_000_000,
             max_pickles: 100_000,
             max_literal_capture: 1024,
+            max_held_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -287,6 +291,96 @@ fn scan<R: Read>(
     )
 }
 
+/// References of one kind (deny-listed, unknown) reported one finding each; the rest are
+/// aggregated into one finding, so that the report stays small whatever the pickle names.
+const MAX_REFERENCE_FINDINGS: usize = 100;
+/// Names an aggregated finding lists.
+const AGGREGATE_NAMES: usize = 20;
+
+/// The references of one kind past `MAX_REFERENCE_FINDINGS`.
+#[derive(Default)]
+struct LeftOut {
+    count: u64,
+    called: u64,
+    severity: Option<mlvet_core::Severity>,
+    names: Vec<String>,
+    /// Where the first of them is.
+    location: Option<Location>,
+}
+
+impl LeftOut {
+    fn add(
+        &mut self,
+        reference: &vm::Reference,
+        location: Location,
+        severity: Option<mlvet_core::Severity>,
+    ) {
+        self.count += 1;
+        self.called += u64::from(reference.called);
+        self.severity = self.severity.max(severity);
+        if self.names.len() < AGGREGATE_NAMES {
+            self.names.push(reference.qualified());
+        }
+        self.location.get_or_insert(location);
+    }
+}
+
+/// One finding per deny-listed or unknown reference, up to `MAX_REFERENCE_FINDINGS` of each
+/// kind (called references first); the rest of each kind in one aggregate finding.
+fn reference_findings(references: &[vm::Reference], base: &Location) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut denied_rest = LeftOut::default();
+    let mut unknown_rest = LeftOut::default();
+    let (mut denied_listed, mut unknown_listed) = (0usize, 0usize);
+    let mut order: Vec<&vm::Reference> = references.iter().collect();
+    order.sort_by_key(|reference| !reference.called);
+    for reference in order {
+        let mut location = base.clone();
+        location.opcode_index = Some(reference.opcode_index);
+        location.offset = Some(reference.offset);
+        match &reference.classification {
+            Classification::Denied {
+                severity,
+                category,
+                reason,
+            } if denied_listed < MAX_REFERENCE_FINDINGS => {
+                denied_listed += 1;
+                findings.push(rules::pickle_dangerous_callable::finding(
+                    reference, location, *severity, category, reason,
+                ));
+            }
+            Classification::Denied { severity, .. } => {
+                denied_rest.add(reference, location, Some(*severity))
+            }
+            Classification::Unknown if unknown_listed < MAX_REFERENCE_FINDINGS => {
+                unknown_listed += 1;
+                findings.push(rules::pickle_unknown_callable::finding(reference, location))
+            }
+            Classification::Unknown => unknown_rest.add(reference, location, None),
+            Classification::Allowed { .. } => {}
+        }
+    }
+    if let Some(location) = denied_rest.location {
+        findings.push(rules::pickle_dangerous_callable::aggregate(
+            location,
+            denied_rest
+                .severity
+                .unwrap_or(mlvet_core::Severity::Critical),
+            denied_rest.count,
+            denied_rest.called,
+            &denied_rest.names,
+        ));
+    }
+    if let Some(location) = unknown_rest.location {
+        findings.push(rules::pickle_unknown_callable::aggregate(
+            location,
+            unknown_rest.count,
+            &unknown_rest.names,
+        ));
+    }
+    findings
+}
+
 fn finish(
     mut vm: vm::Vm<'_>,
     base: &Location,
@@ -314,28 +408,11 @@ fn finish(
             };
         }
     }
-    let mut findings = Vec::new();
+    vm.note_left_out_findings();
+    let mut findings = reference_findings(&vm.references, base);
     let mut globals = Vec::with_capacity(vm.references.len());
     let mut has_numpy_arrays = false;
     for reference in &vm.references {
-        let mut location = base.clone();
-        location.opcode_index = Some(reference.opcode_index);
-        location.offset = Some(reference.offset);
-        match &reference.classification {
-            Classification::Denied {
-                severity,
-                category,
-                reason,
-            } => {
-                findings.push(rules::pickle_dangerous_callable::finding(
-                    reference, location, *severity, category, reason,
-                ));
-            }
-            Classification::Unknown => {
-                findings.push(rules::pickle_unknown_callable::finding(reference, location))
-            }
-            Classification::Allowed { .. } => {}
-        }
         if reference.module.starts_with("numpy")
             && matches!(reference.name.as_str(), "_reconstruct" | "_frombuffer")
         {

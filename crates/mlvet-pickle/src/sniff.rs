@@ -5,7 +5,8 @@
 //! - Protocol 0/1 (no header): the first byte must be an opcode that can legally start a pickle
 //!   (`(` `)` `]` `}` `c` `I` `L` `F` `S` `V` `N` `K` `J` `M` `X` `U` `T` `G` `P`), and the prefix is
 //!   decoded opcode by opcode: every byte must be an opcode, text arguments must look like what the
-//!   pickler writes (identifiers for `GLOBAL`/`INST`, digits for `INT`/`GET`/`PUT`, a quoted literal
+//!   pickler writes (identifiers for `GLOBAL`/`INST`, digits for `INT`, what `int()` accepts for
+//!   the memo indices of `GET`/`PUT` (sign, underscores, whitespace: CPython parses them so), a quoted literal
 //!   for `STRING`...), and a small stack model must hold: no pop below the last mark, no
 //!   mark-consuming opcode without a mark, no memo `GET` of an index not `PUT` in the prefix. It is
 //!   accepted when it reaches `STOP` with a value on the stack, or decodes at least three complete
@@ -13,6 +14,7 @@
 //!   ~68 of 256 byte values are opcodes, and their arguments and stack effects are checked.
 
 use crate::opcodes::{self, Arg};
+use crate::strings;
 
 const START_BYTES: &[u8] = b"()]}cILFSVNKJMXUTGP";
 const MAX_SNIFF: usize = 4096;
@@ -106,20 +108,14 @@ impl Shape {
                         .iter()
                         .rev()
                         .fold(0u64, |acc, &b| acc << 8 | u64::from(b)),
-                    _ => std::str::from_utf8(arg)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(u64::MAX),
+                    _ => memo_index(arg),
                 };
                 self.memo.push(index);
                 self.above_mark() >= 1
             }
             GET | BINGET | LONG_BINGET => {
                 let index = match op {
-                    GET => std::str::from_utf8(arg)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(u64::MAX),
+                    GET => memo_index(arg),
                     _ => arg
                         .iter()
                         .rev()
@@ -131,6 +127,14 @@ impl Shape {
             _ => self.effect(0, 1),
         }
     }
+}
+
+/// A `GET`/`PUT` index as CPython parses it (`int()` rules: sign, underscores, whitespace);
+/// `u64::MAX` (never put) when CPython would raise.
+fn memo_index(arg: &[u8]) -> u64 {
+    strings::parse_decimal(arg)
+        .and_then(|i| u64::try_from(i).ok())
+        .unwrap_or(u64::MAX)
 }
 
 fn plausible_opcode_stream(prefix: &[u8]) -> bool {
@@ -242,7 +246,14 @@ fn line_ok(op: u8, index: u8, line: &[u8], complete: bool) -> bool {
         opcodes::GLOBAL | opcodes::INST => {
             (!complete || !line.is_empty()) && line.iter().all(identifier) && index < 2
         }
-        opcodes::INT | opcodes::GET | opcodes::PUT => {
+        opcodes::GET | opcodes::PUT if complete => memo_index(line) != u64::MAX,
+        opcodes::GET | opcodes::PUT => line
+            .split(|&b| b == 0)
+            .next()
+            .unwrap_or(&[])
+            .iter()
+            .all(|b| b.is_ascii_digit() || b"_+- \t\r\x0b\x0c".contains(b)),
+        opcodes::INT => {
             (!complete || !line.is_empty())
                 && line
                     .iter()

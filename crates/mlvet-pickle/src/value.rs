@@ -48,15 +48,34 @@ pub(crate) enum Value {
 }
 
 /// The `str`-keyed entries of a dict that joblib's array wrapper reads (bounded).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct DictPreview {
     pub(crate) entries: RefCell<Vec<(String, Value)>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct DtypeInfo {
     pub(crate) descr: String,
     pub(crate) state: RefCell<Option<Value>>,
+}
+
+/// Dicts and dtypes can nest each other without bound (`d['dtype'] = d2`...): their `Debug` shows
+/// no nested values, unlike a derived one, which would recurse once per level.
+impl std::fmt::Debug for DictPreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<String> = match self.entries.try_borrow() {
+            Ok(entries) => entries.iter().map(|(k, _)| k.clone()).collect(),
+            Err(_) => Vec::new(),
+        };
+        f.debug_struct("DictPreview").field("keys", &keys).finish()
+    }
+}
+
+impl std::fmt::Debug for DtypeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtypeInfo")
+            .field("descr", &self.descr)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -68,12 +87,101 @@ pub(crate) struct Blob {
     pub(crate) embedded: Option<Rc<crate::embedded::Embedded>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct TupleValue {
     pub(crate) len: usize,
     pub(crate) preview: Vec<Value>,
     /// Nesting depth of tuples inside this one (1 for a flat tuple).
     pub(crate) depth: u32,
+}
+
+/// Dropping a value frees the values nested in it with an explicit work list instead of recursion:
+/// a pickle can nest tuples (and, in joblib mode, dicts and dtypes) as deep as its length allows,
+/// and a recursive drop would overflow the thread's stack.
+fn drop_nested(mut pending: Vec<Value>) {
+    while let Some(value) = pending.pop() {
+        value.release_children(&mut pending);
+    }
+}
+
+impl Value {
+    /// Moves the children of this value into `pending` when this is their last owner (so that
+    /// dropping the emptied container recurses no further).
+    fn release_children(self, pending: &mut Vec<Value>) {
+        match self {
+            Value::Tuple(tuple) => {
+                if let Ok(mut tuple) = Rc::try_unwrap(tuple) {
+                    pending.append(&mut tuple.preview);
+                }
+            }
+            Value::Dict(Some(dict)) => {
+                if let Ok(dict) = Rc::try_unwrap(dict) {
+                    pending.extend(dict.entries.take().into_iter().map(|(_, v)| v));
+                }
+            }
+            Value::Dtype(dtype) => {
+                if let Ok(dtype) = Rc::try_unwrap(dtype) {
+                    pending.extend(dtype.state.take());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Tuples nested deeper than this are not shown by `Debug`.
+const DEBUG_DEPTH: u32 = 4;
+
+impl std::fmt::Debug for TupleValue {
+    /// Bounded like `render`: a derived `Debug` would recurse once per nesting level.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("TupleValue");
+        out.field("len", &self.len).field("depth", &self.depth);
+        if self.depth <= DEBUG_DEPTH {
+            out.field("preview", &self.preview);
+        }
+        out.finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// Heap bytes of the tuples alive on this thread. Values hold `Rc`s and never leave the thread
+    /// that made them, so a scan measures its own tuples as the growth of this counter.
+    static LIVE_TUPLE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Heap bytes of one tuple allocation (the `Rc` box and its preview vector).
+fn tuple_bytes(preview_capacity: usize) -> usize {
+    2 * std::mem::size_of::<usize>()
+        + std::mem::size_of::<TupleValue>()
+        + preview_capacity * std::mem::size_of::<Value>()
+}
+
+/// Heap bytes of the tuples alive on the current thread (see [`Value::tuple`]).
+pub(crate) fn live_tuple_bytes() -> usize {
+    LIVE_TUPLE_BYTES.with(std::cell::Cell::get)
+}
+
+impl Drop for TupleValue {
+    fn drop(&mut self) {
+        let bytes = tuple_bytes(self.preview.capacity());
+        LIVE_TUPLE_BYTES.with(|live| live.set(live.get().saturating_sub(bytes)));
+        if self.preview.iter().any(Value::has_children) {
+            drop_nested(std::mem::take(&mut self.preview));
+        }
+    }
+}
+
+impl Drop for DictPreview {
+    fn drop(&mut self) {
+        let entries = std::mem::take(self.entries.get_mut());
+        drop_nested(entries.into_iter().map(|(_, v)| v).collect());
+    }
+}
+
+impl Drop for DtypeInfo {
+    fn drop(&mut self) {
+        drop_nested(self.state.get_mut().take().into_iter().collect());
+    }
 }
 
 impl Value {
@@ -95,12 +203,21 @@ impl Value {
 
     pub(crate) fn tuple(items: &[Value]) -> Value {
         let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
-        let preview = items.iter().take(TUPLE_PREVIEW).cloned().collect();
+        let preview: Vec<Value> = items.iter().take(TUPLE_PREVIEW).cloned().collect();
+        LIVE_TUPLE_BYTES.with(|live| live.set(live.get() + tuple_bytes(preview.capacity())));
         Value::Tuple(Rc::new(TupleValue {
             len: items.len(),
             preview,
             depth,
         }))
+    }
+
+    /// A container whose drop may free further values.
+    fn has_children(&self) -> bool {
+        matches!(
+            self,
+            Value::Tuple(_) | Value::Dict(Some(_)) | Value::Dtype(_)
+        )
     }
 
     pub(crate) fn depth(&self) -> u32 {
@@ -248,6 +365,44 @@ pub(crate) fn python_str_repr(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A million nested tuples and joblib dicts are built and dropped on a thread with a 256 KiB
+    /// stack: dropping, `Debug` and `render` must not recurse per level.
+    #[test]
+    fn deep_nesting_drops_debugs_and_renders_on_a_small_stack() {
+        let worker = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let before = live_tuple_bytes();
+                let mut tuple = Value::tuple(&[]);
+                for _ in 0..1_000_000 {
+                    tuple = Value::tuple(&[tuple, Value::None]);
+                }
+                assert_eq!(tuple.depth(), 1_000_001);
+                assert!(format!("{tuple:?}").len() < 1000);
+                let mut rendered = String::new();
+                tuple.render(&|_| String::new(), &mut rendered, 300);
+                assert!(rendered.len() < 400);
+                assert!(live_tuple_bytes() > before);
+                drop(tuple);
+                assert_eq!(live_tuple_bytes(), before);
+
+                let mut dict = Value::Dict(Some(Rc::new(DictPreview::default())));
+                for _ in 0..1_000_000 {
+                    let outer = Rc::new(DictPreview::default());
+                    outer.entries.borrow_mut().push(("dtype".to_string(), dict));
+                    let dtype = Rc::new(DtypeInfo {
+                        descr: "O".to_string(),
+                        state: RefCell::new(Some(Value::Dict(Some(outer)))),
+                    });
+                    dict = Value::Dtype(dtype);
+                }
+                assert!(format!("{dict:?}").len() < 1000);
+                drop(dict);
+            })
+            .expect("spawn");
+        assert!(worker.join().is_ok());
+    }
 
     #[test]
     fn strings_render_like_python_repr() {

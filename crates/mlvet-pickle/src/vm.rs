@@ -19,6 +19,13 @@ use std::rc::Rc;
 /// Calls recorded per reference for evidence.
 const MAX_CALLS_KEPT: usize = 3;
 const RENDER_BUDGET: usize = 300;
+/// Findings of one rule listed individually (from the simulation itself); later ones are counted on
+/// the last one listed, so a pickle cannot grow the report by repeating an opcode.
+const MAX_FINDINGS_PER_RULE: usize = 64;
+/// Opcodes between two checks of the memory budget (each opcode adds at most a few hundred bytes).
+const MEMORY_CHECK_INTERVAL: u64 = 1024;
+/// Heap bytes of one joblib-mode cell (the `Rc` box and its entry in `cells`).
+const CELL_BYTES: usize = 96;
 
 /// Why one pickle's simulation ended.
 pub(crate) enum Outcome {
@@ -81,6 +88,12 @@ pub(crate) struct Vm<'a> {
     /// (a dict containing itself) are freed.
     cells: Vec<Cell>,
     nested_depth: u32,
+    /// Live tuple bytes of the thread when the scan started (see `held_bytes`).
+    tuple_bytes_at_start: usize,
+    /// Estimated heap bytes of `references` and their index.
+    reference_bytes: usize,
+    /// Findings kept and left out per rule (see `report`).
+    finding_counts: HashMap<&'static str, (usize, u64)>,
     // Per-pickle state.
     stack: Vec<Value>,
     marks: Vec<usize>,
@@ -126,6 +139,9 @@ impl<'a> Vm<'a> {
             joblib: false,
             cells: Vec::new(),
             nested_depth: 0,
+            tuple_bytes_at_start: crate::value::live_tuple_bytes(),
+            reference_bytes: 0,
+            finding_counts: HashMap::new(),
             stack: Vec::new(),
             marks: Vec::new(),
             memo: Memo::default(),
@@ -177,6 +193,11 @@ impl<'a> Vm<'a> {
                 };
             }
             self.opcodes += 1;
+            if self.opcodes.is_multiple_of(MEMORY_CHECK_INTERVAL)
+                && let Err(outcome) = self.check_memory(input.pos())
+            {
+                return outcome;
+            }
             if opcode == op::STOP {
                 return self.stop();
             }
@@ -203,6 +224,63 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// Estimated heap bytes the simulation holds: stack, marks, memo table, tuples, references,
+    /// joblib cells. Literal text is not counted: each literal is a copy of at most
+    /// `max_literal_capture` bytes of its own argument, so it is bounded by the input read.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        let value = std::mem::size_of::<Value>();
+        let tuples = crate::value::live_tuple_bytes().saturating_sub(self.tuple_bytes_at_start);
+        let bytes = self.stack.capacity() * value
+            + self.marks.capacity() * std::mem::size_of::<usize>()
+            + self.memo.table_bytes()
+            + tuples
+            + self.reference_bytes
+            + self.cells.len() * CELL_BYTES;
+        bytes as u64
+    }
+
+    /// The memory budget: what the simulation holds may exceed the bytes read so far by at most
+    /// `max_held_bytes`, so a small pickle cannot make the scanner hold much more than its size.
+    fn check_memory(&self, consumed: u64) -> Step {
+        let limit = self.limits.max_held_bytes.saturating_add(consumed);
+        if self.held_bytes() > limit {
+            return Err(Outcome::Budget {
+                what: "memory (bytes held beyond the input read)",
+                limit: self.limits.max_held_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a finding of the simulation. Past `MAX_FINDINGS_PER_RULE` of one rule, further ones
+    /// are only counted, on the last one listed (same rule, so the verdict is unchanged).
+    pub(crate) fn report(&mut self, finding: Finding) {
+        let counts = self.finding_counts.entry(finding.rule).or_default();
+        if counts.0 < MAX_FINDINGS_PER_RULE {
+            counts.0 += 1;
+            self.findings.push(finding);
+        } else {
+            counts.1 += 1;
+        }
+    }
+
+    /// Notes on the last listed finding of each rule how many more were left out.
+    pub(crate) fn note_left_out_findings(&mut self) {
+        for (rule, &(_, left_out)) in &self.finding_counts {
+            if left_out == 0 {
+                continue;
+            }
+            if let Some(last) = self.findings.iter_mut().rev().find(|f| f.rule == *rule) {
+                last.message
+                    .push_str(&format!(" (and {left_out} more like it, not listed)"));
+                last.evidence.push(mlvet_core::Evidence {
+                    label: "further occurrences".to_string(),
+                    value: left_out.to_string(),
+                });
+            }
+        }
+    }
+
     /// Reports frame divergences noticed outside an opcode (at the end of a pickle).
     pub(crate) fn after_pickle<R: Read>(&mut self, input: &Input<R>) {
         if input.divergences > self.reported_divergences {
@@ -214,7 +292,7 @@ impl<'a> Vm<'a> {
         if self.reported_divergences == 0 {
             let at = input.first_divergence.unwrap_or(self.op_offset);
             let finding = rules::pickle_frame_overrun::finding(self.location(), at);
-            self.findings.push(finding);
+            self.report(finding);
         }
         self.reported_divergences = input.divergences;
     }
@@ -231,7 +309,7 @@ impl<'a> Vm<'a> {
             let leftover = self.stack.len() - 1;
             let finding =
                 rules::pickle_structural_anomaly::leftover_values(self.location(), leftover);
-            self.findings.push(finding);
+            self.report(finding);
         }
         Outcome::Stopped
     }
@@ -345,6 +423,33 @@ impl<'a> Vm<'a> {
         Ok(line)
     }
 
+    /// A memo index line (`GET`, `PUT`) of any length, parsed as `PyLong_FromString` does.
+    fn read_decimal<R: Read>(input: &mut Input<R>) -> Result<Option<i128>, Outcome> {
+        let mut sink = strings::DecimalLine::new();
+        input
+            .line_into(&mut sink)
+            .map_err(|e| read_failure(e, None))?;
+        Ok(sink.finish())
+    }
+
+    /// A `GLOBAL`/`INST` name line: its first bytes (lossy UTF-8 when cut inside a character) and
+    /// whether it was longer than the capture limit.
+    fn read_name_line<R: Read>(&mut self, input: &mut Input<R>) -> Result<(String, bool), Outcome> {
+        let cap = self.limits.max_literal_capture.max(64);
+        let mut line = std::mem::take(&mut self.scratch);
+        let len = input
+            .line(cap, &mut line)
+            .map_err(|e| read_failure(e, None))?;
+        let truncated = len > line.len() as u64;
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => Ok(text.to_string()),
+            Err(_) if truncated => Ok(String::from_utf8_lossy(&line).into_owned()),
+            Err(_) => Err(error("GLOBAL/INST module or name is not valid UTF-8")),
+        };
+        self.scratch = line;
+        Ok((text?, truncated))
+    }
+
     fn read_len<R: Read, const N: usize>(input: &mut Input<R>) -> Result<u64, Outcome> {
         let bytes = input.fixed::<N>().map_err(|e| read_failure(e, None))?;
         let mut len = 0u64;
@@ -432,6 +537,29 @@ impl<'a> Vm<'a> {
 
     // ----- references and calls -----
 
+    /// `resolve` of a name that may have been cut at the capture limit: the rest of a cut name is
+    /// unknown, so it is never allowed, and it is spelled with a trailing `...` so that it cannot
+    /// share an entry with a complete name.
+    fn resolve_spelled(
+        &mut self,
+        module: &str,
+        name: &str,
+        opcode: &'static str,
+        truncated: bool,
+    ) -> Value {
+        if !truncated {
+            return self.resolve(module, name, opcode);
+        }
+        let reference = self.resolve(module, &format!("{name}..."), opcode);
+        if let Value::Global(g) = reference
+            && let Some(entry) = self.references.get_mut(g as usize)
+            && matches!(entry.classification, Classification::Allowed { .. })
+        {
+            entry.classification = Classification::Unknown;
+        }
+        reference
+    }
+
     /// `find_class`: applies `_compat_pickle` for protocols < 3, records and classifies the reference.
     fn resolve(&mut self, module: &str, name: &str, opcode: &'static str) -> Value {
         let (mut resolved_module, resolved_name) = if self.proto < 3 {
@@ -463,6 +591,9 @@ impl<'a> Vm<'a> {
             calls: Vec::new(),
             build_state: false,
         });
+        // The entry, its names (twice: the entry and the index key) and the index slot.
+        self.reference_bytes +=
+            std::mem::size_of::<Reference>() + 2 * (key.0.len() + key.1.len()) + 96;
         if let Some(kind) = resolvers::kind_of(&key.0, &key.1) {
             self.resolvers.register(index, kind);
         }
@@ -555,7 +686,9 @@ impl<'a> Vm<'a> {
                 if let Some(reference) = self.references.get_mut(*g as usize) {
                     reference.called = true;
                     if reference.calls.len() < MAX_CALLS_KEPT && !reference.calls.contains(&call) {
-                        reference.calls.push(format!("{call} via {how}"));
+                        let call = format!("{call} via {how}");
+                        self.reference_bytes += call.len() + std::mem::size_of::<String>();
+                        reference.calls.push(call);
                     }
                 }
                 Ok(Value::Object(Some(*g)))
@@ -577,7 +710,7 @@ impl<'a> Vm<'a> {
                 let rendered = self.render(other);
                 let finding =
                     rules::pickle_dynamic_call::finding(self.location(), how, &rendered, &args);
-                self.findings.push(finding);
+                self.report(finding);
                 Ok(Value::Object(None))
             }
         }
@@ -609,7 +742,7 @@ impl<'a> Vm<'a> {
                     &name,
                     state.as_deref(),
                 );
-                self.findings.push(finding);
+                self.report(finding);
             }
             Value::Object(Some(g)) if how == "BUILD" => {
                 if let Some(reference) = self.references.get_mut(*g as usize) {
@@ -674,7 +807,7 @@ impl<'a> Vm<'a> {
                 if !first {
                     let finding =
                         rules::pickle_structural_anomaly::misplaced_proto(self.location(), proto);
-                    self.findings.push(finding);
+                    self.report(finding);
                 }
                 self.proto = proto;
                 self.max_protocol = self.max_protocol.max(proto);
@@ -786,16 +919,15 @@ impl<'a> Vm<'a> {
                 self.push(Value::Float(f64::from_be_bytes(b)))
             }
             op::STRING => {
-                let line = self.read_line(input)?;
-                let decoded = strings::decode_string_literal(&line);
-                self.scratch = line;
-                let Some(bytes) = decoded else {
-                    return Err(error(
-                        "the STRING opcode argument must be quoted and validly escaped",
-                    ));
-                };
-                let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-                self.push(Value::text(&text, false))
+                let mut decoder =
+                    strings::StringLiteralDecoder::new(self.limits.max_literal_capture);
+                input
+                    .line_into(&mut decoder)
+                    .map_err(|e| read_failure(e, None))?;
+                let decoded = decoder.finish().map_err(|e| error(e.to_string()))?;
+                // Python 2 `str` bytes; numpy and pandas load them as Latin-1.
+                let text: String = decoded.prefix.iter().map(|&b| char::from(b)).collect();
+                self.push(Value::text(&text, decoded.truncated))
             }
             op::BINSTRING => {
                 let raw = Self::read_len::<R, 4>(input)?;
@@ -811,15 +943,12 @@ impl<'a> Vm<'a> {
                 self.push(value)
             }
             op::UNICODE => {
-                let line = self.read_line(input)?;
-                let decoded = strings::raw_unicode_escape(&line);
-                self.scratch = line;
-                let Some(text) = decoded else {
-                    return Err(error(
-                        "'rawunicodeescape' codec can't decode UNICODE argument",
-                    ));
-                };
-                self.push(Value::text(&text, false))
+                let mut decoder = strings::RawUnicodeDecoder::new(self.limits.max_literal_capture);
+                input
+                    .line_into(&mut decoder)
+                    .map_err(|e| read_failure(e, None))?;
+                let decoded = decoder.finish().map_err(|e| error(e.to_string()))?;
+                self.push(Value::text(&decoded.prefix, decoded.truncated))
             }
             op::BINUNICODE | op::SHORT_BINUNICODE | op::BINUNICODE8 => {
                 let len = match opcode {
@@ -907,12 +1036,15 @@ impl<'a> Vm<'a> {
                 self.collection_update(self.stack.len() - 2, "SETITEM")
             }
             op::GET => {
-                let line = self.read_line(input)?;
-                let index = strings::parse_decimal(&line);
-                self.scratch = line;
-                match index.and_then(|i| u64::try_from(i).ok()) {
-                    Some(index) => self.memo_get(index),
-                    None => Err(error("GET argument is not a valid memo index")),
+                let index = Self::read_decimal(input)?;
+                match index {
+                    // `_Unpickler_MemoGet` takes the index as a `size_t`: a negative one is absent.
+                    Some(i) if i < 0 => Err(error(format!("Memo value not found at index {i}"))),
+                    Some(i) => match u64::try_from(i) {
+                        Ok(index) => self.memo_get(index),
+                        Err(_) => Err(error("GET argument does not fit in a Py_ssize_t")),
+                    },
+                    None => Err(error("GET argument is not a valid integer")),
                 }
             }
             op::BINGET => {
@@ -924,15 +1056,14 @@ impl<'a> Vm<'a> {
                 self.memo_get(index)
             }
             op::PUT => {
-                let line = self.read_line(input)?;
-                let index = strings::parse_decimal(&line);
-                self.scratch = line;
+                let index = Self::read_decimal(input)?;
+                // `load_put` checks the stack before it parses the index.
+                let value = self.top()?.clone();
                 let index = match index {
                     Some(i) if i < 0 => return Err(error("negative PUT argument")),
                     Some(i) => u64::try_from(i).map_err(|_| error("PUT argument too large"))?,
-                    None => return Err(error("PUT argument is not an integer")),
+                    None => return Err(error("PUT argument is not a valid integer")),
                 };
-                let value = self.top()?.clone();
                 self.memo_put(index, value)
             }
             op::BINPUT | op::LONG_BINPUT => {
@@ -1094,7 +1225,7 @@ impl<'a> Vm<'a> {
                 }
                 self.extension_codes += 1;
                 let finding = rules::pickle_extension_code::finding(self.location(), code);
-                self.findings.push(finding);
+                self.report(finding);
                 self.push(Value::Extension(code))
             }
             op::NEXT_BUFFER => self.push(Value::Buffer),
@@ -1255,21 +1386,15 @@ impl<'a> Vm<'a> {
     }
 
     fn global_or_inst<R: Read>(&mut self, opcode: u8, input: &mut Input<R>) -> Step {
-        let module_line = self.read_line(input)?;
-        let module = String::from_utf8(module_line.clone());
-        self.scratch = module_line;
-        let name_line = self.read_line(input)?;
-        let name = String::from_utf8(name_line.clone());
-        self.scratch = name_line;
-        let (Ok(module), Ok(name)) = (module, name) else {
-            return Err(error("GLOBAL/INST module or name is not valid UTF-8"));
-        };
+        let (module, module_truncated) = self.read_name_line(input)?;
+        let (name, name_truncated) = self.read_name_line(input)?;
         let how = if opcode == op::GLOBAL {
             "GLOBAL"
         } else {
             "INST"
         };
-        let reference = self.resolve(&module, &name, how);
+        let reference =
+            self.resolve_spelled(&module, &name, how, module_truncated || name_truncated);
         if opcode == op::GLOBAL {
             return self.push(reference);
         }
@@ -1286,9 +1411,11 @@ impl<'a> Vm<'a> {
         let module = self.pop()?;
         match (&module, &name) {
             (m, n) if m.as_str().is_some() && n.as_str().is_some() => {
+                let truncated =
+                    matches!(m, Value::StrPrefix(_)) || matches!(n, Value::StrPrefix(_));
                 let m = m.as_str().unwrap_or_default().to_string();
                 let n = n.as_str().unwrap_or_default().to_string();
-                let reference = self.resolve(&m, &n, "STACK_GLOBAL");
+                let reference = self.resolve_spelled(&m, &n, "STACK_GLOBAL", truncated);
                 self.push(reference)
             }
             (m, n) if m.is_certainly_not_str() || n.is_certainly_not_str() => {
@@ -1297,7 +1424,7 @@ impl<'a> Vm<'a> {
             (m, n) => {
                 let (m, n) = (self.render(m), self.render(n));
                 let finding = rules::pickle_non_literal_global::finding(self.location(), &m, &n);
-                self.findings.push(finding);
+                self.report(finding);
                 self.push(Value::DynamicGlobal)
             }
         }

@@ -14,6 +14,7 @@ fn small_limits() -> Limits {
         max_opcodes: 10_000,
         max_pickles: 16,
         max_literal_capture: 64,
+        max_held_bytes: 1 << 20,
     }
 }
 
@@ -185,5 +186,151 @@ proptest! {
         let scan = scan_stream(&bytes[..], &Location::file("x"), &Policy::builtin(), &Limits::default(), &StreamOptions::default());
         prop_assert!(scan.is_malicious());
         prop_assert_eq!(scan.pickles, 2);
+    }
+}
+
+/// One way Python's `int()` (and so `PyLong_FromString`, which the C unpickler uses for memo keys)
+/// spells `index`: optional leading zeros, single underscores between digits, an optional `+`,
+/// whitespace around it, and anything after a NUL (the C string ends there).
+fn int_spelling(index: u32) -> impl Strategy<Value = Vec<u8>> {
+    let digits = index.to_string().into_bytes();
+    (
+        0usize..3,
+        proptest::collection::vec(any::<bool>(), digits.len() + 2),
+        any::<bool>(),
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b' '),
+                Just(b'\t'),
+                Just(0x0bu8),
+                Just(0x0c),
+                Just(b'\r')
+            ],
+            0..3,
+        ),
+        proptest::collection::vec(
+            prop_oneof![Just(b' '), Just(b'\t'), Just(0x0bu8), Just(0x0c)],
+            0..3,
+        ),
+        proptest::option::of(
+            proptest::collection::vec(1u8..=255, 0..4)
+                .prop_filter("no newline", |v| !v.contains(&b'\n')),
+        ),
+    )
+        .prop_map(
+            move |(zeros, underscores, plus, before, after, after_nul)| {
+                let mut all_digits = vec![b'0'; zeros];
+                all_digits.extend_from_slice(&digits);
+                let mut out = before;
+                if plus {
+                    out.push(b'+');
+                }
+                for (i, d) in all_digits.iter().enumerate() {
+                    if i > 0 && underscores.get(i).copied().unwrap_or(false) {
+                        out.push(b'_');
+                    }
+                    out.push(*d);
+                }
+                out.extend(after);
+                if let Some(junk) = after_nul {
+                    out.push(0);
+                    out.extend(junk);
+                }
+                out
+            },
+        )
+}
+
+/// Python's `repr`-style escaping of bytes for a protocol-0 `STRING` argument, choosing among the
+/// escapes `escape_decode` understands.
+fn escape_string(text: &[u8], style: &[u8]) -> Vec<u8> {
+    let mut out = b"'".to_vec();
+    for (i, &b) in text.iter().enumerate() {
+        match (
+            b,
+            style.get(i % style.len().max(1)).copied().unwrap_or(0) % 3,
+        ) {
+            (b'\\', _) => out.extend_from_slice(b"\\\\"),
+            (b'\'', _) => out.extend_from_slice(b"\\'"),
+            (b'\n', _) => out.extend_from_slice(b"\\n"),
+            (_, 0) => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+            (_, 1) => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+/// What a `STACK_GLOBAL` of `module` and `"x"` resolves the module to (through the public API).
+fn resolved_module(argument: Vec<u8>) -> (String, String) {
+    let mut bytes = argument;
+    bytes.extend_from_slice(b"\nS'x'\n\x93.");
+    let scan = scan_stream(
+        &bytes[..],
+        &Location::file("x"),
+        &Policy::builtin(),
+        &Limits::default(),
+        &StreamOptions::default(),
+    );
+    scan.globals
+        .first()
+        .map(|g| (g.module.clone(), g.name.clone()))
+        .unwrap_or_default()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_int_spelling_of_a_memo_key_names_the_slot_cpython_uses(
+        put in int_spelling(7),
+        get_spelling in any::<bool>(),
+    ) {
+        // PUT at the spelled 7, GET at 7 (or 8, which was never put): only the right slot calls.
+        let get: &[u8] = if get_spelling { b"7" } else { b"8" };
+        let bytes = [&b"cposix\nsystem\np"[..], &put, b"\n0g", get, b"\n(S'id'\ntR."].concat();
+        prop_assert!(looks_like_pickle(&bytes) || !get_spelling, "{:?}", String::from_utf8_lossy(&bytes));
+        let scan = scan_stream(&bytes[..], &Location::file("x"), &Policy::builtin(), &Limits::default(), &StreamOptions::default());
+        prop_assert_eq!(scan.globals.first().map(|g| g.called), Some(get_spelling), "{:?}", scan.findings);
+        prop_assert_eq!(scan.fully_inspected, get_spelling);
+    }
+
+    #[test]
+    fn long_string_arguments_round_trip(
+        text in proptest::collection::vec(0x20u8..0x7f, 0..3000),
+        style in proptest::collection::vec(any::<u8>(), 1..8),
+    ) {
+        let mut argument = b"S".to_vec();
+        argument.extend(escape_string(&text, &style));
+        let (module, name) = resolved_module(argument);
+        let text = String::from_utf8(text).unwrap_or_default();
+        if text.len() <= Limits::default().max_literal_capture {
+            prop_assert_eq!(module, text);
+            prop_assert_eq!(name, "x");
+        } else {
+            prop_assert_eq!(module.as_str(), &text[..Limits::default().max_literal_capture]);
+            prop_assert_eq!(name, "x...");
+        }
+    }
+
+    #[test]
+    fn long_unicode_arguments_round_trip(text in "[a-z\u{e9}\u{3b1}\u{1f600}]{0,1500}") {
+        let mut argument = b"V".to_vec();
+        for c in text.chars() {
+            match c as u32 {
+                code @ 0x80..=0xffff => argument.extend_from_slice(format!("\\u{code:04x}").as_bytes()),
+                code @ 0x10000.. => argument.extend_from_slice(format!("\\U{code:08x}").as_bytes()),
+                _ => argument.push(c as u8),
+            }
+        }
+        let (module, name) = resolved_module(argument);
+        let cap = Limits::default().max_literal_capture;
+        if text.len() <= cap {
+            prop_assert_eq!(module, text);
+        } else {
+            prop_assert!(text.starts_with(&module) && module.len() + 4 > cap, "{} of {}", module.len(), text.len());
+            prop_assert_eq!(name, "x...");
+        }
     }
 }

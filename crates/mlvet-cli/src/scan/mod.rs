@@ -22,8 +22,23 @@ pub fn rules() -> Vec<&'static RuleMeta> {
 /// How much of a file is read to decide what it is.
 const SNIFF_BYTES: usize = 4096;
 
+/// Stack of every scan worker thread. Rayon's default (2 MiB, Rust's spawned-thread default) is a
+/// quarter of the main thread's: the parsers' depth limits are sized so that their recursion fits
+/// in this with a wide margin, whichever thread runs them.
+pub const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Gives the global rayon pool (the walk and the per-file scans) worker threads with
+/// [`WORKER_STACK_BYTES`] of stack. Only the first call in a process configures the pool.
+fn configure_worker_threads() {
+    // An error means the pool already exists (configured by an earlier call): nothing to do.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .build_global();
+}
+
 pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
+    configure_worker_threads();
     let report = build_report(args)?;
     let meta = mlvet_report::RunMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -3,13 +3,16 @@ use mlvet_core::{RuleMeta, Severity, Verdict};
 pub static RULE: RuleMeta = RuleMeta {
     id: "pickle-budget-exceeded",
     category: "pickle",
-    summary: "The simulation stopped because a resource budget (stack, memo, marks, nesting, opcodes, pickles) was exhausted.",
+    summary: "The simulation stopped because a resource budget (stack, memo, marks, nesting, opcodes, pickles, memory) was exhausted.",
     default_severity: Severity::Medium,
     verdict: Verdict::Suspicious,
     docs: r#"## What it does
 The simulator is bounded: stack size, memo entries, mark depth, value nesting, opcode count and the
-number of pickles in one stream all have limits. When one is hit, the scan stops and reports what it
-saw so far.
+number of pickles in one stream all have limits, and so has memory: the bytes the simulation holds
+(stack, memo, tuples, references) may exceed the bytes of input read so far by at most a fixed
+allowance (64 MiB), so a small pickle cannot make the scanner hold much more than its own size.
+When a budget is hit, the scan stops and reports what it saw so far; references and calls found
+before that point keep their findings.
 
 ## Why is this bad?
 Resource-exhaustion pickles (billion-laughs style `DUP`/memo expansion, huge stacks) can hang or

@@ -14,6 +14,9 @@ walks). A reference that the deny list covers (with parent-module inheritance: `
 critical for code execution, processes and nested loaders, high for network, file and other side
 effects. The evidence says whether the callable was also called (`REDUCE`, `OBJ`, `INST`, `NEWOBJ`,
 `BUILD`) and with which literal arguments.
+The first 100 deny-listed references of a pickle (called ones first) get a finding each; any
+further ones are aggregated into one finding with their count, how many were called, the most
+severe grade among them and the first 20 names: none disappears.
 
 ## Why is this bad?
 `pickle.load` imports the module and fetches the attribute as soon as the opcode is executed, and
@@ -59,4 +62,25 @@ fn os_spelling(qualified: &str) -> Option<String> {
         .iter()
         .find_map(|prefix| qualified.strip_prefix(prefix))
         .map(|name| format!("os.{name}"))
+}
+
+/// One finding for the deny-listed references past the number listed one by one: how many, the most
+/// severe grade among them, whether any was called, and the first names. The verdict stays
+/// malicious: an aggregated dangerous callable never disappears.
+pub(crate) fn aggregate(
+    location: mlvet_core::Location,
+    severity: mlvet_core::Severity,
+    count: u64,
+    called: u64,
+    first_names: &[String],
+) -> mlvet_core::Finding {
+    let message = format!(
+        "imports {count} further deny-listed callables, {called} of them called (first: {})",
+        first_names.join(", ")
+    );
+    mlvet_core::Finding::new(&RULE, location, message)
+        .severity(severity)
+        .evidence("further callables", count.to_string())
+        .evidence("called", called.to_string())
+        .evidence("first of them", first_names.join(", "))
 }
