@@ -169,7 +169,7 @@ fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, sto
         pos += used;
         let skip = if storages {
             let elsize = match &value {
-                Some(Val::Tuple(args)) => args.get(2).and_then(element_size),
+                Some(Val::Tuple(args, _)) => args.get(2).and_then(element_size),
                 _ => None,
             };
             let Some(elsize) = elsize else {

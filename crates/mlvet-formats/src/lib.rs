@@ -49,7 +49,6 @@ mod walk;
 mod walker;
 mod zipscan;
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -57,7 +56,7 @@ use mlvet_core::{ArtifactReport, Location, RuleMeta};
 
 pub use npy::{Literal, NpyError, NpyHeader, parse_header as parse_npy_header, parse_literal};
 pub use sniff::{Format, SNIFF_LEN, sniff};
-pub use walk::{WalkedFile, scan_paths, walk};
+pub use walk::{WalkedFile, open_regular, scan_paths, walk};
 
 use crate::engine::Scan;
 use crate::rules::{container_extension_mismatch, container_unrecognized_model_file};
@@ -119,7 +118,7 @@ pub fn scan_file(
     display: &str,
     opts: &ScanOptions,
 ) -> Result<Option<ArtifactReport>, ScanFileError> {
-    let mut file = File::open(path).map_err(|source| ScanFileError::Open {
+    let mut file = open_regular(path).map_err(|source| ScanFileError::Open {
         path: display.to_string(),
         source,
     })?;

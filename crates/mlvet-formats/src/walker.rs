@@ -19,6 +19,8 @@ use std::rc::Rc;
 
 const TRACKED_STR_MAX: usize = 1024;
 const TRACKED_ITEMS_MAX: usize = 256;
+/// Tuples nested deeper than this are not tracked (no loader record needs more than 2).
+const TRACKED_DEPTH_MAX: u8 = 32;
 const LINE_MAX: usize = 64 * 1024;
 const FRAME_MAX: u64 = 64 * 1024 * 1024;
 const STACK_MAX: usize = 1_000_000;
@@ -32,7 +34,8 @@ pub(crate) enum Val {
     None,
     Int(i128),
     Str(Rc<str>),
-    Tuple(Rc<Vec<Val>>),
+    /// The items and how deeply tuples nest inside (1 for a tuple of scalars).
+    Tuple(Rc<Vec<Val>>, u8),
     Global(Rc<(String, String)>),
     Other,
 }
@@ -352,7 +355,7 @@ impl<R: Read> Walker<R> {
             0x98 => {
                 self.vm.top()?;
             }
-            b')' => self.vm.push(Val::Tuple(Rc::new(Vec::new())))?,
+            b')' => self.vm.push(Val::Tuple(Rc::new(Vec::new()), 1))?,
             b't' => {
                 let items = self.vm.pop_mark()?;
                 self.vm.push(tuple(items))?;
@@ -600,11 +603,22 @@ impl<R: Read> Read for Walker<R> {
     }
 }
 
+/// A tracked tuple, or `Other` when it is too long or nests too deeply. The depth bound keeps
+/// dropping a value (recursive through `Rc<Vec<Val>>`) within any thread's stack: a pickle of a
+/// million nested `TUPLE1`s would otherwise overflow it when the value is freed.
 fn tuple(items: Vec<Val>) -> Val {
-    if items.len() > TRACKED_ITEMS_MAX {
+    let inner = items
+        .iter()
+        .map(|item| match item {
+            Val::Tuple(_, depth) => *depth,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    if items.len() > TRACKED_ITEMS_MAX || inner >= TRACKED_DEPTH_MAX {
         Val::Other
     } else {
-        Val::Tuple(Rc::new(items))
+        Val::Tuple(Rc::new(items), inner + 1)
     }
 }
 
@@ -704,7 +718,7 @@ mod tests {
             b"\x80\x02X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nq\x00\x87q\x01.";
         let mut walker = Walker::new(data);
         assert_eq!(forwarded(&mut walker), data);
-        let Some(Val::Tuple(items)) = &walker.value else {
+        let Some(Val::Tuple(items, _)) = &walker.value else {
             panic!("expected a tuple, got {:?}", walker.value);
         };
         assert!(matches!(items.first(), Some(Val::Str(s)) if &**s == "0"));
@@ -721,6 +735,32 @@ mod tests {
         let mut walker = Walker::new(data);
         assert_eq!(forwarded(&mut walker), b"0");
         assert!(walker.value.is_none());
+    }
+
+    #[test]
+    fn deeply_nested_tuples_are_dropped_within_a_small_stack() {
+        // `)` then a million TUPLE1s: a value nested a million deep if tracked naively.
+        let mut data = b"\x80\x02)".to_vec();
+        data.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+        data.push(b'.');
+        let handle = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                let mut walker = Walker::new(&data[..]);
+                let out = forwarded(&mut walker);
+                let depth = match walker.value {
+                    Some(Val::Tuple(_, depth)) => depth,
+                    _ => 0,
+                };
+                (out.len(), depth)
+            })
+            .expect("spawn");
+        let (forwarded_len, depth) = handle.join().expect("no stack overflow");
+        assert_eq!(forwarded_len, 1_000_004);
+        assert!(
+            depth <= TRACKED_DEPTH_MAX,
+            "tracked nesting is bounded: {depth}"
+        );
     }
 
     #[test]
