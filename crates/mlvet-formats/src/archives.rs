@@ -1,14 +1,21 @@
 //! tar archives, including the legacy PyTorch tar format (`sys_info`, `pickle`, `storages`,
 //! `tensors`), read sequentially the way `tarfile` and `torch.load` read them.
 
+use std::collections::HashSet;
 use std::io::{Cursor, Read};
 
-use mlvet_core::Location;
+use mlvet_core::{Location, Severity};
 
 use crate::engine::Scan;
-use crate::rules::{container_malformed, container_resource_limit, container_uninspectable_member};
+use crate::rules::container_archive_path_escape::Escapes;
+use crate::rules::{
+    container_malformed, container_resource_limit, container_tar_special_member,
+    container_uninspectable_member,
+};
 use crate::sniff::TORCH_TAR_MEMBERS;
 use crate::walker::Val;
+
+mod sparse;
 
 pub(crate) fn scan_tar(
     scan: &mut Scan<'_>,
@@ -29,6 +36,9 @@ pub(crate) fn scan_tar(
     };
     let mut torch_members = 0;
     let mut count = 0usize;
+    // Regular members scanned so far: what a link may name without hiding anything.
+    let mut scanned: HashSet<String> = HashSet::new();
+    let mut escapes = Escapes::default();
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
@@ -50,39 +60,84 @@ pub(crate) fn scan_tar(
             break;
         }
         scan.entries += 1;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            continue;
-        }
-        let name = match entry.path() {
-            Ok(p) => p.to_string_lossy().into_owned(),
-            Err(_) => String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
-        };
-        let size = entry.size();
+        let pax = pax_records(&mut entry);
+        let name = member_name(&entry, &pax);
+        escapes.check(&name, || name.clone());
         let member_loc = loc.member(name.clone());
+        let kind = entry.header().entry_type();
+        match kind {
+            tar::EntryType::Directory
+            | tar::EntryType::XGlobalHeader
+            | tar::EntryType::XHeader
+            | tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink => continue,
+            tar::EntryType::Link | tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+                    .unwrap_or_default();
+                escapes.check(&target, || format!("{name} -> {target}"));
+                report_link(scan, &member_loc, &name, &target, kind, &scanned);
+                continue;
+            }
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                let what = match kind {
+                    tar::EntryType::Fifo => "a FIFO",
+                    _ => "a device node",
+                };
+                scan.findings.push(container_tar_special_member::finding(
+                    member_loc,
+                    &format!("`{name}` is {what} (tarfile.extractall creates it; extractfile returns nothing)"),
+                    Severity::Medium,
+                ));
+                continue;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {}
+            other => {
+                // tarfile: "members with unknown types are treated as regular files".
+                scan.findings.push(container_tar_special_member::finding(
+                    member_loc.clone(),
+                    &format!(
+                        "`{name}` has the unknown type flag {:?}; tarfile reads it as a regular file (scanned as one)",
+                        char::from(other.as_byte())
+                    ),
+                    Severity::Medium,
+                ));
+            }
+        }
         let Some(next) = scan.descend(&member_loc, depth) else {
             continue;
         };
         if TORCH_TAR_MEMBERS.contains(&name.as_str()) {
             torch_members += 1;
         }
-        match name.as_str() {
-            "storages" | "tensors" => {
-                if let Some(bytes) = read_member(scan, &mut entry, size, &member_loc) {
-                    scan_torch_tar_records(scan, &bytes, &member_loc, name == "storages");
+        scanned.insert(name.clone());
+        let sparse = match sparse::map_from_pax(&pax, &mut entry) {
+            Ok(sparse) => sparse,
+            Err(why) => {
+                scan.incomplete(container_malformed::finding(
+                    member_loc,
+                    format!("PAX sparse member: {why}"),
+                ));
+                continue;
+            }
+        };
+        match sparse {
+            Some(map) => {
+                // Holes expand to zeros: that output draws on the expansion budget.
+                let own_limit = scan.budget(None);
+                let expanded = sparse::SparseReader::new(&mut entry, map);
+                let mut limited = scan.limit_decoder(expanded, own_limit);
+                scan_member(scan, &mut limited, &name, &member_loc, next);
+                if limited.hit_limit {
+                    scan.expansion_exceeded(&member_loc, "expanded sparse member", own_limit);
                 }
             }
-            _ => {
-                if size <= scan.opts.max_member_size {
-                    if let Some(bytes) = read_member(scan, &mut entry, size, &member_loc) {
-                        scan.scan_member_bytes(&bytes, &member_loc, next);
-                    }
-                } else {
-                    // Too big for memory: sequential formats are still scanned as a stream.
-                    scan.scan_reader(&mut entry, Some(size), &member_loc, next);
-                }
-            }
+            None => scan_member(scan, &mut entry, &name, &member_loc, next),
         }
+    }
+    if let Some(finding) = escapes.finding(loc) {
+        scan.findings.push(finding);
     }
     if torch_members >= 2 {
         "pytorch-tar"
@@ -91,30 +146,135 @@ pub(crate) fn scan_tar(
     }
 }
 
-fn read_member(
+/// Scans one member's content: legacy torch records by structure, everything else by content
+/// (streamed; only formats that need random access are buffered, within the member cap).
+fn scan_member(
     scan: &mut Scan<'_>,
-    entry: &mut dyn Read,
-    size: u64,
+    content: &mut dyn Read,
+    name: &str,
+    member_loc: &Location,
+    next: usize,
+) {
+    match name {
+        "storages" | "tensors" => {
+            if let Some(bytes) = read_member(scan, content, member_loc) {
+                scan_torch_tar_records(scan, &bytes, member_loc, name == "storages");
+            }
+        }
+        _ => {
+            scan.scan_reader(content, None, member_loc, next);
+        }
+    }
+}
+
+/// The PAX records of a member (bounded: the tar crate holds them in memory already).
+fn pax_records(entry: &mut tar::Entry<'_, &mut dyn Read>) -> Vec<(String, Vec<u8>)> {
+    let Ok(Some(extensions)) = entry.pax_extensions() else {
+        return Vec::new();
+    };
+    extensions
+        .filter_map(Result::ok)
+        .take(sparse::PAX_RECORDS_MAX)
+        .filter_map(|ext| {
+            let key = ext.key().ok()?.to_string();
+            Some((key, ext.value_bytes().to_vec()))
+        })
+        .collect()
+}
+
+/// The member name as `tarfile` reports it: PAX sparse files carry their real name in
+/// `GNU.sparse.name` (the header name is a `GNUSparseFile.<pid>/...` placeholder).
+fn member_name(entry: &tar::Entry<'_, &mut dyn Read>, pax: &[(String, Vec<u8>)]) -> String {
+    if let Some((_, value)) = pax.iter().rev().find(|(key, _)| key == "GNU.sparse.name") {
+        return String::from_utf8_lossy(value).into_owned();
+    }
+    match entry.path() {
+        Ok(p) => p.to_string_lossy().into_owned(),
+        Err(_) => String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+    }
+}
+
+/// `tarfile.extractfile` on a link returns the bytes of the member it names. Those bytes are
+/// covered when that member was scanned before; otherwise the artefact is not fully inspected.
+fn report_link(
+    scan: &mut Scan<'_>,
     loc: &Location,
-) -> Option<Vec<u8>> {
-    let budget = scan.opts.max_member_size.min(
-        scan.opts
-            .max_total_uncompressed
-            .saturating_sub(scan.total_out),
-    );
-    if size > budget {
-        scan.incomplete(container_resource_limit::finding(
+    name: &str,
+    target: &str,
+    kind: tar::EntryType,
+    scanned: &HashSet<String>,
+) {
+    let (what, resolved) = if kind == tar::EntryType::Symlink {
+        // tarfile resolves a symlink relative to the link's own folder.
+        let folder = name.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+        ("symbolic link", normalize_member_path(folder, target))
+    } else {
+        ("hard link", normalize_member_path("", target))
+    };
+    let covered = resolved.as_ref().is_some_and(|r| scanned.contains(r));
+    let description = format!("`{name}` is a {what} to `{target}`");
+    if TORCH_TAR_MEMBERS.contains(&name) {
+        scan.findings.push(container_tar_special_member::finding(
             loc.clone(),
-            format!("member of {size} bytes exceeds {budget}"),
+            &format!("{description}; torch.save never writes links to its records"),
+            Severity::High,
         ));
+        if !covered {
+            scan.fully_inspected = false;
+        }
+    } else if covered {
+        scan.findings.push(container_tar_special_member::finding(
+            loc.clone(),
+            &format!("{description} (tarfile.extractfile returns that member's bytes, scanned)"),
+            Severity::Info,
+        ));
+    } else {
+        scan.incomplete(container_tar_special_member::finding(
+            loc.clone(),
+            &format!(
+                "{description}, which is not a member scanned before it: tarfile.extractfile would read bytes mlvet did not inspect"
+            ),
+            Severity::Medium,
+        ));
+    }
+}
+
+/// `folder/target` with `.` and `..` segments resolved; `None` when it leaves the archive.
+fn normalize_member_path(folder: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if folder.is_empty() {
+        target.to_string()
+    } else {
+        format!("{folder}/{target}")
+    };
+    if joined.starts_with('/') {
         return None;
     }
-    let mut bytes = Vec::new();
-    match entry.take(size).read_to_end(&mut bytes) {
-        Ok(_) => {
-            scan.total_out = scan.total_out.saturating_add(bytes.len() as u64);
-            Some(bytes)
+    for segment in joined.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
         }
+    }
+    Some(parts.join("/"))
+}
+
+/// Reads a whole member (legacy torch records need it), within the member cap.
+fn read_member(scan: &mut Scan<'_>, entry: &mut dyn Read, loc: &Location) -> Option<Vec<u8>> {
+    let cap = scan.opts.max_member_size;
+    let mut bytes = Vec::new();
+    match entry.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() as u64 > cap => {
+            scan.incomplete(container_resource_limit::finding(
+                loc.clone(),
+                format!("member exceeds {cap} bytes"),
+            ));
+            None
+        }
+        Ok(_) => Some(bytes),
         Err(e) => {
             scan.incomplete(container_malformed::finding(
                 loc.clone(),

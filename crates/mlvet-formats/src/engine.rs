@@ -1,7 +1,9 @@
 //! The scan of one artefact: dispatch by sniffed format, containers opened the way their loaders
 //! open them, every pickle handed to the simulator, limits enforced everywhere.
 
+use std::cell::Cell;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::rc::Rc;
 
 use mlvet_core::{Finding, Location};
 use mlvet_pickle::StreamOptions;
@@ -31,20 +33,82 @@ pub(crate) struct Scan<'o> {
     pub opts: &'o ScanOptions,
     pub findings: Vec<Finding>,
     pub fully_inspected: bool,
-    /// Uncompressed bytes produced so far (all levels).
-    pub total_out: u64,
+    /// The one expansion budget of the artefact, shared by every decoder at every nesting level.
+    pub expansion: Expansion,
     pub entries: usize,
 }
 
+/// Decompressed bytes produced for one artefact, counted live by every decoder at every nesting
+/// level (a gzip inside an xz inside a bzip2 all draw from it), against one limit: the absolute
+/// cap, and the ratio cap measured against the artefact's own size on disk. A per-level ratio is
+/// not enough: each level of a 42.zip-style nest looks modest against its immediate parent.
+#[derive(Debug, Clone)]
+pub(crate) struct Expansion {
+    produced: Rc<Cell<u64>>,
+    limit: u64,
+}
+
+impl Expansion {
+    fn for_input(opts: &ScanOptions, input_size: u64) -> Self {
+        let by_ratio = input_size.saturating_mul(opts.max_ratio).max(RATIO_FLOOR);
+        Expansion {
+            produced: Rc::new(Cell::new(0)),
+            limit: opts.max_total_uncompressed.min(by_ratio),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    pub(crate) fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.produced.get())
+    }
+
+    fn charge(&self, n: u64) {
+        self.produced.set(self.produced.get().saturating_add(n));
+    }
+}
+
 impl<'o> Scan<'o> {
-    pub(crate) fn new(opts: &'o ScanOptions) -> Self {
+    /// A scan of one artefact of `input_size` bytes on disk (sets its expansion budget).
+    pub(crate) fn new(opts: &'o ScanOptions, input_size: u64) -> Self {
         Scan {
             opts,
             findings: Vec::new(),
             fully_inspected: true,
-            total_out: 0,
+            expansion: Expansion::for_input(opts, input_size),
             entries: 0,
         }
+    }
+
+    /// A scan whose findings the caller filters, drawing on the same expansion budget.
+    pub(crate) fn child(&self) -> Scan<'o> {
+        Scan {
+            opts: self.opts,
+            findings: Vec::new(),
+            fully_inspected: true,
+            expansion: self.expansion.clone(),
+            entries: 0,
+        }
+    }
+
+    /// Wraps a decoder so that it draws on the artefact's expansion budget and on `own_limit`.
+    pub(crate) fn limit_decoder<R: Read>(&self, decoder: R, own_limit: u64) -> LimitedReader<R> {
+        LimitedReader::new(decoder, own_limit, self.expansion.clone())
+    }
+
+    /// The finding for a decoder that hit its limit.
+    pub(crate) fn expansion_exceeded(&mut self, loc: &Location, what: &str, own_limit: u64) {
+        let why = if self.expansion.remaining() == 0 {
+            format!(
+                "{what}: the artefact's expansion budget ({} bytes decompressed across all nesting levels) is exhausted",
+                self.expansion.limit()
+            )
+        } else {
+            format!("{what} exceeds {own_limit} bytes")
+        };
+        self.incomplete(container_resource_limit::finding(loc.clone(), why));
     }
 
     pub(crate) fn incomplete(&mut self, finding: Finding) {
@@ -220,7 +284,7 @@ impl<'o> Scan<'o> {
             }
         };
         let budget = self.budget(compressed_size);
-        let mut limited = LimitedReader::new(decoder, budget);
+        let mut limited = self.limit_decoder(decoder, budget);
         let inner_format = self.scan_reader(&mut limited, None, &inner_loc, next);
         if let Some(err) = limited.error.take() {
             self.incomplete(container_uninspectable_member::finding(
@@ -228,16 +292,9 @@ impl<'o> Scan<'o> {
                 format!("{} stream is corrupt: {err}", format.name()),
             ));
         }
-        self.total_out = self.total_out.saturating_add(limited.produced);
         if limited.hit_limit {
-            self.incomplete(container_resource_limit::finding(
-                inner_loc,
-                format!(
-                    "decompressed {} stream exceeds {} bytes",
-                    format.name(),
-                    budget
-                ),
-            ));
+            let what = format!("decompressed {} stream", format.name());
+            self.expansion_exceeded(&inner_loc, &what, budget);
         }
         match (format, inner_format) {
             (_, "joblib") | (Format::Zlib | Format::JoblibZfile, "pickle") => "joblib",
@@ -245,16 +302,13 @@ impl<'o> Scan<'o> {
         }
     }
 
-    /// Bytes a decompressor may produce: the member cap, the remaining total, the ratio.
+    /// Bytes one decompressor may produce on its own (the stream cap and its own ratio); the
+    /// shared expansion budget applies on top, live.
     pub(crate) fn budget(&self, compressed_size: Option<u64>) -> u64 {
-        let remaining = self
-            .opts
-            .max_total_uncompressed
-            .saturating_sub(self.total_out);
         let by_ratio = compressed_size
             .map(|c| c.saturating_mul(self.opts.max_ratio).max(RATIO_FLOOR))
             .unwrap_or(u64::MAX);
-        remaining.min(by_ratio).min(self.opts.max_stream_size)
+        by_ratio.min(self.opts.max_stream_size)
     }
 
     // ---- pickles ------------------------------------------------------------------------------
@@ -453,50 +507,47 @@ impl<'o> Scan<'o> {
             ));
             return "7z";
         }
-        let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut problems: Vec<Finding> = Vec::new();
-        let cap = self.opts.max_member_size;
-        let mut remaining = self
-            .opts
-            .max_total_uncompressed
-            .saturating_sub(self.total_out);
-        let result = reader.for_each_entries(|entry, data| {
+        let mut escapes = crate::rules::container_archive_path_escape::Escapes::default();
+        for file in &reader.archive().files {
+            escapes.check(&file.name, || file.name.clone());
+        }
+        if let Some(finding) = escapes.finding(loc) {
+            self.findings.push(finding);
+        }
+        // Members are scanned as they are decoded, never collected: a 7z of eight 128 MiB
+        // members must not hold a gigabyte. Each draws on the artefact's expansion budget.
+        let own_limit = self.budget(None);
+        let result = reader.for_each_entries_with_decision(|entry, data| {
             if entry.is_directory || !entry.has_stream {
-                return Ok(true);
+                return Ok(sevenz_rust2::EntryDecision::Continue);
             }
             let member_loc = loc.member(entry.name.clone());
-            let limit = cap.min(remaining);
-            let mut bytes = Vec::new();
-            data.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-            remaining = remaining.saturating_sub(bytes.len() as u64);
-            if bytes.len() as u64 > limit {
-                problems.push(container_resource_limit::finding(
-                    member_loc,
-                    format!("7z member larger than {limit} bytes"),
-                ));
-                // Drain without keeping: the reader checks integrity of what we skip.
-                return Ok(true);
+            self.entries += 1;
+            let mut limited = self.limit_decoder(data, own_limit);
+            if let Some(next) = self.descend(&member_loc, depth) {
+                self.scan_reader(&mut limited, Some(entry.size), &member_loc, next);
             }
-            members.push((entry.name.clone(), bytes));
-            Ok(true)
+            // Finish the member ourselves, within the budget, so the reader's own drain (which
+            // knows no budget) has nothing left to do.
+            limited.drain();
+            if let Some(err) = limited.error.take() {
+                self.incomplete(container_uninspectable_member::finding(
+                    member_loc,
+                    format!("7z data cannot be decoded: {err}"),
+                ));
+                return Ok(sevenz_rust2::EntryDecision::Stop);
+            }
+            if limited.hit_limit {
+                self.expansion_exceeded(&member_loc, "decompressed 7z member", own_limit);
+                return Ok(sevenz_rust2::EntryDecision::Stop);
+            }
+            Ok(sevenz_rust2::EntryDecision::Continue)
         });
         if let Err(e) = result {
-            problems.push(container_uninspectable_member::finding(
+            self.incomplete(container_uninspectable_member::finding(
                 loc.clone(),
                 format!("7z data cannot be decoded: {e}"),
             ));
-        }
-        for problem in problems {
-            self.incomplete(problem);
-        }
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, bytes) in members {
-            let member_loc = loc.member(name);
-            self.total_out = self.total_out.saturating_add(bytes.len() as u64);
-            self.entries += 1;
-            if let Some(next) = self.descend(&member_loc, depth) {
-                self.scan_member_bytes(&bytes, &member_loc, next);
-            }
         }
         "7z"
     }
@@ -557,20 +608,28 @@ fn open_decoder<'a>(format: Format, src: &'a mut dyn Read) -> io::Result<Box<dyn
 pub(crate) struct LimitedReader<R> {
     inner: R,
     remaining: u64,
+    shared: Expansion,
     pub produced: u64,
     pub hit_limit: bool,
     pub error: Option<String>,
 }
 
 impl<R: Read> LimitedReader<R> {
-    pub(crate) fn new(inner: R, limit: u64) -> Self {
+    fn new(inner: R, limit: u64, shared: Expansion) -> Self {
         LimitedReader {
             inner,
             remaining: limit,
+            shared,
             produced: 0,
             hit_limit: false,
             error: None,
         }
+    }
+
+    /// Reads and discards the rest (bounded by the limits), e.g. to finish a checksum.
+    pub(crate) fn drain(&mut self) {
+        let mut sink = [0u8; 64 * 1024];
+        while matches!(self.read(&mut sink), Ok(n) if n > 0) {}
     }
 }
 
@@ -579,20 +638,25 @@ impl<R: Read> Read for LimitedReader<R> {
         if self.error.is_some() || buf.is_empty() {
             return Ok(0);
         }
-        if self.remaining == 0 {
+        if self.hit_limit {
+            return Ok(0);
+        }
+        let allowed = self.remaining.min(self.shared.remaining());
+        if allowed == 0 {
             let mut probe = [0u8; 1];
             if matches!(self.inner.read(&mut probe), Ok(n) if n > 0) {
                 self.hit_limit = true;
             }
             return Ok(0);
         }
-        let want = usize::try_from(self.remaining)
+        let want = usize::try_from(allowed)
             .unwrap_or(usize::MAX)
             .min(buf.len());
         match self.inner.read(&mut buf[..want]) {
             Ok(n) => {
                 self.remaining -= n as u64;
                 self.produced += n as u64;
+                self.shared.charge(n as u64);
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),

@@ -144,7 +144,7 @@ pub fn scan_file(
             Ok(std::io::BufReader::new(file))
         }));
     }
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
     Ok(Some(finish(scan, display, name, size)))
@@ -165,7 +165,7 @@ pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactRe
             )
         });
     }
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_member_bytes(bytes, &loc, 0);
     finish(scan, display, name, size)
@@ -208,7 +208,7 @@ fn unrecognized<R: Read>(
         _ => return None,
     };
     let loc = Location::file(display);
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     match open() {
         Ok(reader) => {
             scan.scan_pickles(reader, &loc, 0, None, engine::PickleLoader::Generic);
