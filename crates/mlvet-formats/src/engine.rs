@@ -36,6 +36,44 @@ pub(crate) struct Scan<'o> {
     /// The one expansion budget of the artefact, shared by every decoder at every nesting level.
     pub expansion: Expansion,
     pub entries: usize,
+    /// joblib side files the pickles of this artefact make `joblib.load` open, resolved by the
+    /// caller that knows the artefact's folder.
+    pub side_files: Vec<PendingSideFile>,
+}
+
+/// A side file named by a pickle, not yet looked at.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSideFile {
+    /// Where the pickle naming it is.
+    pub loc: Location,
+    pub class: String,
+    /// `None` when the name could not be determined.
+    pub filename: Option<String>,
+}
+
+/// Bytes of one pickle stream kept to follow side-file names (old joblib pickles are small: the
+/// arrays are in the side files).
+const SIDE_FILE_PICKLE_MAX: usize = 16 * 1024 * 1024;
+
+/// Passes a stream through, keeping a copy of its first `cap` bytes.
+struct Recorder<R> {
+    inner: R,
+    kept: Vec<u8>,
+    cap: usize,
+    overflowed: bool,
+}
+
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let room = self.cap - self.kept.len();
+        let read = buf.get(..n).unwrap_or(&[]);
+        if read.len() > room {
+            self.overflowed = true;
+        }
+        self.kept.extend_from_slice(&read[..read.len().min(room)]);
+        Ok(n)
+    }
 }
 
 /// Decompressed bytes produced for one artefact, counted live by every decoder at every nesting
@@ -79,6 +117,7 @@ impl<'o> Scan<'o> {
             fully_inspected: true,
             expansion: Expansion::for_input(opts, input_size),
             entries: 0,
+            side_files: Vec::new(),
         }
     }
 
@@ -90,6 +129,7 @@ impl<'o> Scan<'o> {
             fully_inspected: true,
             expansion: self.expansion.clone(),
             entries: 0,
+            side_files: Vec::new(),
         }
     }
 
@@ -330,15 +370,34 @@ impl<'o> Scan<'o> {
         // The simulator itself skips joblib's inline array bytes (and simulates object arrays'
         // nested pickles) exactly where joblib reads them, in one pass; a plain `pickle.load`
         // stream needs nothing in front of it.
+        let mut recorder = Recorder {
+            inner: src,
+            kept: Vec::new(),
+            cap: SIDE_FILE_PICKLE_MAX,
+            overflowed: false,
+        };
         let scan = if loader == PickleLoader::Generic {
-            mlvet_pickle::scan_joblib_stream(
-                src,
+            let scan = mlvet_pickle::scan_joblib_stream(
+                &mut recorder,
                 loc,
                 &self.opts.policy,
                 &self.opts.pickle_limits,
                 &stream_opts,
-            )
+            );
+            if let Some(class) = scan
+                .globals
+                .iter()
+                .find(|g| crate::walker::is_side_file_class(&g.module, &g.name))
+            {
+                let class = class.name.clone();
+                // Inline arrays (the current format) are raw bytes the walker cannot step over.
+                let inline_arrays = scan.globals.iter().any(|g| g.name == "NumpyArrayWrapper");
+                let unreadable = recorder.overflowed || inline_arrays;
+                self.follow_side_files(&recorder.kept, unreadable, loc, &class);
+            }
+            scan
         } else {
+            let src = recorder.inner;
             mlvet_pickle::scan_stream(
                 src,
                 loc,
@@ -354,6 +413,34 @@ impl<'o> Scan<'o> {
         );
         self.absorb(scan.findings, scan.fully_inspected, |off| base_offset + off);
         arrays
+    }
+
+    /// Finds the side files `joblib.load` would open while loading the pickle in `kept` (the
+    /// first pickle: `joblib.load` loads one).
+    fn follow_side_files(&mut self, kept: &[u8], unreadable: bool, loc: &Location, class: &str) {
+        let undetermined = |class: &str| PendingSideFile {
+            loc: loc.clone(),
+            class: class.to_string(),
+            filename: None,
+        };
+        if unreadable {
+            self.side_files.push(undetermined(class));
+            return;
+        }
+        let mut walker = Walker::new(kept);
+        let _ = io::copy(&mut walker, &mut io::sink());
+        for side in walker.side_files.drain(..) {
+            self.side_files.push(PendingSideFile {
+                loc: loc.clone().with_offset(side.offset),
+                class: side.class,
+                filename: side.filename,
+            });
+        }
+        if walker.gave_up() {
+            // Interpretation stopped at a bound of ours before the end: a BUILD after that
+            // point is unknown.
+            self.side_files.push(undetermined(class));
+        }
     }
 
     fn absorb(&mut self, findings: Vec<Finding>, fully_inspected: bool, map: impl Fn(u64) -> u64) {

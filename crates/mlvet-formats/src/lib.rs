@@ -44,6 +44,7 @@ mod archives;
 mod engine;
 mod npy;
 pub mod rules;
+mod side_files;
 mod sniff;
 mod walk;
 mod walker;
@@ -139,7 +140,7 @@ pub fn scan_file(
         })?;
     let format = sniff(&prefix);
     if format == Format::NotAModel {
-        return Ok(unrecognized(display, size, opts, || {
+        return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
         }));
@@ -147,6 +148,8 @@ pub fn scan_file(
     let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
+    drop(file);
+    side_files::resolve(&mut scan, path.parent());
     Ok(Some(finish(scan, display, name, size)))
 }
 
@@ -155,7 +158,7 @@ pub fn scan_file(
 pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactReport {
     let size = bytes.len() as u64;
     if sniff(bytes.get(..SNIFF_LEN).unwrap_or(bytes)) == Format::NotAModel {
-        return unrecognized(display, size, opts, || Ok(bytes)).unwrap_or_else(|| {
+        return unrecognized(display, None, size, opts, || Ok(bytes)).unwrap_or_else(|| {
             ArtifactReport::new(
                 display.to_string(),
                 Format::NotAModel.name().to_string(),
@@ -168,6 +171,7 @@ pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactRe
     let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_member_bytes(bytes, &loc, 0);
+    side_files::resolve(&mut scan, None);
     finish(scan, display, name, size)
 }
 
@@ -192,6 +196,7 @@ fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> Artifac
 /// For the ambiguous `.bin` only a malicious result is kept; otherwise it is informational.
 fn unrecognized<R: Read>(
     display: &str,
+    folder: Option<&Path>,
     size: u64,
     opts: &ScanOptions,
     open: impl FnOnce() -> std::io::Result<R>,
@@ -218,6 +223,7 @@ fn unrecognized<R: Read>(
             format!("unreadable: {e}"),
         )),
     }
+    side_files::resolve(&mut scan, folder);
     let malicious = scan
         .findings
         .iter()

@@ -13,12 +13,15 @@
 //! least what the loader would; the pickle then never completes, and the caller treats the record
 //! as not understood.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::rc::Rc;
 
 const TRACKED_STR_MAX: usize = 1024;
 const TRACKED_ITEMS_MAX: usize = 256;
+/// Side-file references recorded per pickle.
+const SIDE_FILES_MAX: usize = 10_000;
 /// Tuples nested deeper than this are not tracked (no loader record needs more than 2).
 const TRACKED_DEPTH_MAX: u8 = 32;
 const LINE_MAX: usize = 64 * 1024;
@@ -37,7 +40,41 @@ pub(crate) enum Val {
     /// The items and how deeply tuples nest inside (1 for a tuple of scalars).
     Tuple(Rc<Vec<Val>>, u8),
     Global(Rc<(String, String)>),
+    /// A dict: only its string keys with string values are tracked (no nesting, so no cycles).
+    Dict(Rc<RefCell<Vec<(Rc<str>, Rc<str>)>>>),
+    /// An object of a class the walker watches (joblib's side-file array placeholders).
+    Instance(Rc<RefCell<Instance>>),
     Other,
+}
+
+/// An instance of a watched class and the `filename` attribute it holds so far (`Some(None)`:
+/// set to something that is not a tracked string).
+#[derive(Debug)]
+pub(crate) struct Instance {
+    class: (String, String),
+    filename: Option<Option<String>>,
+}
+
+/// A `BUILD` on one of joblib's pre-0.10 array placeholders: `joblib.load` then opens the file
+/// it names next to the pickle (`NDArrayWrapper`: `np.load(..., allow_pickle=True)`;
+/// `ZNDArrayWrapper`: a zlib "Z-file").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SideFileRef {
+    pub class: String,
+    /// `None` when the name is not a string the walker could follow.
+    pub filename: Option<String>,
+    /// Offset of the `BUILD` opcode in the pickle.
+    pub offset: u64,
+}
+
+/// Whether `module.name` is joblib's `NDArrayWrapper` or `ZNDArrayWrapper` (joblib's own module,
+/// its compatibility module, or scikit-learn's bundled copy).
+pub(crate) fn is_side_file_class(module: &str, name: &str) -> bool {
+    let joblib_module = matches!(
+        module.strip_prefix("sklearn.externals.").unwrap_or(module),
+        "joblib.numpy_pickle" | "joblib.numpy_pickle_compat"
+    );
+    joblib_module && matches!(name, "NDArrayWrapper" | "ZNDArrayWrapper")
 }
 
 impl Val {
@@ -113,6 +150,11 @@ pub(crate) struct Walker<R: Read> {
     vm: Vm,
     /// The value the pickle's STOP returned.
     pub value: Option<Val>,
+    /// joblib side files the pickle makes `joblib.load` open, in load order.
+    pub side_files: Vec<SideFileRef>,
+    /// Offset of the opcode being interpreted.
+    op_offset: u64,
+    gave_up: bool,
 }
 
 impl<R: Read> Walker<R> {
@@ -129,7 +171,16 @@ impl<R: Read> Walker<R> {
             done: false,
             vm: Vm::default(),
             value: None,
+            side_files: Vec::new(),
+            op_offset: 0,
+            gave_up: false,
         }
+    }
+
+    /// Whether interpretation stopped at a bound of ours (not at the pickle's end or at a point
+    /// where the loader itself fails).
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up
     }
 
     pub(crate) fn input_pos(&self) -> u64 {
@@ -226,6 +277,7 @@ impl<R: Read> Walker<R> {
 
     /// Interprets one opcode; `Ok(false)` at a clean end of input.
     fn step(&mut self) -> Result<bool, Halt> {
+        self.op_offset = self.input.pos;
         match self.take_byte()? {
             Some(op) => self.opcode(op),
             None => Ok(false),
@@ -382,19 +434,21 @@ impl<R: Read> Walker<R> {
                 self.vm.pop_mark()?;
                 self.vm.top()?;
             }
-            b'}' => self.vm.push(Val::Other)?,
+            b'}' => self.vm.push(Val::Dict(Rc::default()))?,
             b'd' => {
-                self.vm.pop_mark()?;
-                self.vm.push(Val::Other)?;
+                let items = self.vm.pop_mark()?;
+                let dict = Val::Dict(Rc::default());
+                set_items(&dict, &items);
+                self.vm.push(dict)?;
             }
             b's' => {
-                self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.top()?;
+                let value = self.vm.pop()?;
+                let key = self.vm.pop()?;
+                set_items(self.vm.top()?, &[key, value]);
             }
             b'u' => {
-                self.vm.pop_mark()?;
-                self.vm.top()?;
+                let items = self.vm.pop_mark()?;
+                set_items(self.vm.top()?, &items);
             }
             0x8f => self.vm.push(Val::Other)?,
             0x90 => {
@@ -422,31 +476,42 @@ impl<R: Read> Walker<R> {
                 self.vm.push(value)?;
             }
             b'i' => {
-                self.take_line()?;
-                self.take_line()?;
-                self.vm.pop_mark()?;
-                self.vm.push(Val::Other)?;
+                let module = self.take_line()?;
+                let name = self.take_line()?;
+                let args = self.vm.pop_mark()?;
+                // INST calls cls(*args): __init__ runs.
+                self.vm
+                    .push(construct(&global(&module, &name), Some(&args)))?;
             }
             b'o' => {
-                if self.vm.pop_mark()?.is_empty() {
+                let mut items = self.vm.pop_mark()?;
+                if items.is_empty() {
                     return Err(Halt::LoaderError);
                 }
-                self.vm.push(Val::Other)?;
+                let class = items.remove(0);
+                self.vm.push(construct(&class, Some(&items)))?;
             }
-            0x81 | b'R' => {
+            0x81 => {
+                // NEWOBJ: cls.__new__(cls, *args), no __init__.
                 self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.push(Val::Other)?;
+                let class = self.vm.pop()?;
+                self.vm.push(construct(&class, None))?;
+            }
+            b'R' => {
+                let args = self.vm.pop()?;
+                let callable = self.vm.pop()?;
+                self.vm.push(reduce(&callable, &args))?;
             }
             0x92 => {
                 self.vm.pop()?;
                 self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.push(Val::Other)?;
+                let class = self.vm.pop()?;
+                self.vm.push(construct(&class, None))?;
             }
             b'b' => {
-                self.vm.pop()?;
-                self.vm.top()?;
+                let state = self.vm.pop()?;
+                let target = self.vm.top()?.clone();
+                self.build(&target, &state);
             }
             b'p' => {
                 let line = self.take_line()?;
@@ -511,6 +576,50 @@ impl<R: Read> Walker<R> {
         Ok(true)
     }
 
+    /// BUILD on a watched instance: the state's `filename` (a dict, or the first dict of a
+    /// `(state, slotstate)` pair) replaces the attribute, and joblib's `load_build` then reads
+    /// the side file it names.
+    fn build(&mut self, target: &Val, state: &Val) {
+        let Val::Instance(instance) = target else {
+            return;
+        };
+        let mut instance = instance.borrow_mut();
+        let dicts: Vec<&Val> = match state {
+            Val::Tuple(items, _) if items.len() == 2 => items.iter().collect(),
+            Val::Dict(_) | Val::None => vec![state],
+            _ => {
+                // A state we do not track may set the name to anything.
+                instance.filename = Some(None);
+                vec![]
+            }
+        };
+        for dict in dicts {
+            match dict {
+                Val::Dict(entries) => {
+                    if let Some((_, name)) = entries
+                        .borrow()
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| &**k == "filename")
+                    {
+                        instance.filename = Some((&**name != UNTRACKED).then(|| name.to_string()));
+                    } else if entries.borrow().len() >= TRACKED_ITEMS_MAX {
+                        instance.filename = Some(None);
+                    }
+                }
+                Val::None => {}
+                _ => instance.filename = Some(None),
+            }
+        }
+        if self.side_files.len() < SIDE_FILES_MAX {
+            self.side_files.push(SideFileRef {
+                class: instance.class.1.clone(),
+                filename: instance.filename.clone().flatten(),
+                offset: self.op_offset,
+            });
+        }
+    }
+
     fn memo_put(&mut self, idx: u64) -> Result<(), Halt> {
         let top = self.vm.top()?.clone();
         if self.vm.memo.len() >= MEMO_MAX {
@@ -548,6 +657,7 @@ impl<R: Read> Walker<R> {
     }
 
     fn halt(&mut self, halt: Halt) {
+        self.gave_up = halt == Halt::GiveUp;
         if halt == Halt::LoaderError {
             // The loader stops here: forward nothing more.
             self.done = true;
@@ -619,6 +729,66 @@ fn tuple(items: Vec<Val>) -> Val {
         Val::Other
     } else {
         Val::Tuple(Rc::new(items), inner + 1)
+    }
+}
+
+/// Sets string items of a tracked dict; any other key or value marks the dict as not fully
+/// tracked by storing a placeholder that can never be a string name.
+fn set_items(target: &Val, items: &[Val]) {
+    let Val::Dict(entries) = target else {
+        return;
+    };
+    let mut entries = entries.borrow_mut();
+    for pair in items.chunks(2) {
+        if entries.len() >= TRACKED_ITEMS_MAX {
+            return;
+        }
+        if let [Val::Str(key), value] = pair {
+            let value: Rc<str> = match value {
+                Val::Str(v) => v.clone(),
+                // Untracked value: a name that matches no file and is never an escape.
+                _ => Rc::from(UNTRACKED),
+            };
+            entries.push((key.clone(), value));
+        }
+    }
+}
+
+/// Stands for a dict value the walker does not track.
+pub(crate) const UNTRACKED: &str = "\u{0}untracked";
+
+/// `cls(*args)` or `cls.__new__(cls)` of a watched class; anything else is not tracked.
+fn construct(class: &Val, init_args: Option<&[Val]>) -> Val {
+    let Some((module, name)) = class.global_name() else {
+        return Val::Other;
+    };
+    if !is_side_file_class(module, name) {
+        return Val::Other;
+    }
+    // NDArrayWrapper(filename, ...) / ZNDArrayWrapper(filename, ...) store the first argument.
+    let filename = init_args.map(|args| match args.first() {
+        Some(Val::Str(s)) => Some(s.to_string()),
+        _ => None,
+    });
+    Val::Instance(Rc::new(RefCell::new(Instance {
+        class: (module.to_string(), name.to_string()),
+        filename,
+    })))
+}
+
+/// REDUCE: the class itself (`__init__` runs) or `copyreg._reconstructor(cls, object, state)`
+/// (protocols 0 and 1; no `__init__`).
+fn reduce(callable: &Val, args: &Val) -> Val {
+    let Val::Tuple(items, _) = args else {
+        return Val::Other;
+    };
+    match callable.global_name() {
+        Some(("copy_reg" | "copyreg", "_reconstructor")) => match items.first() {
+            Some(class) => construct(class, None),
+            None => Val::Other,
+        },
+        Some(_) => construct(callable, Some(items)),
+        None => Val::Other,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod container_extension_mismatch;
 pub mod container_malformed;
 pub mod container_nesting_too_deep;
 pub mod container_resource_limit;
+pub mod container_side_file;
 pub mod container_staged_pickle;
 pub mod container_tar_special_member;
 pub mod container_torchscript_code;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &container_malformed::RULE,
         &container_nesting_too_deep::RULE,
         &container_resource_limit::RULE,
+        &container_side_file::RULE,
         &container_staged_pickle::RULE,
         &container_tar_special_member::RULE,
         &container_torchscript_code::RULE,
