@@ -41,11 +41,14 @@ pub(crate) enum Val {
     Tuple(Rc<Vec<Val>>, u8),
     Global(Rc<(String, String)>),
     /// A dict: only its string keys with string values are tracked (no nesting, so no cycles).
-    Dict(Rc<RefCell<Vec<(Rc<str>, Rc<str>)>>>),
+    Dict(DictItems),
     /// An object of a class the walker watches (joblib's side-file array placeholders).
     Instance(Rc<RefCell<Instance>>),
     Other,
 }
+
+/// The string items of a tracked dict, shared by every reference to it (memo copies).
+pub(crate) type DictItems = Rc<RefCell<Vec<(Rc<str>, Rc<str>)>>>;
 
 /// An instance of a watched class and the `filename` attribute it holds so far (`Some(None)`:
 /// set to something that is not a tracked string).

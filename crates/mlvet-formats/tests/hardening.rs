@@ -1,0 +1,130 @@
+//! Resource hardening of the container readers: members streamed instead of buffered, one
+//! expansion budget per artefact, bounded work on hostile layouts.
+
+use std::io::{Cursor, Write};
+
+use mlvet_core::Verdict;
+use mlvet_formats::{ScanOptions, scan_bytes};
+
+/// `posix.system('id')`, protocol 2.
+const EVIL: &[u8] = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.";
+
+/// A pickle that reads a `literal`-byte BINBYTES8 of zeros, pops it, then calls os.system.
+fn long_pickle_then_evil(literal: usize) -> Vec<u8> {
+    let mut bytes = b"\x80\x04\x8e".to_vec();
+    bytes.extend((literal as u64).to_le_bytes());
+    bytes.resize(bytes.len() + literal, 0);
+    bytes.push(b'0');
+    bytes.extend(&EVIL[2..]);
+    bytes
+}
+
+fn small_memory_options() -> ScanOptions {
+    ScanOptions {
+        // Far below the members: only streaming can inspect them.
+        max_member_size: 1024 * 1024,
+        ..ScanOptions::default()
+    }
+}
+
+fn has_rule(report: &mlvet_core::ArtifactReport, rule: &str) -> bool {
+    report.findings.iter().any(|f| f.rule == rule)
+}
+
+#[test]
+fn seven_z_members_are_streamed_not_held_in_memory() {
+    let big = long_pickle_then_evil(4 * 1024 * 1024);
+    let mut seven = Cursor::new(Vec::new());
+    {
+        let mut writer = sevenz_rust2::ArchiveWriter::new(&mut seven).expect("7z writer");
+        for name in ["a.pkl", "b.pkl", "c.pkl"] {
+            let data: &[u8] = if name == "c.pkl" {
+                &big
+            } else {
+                b"\x80\x02K\x01."
+            };
+            writer
+                .push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(data))
+                .expect("7z entry");
+        }
+        writer.finish().expect("7z finish");
+    }
+    let report = scan_bytes(seven.get_ref(), "m.7z", &small_memory_options());
+    assert_eq!(report.verdict, Verdict::Malicious, "{report:#?}");
+    assert!(report.fully_inspected, "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.verdict == Verdict::Malicious)
+        .expect("finding");
+    assert_eq!(finding.location.members, ["c.pkl"]);
+}
+
+#[test]
+fn zip_members_are_streamed_not_held_in_memory() {
+    let big = long_pickle_then_evil(4 * 1024 * 1024);
+    let mut out = Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            let options = zip::write::SimpleFileOptions::default().compression_method(method);
+            zip.start_file(format!("{method:?}.pkl"), options)
+                .expect("start");
+            zip.write_all(&big).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    let report = scan_bytes(out.get_ref(), "m.zip", &small_memory_options());
+    assert_eq!(report.verdict, Verdict::Malicious, "{report:#?}");
+    assert!(report.fully_inspected, "{report:#?}");
+    let located: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Malicious)
+        .filter_map(|f| f.location.members.first().map(String::as_str))
+        .collect();
+    assert!(
+        located.contains(&"Stored.pkl") && located.contains(&"Deflated.pkl"),
+        "{located:?}"
+    );
+}
+
+#[test]
+fn nested_compression_levels_draw_on_one_budget() {
+    // gzip(gzip(gzip(40 MiB pickle literal))): each level is within its own ratio of 1,000
+    // (the floor lets 16 MiB through per level), the artefact is not.
+    let mut bytes = long_pickle_then_evil(40 * 1024 * 1024);
+    for _ in 0..3 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes).expect("gzip");
+        bytes = gz.finish().expect("gzip");
+    }
+    assert!(bytes.len() < 64 * 1024, "{}", bytes.len());
+    let report = scan_bytes(&bytes, "nested.pkl.gz", &ScanOptions::default());
+    assert!(!report.fully_inspected);
+    assert_ne!(report.verdict, Verdict::Safe);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == "container-resource-limit" && f.message.contains("expansion budget")),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn an_artefact_within_its_budget_is_fully_read_through_every_level() {
+    let mut bytes = long_pickle_then_evil(2 * 1024 * 1024);
+    for _ in 0..3 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes).expect("gzip");
+        bytes = gz.finish().expect("gzip");
+    }
+    let report = scan_bytes(&bytes, "nested.pkl.gz", &ScanOptions::default());
+    assert!(report.fully_inspected, "{report:#?}");
+    assert_eq!(report.verdict, Verdict::Malicious);
+    assert!(!has_rule(&report, "container-resource-limit"));
+}
