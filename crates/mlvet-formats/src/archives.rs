@@ -2,11 +2,11 @@
 //! `tensors`), read sequentially the way `tarfile` and `torch.load` read them.
 
 use std::collections::HashSet;
-use std::io::{Cursor, Read};
+use std::io::{Read, SeekFrom};
 
 use mlvet_core::{Location, Severity};
 
-use crate::engine::Scan;
+use crate::engine::{ReadSeek, Scan};
 use crate::rules::container_archive_path_escape::Escapes;
 use crate::rules::{
     container_malformed, container_resource_limit, container_tar_special_member,
@@ -157,8 +157,9 @@ fn scan_member(
 ) {
     match name {
         "storages" | "tensors" => {
-            if let Some(bytes) = read_member(scan, content, member_loc) {
-                scan_torch_tar_records(scan, &bytes, member_loc, name == "storages");
+            // Records are walked with seeks: a copy (on disk when large), within the cap.
+            if let Some((mut copy, len)) = scan.buffer(content, member_loc) {
+                scan_torch_tar_records(scan, &mut copy, len, member_loc, name == "storages");
             }
         }
         _ => {
@@ -262,29 +263,6 @@ fn normalize_member_path(folder: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Reads a whole member (legacy torch records need it), within the member cap.
-fn read_member(scan: &mut Scan<'_>, entry: &mut dyn Read, loc: &Location) -> Option<Vec<u8>> {
-    let cap = scan.opts.max_member_size;
-    let mut bytes = Vec::new();
-    match entry.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-        Ok(_) if bytes.len() as u64 > cap => {
-            scan.incomplete(container_resource_limit::finding(
-                loc.clone(),
-                format!("member exceeds {cap} bytes"),
-            ));
-            None
-        }
-        Ok(_) => Some(bytes),
-        Err(e) => {
-            scan.incomplete(container_malformed::finding(
-                loc.clone(),
-                format!("tar member unreadable: {e}"),
-            ));
-            None
-        }
-    }
-}
-
 /// Element size of a legacy storage type (`torch.FloatStorage`...).
 fn element_size(storage_type: &Val) -> Option<u64> {
     let (module, name) = storage_type.global_name()?;
@@ -305,8 +283,13 @@ fn element_size(storage_type: &Val) -> Option<u64> {
 /// 8-byte element count and the raw bytes, then the storage-views pickle. `tensors`: count
 /// pickle, then per tensor an args pickle and `ndim`, 4 skipped bytes, sizes, strides, offset.
 /// torch.load unpickles every one of those pickles; the raw parts are skipped by structure.
-fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, storages: bool) {
-    let mut cursor = Cursor::new(bytes);
+fn scan_torch_tar_records(
+    scan: &mut Scan<'_>,
+    records: &mut dyn ReadSeek,
+    len: u64,
+    loc: &Location,
+    storages: bool,
+) {
     let mut pos: u64 = 0;
     let fail = |scan: &mut Scan<'_>, pos: u64, why: &str| {
         scan.incomplete(container_malformed::finding(
@@ -314,7 +297,7 @@ fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, sto
             format!("legacy torch tar record: {why}"),
         ));
     };
-    let count = match scan.scan_one_pickle(&mut cursor, loc, pos) {
+    let count = match scan.scan_one_pickle(records, loc, pos) {
         Ok((Some(Val::Int(n)), used)) if (0..=10_000_000).contains(&n) => {
             pos += used;
             n as u64
@@ -322,7 +305,7 @@ fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, sto
         _ => return fail(scan, pos, "record count pickle not understood"),
     };
     for _ in 0..count {
-        let (value, used) = match scan.scan_one_pickle(&mut cursor, loc, pos) {
+        let (value, used) = match scan.scan_one_pickle(records, loc, pos) {
             Ok(v) => v,
             Err(()) => return fail(scan, pos, "record pickle is broken"),
         };
@@ -335,12 +318,12 @@ fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, sto
             let Some(elsize) = elsize else {
                 return fail(scan, pos, "storage type not understood");
             };
-            let Some(numel) = read_u64(bytes, pos) else {
+            let Some(numel) = read_u64(records, pos) else {
                 return fail(scan, pos, "truncated storage size");
             };
             numel.checked_mul(elsize).and_then(|n| n.checked_add(8))
         } else {
-            let Some(ndim) = read_u64(bytes, pos).map(|v| (v & 0xffff_ffff) as u32 as i32) else {
+            let Some(ndim) = read_u64(records, pos).map(|v| (v & 0xffff_ffff) as u32 as i32) else {
                 return fail(scan, pos, "truncated tensor record");
             };
             if !(0..=64).contains(&ndim) {
@@ -352,20 +335,21 @@ fn scan_torch_tar_records(scan: &mut Scan<'_>, bytes: &[u8], loc: &Location, sto
             return fail(scan, pos, "record size overflows");
         };
         pos = match pos.checked_add(skip) {
-            Some(p) if p <= bytes.len() as u64 => p,
+            Some(p) if p <= len => p,
             _ => return fail(scan, pos, "record data truncated"),
         };
-        cursor.set_position(pos);
+        if records.seek(SeekFrom::Start(pos)).is_err() {
+            return fail(scan, pos, "record data unreadable");
+        }
     }
-    if storages && scan.scan_one_pickle(&mut cursor, loc, pos).is_err() {
+    if storages && scan.scan_one_pickle(records, loc, pos).is_err() {
         fail(scan, pos, "storage views pickle is broken");
     }
 }
 
-fn read_u64(bytes: &[u8], pos: u64) -> Option<u64> {
-    let start = usize::try_from(pos).ok()?;
-    let b = bytes.get(start..start.checked_add(8)?)?;
-    Some(u64::from_le_bytes([
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-    ]))
+fn read_u64(records: &mut dyn ReadSeek, pos: u64) -> Option<u64> {
+    let mut b = [0u8; 8];
+    records.seek(SeekFrom::Start(pos)).ok()?;
+    records.read_exact(&mut b).ok()?;
+    Some(u64::from_le_bytes(b))
 }

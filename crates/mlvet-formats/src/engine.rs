@@ -214,12 +214,10 @@ impl<'o> Scan<'o> {
         let mut chained = Cursor::new(prefix).chain(src);
         match format {
             Format::Zip | Format::SevenZip | Format::Numpy => {
-                // Random access needed: buffer, within the member cap.
+                // Random access needed: a copy (in memory when small, on disk otherwise),
+                // within the member cap.
                 match self.buffer(&mut chained, loc) {
-                    Some(bytes) => {
-                        let len = bytes.len() as u64;
-                        self.scan_seekable(&mut Cursor::new(bytes), len, loc, depth)
-                    }
+                    Some((mut copy, len)) => self.scan_seekable(&mut copy, len, loc, depth),
                     None => format.name(),
                 }
             }
@@ -231,12 +229,17 @@ impl<'o> Scan<'o> {
         }
     }
 
-    /// Reads a whole stream into memory, up to `max_member_size`.
-    pub(crate) fn buffer(&mut self, src: &mut dyn Read, loc: &Location) -> Option<Vec<u8>> {
+    /// A seekable copy of a stream, up to `max_member_size` (small copies in memory, larger ones
+    /// in an unlinked temporary file).
+    pub(crate) fn buffer(
+        &mut self,
+        src: &mut dyn Read,
+        loc: &Location,
+    ) -> Option<(crate::spool::Spooled, u64)> {
         let cap = self.opts.max_member_size;
-        let mut bytes = Vec::new();
-        match src.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-            Ok(_) if bytes.len() as u64 > cap => {
+        match crate::spool::spool(src, cap) {
+            Ok(crate::spool::Outcome::Copied(copy, len)) => Some((copy, len)),
+            Ok(crate::spool::Outcome::TooLarge) => {
                 self.incomplete(container_resource_limit::finding(
                     loc.clone(),
                     format!(
@@ -245,7 +248,6 @@ impl<'o> Scan<'o> {
                 ));
                 None
             }
-            Ok(_) => Some(bytes),
             Err(e) => {
                 self.incomplete(container_uninspectable_member::finding(
                     loc.clone(),

@@ -26,19 +26,28 @@
 //! ## How each container is read
 //! - **zip**: own bounded parser of the central directory and of every local header (anomalies:
 //!   CRC, flag bits, name mismatches, overlaps, prepended data, several end records, hidden
-//!   local entries); members read with PyTorch's tolerance. Tensor storages of torch zips
-//!   (`<prefix>/data/<key>`) are skipped by structure, never read.
+//!   local entries); members streamed with PyTorch's tolerance (entries that start inside
+//!   another entry's bytes are reported once and never inflated again). Tensor storages of torch
+//!   zips (`<prefix>/data/<key>`) are skipped by structure, never read. Member names that leave
+//!   the extraction folder (`..`, absolute, drive letters) are reported.
 //! - **legacy torch**: exactly the five pickles `torch.load` reads; the storage tail is never
 //!   read.
 //! - **legacy torch tar**: `pickle` and `sys_info` scanned; `storages` and `tensors` walked record
 //!   by record (a pickle each, raw bytes skipped by structure).
+//! - **joblib < 0.10 side files**: the files `NDArrayWrapper`/`ZNDArrayWrapper` make `joblib.load`
+//!   open are resolved next to the pickle and scanned as part of the artefact.
 //! - **npy**: header parsed as a literal (never evaluated); object arrays scanned as the pickle
 //!   `np.load(allow_pickle=True)` runs; other arrays are not read.
 //! - **joblib**: `NumpyArrayWrapper` array bytes are removed from the opcode stream exactly where
 //!   `joblib.load` reads them; object arrays (a nested pickle) are scanned separately.
 //! - **gzip/bz2/xz/lzma/zstd/lz4/zlib/ZF**: streamed through the decoder with size, ratio and
 //!   total caps, then sniffed again.
-//! - **tar**: streamed; **7z**: decoded member by member. Nesting is bounded by `max_nesting`.
+//! - **tar**: streamed the way `tarfile` reads it (GNU and PAX sparse members expanded; links,
+//!   devices, FIFOs and unknown types reported); **7z**: members streamed as they are decoded.
+//!   Members that need random access (a zip inside a tar) are copied, to an unlinked temporary
+//!   file when larger than 16 MiB. Nesting is bounded by `max_nesting`, and every decoder at every
+//!   level draws on one expansion budget per artefact (`max_total_uncompressed`, and `max_ratio`
+//!   times the artefact's size on disk).
 
 mod archives;
 mod engine;
@@ -46,6 +55,7 @@ mod npy;
 pub mod rules;
 mod side_files;
 mod sniff;
+mod spool;
 mod walk;
 mod walker;
 mod zipscan;
@@ -70,15 +80,17 @@ pub struct ScanOptions {
     pub pickle_limits: mlvet_pickle::Limits,
     /// Container levels opened inside a file (a torch zip inside a tar.gz is 3).
     pub max_nesting: usize,
-    /// Largest member read into memory (members needing random access, archive members).
+    /// Largest member copied for random access (a zip or 7z inside another archive, legacy torch
+    /// tar records); streamed members have no such cap.
     pub max_member_size: u64,
     /// Largest decompressed stream scanned sequentially (pickles inside gzip...).
     pub max_stream_size: u64,
-    /// Total uncompressed bytes produced for one artefact, all levels together.
+    /// Total decompressed bytes produced for one artefact, all levels together.
     pub max_total_uncompressed: u64,
     /// Entries per archive.
     pub max_entries: usize,
-    /// Uncompressed/compressed ratio beyond which decompression stops (above 16 MiB of output).
+    /// Decompressed/compressed ratio beyond which decompression stops (above 16 MiB of output):
+    /// per stream, and for the artefact as a whole against its size on disk.
     pub max_ratio: u64,
 }
 
