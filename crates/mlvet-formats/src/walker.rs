@@ -318,22 +318,19 @@ impl<R: Read> Walker<R> {
             b'I' => {
                 let line = self.take_line()?;
                 let text = String::from_utf8_lossy(&line);
-                let value = match text.trim() {
-                    // Protocol 0 spelling of True and False.
+                let value = match text.as_ref() {
+                    // Protocol 0 spelling of True and False (exact bytes, as CPython compares).
                     "01" | "00" => Val::Other,
-                    t => t.parse::<i128>().map(Val::Int).unwrap_or(Val::Other),
+                    // int(data, 0): an unparseable number makes the loader raise.
+                    t => int_val(python_int(t, true))?,
                 };
                 self.vm.push(value)?;
             }
             b'L' => {
                 let line = self.take_line()?;
                 let text = String::from_utf8_lossy(&line);
-                let value = text
-                    .trim()
-                    .trim_end_matches('L')
-                    .parse::<i128>()
-                    .map(Val::Int)
-                    .unwrap_or(Val::Other);
+                let digits = text.strip_suffix('L').unwrap_or(&text);
+                let value = int_val(python_int(digits, true))?;
                 self.vm.push(value)?;
             }
             b'J' => {
@@ -518,10 +515,9 @@ impl<R: Read> Walker<R> {
             }
             b'p' => {
                 let line = self.take_line()?;
-                let idx = std::str::from_utf8(&line)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                self.memo_put(idx.ok_or(Halt::LoaderError)?)?;
+                // int(line): signs, spaces and underscores count; a negative PUT raises.
+                let idx = memo_index(&line).ok_or(Halt::LoaderError)?;
+                self.memo_put(idx)?;
             }
             b'q' => {
                 let idx = self.len_le(1)?;
@@ -537,10 +533,8 @@ impl<R: Read> Walker<R> {
             }
             b'g' => {
                 let line = self.take_line()?;
-                let idx = std::str::from_utf8(&line)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                self.memo_get(idx.ok_or(Halt::LoaderError)?)?;
+                let idx = memo_index(&line).ok_or(Halt::LoaderError)?;
+                self.memo_get(idx)?;
             }
             b'h' => {
                 let idx = self.len_le(1)?;
@@ -802,6 +796,70 @@ fn global(module: &[u8], name: &[u8]) -> Val {
     }
 }
 
+/// A protocol-0 memo index as CPython reads it (`int(line)`); `None` when `int` raises or the
+/// index is negative (PUT raises, GET finds nothing).
+fn memo_index(line: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(line).ok()?;
+    u64::try_from(python_int(text, false).ok()??).ok()
+}
+
+/// A parsed protocol-0 integer as a tracked value (too large to track: untracked, not an error).
+fn int_val(parsed: Result<Option<i128>, ()>) -> Result<Val, Halt> {
+    match parsed {
+        Ok(Some(v)) => Ok(Val::Int(v)),
+        Ok(None) => Ok(Val::Other),
+        Err(()) => Err(Halt::LoaderError),
+    }
+}
+
+/// Python's `int(text)` (`base0`: `int(text, 0)`, which also takes `0x`/`0o`/`0b` prefixes and
+/// refuses other leading zeros): surrounding whitespace, one sign, single underscores between
+/// digits. `Err` where Python raises; `Ok(None)` for a valid number beyond an i128.
+fn python_int(text: &str, base0: bool) -> Result<Option<i128>, ()> {
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, unsigned) = match text.as_bytes().first().ok_or(())? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (radix, digits, prefixed) = match lower.get(..2) {
+        Some("0x") if base0 => (16, &lower[2..], true),
+        Some("0o") if base0 => (8, &lower[2..], true),
+        Some("0b") if base0 => (2, &lower[2..], true),
+        _ => (10, lower.as_str(), false),
+    };
+    // After a base prefix one underscore may come first (`0x_1f`); otherwise underscores only
+    // separate digits.
+    let digits = if prefixed {
+        digits.strip_prefix('_').unwrap_or(digits)
+    } else {
+        digits
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return Err(());
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    if base0
+        && !prefixed
+        && clean.len() > 1
+        && clean.starts_with('0')
+        && clean.bytes().any(|b| b != b'0')
+    {
+        return Err(());
+    }
+    if !clean.chars().all(|c| c.is_digit(radix)) {
+        return Err(());
+    }
+    Ok(i128::from_str_radix(&clean, radix)
+        .ok()
+        .map(|magnitude| if negative { -magnitude } else { magnitude }))
+}
+
 fn decode_long(bytes: &[u8]) -> Val {
     if bytes.len() > 16 {
         return Val::Other;
@@ -933,6 +991,53 @@ mod tests {
         assert!(
             depth <= TRACKED_DEPTH_MAX,
             "tracked nesting is bounded: {depth}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_memo_keys_are_read_as_cpython_int_reads_them() {
+        for (text, base0, want) in [
+            ("12", false, Some(12)),
+            (" +2 ", false, Some(2)),
+            ("0_2", false, Some(2)),
+            ("007", false, Some(7)),
+            ("-3", false, Some(-3)),
+            ("1__2", false, None),
+            ("_1", false, None),
+            ("1_", false, None),
+            ("", false, None),
+            ("0x_1F", true, Some(31)),
+            ("0b101", true, Some(5)),
+            ("010", true, None),
+            ("000", true, Some(0)),
+            ("1_000", true, Some(1000)),
+            ("0x", true, None),
+        ] {
+            assert_eq!(python_int(text, base0).ok().flatten(), want, "{text:?}");
+            assert_eq!(python_int(text, base0).is_ok(), want.is_some(), "{text:?}");
+        }
+        assert_eq!(
+            memo_index(b"p0_2"),
+            None,
+            "the opcode byte is not part of the line"
+        );
+        let huge = "9".repeat(60);
+        assert_eq!(python_int(&huge, true), Ok(None), "valid, just not tracked");
+        assert_eq!(memo_index(b"0_2"), Some(2));
+        assert_eq!(memo_index(b"+2"), Some(2));
+        assert_eq!(memo_index(b"-1"), None);
+    }
+
+    #[test]
+    fn a_protocol_0_memo_key_with_an_underscore_names_the_slot_cpython_uses() {
+        // PUT '0_1' stores slot 1; GET '1' fetches it.
+        let data: &[u8] = b"K\x07p0_1\n0g1\n.";
+        let mut walker = Walker::new(data);
+        assert_eq!(forwarded(&mut walker), data);
+        assert!(
+            matches!(walker.value, Some(Val::Int(7))),
+            "{:?}",
+            walker.value
         );
     }
 
