@@ -122,18 +122,25 @@ pub(crate) fn scan_tar(
                 continue;
             }
         };
-        match sparse {
-            Some(map) => {
-                // Holes expand to zeros: that output draws on the expansion budget.
-                let own_limit = scan.budget(None);
-                let expanded = sparse::SparseReader::new(&mut entry, map);
-                let mut limited = scan.limit_decoder(expanded, own_limit);
-                scan_member(scan, &mut limited, &name, &member_loc, next);
-                if limited.hit_limit {
-                    scan.expansion_exceeded(&member_loc, "expanded sparse member", own_limit);
-                }
+        // Holes expand to zeros (GNU `S` members are expanded by the tar crate, PAX ones here):
+        // that output draws on the expansion budget like any decompression.
+        let own_limit = scan.budget(None);
+        let mut limited = match sparse {
+            Some(map) => scan.limit_decoder(
+                Box::new(sparse::SparseReader::new(&mut entry, map)) as Box<dyn Read + '_>,
+                own_limit,
+            ),
+            None if kind == tar::EntryType::GNUSparse => {
+                scan.limit_decoder(Box::new(&mut entry) as Box<dyn Read + '_>, own_limit)
             }
-            None => scan_member(scan, &mut entry, &name, &member_loc, next),
+            None => {
+                scan_member(scan, &mut entry, &name, &member_loc, next);
+                continue;
+            }
+        };
+        scan_member(scan, &mut limited, &name, &member_loc, next);
+        if limited.hit_limit {
+            scan.expansion_exceeded(&member_loc, "expanded sparse member", own_limit);
         }
     }
     if let Some(finding) = escapes.finding(loc) {

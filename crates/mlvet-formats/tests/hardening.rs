@@ -128,3 +128,95 @@ fn an_artefact_within_its_budget_is_fully_read_through_every_level() {
     assert_eq!(report.verdict, Verdict::Malicious);
     assert!(!has_rule(&report, "container-resource-limit"));
 }
+
+/// One PAX record, `"<len> key=value\n"`, its length counting itself.
+fn pax_record(key: &str, value: &str) -> Vec<u8> {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    while format!("{len}{body}").len() != len {
+        len += 1;
+    }
+    format!("{len}{body}").into_bytes()
+}
+
+fn tar_with_pax_member(records: &[(&str, &str)], name: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut builder = tar::Builder::new(&mut out);
+        let pax: Vec<u8> = records.iter().flat_map(|(k, v)| pax_record(k, v)).collect();
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(pax.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "PaxHeaders/x", &pax[..])
+            .expect("pax");
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, data)
+            .expect("member");
+        builder.finish().expect("finish");
+    }
+    out
+}
+
+#[test]
+fn a_sparse_member_expanding_to_a_terabyte_ends_at_the_budget() {
+    // Stored: a pickle header opening a 1 TiB BINBYTES8; the map puts nothing else anywhere, so
+    // tarfile returns the header then a terabyte of zeros (read by the unpickler).
+    let tib: u64 = 1 << 40;
+    let mut stored = b"\x80\x04\x8e".to_vec();
+    stored.extend(tib.to_le_bytes());
+    let map = format!("0,{},{},0", stored.len(), tib);
+    let size = (tib + 16).to_string();
+    let bytes = tar_with_pax_member(
+        &[
+            ("GNU.sparse.map", &map),
+            ("GNU.sparse.size", &size),
+            ("GNU.sparse.name", "model.pkl"),
+        ],
+        "GNUSparseFile.0/model.pkl",
+        &stored,
+    );
+    let started = std::time::Instant::now();
+    let report = scan_bytes(&bytes, "sparse.tar", &ScanOptions::default());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(!report.fully_inspected, "{report:#?}");
+    assert!(has_rule(&report, "container-resource-limit"), "{report:#?}");
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.location.members.first().is_none_or(|m| m == "model.pkl")),
+        "the member is named as tarfile names it: {report:#?}"
+    );
+}
+
+#[test]
+fn a_pax_sparse_member_holding_a_payload_is_scanned_expanded() {
+    // 0.1 map: 4 bytes of data at 0, the rest of the pickle at offset 4096 after a hole. The
+    // zeros are inside a BINBYTES literal, as in a real sparse file.
+    let mut expanded = b"\x80\x03B".to_vec();
+    let literal = 4096 + 4 - 7;
+    expanded.extend((literal as u32).to_le_bytes());
+    expanded.resize(7 + literal, 0);
+    expanded.push(b'0');
+    expanded.extend(&EVIL[2..]);
+    let data_at = 4096usize;
+    let mut stored = expanded[..7].to_vec();
+    stored.extend(&expanded[data_at..]);
+    let map = format!("0,7,{data_at},{}", expanded.len() - data_at);
+    let size = expanded.len().to_string();
+    let bytes = tar_with_pax_member(
+        &[("GNU.sparse.map", &map), ("GNU.sparse.size", &size)],
+        "weights.pkl",
+        &stored,
+    );
+    let report = scan_bytes(&bytes, "sparse.tar", &ScanOptions::default());
+    assert_eq!(report.verdict, Verdict::Malicious, "{report:#?}");
+    assert!(report.fully_inspected);
+}
