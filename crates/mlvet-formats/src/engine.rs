@@ -51,9 +51,10 @@ pub(crate) struct PendingSideFile {
     pub filename: Option<String>,
 }
 
-/// Bytes of one pickle stream kept to follow side-file names (old joblib pickles are small: the
-/// arrays are in the side files).
-const SIDE_FILE_PICKLE_MAX: usize = 16 * 1024 * 1024;
+/// Bytes of one pickle stream kept to follow side-file names. Old joblib pickles are small (the
+/// arrays are in the side files); a larger one naming a side file is reported as not fully
+/// inspected, and large modern pickles cost at most this much extra memory.
+const SIDE_FILE_PICKLE_MAX: usize = 4 * 1024 * 1024;
 
 /// Passes a stream through, keeping a copy of its first `cap` bytes.
 struct Recorder<R> {
