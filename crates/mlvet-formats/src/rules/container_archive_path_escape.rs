@@ -15,8 +15,8 @@ Both `/` and `\` count as separators, as they do on Windows.
 
 ## Why is this bad?
 Several model formats are archives that their loaders extract to disk before anything is loaded:
-NeMo's `SaveRestoreConnector` untars every `.nemo` file into a folder (releases before its
-`_safe_extract` check used a bare `tarfile.extractall`, CVE-2024-0129); TorchServe unpacks a `.mar`
+NeMo's `SaveRestoreConnector` untars every `.nemo` file into a folder (releases before the
+safe-extraction check it gained in April 2024 used a bare `tarfile.extractall`); TorchServe unpacks a `.mar`
 zip into its model store when a model is registered; SageMaker-style `model.tar.gz` bundles and many
 hub download helpers call `tarfile.extractall`, which before Python 3.14 applies no filter by default
 and writes `../` and absolute names, and links to them, wherever they point (CVE-2007-4559). A member
