@@ -283,7 +283,7 @@ impl<'o> Scan<'o> {
     /// One nesting level deeper, or a finding when that is too deep.
     pub(crate) fn descend(&mut self, loc: &Location, depth: usize) -> Option<usize> {
         let next = depth + 1;
-        if next > self.opts.max_nesting {
+        if next > self.opts.max_nesting.min(NESTING_CEILING) {
             self.incomplete(container_nesting_too_deep::finding(loc.clone(), next));
             None
         } else {
@@ -647,6 +647,11 @@ impl<'o> Scan<'o> {
             .push(container_torchscript_code::finding(loc.clone(), code_files));
     }
 }
+
+/// Container levels opened whatever `max_nesting` says: each level is a few stack frames of
+/// recursion (scan, decoder, member reader), and this many fit well within a 2 MiB worker-thread
+/// stack (tested with 256 KiB).
+const NESTING_CEILING: usize = 16;
 
 /// Below this many output bytes the ratio limit does not apply (small inputs compress well).
 const RATIO_FLOOR: u64 = 16 * 1024 * 1024;

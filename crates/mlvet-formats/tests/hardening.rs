@@ -220,3 +220,32 @@ fn a_pax_sparse_member_holding_a_payload_is_scanned_expanded() {
     assert_eq!(report.verdict, Verdict::Malicious, "{report:#?}");
     assert!(report.fully_inspected);
 }
+
+#[test]
+fn nesting_is_bounded_by_a_ceiling_that_fits_a_small_thread_stack() {
+    // 40 levels of gzip in gzip, scanned with a configured limit far above the ceiling, on a
+    // thread with a 256 KiB stack: the recursion stops at the ceiling with a finding.
+    let mut bytes = EVIL.to_vec();
+    for _ in 0..40 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).expect("gzip");
+        bytes = gz.finish().expect("gzip");
+    }
+    let report = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let options = ScanOptions {
+                max_nesting: 10_000,
+                ..ScanOptions::default()
+            };
+            scan_bytes(&bytes, "deep.gz", &options)
+        })
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+    assert!(
+        has_rule(&report, "container-nesting-too-deep"),
+        "{report:#?}"
+    );
+    assert_ne!(report.verdict, Verdict::Safe);
+}
