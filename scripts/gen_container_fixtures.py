@@ -329,20 +329,21 @@ def gen_escapes(out: Path) -> None:
 
 
 def gen_hostile(out: Path) -> None:
-    """bz2(xz(gzip(pickle))) where the pickle is PROTO 4, BINBYTES8 of 4 GiB of zeros, STOP: each
-    level expands its own input modestly, the whole expands six-million-fold."""
+    """bz2(xz(gzip(pickle))) where the pickle is PROTO 2, then NONE POP a billion times, then
+    NONE STOP: 2 GiB of opcodes. Each level expands its own input modestly (no ratio limit
+    applies below the outer file), the whole three-million-fold; simulating all two billion
+    opcodes takes minutes."""
     import bz2
     import lzma
     import zlib
 
     out.mkdir(parents=True)
-    literal = 4 << 30
     gz = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip wrapper, mtime 0
-    parts = [gz.compress(b"\x80\x04\x8e" + struct.pack("<Q", literal))]
-    chunk = b"\0" * (16 << 20)
-    for _ in range(literal // len(chunk)):
+    parts = [gz.compress(b"\x80\x02")]
+    chunk = b"N0" * (8 << 20)
+    for _ in range((2 << 30) // len(chunk)):
         parts.append(gz.compress(chunk))
-    parts.append(gz.compress(b"."))
+    parts.append(gz.compress(b"N."))
     parts.append(gz.flush())
     gzipped = b"".join(parts)
     xz = lzma.compress(gzipped, format=lzma.FORMAT_XZ, preset=9 | lzma.PRESET_EXTREME)
