@@ -1,7 +1,9 @@
 //! The scan of one artefact: dispatch by sniffed format, containers opened the way their loaders
 //! open them, every pickle handed to the simulator, limits enforced everywhere.
 
+use std::cell::Cell;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::rc::Rc;
 
 use mlvet_core::{Finding, Location};
 use mlvet_pickle::StreamOptions;
@@ -31,20 +33,123 @@ pub(crate) struct Scan<'o> {
     pub opts: &'o ScanOptions,
     pub findings: Vec<Finding>,
     pub fully_inspected: bool,
-    /// Uncompressed bytes produced so far (all levels).
-    pub total_out: u64,
+    /// The one expansion budget of the artefact, shared by every decoder at every nesting level.
+    pub expansion: Expansion,
     pub entries: usize,
+    /// joblib side files the pickles of this artefact make `joblib.load` open, resolved by the
+    /// caller that knows the artefact's folder.
+    pub side_files: Vec<PendingSideFile>,
+}
+
+/// A side file named by a pickle, not yet looked at.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSideFile {
+    /// Where the pickle naming it is.
+    pub loc: Location,
+    pub class: String,
+    /// `None` when the name could not be determined.
+    pub filename: Option<String>,
+}
+
+/// Bytes of one pickle stream kept to follow side-file names. Old joblib pickles are small (the
+/// arrays are in the side files); a larger one naming a side file is reported as not fully
+/// inspected, and large modern pickles cost at most this much extra memory.
+const SIDE_FILE_PICKLE_MAX: usize = 4 * 1024 * 1024;
+
+/// Passes a stream through, keeping a copy of its first `cap` bytes.
+struct Recorder<R> {
+    inner: R,
+    kept: Vec<u8>,
+    cap: usize,
+    overflowed: bool,
+}
+
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let room = self.cap - self.kept.len();
+        let read = buf.get(..n).unwrap_or(&[]);
+        if read.len() > room {
+            self.overflowed = true;
+        }
+        self.kept.extend_from_slice(&read[..read.len().min(room)]);
+        Ok(n)
+    }
+}
+
+/// Decompressed bytes produced for one artefact, counted live by every decoder at every nesting
+/// level (a gzip inside an xz inside a bzip2 all draw from it), against one limit: the absolute
+/// cap, and the ratio cap measured against the artefact's own size on disk. A per-level ratio is
+/// not enough: each level of a 42.zip-style nest looks modest against its immediate parent.
+#[derive(Debug, Clone)]
+pub(crate) struct Expansion {
+    produced: Rc<Cell<u64>>,
+    limit: u64,
+}
+
+impl Expansion {
+    fn for_input(opts: &ScanOptions, input_size: u64) -> Self {
+        let by_ratio = input_size.saturating_mul(opts.max_ratio).max(RATIO_FLOOR);
+        Expansion {
+            produced: Rc::new(Cell::new(0)),
+            limit: opts.max_total_uncompressed.min(by_ratio),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    pub(crate) fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.produced.get())
+    }
+
+    fn charge(&self, n: u64) {
+        self.produced.set(self.produced.get().saturating_add(n));
+    }
 }
 
 impl<'o> Scan<'o> {
-    pub(crate) fn new(opts: &'o ScanOptions) -> Self {
+    /// A scan of one artefact of `input_size` bytes on disk (sets its expansion budget).
+    pub(crate) fn new(opts: &'o ScanOptions, input_size: u64) -> Self {
         Scan {
             opts,
             findings: Vec::new(),
             fully_inspected: true,
-            total_out: 0,
+            expansion: Expansion::for_input(opts, input_size),
             entries: 0,
+            side_files: Vec::new(),
         }
+    }
+
+    /// A scan whose findings the caller filters, drawing on the same expansion budget.
+    pub(crate) fn child(&self) -> Scan<'o> {
+        Scan {
+            opts: self.opts,
+            findings: Vec::new(),
+            fully_inspected: true,
+            expansion: self.expansion.clone(),
+            entries: 0,
+            side_files: Vec::new(),
+        }
+    }
+
+    /// Wraps a decoder so that it draws on the artefact's expansion budget and on `own_limit`.
+    pub(crate) fn limit_decoder<R: Read>(&self, decoder: R, own_limit: u64) -> LimitedReader<R> {
+        LimitedReader::new(decoder, own_limit, self.expansion.clone())
+    }
+
+    /// The finding for a decoder that hit its limit.
+    pub(crate) fn expansion_exceeded(&mut self, loc: &Location, what: &str, own_limit: u64) {
+        let why = if self.expansion.remaining() == 0 {
+            format!(
+                "{what}: the artefact's expansion budget ({} bytes decompressed across all nesting levels) is exhausted",
+                self.expansion.limit()
+            )
+        } else {
+            format!("{what} exceeds {own_limit} bytes")
+        };
+        self.incomplete(container_resource_limit::finding(loc.clone(), why));
     }
 
     pub(crate) fn incomplete(&mut self, finding: Finding) {
@@ -110,12 +215,10 @@ impl<'o> Scan<'o> {
         let mut chained = Cursor::new(prefix).chain(src);
         match format {
             Format::Zip | Format::SevenZip | Format::Numpy => {
-                // Random access needed: buffer, within the member cap.
+                // Random access needed: a copy (in memory when small, on disk otherwise),
+                // within the member cap.
                 match self.buffer(&mut chained, loc) {
-                    Some(bytes) => {
-                        let len = bytes.len() as u64;
-                        self.scan_seekable(&mut Cursor::new(bytes), len, loc, depth)
-                    }
+                    Some((mut copy, len)) => self.scan_seekable(&mut copy, len, loc, depth),
                     None => format.name(),
                 }
             }
@@ -127,12 +230,17 @@ impl<'o> Scan<'o> {
         }
     }
 
-    /// Reads a whole stream into memory, up to `max_member_size`.
-    pub(crate) fn buffer(&mut self, src: &mut dyn Read, loc: &Location) -> Option<Vec<u8>> {
+    /// A seekable copy of a stream, up to `max_member_size` (small copies in memory, larger ones
+    /// in an unlinked temporary file).
+    pub(crate) fn buffer(
+        &mut self,
+        src: &mut dyn Read,
+        loc: &Location,
+    ) -> Option<(crate::spool::Spooled, u64)> {
         let cap = self.opts.max_member_size;
-        let mut bytes = Vec::new();
-        match src.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-            Ok(_) if bytes.len() as u64 > cap => {
+        match crate::spool::spool(src, cap) {
+            Ok(crate::spool::Outcome::Copied(copy, len)) => Some((copy, len)),
+            Ok(crate::spool::Outcome::TooLarge) => {
                 self.incomplete(container_resource_limit::finding(
                     loc.clone(),
                     format!(
@@ -141,7 +249,6 @@ impl<'o> Scan<'o> {
                 ));
                 None
             }
-            Ok(_) => Some(bytes),
             Err(e) => {
                 self.incomplete(container_uninspectable_member::finding(
                     loc.clone(),
@@ -176,7 +283,7 @@ impl<'o> Scan<'o> {
     /// One nesting level deeper, or a finding when that is too deep.
     pub(crate) fn descend(&mut self, loc: &Location, depth: usize) -> Option<usize> {
         let next = depth + 1;
-        if next > self.opts.max_nesting {
+        if next > self.opts.max_nesting.min(NESTING_CEILING) {
             self.incomplete(container_nesting_too_deep::finding(loc.clone(), next));
             None
         } else {
@@ -220,7 +327,7 @@ impl<'o> Scan<'o> {
             }
         };
         let budget = self.budget(compressed_size);
-        let mut limited = LimitedReader::new(decoder, budget);
+        let mut limited = self.limit_decoder(decoder, budget);
         let inner_format = self.scan_reader(&mut limited, None, &inner_loc, next);
         if let Some(err) = limited.error.take() {
             self.incomplete(container_uninspectable_member::finding(
@@ -228,16 +335,9 @@ impl<'o> Scan<'o> {
                 format!("{} stream is corrupt: {err}", format.name()),
             ));
         }
-        self.total_out = self.total_out.saturating_add(limited.produced);
         if limited.hit_limit {
-            self.incomplete(container_resource_limit::finding(
-                inner_loc,
-                format!(
-                    "decompressed {} stream exceeds {} bytes",
-                    format.name(),
-                    budget
-                ),
-            ));
+            let what = format!("decompressed {} stream", format.name());
+            self.expansion_exceeded(&inner_loc, &what, budget);
         }
         match (format, inner_format) {
             (_, "joblib") | (Format::Zlib | Format::JoblibZfile, "pickle") => "joblib",
@@ -245,16 +345,13 @@ impl<'o> Scan<'o> {
         }
     }
 
-    /// Bytes a decompressor may produce: the member cap, the remaining total, the ratio.
+    /// Bytes one decompressor may produce on its own (the stream cap and its own ratio); the
+    /// shared expansion budget applies on top, live.
     pub(crate) fn budget(&self, compressed_size: Option<u64>) -> u64 {
-        let remaining = self
-            .opts
-            .max_total_uncompressed
-            .saturating_sub(self.total_out);
         let by_ratio = compressed_size
             .map(|c| c.saturating_mul(self.opts.max_ratio).max(RATIO_FLOOR))
             .unwrap_or(u64::MAX);
-        remaining.min(by_ratio).min(self.opts.max_stream_size)
+        by_ratio.min(self.opts.max_stream_size)
     }
 
     // ---- pickles ------------------------------------------------------------------------------
@@ -276,15 +373,34 @@ impl<'o> Scan<'o> {
         // The simulator itself skips joblib's inline array bytes (and simulates object arrays'
         // nested pickles) exactly where joblib reads them, in one pass; a plain `pickle.load`
         // stream needs nothing in front of it.
+        let mut recorder = Recorder {
+            inner: src,
+            kept: Vec::new(),
+            cap: SIDE_FILE_PICKLE_MAX,
+            overflowed: false,
+        };
         let scan = if loader == PickleLoader::Generic {
-            mlvet_pickle::scan_joblib_stream(
-                src,
+            let scan = mlvet_pickle::scan_joblib_stream(
+                &mut recorder,
                 loc,
                 &self.opts.policy,
                 &self.opts.pickle_limits,
                 &stream_opts,
-            )
+            );
+            if let Some(class) = scan
+                .globals
+                .iter()
+                .find(|g| crate::walker::is_side_file_class(&g.module, &g.name))
+            {
+                let class = class.name.clone();
+                // Inline arrays (the current format) are raw bytes the walker cannot step over.
+                let inline_arrays = scan.globals.iter().any(|g| g.name == "NumpyArrayWrapper");
+                let unreadable = recorder.overflowed || inline_arrays;
+                self.follow_side_files(&recorder.kept, unreadable, loc, &class);
+            }
+            scan
         } else {
+            let src = recorder.inner;
             mlvet_pickle::scan_stream(
                 src,
                 loc,
@@ -300,6 +416,34 @@ impl<'o> Scan<'o> {
         );
         self.absorb(scan.findings, scan.fully_inspected, |off| base_offset + off);
         arrays
+    }
+
+    /// Finds the side files `joblib.load` would open while loading the pickle in `kept` (the
+    /// first pickle: `joblib.load` loads one).
+    fn follow_side_files(&mut self, kept: &[u8], unreadable: bool, loc: &Location, class: &str) {
+        let undetermined = |class: &str| PendingSideFile {
+            loc: loc.clone(),
+            class: class.to_string(),
+            filename: None,
+        };
+        if unreadable {
+            self.side_files.push(undetermined(class));
+            return;
+        }
+        let mut walker = Walker::new(kept);
+        let _ = io::copy(&mut walker, &mut io::sink());
+        for side in walker.side_files.drain(..) {
+            self.side_files.push(PendingSideFile {
+                loc: loc.clone().with_offset(side.offset),
+                class: side.class,
+                filename: side.filename,
+            });
+        }
+        if walker.gave_up() {
+            // Interpretation stopped at a bound of ours before the end: a BUILD after that
+            // point is unknown.
+            self.side_files.push(undetermined(class));
+        }
     }
 
     fn absorb(&mut self, findings: Vec<Finding>, fully_inspected: bool, map: impl Fn(u64) -> u64) {
@@ -453,50 +597,47 @@ impl<'o> Scan<'o> {
             ));
             return "7z";
         }
-        let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut problems: Vec<Finding> = Vec::new();
-        let cap = self.opts.max_member_size;
-        let mut remaining = self
-            .opts
-            .max_total_uncompressed
-            .saturating_sub(self.total_out);
-        let result = reader.for_each_entries(|entry, data| {
+        let mut escapes = crate::rules::container_archive_path_escape::Escapes::default();
+        for file in &reader.archive().files {
+            escapes.check(&file.name, || file.name.clone());
+        }
+        if let Some(finding) = escapes.finding(loc) {
+            self.findings.push(finding);
+        }
+        // Members are scanned as they are decoded, never collected: a 7z of eight 128 MiB
+        // members must not hold a gigabyte. Each draws on the artefact's expansion budget.
+        let own_limit = self.budget(None);
+        let result = reader.for_each_entries_with_decision(|entry, data| {
             if entry.is_directory || !entry.has_stream {
-                return Ok(true);
+                return Ok(sevenz_rust2::EntryDecision::Continue);
             }
             let member_loc = loc.member(entry.name.clone());
-            let limit = cap.min(remaining);
-            let mut bytes = Vec::new();
-            data.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-            remaining = remaining.saturating_sub(bytes.len() as u64);
-            if bytes.len() as u64 > limit {
-                problems.push(container_resource_limit::finding(
-                    member_loc,
-                    format!("7z member larger than {limit} bytes"),
-                ));
-                // Drain without keeping: the reader checks integrity of what we skip.
-                return Ok(true);
+            self.entries += 1;
+            let mut limited = self.limit_decoder(data, own_limit);
+            if let Some(next) = self.descend(&member_loc, depth) {
+                self.scan_reader(&mut limited, Some(entry.size), &member_loc, next);
             }
-            members.push((entry.name.clone(), bytes));
-            Ok(true)
+            // Finish the member ourselves, within the budget, so the reader's own drain (which
+            // knows no budget) has nothing left to do.
+            limited.drain();
+            if let Some(err) = limited.error.take() {
+                self.incomplete(container_uninspectable_member::finding(
+                    member_loc,
+                    format!("7z data cannot be decoded: {err}"),
+                ));
+                return Ok(sevenz_rust2::EntryDecision::Stop);
+            }
+            if limited.hit_limit {
+                self.expansion_exceeded(&member_loc, "decompressed 7z member", own_limit);
+                return Ok(sevenz_rust2::EntryDecision::Stop);
+            }
+            Ok(sevenz_rust2::EntryDecision::Continue)
         });
         if let Err(e) = result {
-            problems.push(container_uninspectable_member::finding(
+            self.incomplete(container_uninspectable_member::finding(
                 loc.clone(),
                 format!("7z data cannot be decoded: {e}"),
             ));
-        }
-        for problem in problems {
-            self.incomplete(problem);
-        }
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, bytes) in members {
-            let member_loc = loc.member(name);
-            self.total_out = self.total_out.saturating_add(bytes.len() as u64);
-            self.entries += 1;
-            if let Some(next) = self.descend(&member_loc, depth) {
-                self.scan_member_bytes(&bytes, &member_loc, next);
-            }
         }
         "7z"
     }
@@ -506,6 +647,11 @@ impl<'o> Scan<'o> {
             .push(container_torchscript_code::finding(loc.clone(), code_files));
     }
 }
+
+/// Container levels opened whatever `max_nesting` says: each level is a few stack frames of
+/// recursion (scan, decoder, member reader), and this many fit well within a 2 MiB worker-thread
+/// stack (tested with 256 KiB).
+const NESTING_CEILING: usize = 16;
 
 /// Below this many output bytes the ratio limit does not apply (small inputs compress well).
 const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
@@ -557,20 +703,28 @@ fn open_decoder<'a>(format: Format, src: &'a mut dyn Read) -> io::Result<Box<dyn
 pub(crate) struct LimitedReader<R> {
     inner: R,
     remaining: u64,
+    shared: Expansion,
     pub produced: u64,
     pub hit_limit: bool,
     pub error: Option<String>,
 }
 
 impl<R: Read> LimitedReader<R> {
-    pub(crate) fn new(inner: R, limit: u64) -> Self {
+    fn new(inner: R, limit: u64, shared: Expansion) -> Self {
         LimitedReader {
             inner,
             remaining: limit,
+            shared,
             produced: 0,
             hit_limit: false,
             error: None,
         }
+    }
+
+    /// Reads and discards the rest (bounded by the limits), e.g. to finish a checksum.
+    pub(crate) fn drain(&mut self) {
+        let mut sink = [0u8; 64 * 1024];
+        while matches!(self.read(&mut sink), Ok(n) if n > 0) {}
     }
 }
 
@@ -579,20 +733,25 @@ impl<R: Read> Read for LimitedReader<R> {
         if self.error.is_some() || buf.is_empty() {
             return Ok(0);
         }
-        if self.remaining == 0 {
+        if self.hit_limit {
+            return Ok(0);
+        }
+        let allowed = self.remaining.min(self.shared.remaining());
+        if allowed == 0 {
             let mut probe = [0u8; 1];
             if matches!(self.inner.read(&mut probe), Ok(n) if n > 0) {
                 self.hit_limit = true;
             }
             return Ok(0);
         }
-        let want = usize::try_from(self.remaining)
+        let want = usize::try_from(allowed)
             .unwrap_or(usize::MAX)
             .min(buf.len());
         match self.inner.read(&mut buf[..want]) {
             Ok(n) => {
                 self.remaining -= n as u64;
                 self.produced += n as u64;
+                self.shared.charge(n as u64);
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),

@@ -26,30 +26,40 @@
 //! ## How each container is read
 //! - **zip**: own bounded parser of the central directory and of every local header (anomalies:
 //!   CRC, flag bits, name mismatches, overlaps, prepended data, several end records, hidden
-//!   local entries); members read with PyTorch's tolerance. Tensor storages of torch zips
-//!   (`<prefix>/data/<key>`) are skipped by structure, never read.
+//!   local entries); members streamed with PyTorch's tolerance (entries that start inside
+//!   another entry's bytes are reported once and never inflated again). Tensor storages of torch
+//!   zips (`<prefix>/data/<key>`) are skipped by structure, never read. Member names that leave
+//!   the extraction folder (`..`, absolute, drive letters) are reported.
 //! - **legacy torch**: exactly the five pickles `torch.load` reads; the storage tail is never
 //!   read.
 //! - **legacy torch tar**: `pickle` and `sys_info` scanned; `storages` and `tensors` walked record
 //!   by record (a pickle each, raw bytes skipped by structure).
+//! - **joblib < 0.10 side files**: the files `NDArrayWrapper`/`ZNDArrayWrapper` make `joblib.load`
+//!   open are resolved next to the pickle and scanned as part of the artefact.
 //! - **npy**: header parsed as a literal (never evaluated); object arrays scanned as the pickle
 //!   `np.load(allow_pickle=True)` runs; other arrays are not read.
 //! - **joblib**: `NumpyArrayWrapper` array bytes are removed from the opcode stream exactly where
 //!   `joblib.load` reads them; object arrays (a nested pickle) are scanned separately.
 //! - **gzip/bz2/xz/lzma/zstd/lz4/zlib/ZF**: streamed through the decoder with size, ratio and
 //!   total caps, then sniffed again.
-//! - **tar**: streamed; **7z**: decoded member by member. Nesting is bounded by `max_nesting`.
+//! - **tar**: streamed the way `tarfile` reads it (GNU and PAX sparse members expanded; links,
+//!   devices, FIFOs and unknown types reported); **7z**: members streamed as they are decoded.
+//!   Members that need random access (a zip inside a tar) are copied, to an unlinked temporary
+//!   file when larger than 16 MiB. Nesting is bounded by `max_nesting`, and every decoder at every
+//!   level draws on one expansion budget per artefact (`max_total_uncompressed`, and `max_ratio`
+//!   times the artefact's size on disk).
 
 mod archives;
 mod engine;
 mod npy;
 pub mod rules;
+mod side_files;
 mod sniff;
+mod spool;
 mod walk;
 mod walker;
 mod zipscan;
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -57,7 +67,7 @@ use mlvet_core::{ArtifactReport, Location, RuleMeta};
 
 pub use npy::{Literal, NpyError, NpyHeader, parse_header as parse_npy_header, parse_literal};
 pub use sniff::{Format, SNIFF_LEN, sniff};
-pub use walk::{WalkedFile, scan_paths, walk};
+pub use walk::{WalkedFile, open_regular, scan_paths, walk};
 
 use crate::engine::Scan;
 use crate::rules::{container_extension_mismatch, container_unrecognized_model_file};
@@ -70,15 +80,17 @@ pub struct ScanOptions {
     pub pickle_limits: mlvet_pickle::Limits,
     /// Container levels opened inside a file (a torch zip inside a tar.gz is 3).
     pub max_nesting: usize,
-    /// Largest member read into memory (members needing random access, archive members).
+    /// Largest member copied for random access (a zip or 7z inside another archive, legacy torch
+    /// tar records); streamed members have no such cap.
     pub max_member_size: u64,
     /// Largest decompressed stream scanned sequentially (pickles inside gzip...).
     pub max_stream_size: u64,
-    /// Total uncompressed bytes produced for one artefact, all levels together.
+    /// Total decompressed bytes produced for one artefact, all levels together.
     pub max_total_uncompressed: u64,
     /// Entries per archive.
     pub max_entries: usize,
-    /// Uncompressed/compressed ratio beyond which decompression stops (above 16 MiB of output).
+    /// Decompressed/compressed ratio beyond which decompression stops (above 16 MiB of output):
+    /// per stream, and for the artefact as a whole against its size on disk.
     pub max_ratio: u64,
 }
 
@@ -119,7 +131,7 @@ pub fn scan_file(
     display: &str,
     opts: &ScanOptions,
 ) -> Result<Option<ArtifactReport>, ScanFileError> {
-    let mut file = File::open(path).map_err(|source| ScanFileError::Open {
+    let mut file = open_regular(path).map_err(|source| ScanFileError::Open {
         path: display.to_string(),
         source,
     })?;
@@ -140,14 +152,16 @@ pub fn scan_file(
         })?;
     let format = sniff(&prefix);
     if format == Format::NotAModel {
-        return Ok(unrecognized(display, size, opts, || {
+        return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
         }));
     }
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
+    drop(file);
+    side_files::resolve(&mut scan, path.parent());
     Ok(Some(finish(scan, display, name, size)))
 }
 
@@ -156,7 +170,7 @@ pub fn scan_file(
 pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactReport {
     let size = bytes.len() as u64;
     if sniff(bytes.get(..SNIFF_LEN).unwrap_or(bytes)) == Format::NotAModel {
-        return unrecognized(display, size, opts, || Ok(bytes)).unwrap_or_else(|| {
+        return unrecognized(display, None, size, opts, || Ok(bytes)).unwrap_or_else(|| {
             ArtifactReport::new(
                 display.to_string(),
                 Format::NotAModel.name().to_string(),
@@ -166,9 +180,10 @@ pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactRe
             )
         });
     }
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_member_bytes(bytes, &loc, 0);
+    side_files::resolve(&mut scan, None);
     finish(scan, display, name, size)
 }
 
@@ -193,6 +208,7 @@ fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> Artifac
 /// For the ambiguous `.bin` only a malicious result is kept; otherwise it is informational.
 fn unrecognized<R: Read>(
     display: &str,
+    folder: Option<&Path>,
     size: u64,
     opts: &ScanOptions,
     open: impl FnOnce() -> std::io::Result<R>,
@@ -209,7 +225,7 @@ fn unrecognized<R: Read>(
         _ => return None,
     };
     let loc = Location::file(display);
-    let mut scan = Scan::new(opts);
+    let mut scan = Scan::new(opts, size);
     match open() {
         Ok(reader) => {
             scan.scan_pickles(reader, &loc, 0, None, engine::PickleLoader::Generic);
@@ -219,6 +235,7 @@ fn unrecognized<R: Read>(
             format!("unreadable: {e}"),
         )),
     }
+    side_files::resolve(&mut scan, folder);
     let malicious = scan
         .findings
         .iter()

@@ -13,12 +13,17 @@
 //! least what the loader would; the pickle then never completes, and the caller treats the record
 //! as not understood.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::rc::Rc;
 
 const TRACKED_STR_MAX: usize = 1024;
 const TRACKED_ITEMS_MAX: usize = 256;
+/// Side-file references recorded per pickle.
+const SIDE_FILES_MAX: usize = 10_000;
+/// Tuples nested deeper than this are not tracked (no loader record needs more than 2).
+const TRACKED_DEPTH_MAX: u8 = 32;
 const LINE_MAX: usize = 64 * 1024;
 const FRAME_MAX: u64 = 64 * 1024 * 1024;
 const STACK_MAX: usize = 1_000_000;
@@ -32,9 +37,47 @@ pub(crate) enum Val {
     None,
     Int(i128),
     Str(Rc<str>),
-    Tuple(Rc<Vec<Val>>),
+    /// The items and how deeply tuples nest inside (1 for a tuple of scalars).
+    Tuple(Rc<Vec<Val>>, u8),
     Global(Rc<(String, String)>),
+    /// A dict: only its string keys with string values are tracked (no nesting, so no cycles).
+    Dict(DictItems),
+    /// An object of a class the walker watches (joblib's side-file array placeholders).
+    Instance(Rc<RefCell<Instance>>),
     Other,
+}
+
+/// The string items of a tracked dict, shared by every reference to it (memo copies).
+pub(crate) type DictItems = Rc<RefCell<Vec<(Rc<str>, Rc<str>)>>>;
+
+/// An instance of a watched class and the `filename` attribute it holds so far (`Some(None)`:
+/// set to something that is not a tracked string).
+#[derive(Debug)]
+pub(crate) struct Instance {
+    class: (String, String),
+    filename: Option<Option<String>>,
+}
+
+/// A `BUILD` on one of joblib's pre-0.10 array placeholders: `joblib.load` then opens the file
+/// it names next to the pickle (`NDArrayWrapper`: `np.load(..., allow_pickle=True)`;
+/// `ZNDArrayWrapper`: a zlib "Z-file").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SideFileRef {
+    pub class: String,
+    /// `None` when the name is not a string the walker could follow.
+    pub filename: Option<String>,
+    /// Offset of the `BUILD` opcode in the pickle.
+    pub offset: u64,
+}
+
+/// Whether `module.name` is joblib's `NDArrayWrapper` or `ZNDArrayWrapper` (joblib's own module,
+/// its compatibility module, or scikit-learn's bundled copy).
+pub(crate) fn is_side_file_class(module: &str, name: &str) -> bool {
+    let joblib_module = matches!(
+        module.strip_prefix("sklearn.externals.").unwrap_or(module),
+        "joblib.numpy_pickle" | "joblib.numpy_pickle_compat"
+    );
+    joblib_module && matches!(name, "NDArrayWrapper" | "ZNDArrayWrapper")
 }
 
 impl Val {
@@ -110,6 +153,11 @@ pub(crate) struct Walker<R: Read> {
     vm: Vm,
     /// The value the pickle's STOP returned.
     pub value: Option<Val>,
+    /// joblib side files the pickle makes `joblib.load` open, in load order.
+    pub side_files: Vec<SideFileRef>,
+    /// Offset of the opcode being interpreted.
+    op_offset: u64,
+    gave_up: bool,
 }
 
 impl<R: Read> Walker<R> {
@@ -126,7 +174,16 @@ impl<R: Read> Walker<R> {
             done: false,
             vm: Vm::default(),
             value: None,
+            side_files: Vec::new(),
+            op_offset: 0,
+            gave_up: false,
         }
+    }
+
+    /// Whether interpretation stopped at a bound of ours (not at the pickle's end or at a point
+    /// where the loader itself fails).
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up
     }
 
     pub(crate) fn input_pos(&self) -> u64 {
@@ -223,6 +280,7 @@ impl<R: Read> Walker<R> {
 
     /// Interprets one opcode; `Ok(false)` at a clean end of input.
     fn step(&mut self) -> Result<bool, Halt> {
+        self.op_offset = self.input.pos;
         match self.take_byte()? {
             Some(op) => self.opcode(op),
             None => Ok(false),
@@ -260,22 +318,19 @@ impl<R: Read> Walker<R> {
             b'I' => {
                 let line = self.take_line()?;
                 let text = String::from_utf8_lossy(&line);
-                let value = match text.trim() {
-                    // Protocol 0 spelling of True and False.
+                let value = match text.as_ref() {
+                    // Protocol 0 spelling of True and False (exact bytes, as CPython compares).
                     "01" | "00" => Val::Other,
-                    t => t.parse::<i128>().map(Val::Int).unwrap_or(Val::Other),
+                    // int(data, 0): an unparseable number makes the loader raise.
+                    t => int_val(python_int(t, true))?,
                 };
                 self.vm.push(value)?;
             }
             b'L' => {
                 let line = self.take_line()?;
                 let text = String::from_utf8_lossy(&line);
-                let value = text
-                    .trim()
-                    .trim_end_matches('L')
-                    .parse::<i128>()
-                    .map(Val::Int)
-                    .unwrap_or(Val::Other);
+                let digits = text.strip_suffix('L').unwrap_or(&text);
+                let value = int_val(python_int(digits, true))?;
                 self.vm.push(value)?;
             }
             b'J' => {
@@ -352,7 +407,7 @@ impl<R: Read> Walker<R> {
             0x98 => {
                 self.vm.top()?;
             }
-            b')' => self.vm.push(Val::Tuple(Rc::new(Vec::new())))?,
+            b')' => self.vm.push(Val::Tuple(Rc::new(Vec::new()), 1))?,
             b't' => {
                 let items = self.vm.pop_mark()?;
                 self.vm.push(tuple(items))?;
@@ -379,19 +434,21 @@ impl<R: Read> Walker<R> {
                 self.vm.pop_mark()?;
                 self.vm.top()?;
             }
-            b'}' => self.vm.push(Val::Other)?,
+            b'}' => self.vm.push(Val::Dict(Rc::default()))?,
             b'd' => {
-                self.vm.pop_mark()?;
-                self.vm.push(Val::Other)?;
+                let items = self.vm.pop_mark()?;
+                let dict = Val::Dict(Rc::default());
+                set_items(&dict, &items);
+                self.vm.push(dict)?;
             }
             b's' => {
-                self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.top()?;
+                let value = self.vm.pop()?;
+                let key = self.vm.pop()?;
+                set_items(self.vm.top()?, &[key, value]);
             }
             b'u' => {
-                self.vm.pop_mark()?;
-                self.vm.top()?;
+                let items = self.vm.pop_mark()?;
+                set_items(self.vm.top()?, &items);
             }
             0x8f => self.vm.push(Val::Other)?,
             0x90 => {
@@ -419,38 +476,48 @@ impl<R: Read> Walker<R> {
                 self.vm.push(value)?;
             }
             b'i' => {
-                self.take_line()?;
-                self.take_line()?;
-                self.vm.pop_mark()?;
-                self.vm.push(Val::Other)?;
+                let module = self.take_line()?;
+                let name = self.take_line()?;
+                let args = self.vm.pop_mark()?;
+                // INST calls cls(*args): __init__ runs.
+                self.vm
+                    .push(construct(&global(&module, &name), Some(&args)))?;
             }
             b'o' => {
-                if self.vm.pop_mark()?.is_empty() {
+                let mut items = self.vm.pop_mark()?;
+                if items.is_empty() {
                     return Err(Halt::LoaderError);
                 }
-                self.vm.push(Val::Other)?;
+                let class = items.remove(0);
+                self.vm.push(construct(&class, Some(&items)))?;
             }
-            0x81 | b'R' => {
+            0x81 => {
+                // NEWOBJ: cls.__new__(cls, *args), no __init__.
                 self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.push(Val::Other)?;
+                let class = self.vm.pop()?;
+                self.vm.push(construct(&class, None))?;
+            }
+            b'R' => {
+                let args = self.vm.pop()?;
+                let callable = self.vm.pop()?;
+                self.vm.push(reduce(&callable, &args))?;
             }
             0x92 => {
                 self.vm.pop()?;
                 self.vm.pop()?;
-                self.vm.pop()?;
-                self.vm.push(Val::Other)?;
+                let class = self.vm.pop()?;
+                self.vm.push(construct(&class, None))?;
             }
             b'b' => {
-                self.vm.pop()?;
-                self.vm.top()?;
+                let state = self.vm.pop()?;
+                let target = self.vm.top()?.clone();
+                self.build(&target, &state);
             }
             b'p' => {
                 let line = self.take_line()?;
-                let idx = std::str::from_utf8(&line)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                self.memo_put(idx.ok_or(Halt::LoaderError)?)?;
+                // int(line): signs, spaces and underscores count; a negative PUT raises.
+                let idx = memo_index(&line).ok_or(Halt::LoaderError)?;
+                self.memo_put(idx)?;
             }
             b'q' => {
                 let idx = self.len_le(1)?;
@@ -466,10 +533,8 @@ impl<R: Read> Walker<R> {
             }
             b'g' => {
                 let line = self.take_line()?;
-                let idx = std::str::from_utf8(&line)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                self.memo_get(idx.ok_or(Halt::LoaderError)?)?;
+                let idx = memo_index(&line).ok_or(Halt::LoaderError)?;
+                self.memo_get(idx)?;
             }
             b'h' => {
                 let idx = self.len_le(1)?;
@@ -506,6 +571,50 @@ impl<R: Read> Walker<R> {
             _ => return Err(Halt::LoaderError),
         }
         Ok(true)
+    }
+
+    /// BUILD on a watched instance: the state's `filename` (a dict, or the first dict of a
+    /// `(state, slotstate)` pair) replaces the attribute, and joblib's `load_build` then reads
+    /// the side file it names.
+    fn build(&mut self, target: &Val, state: &Val) {
+        let Val::Instance(instance) = target else {
+            return;
+        };
+        let mut instance = instance.borrow_mut();
+        let dicts: Vec<&Val> = match state {
+            Val::Tuple(items, _) if items.len() == 2 => items.iter().collect(),
+            Val::Dict(_) | Val::None => vec![state],
+            _ => {
+                // A state we do not track may set the name to anything.
+                instance.filename = Some(None);
+                vec![]
+            }
+        };
+        for dict in dicts {
+            match dict {
+                Val::Dict(entries) => {
+                    if let Some((_, name)) = entries
+                        .borrow()
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| &**k == "filename")
+                    {
+                        instance.filename = Some((&**name != UNTRACKED).then(|| name.to_string()));
+                    } else if entries.borrow().len() >= TRACKED_ITEMS_MAX {
+                        instance.filename = Some(None);
+                    }
+                }
+                Val::None => {}
+                _ => instance.filename = Some(None),
+            }
+        }
+        if self.side_files.len() < SIDE_FILES_MAX {
+            self.side_files.push(SideFileRef {
+                class: instance.class.1.clone(),
+                filename: instance.filename.clone().flatten(),
+                offset: self.op_offset,
+            });
+        }
     }
 
     fn memo_put(&mut self, idx: u64) -> Result<(), Halt> {
@@ -545,6 +654,7 @@ impl<R: Read> Walker<R> {
     }
 
     fn halt(&mut self, halt: Halt) {
+        self.gave_up = halt == Halt::GiveUp;
         if halt == Halt::LoaderError {
             // The loader stops here: forward nothing more.
             self.done = true;
@@ -600,11 +710,82 @@ impl<R: Read> Read for Walker<R> {
     }
 }
 
+/// A tracked tuple, or `Other` when it is too long or nests too deeply. The depth bound keeps
+/// dropping a value (recursive through `Rc<Vec<Val>>`) within any thread's stack: a pickle of a
+/// million nested `TUPLE1`s would otherwise overflow it when the value is freed.
 fn tuple(items: Vec<Val>) -> Val {
-    if items.len() > TRACKED_ITEMS_MAX {
+    let inner = items
+        .iter()
+        .map(|item| match item {
+            Val::Tuple(_, depth) => *depth,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    if items.len() > TRACKED_ITEMS_MAX || inner >= TRACKED_DEPTH_MAX {
         Val::Other
     } else {
-        Val::Tuple(Rc::new(items))
+        Val::Tuple(Rc::new(items), inner + 1)
+    }
+}
+
+/// Sets string items of a tracked dict; any other key or value marks the dict as not fully
+/// tracked by storing a placeholder that can never be a string name.
+fn set_items(target: &Val, items: &[Val]) {
+    let Val::Dict(entries) = target else {
+        return;
+    };
+    let mut entries = entries.borrow_mut();
+    for pair in items.chunks(2) {
+        if entries.len() >= TRACKED_ITEMS_MAX {
+            return;
+        }
+        if let [Val::Str(key), value] = pair {
+            let value: Rc<str> = match value {
+                Val::Str(v) => v.clone(),
+                // Untracked value: a name that matches no file and is never an escape.
+                _ => Rc::from(UNTRACKED),
+            };
+            entries.push((key.clone(), value));
+        }
+    }
+}
+
+/// Stands for a dict value the walker does not track.
+pub(crate) const UNTRACKED: &str = "\u{0}untracked";
+
+/// `cls(*args)` or `cls.__new__(cls)` of a watched class; anything else is not tracked.
+fn construct(class: &Val, init_args: Option<&[Val]>) -> Val {
+    let Some((module, name)) = class.global_name() else {
+        return Val::Other;
+    };
+    if !is_side_file_class(module, name) {
+        return Val::Other;
+    }
+    // NDArrayWrapper(filename, ...) / ZNDArrayWrapper(filename, ...) store the first argument.
+    let filename = init_args.map(|args| match args.first() {
+        Some(Val::Str(s)) => Some(s.to_string()),
+        _ => None,
+    });
+    Val::Instance(Rc::new(RefCell::new(Instance {
+        class: (module.to_string(), name.to_string()),
+        filename,
+    })))
+}
+
+/// REDUCE: the class itself (`__init__` runs) or `copyreg._reconstructor(cls, object, state)`
+/// (protocols 0 and 1; no `__init__`).
+fn reduce(callable: &Val, args: &Val) -> Val {
+    let Val::Tuple(items, _) = args else {
+        return Val::Other;
+    };
+    match callable.global_name() {
+        Some(("copy_reg" | "copyreg", "_reconstructor")) => match items.first() {
+            Some(class) => construct(class, None),
+            None => Val::Other,
+        },
+        Some(_) => construct(callable, Some(items)),
+        None => Val::Other,
     }
 }
 
@@ -613,6 +794,70 @@ fn global(module: &[u8], name: &[u8]) -> Val {
         (Ok(m), Ok(n)) => Val::Global(Rc::new((m.to_string(), n.to_string()))),
         _ => Val::Other,
     }
+}
+
+/// A protocol-0 memo index as CPython reads it (`int(line)`); `None` when `int` raises or the
+/// index is negative (PUT raises, GET finds nothing).
+fn memo_index(line: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(line).ok()?;
+    u64::try_from(python_int(text, false).ok()??).ok()
+}
+
+/// A parsed protocol-0 integer as a tracked value (too large to track: untracked, not an error).
+fn int_val(parsed: Result<Option<i128>, ()>) -> Result<Val, Halt> {
+    match parsed {
+        Ok(Some(v)) => Ok(Val::Int(v)),
+        Ok(None) => Ok(Val::Other),
+        Err(()) => Err(Halt::LoaderError),
+    }
+}
+
+/// Python's `int(text)` (`base0`: `int(text, 0)`, which also takes `0x`/`0o`/`0b` prefixes and
+/// refuses other leading zeros): surrounding whitespace, one sign, single underscores between
+/// digits. `Err` where Python raises; `Ok(None)` for a valid number beyond an i128.
+fn python_int(text: &str, base0: bool) -> Result<Option<i128>, ()> {
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, unsigned) = match text.as_bytes().first().ok_or(())? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (radix, digits, prefixed) = match lower.get(..2) {
+        Some("0x") if base0 => (16, &lower[2..], true),
+        Some("0o") if base0 => (8, &lower[2..], true),
+        Some("0b") if base0 => (2, &lower[2..], true),
+        _ => (10, lower.as_str(), false),
+    };
+    // After a base prefix one underscore may come first (`0x_1f`); otherwise underscores only
+    // separate digits.
+    let digits = if prefixed {
+        digits.strip_prefix('_').unwrap_or(digits)
+    } else {
+        digits
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return Err(());
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    if base0
+        && !prefixed
+        && clean.len() > 1
+        && clean.starts_with('0')
+        && clean.bytes().any(|b| b != b'0')
+    {
+        return Err(());
+    }
+    if !clean.chars().all(|c| c.is_digit(radix)) {
+        return Err(());
+    }
+    Ok(i128::from_str_radix(&clean, radix)
+        .ok()
+        .map(|magnitude| if negative { -magnitude } else { magnitude }))
 }
 
 fn decode_long(bytes: &[u8]) -> Val {
@@ -704,7 +949,7 @@ mod tests {
             b"\x80\x02X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nq\x00\x87q\x01.";
         let mut walker = Walker::new(data);
         assert_eq!(forwarded(&mut walker), data);
-        let Some(Val::Tuple(items)) = &walker.value else {
+        let Some(Val::Tuple(items, _)) = &walker.value else {
             panic!("expected a tuple, got {:?}", walker.value);
         };
         assert!(matches!(items.first(), Some(Val::Str(s)) if &**s == "0"));
@@ -721,6 +966,79 @@ mod tests {
         let mut walker = Walker::new(data);
         assert_eq!(forwarded(&mut walker), b"0");
         assert!(walker.value.is_none());
+    }
+
+    #[test]
+    fn deeply_nested_tuples_are_dropped_within_a_small_stack() {
+        // `)` then a million TUPLE1s: a value nested a million deep if tracked naively.
+        let mut data = b"\x80\x02)".to_vec();
+        data.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+        data.push(b'.');
+        let handle = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                let mut walker = Walker::new(&data[..]);
+                let out = forwarded(&mut walker);
+                let depth = match walker.value {
+                    Some(Val::Tuple(_, depth)) => depth,
+                    _ => 0,
+                };
+                (out.len(), depth)
+            })
+            .expect("spawn");
+        let (forwarded_len, depth) = handle.join().expect("no stack overflow");
+        assert_eq!(forwarded_len, 1_000_004);
+        assert!(
+            depth <= TRACKED_DEPTH_MAX,
+            "tracked nesting is bounded: {depth}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_memo_keys_are_read_as_cpython_int_reads_them() {
+        for (text, base0, want) in [
+            ("12", false, Some(12)),
+            (" +2 ", false, Some(2)),
+            ("0_2", false, Some(2)),
+            ("007", false, Some(7)),
+            ("-3", false, Some(-3)),
+            ("1__2", false, None),
+            ("_1", false, None),
+            ("1_", false, None),
+            ("", false, None),
+            ("0x_1F", true, Some(31)),
+            ("0b101", true, Some(5)),
+            ("010", true, None),
+            ("000", true, Some(0)),
+            ("1_000", true, Some(1000)),
+            ("0x", true, None),
+        ] {
+            assert_eq!(python_int(text, base0).ok().flatten(), want, "{text:?}");
+            assert_eq!(python_int(text, base0).is_ok(), want.is_some(), "{text:?}");
+        }
+        assert_eq!(
+            memo_index(b"p0_2"),
+            None,
+            "the opcode byte is not part of the line"
+        );
+        let huge = "9".repeat(60);
+        assert_eq!(python_int(&huge, true), Ok(None), "valid, just not tracked");
+        assert_eq!(memo_index(b"0_2"), Some(2));
+        assert_eq!(memo_index(b"+2"), Some(2));
+        assert_eq!(memo_index(b"-1"), None);
+    }
+
+    #[test]
+    fn a_protocol_0_memo_key_with_an_underscore_names_the_slot_cpython_uses() {
+        // PUT '0_1' stores slot 1; GET '1' fetches it.
+        let data: &[u8] = b"K\x07p0_1\n0g1\n.";
+        let mut walker = Walker::new(data);
+        assert_eq!(forwarded(&mut walker), data);
+        assert!(
+            matches!(walker.value, Some(Val::Int(7))),
+            "{:?}",
+            walker.value
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::io::{Read, SeekFrom};
 use mlvet_core::Location;
 
 use crate::engine::{PickleLoader, ReadSeek, Scan};
+use crate::rules::container_archive_path_escape::Escapes;
 use crate::rules::{
     container_malformed, container_resource_limit, container_staged_pickle,
     container_uninspectable_member, container_zip_anomaly,
@@ -49,6 +50,8 @@ pub(crate) struct Directory {
     pub anomalies: Vec<(String, bool, Option<u64>)>,
     /// Bytes before the archive (`zipfile`-style self-extracting / polyglot offset).
     pub prepended: u64,
+    /// Entries (by index) that start inside bytes an earlier entry covers.
+    pub overlapping: std::collections::HashSet<usize>,
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
@@ -252,8 +255,8 @@ fn apply_zip64(extra: &[u8], usize_: &mut u64, csize: &mut u64, lfh: &mut u64) {
 }
 
 fn check_layout(dir: &mut Directory, size: u64) {
-    let mut spans: Vec<(u64, u64, String)> = Vec::new();
-    for entry in &dir.entries {
+    let mut spans: Vec<(u64, u64, usize)> = Vec::new();
+    for (index, entry) in dir.entries.iter().enumerate() {
         let Some(start) = entry.data_start else {
             dir.anomalies.push((
                 format!("`{}`: no valid local header at its offset", entry.name),
@@ -311,26 +314,59 @@ fn check_layout(dir: &mut Directory, size: u64) {
                 Some(start),
             ));
         }
-        spans.push((entry.lfh_offset, end, entry.name.clone()));
+        spans.push((entry.lfh_offset, end, index));
     }
-    spans.sort();
-    for pair in spans.windows(2) {
-        if let [(_, end_a, name_a), (start_b, _, name_b)] = pair
-            && start_b < end_a
-        {
-            dir.anomalies.push((
-                format!("entries `{name_a}` and `{name_b}` overlap"),
-                true,
-                Some(*start_b),
-            ));
+    report_overlaps(dir, spans);
+}
+
+/// Entries whose bytes overlap (Fifield's non-recursive zip bomb: every entry's data quotes the
+/// next entries and shares one compressed kernel). One finding names the first pair and the
+/// count; every entry that starts inside bytes an earlier entry already covers is marked, so
+/// those bytes are never inflated twice.
+fn report_overlaps(dir: &mut Directory, mut spans: Vec<(u64, u64, usize)>) {
+    spans.sort_unstable();
+    let mut covered: Option<(u64, usize)> = None;
+    let mut first_pair: Option<(usize, usize, u64)> = None;
+    for &(start, end, index) in &spans {
+        match covered {
+            Some((covered_end, owner)) if start < covered_end => {
+                dir.overlapping.insert(index);
+                first_pair.get_or_insert((owner, index, start));
+                covered = Some((covered_end.max(end), owner));
+            }
+            _ => covered = Some((end, index)),
         }
+    }
+    if let Some((a, b, at)) = first_pair {
+        let name = |i: usize| {
+            dir.entries
+                .get(i)
+                .map(|e| e.name.clone())
+                .unwrap_or_default()
+        };
+        let others = dir.overlapping.len();
+        dir.anomalies.push((
+            format!(
+                "entries `{}` and `{}` overlap ({others} entries start inside another entry's bytes; overlapping entries are not inflated again)",
+                name(a),
+                name(b)
+            ),
+            true,
+            Some(at),
+        ));
     }
 }
 
 /// Local headers that the central directory does not list are invisible to `torch.load` and
 /// `zipfile` but not to streaming readers (`unzip -`, Java's ZipInputStream...).
 fn find_hidden_local_headers(src: &mut dyn ReadSeek, dir: &mut Directory, max_entries: usize) {
-    let known: std::collections::BTreeSet<u64> = dir.entries.iter().map(|e| e.lfh_offset).collect();
+    // Offset -> compressed size, for entries whose local header defers sizes to a data
+    // descriptor: a map, so the walk stays linear in the number of entries.
+    let known: std::collections::HashMap<u64, u64> = dir
+        .entries
+        .iter()
+        .map(|e| (e.lfh_offset, e.csize))
+        .collect();
     let mut offset = dir.prepended;
     let mut hidden = Vec::new();
     for _ in 0..max_entries.saturating_add(1) {
@@ -347,14 +383,14 @@ fn find_hidden_local_headers(src: &mut dyn ReadSeek, dir: &mut Directory, max_en
         let data = offset + 30 + name_len + extra_len;
         let csize = if flags & 0x0008 != 0 {
             // Sizes are in the data descriptor; only the directory knows them.
-            match dir.entries.iter().find(|e| e.lfh_offset == offset) {
-                Some(e) => e.csize,
+            match known.get(&offset) {
+                Some(&csize) => csize,
                 None => break,
             }
         } else {
             csize
         };
-        if !known.contains(&offset) {
+        if !known.contains_key(&offset) {
             let name = read_at(src, offset + 30, name_len)
                 .map(|raw| name_of(&raw))
                 .unwrap_or_default();
@@ -448,9 +484,17 @@ pub(crate) fn scan_zip(
         scan.findings
             .push(container_zip_anomaly::finding(at, what, *evasion));
     }
+    let mut escapes = Escapes::default();
+    for entry in &dir.entries {
+        escapes.check(&entry.name, || entry.name.clone());
+    }
+    if let Some(finding) = escapes.finding(loc) {
+        scan.findings.push(finding);
+    }
     let kind = classify(&dir.entries);
     let mut code_files = 0usize;
     scan.entries += dir.entries.len();
+    let torch_like = matches!(kind, Kind::Torch | Kind::TorchScript);
     for (index, entry) in dir.entries.iter().enumerate() {
         if entry.name.ends_with('/') {
             continue;
@@ -458,24 +502,38 @@ pub(crate) fn scan_zip(
         if matches!(kind, Kind::TorchScript) && entry.name.split('/').nth(1) == Some("code") {
             code_files += 1;
         }
-        if matches!(kind, Kind::Torch | Kind::TorchScript) && is_tensor_storage(&entry.name) {
+        let member_loc = loc.member(entry.name.clone());
+        if dir.overlapping.contains(&index) {
+            scan.incomplete(container_resource_limit::finding(
+                member_loc,
+                "entry overlaps bytes of another entry (zip bomb structure); not inflated again",
+            ));
+            continue;
+        }
+        if torch_like && is_tensor_storage(&entry.name) {
             check_staged_pickle(scan, src, entry, index, loc);
             continue;
         }
-        let member_loc = loc.member(entry.name.clone());
-        let Some(bytes) = read_entry(scan, src, entry, index, &member_loc) else {
-            continue;
-        };
         let Some(next) = scan.descend(&member_loc, depth) else {
             continue;
         };
-        if matches!(kind, Kind::Torch | Kind::TorchScript) && sniff(&bytes) == Format::Pickle {
-            // torch's own unpickler reads exactly one pickle; scan them all anyway (other tools
-            // may load the member with pickle.load in a loop), without joblib semantics.
-            scan.scan_pickles(&bytes[..], &member_loc, 0, None, PickleLoader::One);
-        } else {
-            scan.scan_member_bytes(&bytes, &member_loc, next);
-        }
+        scan_entry(
+            scan,
+            src,
+            entry,
+            index,
+            &member_loc,
+            |scan, reader, prefix| {
+                if torch_like && sniff(prefix) == Format::Pickle {
+                    // torch's own unpickler reads exactly one pickle; scan them all anyway (other
+                    // tools may load the member with pickle.load in a loop), without joblib
+                    // semantics.
+                    scan.scan_pickles(reader, &member_loc, 0, None, PickleLoader::One);
+                } else {
+                    scan.scan_reader(reader, Some(entry.usize), &member_loc, next);
+                }
+            },
+        );
     }
     match kind {
         Kind::Torch => "pytorch-zip",
@@ -503,15 +561,21 @@ fn check_staged_pickle(
     let Some(prefix) = read_at(src, start, entry.csize.min(256)) else {
         return;
     };
-    if !mlvet_pickle::looks_like_pickle(&prefix) || entry.csize > scan.opts.max_member_size {
+    if !mlvet_pickle::looks_like_pickle(&prefix) {
         return;
     }
     let member_loc = loc.member(entry.name.clone());
-    let mut inner = Scan::new(scan.opts);
-    let Some(bytes) = read_entry(&mut inner, src, entry, index, &member_loc) else {
-        return;
-    };
-    inner.scan_pickles(&bytes[..], &member_loc, 0, None, PickleLoader::One);
+    let mut inner = scan.child();
+    scan_entry(
+        &mut inner,
+        src,
+        entry,
+        index,
+        &member_loc,
+        |inner, reader, _| {
+            inner.scan_pickles(reader, &member_loc, 0, None, PickleLoader::One);
+        },
+    );
     // Dangerous or unknown references are both worth reporting (same rule as pickle values).
     if let Some(detail) = mlvet_pickle::staged_detail(&inner.findings) {
         scan.findings
@@ -519,88 +583,120 @@ fn check_staged_pickle(
     }
 }
 
-/// Reads one member with the loaders' tolerance; `None` (with a finding) when impossible.
-fn read_entry(
+/// A CRC-32 computed over what passes through.
+struct CrcReader<R> {
+    inner: R,
+    crc: flate2::Crc,
+}
+
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
+/// A decoder over the member's compressed bytes, streaming; `Err` for methods only the zip crate
+/// decodes (read whole, within the member cap).
+fn open_decoder<'a>(
+    src: &'a mut dyn ReadSeek,
+    data_start: u64,
+    entry: &Entry,
+) -> Result<Box<dyn Read + 'a>, String> {
+    src.seek(SeekFrom::Start(data_start))
+        .map_err(|e| e.to_string())?;
+    let raw = src.take(entry.csize);
+    Ok(match entry.method {
+        0 => Box::new(raw),
+        8 => Box::new(flate2::read::DeflateDecoder::new(raw)),
+        12 => Box::new(bzip2::read::BzDecoder::new(raw)),
+        93 => Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| e.to_string())?),
+        95 => Box::new(lzma_rust2::XzReader::new(raw, true)),
+        other => return Err(format!("compression method {other} is not streamed")),
+    })
+}
+
+/// Streams one member, with the loaders' tolerance, through `consume` (which gets the reader and
+/// the member's first bytes); then finishes the member within the budget to check its CRC.
+/// Problems become findings; nothing is held in memory beyond what `consume` buffers itself.
+fn scan_entry(
     scan: &mut Scan<'_>,
     src: &mut dyn ReadSeek,
     entry: &Entry,
     index: usize,
     loc: &Location,
-) -> Option<Vec<u8>> {
+    consume: impl FnOnce(&mut Scan<'_>, &mut dyn Read, &[u8]),
+) {
     let Some(data_start) = entry.data_start else {
         scan.incomplete(container_uninspectable_member::finding(
             loc.clone(),
             "no local header",
         ));
-        return None;
+        return;
     };
-    let cap = scan.opts.max_member_size.min(
-        scan.opts
-            .max_total_uncompressed
-            .saturating_sub(scan.total_out),
-    );
-    if entry.usize > cap {
-        scan.incomplete(container_resource_limit::finding(
-            loc.clone(),
-            format!(
-                "member declares {} bytes uncompressed (limit {cap})",
-                entry.usize
-            ),
-        ));
-        return None;
-    }
+    let encrypted = (entry.flags | entry.local_flags) & 0x0041 != 0;
     let ratio_cap = entry
         .csize
         .saturating_mul(scan.opts.max_ratio)
         .max(16 * 1024 * 1024);
-    let limit = cap.min(ratio_cap);
-    let encrypted = (entry.flags | entry.local_flags) & 0x0041 != 0;
-    let result: Result<Vec<u8>, String> = match entry.method {
-        0 => read_at(src, data_start, entry.csize.min(limit.saturating_add(1)))
-            .ok_or_else(|| "truncated data".to_string()),
-        8 => src
-            .seek(SeekFrom::Start(data_start))
-            .map_err(|e| e.to_string())
-            .and_then(|_| {
-                let mut out = Vec::new();
-                flate2::read::DeflateDecoder::new((&mut *src).take(entry.csize))
-                    .take(limit.saturating_add(1))
-                    .read_to_end(&mut out)
-                    .map(|_| out)
-                    .map_err(|e| e.to_string())
-            }),
-        12 | 14 | 93 | 95 | 9 if !encrypted => read_with_zip_crate(src, index, limit),
-        other => Err(format!("compression method {other} is not supported")),
-    };
-    let bytes = match result {
-        Ok(bytes) => bytes,
-        Err(why) => {
-            let reason = if encrypted {
-                format!("encrypted member ({why})")
-            } else {
-                why
-            };
-            scan.incomplete(container_uninspectable_member::finding(loc.clone(), reason));
-            return None;
+    let own_limit = ratio_cap.min(scan.opts.max_stream_size);
+    let buffered: Vec<u8>;
+    let decoder: Box<dyn Read + '_> = if matches!(entry.method, 0 | 8 | 12 | 93 | 95) {
+        match open_decoder(src, data_start, entry) {
+            Ok(decoder) => decoder,
+            Err(why) => {
+                scan.incomplete(container_uninspectable_member::finding(loc.clone(), why));
+                return;
+            }
         }
+    } else if !encrypted && matches!(entry.method, 9 | 14) {
+        // Deflate64 and LZMA (Python's zipfile reads them): decoded whole by the zip crate.
+        let cap = own_limit.min(scan.opts.max_member_size);
+        match read_with_zip_crate(src, index, cap) {
+            Ok(bytes) => {
+                buffered = bytes;
+                Box::new(&buffered[..])
+            }
+            Err(why) => {
+                scan.incomplete(container_uninspectable_member::finding(loc.clone(), why));
+                return;
+            }
+        }
+    } else {
+        let why = format!("compression method {} is not supported", entry.method);
+        let reason = if encrypted {
+            format!("encrypted member ({why})")
+        } else {
+            why
+        };
+        scan.incomplete(container_uninspectable_member::finding(loc.clone(), reason));
+        return;
     };
-    if bytes.len() as u64 > limit {
-        scan.incomplete(container_resource_limit::finding(
+    let mut member = CrcReader {
+        inner: scan.limit_decoder(decoder, own_limit),
+        crc: flate2::Crc::new(),
+    };
+    let mut prefix = Vec::with_capacity(crate::sniff::SNIFF_LEN);
+    if let Err(e) = (&mut member)
+        .take(crate::sniff::SNIFF_LEN as u64)
+        .read_to_end(&mut prefix)
+    {
+        scan.incomplete(container_uninspectable_member::finding(
             loc.clone(),
-            format!("member inflates beyond {limit} bytes"),
+            format!("read failed: {e}"),
         ));
-        return None;
+        return;
     }
-    scan.total_out = scan.total_out.saturating_add(bytes.len() as u64);
     if encrypted {
         // A genuinely encrypted member is noise; a plain one behind the flag is an evasion that
         // torch.load does not care about.
-        if sniff(&bytes) == Format::NotAModel {
+        if sniff(&prefix) == Format::NotAModel {
             scan.incomplete(container_uninspectable_member::finding(
                 loc.clone(),
                 "encrypted (password-protected) member",
             ));
-            return None;
+            return;
         }
         scan.findings.push(container_zip_anomaly::finding(
             loc.clone(),
@@ -608,20 +704,35 @@ fn read_entry(
             true,
         ));
     }
-    let mut crc = flate2::Crc::new();
-    crc.update(&bytes);
-    if crc.sum() != entry.crc {
+    let head = prefix.clone();
+    {
+        let mut whole = std::io::Cursor::new(prefix).chain(&mut member);
+        consume(scan, &mut whole, &head);
+    }
+    member.inner.drain();
+    let limited = &mut member.inner;
+    if let Some(err) = limited.error.take() {
+        scan.incomplete(container_uninspectable_member::finding(
+            loc.clone(),
+            format!("member data cannot be decoded: {err}"),
+        ));
+        return;
+    }
+    if limited.hit_limit {
+        scan.expansion_exceeded(loc, "inflated member", own_limit);
+        return;
+    }
+    let actual = member.crc.sum();
+    if actual != entry.crc {
         scan.findings.push(container_zip_anomaly::finding(
             loc.clone(),
             &format!(
-                "CRC-32 mismatch (stored {:08x}, actual {:08x})",
-                entry.crc,
-                crc.sum()
+                "CRC-32 mismatch (stored {:08x}, actual {actual:08x})",
+                entry.crc
             ),
             false,
         ));
     }
-    Some(bytes)
 }
 
 fn read_with_zip_crate(

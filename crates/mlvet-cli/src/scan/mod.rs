@@ -189,7 +189,7 @@ fn scan_one(
 fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    std::fs::File::open(path)?
+    mlvet_formats::open_regular(path)?
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut prefix)?;
     Ok(prefix)

@@ -1,10 +1,13 @@
 //! Every rule this crate emits, one file each: the rule's documentation and its finding builder.
 
+pub mod container_archive_path_escape;
 pub mod container_extension_mismatch;
 pub mod container_malformed;
 pub mod container_nesting_too_deep;
 pub mod container_resource_limit;
+pub mod container_side_file;
 pub mod container_staged_pickle;
+pub mod container_tar_special_member;
 pub mod container_torchscript_code;
 pub mod container_uninspectable_member;
 pub mod container_unrecognized_model_file;
@@ -15,10 +18,13 @@ use mlvet_core::RuleMeta;
 /// All rules of this crate, sorted by id.
 pub fn all() -> Vec<&'static RuleMeta> {
     let mut rules = vec![
+        &container_archive_path_escape::RULE,
         &container_extension_mismatch::RULE,
         &container_malformed::RULE,
         &container_nesting_too_deep::RULE,
         &container_resource_limit::RULE,
+        &container_side_file::RULE,
+        &container_tar_special_member::RULE,
         &container_torchscript_code::RULE,
         &container_uninspectable_member::RULE,
         &container_unrecognized_model_file::RULE,
