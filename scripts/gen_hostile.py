@@ -245,9 +245,9 @@ def torch_load_from_bytes(embedded: bytes) -> bytes:
     return PROTO3 + global_("torch.storage", "_load_from_bytes") + binbytes(embedded) + b"\x85R."
 
 
-def long_binput_max() -> bytes:
-    # 9 bytes: an empty dict memoised at index 0xFFFFFFFF
-    return PROTO2 + b"}r\xff\xff\xff\xff."
+def long_binput(index: int) -> bytes:
+    # 9 bytes: an empty dict memoised at `index`
+    return PROTO2 + b"}r" + struct.pack("<I", index) + b"."
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,9 +642,14 @@ def build_cases() -> None:
              f"§1.7 sparse tar member ({label})", "1", "malicious", "system",
              "tarfile.extractfile expands the holes: the expanded member calls os.system")
 
-    case("memo_long_binput_max", {"memo_long_binput_max.pkl": long_binput_max()},
+    case("memo_long_binput_max", {"memo_long_binput_max.pkl": long_binput(0xFFFFFFFF)},
          "§3 memory: sparse memo (LONG_BINPUT 0xFFFFFFFF)", "0", "safe", "-",
-         "9 bytes; a dense memo up to the index took 391 MB")
+         "9 bytes; CPython's memo is a dict: any index costs one entry")
+
+    case("memo_long_binput_below_limit",
+         {"memo_long_binput_below_limit.pkl": long_binput(9_999_999)},
+         "§3 memory: sparse memo (index just below the 10 M memo limit)", "0", "safe", "-",
+         "9 bytes; a memo stored densely up to the index takes hundreds of MB")
 
     case("zip_overlap_bomb", {"zip_overlap_bomb.zip": overlap_zip_bomb(200, 256 << 20)},
          "§3 time: overlapping-entry zip bomb", "*", "unsafe", "-",
