@@ -1067,8 +1067,9 @@ fn cyclonedx_sbom_large() {
 fn advisory_with_ten_thousand_ranges() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    // nested ranges (each from 0 to its own fix): evaluating them pairwise is quadratic
     let ranges: Vec<(String, String)> = (0..10_000)
-        .map(|i| (format!("{i}.0"), format!("{i}.1")))
+        .map(|i| ("0".to_string(), format!("{i}.1")))
         .collect();
     let record = osv_record("HOSTILE-RANGES-1", "hostile-ranges", &ranges);
     import_records(
