@@ -558,6 +558,16 @@ fn mlvet_measured(data_dir: &Path, args: &[&str], limit: Duration) -> (Output, O
     (output, peak)
 }
 
+/// How a generated inventory is written: header, one entry (by index), footer, lines per entry
+/// (TOML: three, JSON: one), and the line of the name within an entry.
+type Layout<'a> = (
+    &'a str,
+    Box<dyn Fn(usize) -> String + 'a>,
+    &'a str,
+    usize,
+    usize,
+);
+
 /// A large lockfile or SBOM of `count` packages with `torch 1.13.0` as the last one; returns the
 /// text and the line the torch entry is reported on (where its name is).
 fn big_inventory(format: &str, count: usize) -> (String, usize) {
@@ -576,14 +586,7 @@ fn big_inventory(format: &str, count: usize) -> (String, usize) {
             format!("{}.{}", i % 50, i % 7)
         }
     };
-    // Every entry is `lines_before` header lines then one line per package (TOML: three).
-    let (header, entry, footer, entry_lines, name_offset): (
-        &str,
-        Box<dyn Fn(usize) -> String>,
-        &str,
-        usize,
-        usize,
-    ) = match format {
+    let (header, entry, footer, entry_lines, name_offset): Layout<'_> = match format {
         "Pipfile.lock" => (
             "{\"_meta\": {\"sources\": []},\n\"default\": {\n",
             Box::new(|i| format!("\"{}\": {{\"version\": \"=={}\"}}", name(i), version(i))),
