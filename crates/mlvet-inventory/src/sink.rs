@@ -95,6 +95,13 @@ impl Sink {
             }
             return;
         }
+        if self.dependencies.len() == self.dependencies.capacity() {
+            // Double as `Vec` would, but never past the limit: at 200,000 entries of ~300 bytes,
+            // the slack of a plain doubling (to 262,144) alone is ~18 MB of the memory budget.
+            let room = MAX_ENTRIES - self.dependencies.len();
+            self.dependencies
+                .reserve_exact(self.dependencies.capacity().clamp(4, room.max(1)));
+        }
         self.dependencies.push(dependency);
     }
 
