@@ -434,6 +434,15 @@ fn overlapping_zip_entries_are_reported_and_inflated_once() {
         1,
         "one aggregated overlap finding: {report:#}"
     );
+    let limits = with_rule(&findings, "container-resource-limit");
+    assert_eq!(
+        limits
+            .iter()
+            .filter(|f| f.to_string().contains("3999 entries overlap"))
+            .count(),
+        1,
+        "one finding for all entries not inflated again: {report:#}"
+    );
 }
 
 #[test]

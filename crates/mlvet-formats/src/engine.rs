@@ -578,17 +578,23 @@ impl<'o> Scan<'o> {
     // ---- 7z -------------------------------------------------------------------------------------
 
     fn scan_7z(&mut self, src: &mut dyn ReadSeek, loc: &Location, depth: usize) -> &'static str {
-        let mut reader =
-            match sevenz_rust2::ArchiveReader::new(src, sevenz_rust2::Password::empty()) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.incomplete(container_uninspectable_member::finding(
-                        loc.clone(),
-                        format!("7z archive cannot be read: {e}"),
-                    ));
-                    return "7z";
-                }
-            };
+        let mut reader = match sevenz_rust2::ArchiveReader::new_with_memory_limit(
+            src,
+            sevenz_rust2::Password::empty(),
+            SEVEN_Z_DICTIONARY_MAX_KB,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                self.incomplete(container_uninspectable_member::finding(
+                    loc.clone(),
+                    format!("7z archive cannot be read: {e}"),
+                ));
+                return "7z";
+            }
+        };
+        // One decoder thread: files are already scanned in parallel, and the multi-threaded
+        // LZMA2 decoder decodes ahead into memory (8 × 128 MiB of zeros reached 1.3 GB).
+        reader.set_thread_count(1);
         let count = reader.archive().files.len();
         if count > self.opts.max_entries {
             self.incomplete(container_resource_limit::finding(
@@ -647,6 +653,10 @@ impl<'o> Scan<'o> {
             .push(container_torchscript_code::finding(loc.clone(), code_files));
     }
 }
+
+/// Dictionary and model memory a 7z decoder may allocate (7-Zip's `-mx9` uses a 64 MiB
+/// dictionary); larger ones are refused and reported.
+const SEVEN_Z_DICTIONARY_MAX_KB: usize = 128 * 1024;
 
 /// Container levels opened whatever `max_nesting` says: each level is a few stack frames of
 /// recursion (scan, decoder, member reader), and this many fit well within a 2 MiB worker-thread

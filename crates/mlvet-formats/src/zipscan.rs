@@ -495,6 +495,7 @@ pub(crate) fn scan_zip(
     let mut code_files = 0usize;
     scan.entries += dir.entries.len();
     let torch_like = matches!(kind, Kind::Torch | Kind::TorchScript);
+    let mut skipped_overlap = false;
     for (index, entry) in dir.entries.iter().enumerate() {
         if entry.name.ends_with('/') {
             continue;
@@ -504,10 +505,17 @@ pub(crate) fn scan_zip(
         }
         let member_loc = loc.member(entry.name.clone());
         if dir.overlapping.contains(&index) {
-            scan.incomplete(container_resource_limit::finding(
-                member_loc,
-                "entry overlaps bytes of another entry (zip bomb structure); not inflated again",
-            ));
+            // One finding for all of them (the anomaly above names the first pair).
+            if !skipped_overlap {
+                skipped_overlap = true;
+                scan.incomplete(container_resource_limit::finding(
+                    member_loc,
+                    format!(
+                        "{} entries overlap bytes of another entry (zip bomb structure) and were not inflated again",
+                        dir.overlapping.len()
+                    ),
+                ));
+            }
             continue;
         }
         if torch_like && is_tensor_storage(&entry.name) {
