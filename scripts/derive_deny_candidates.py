@@ -402,10 +402,10 @@ def main() -> int:
     covered, reviewed, unreviewed = [], [], []
     for dotted, (cand, labels) in sorted(found.items()):
         row = (cand, sorted(labels))
-        if policy.covers(dotted):
-            covered.append(row)
-        elif review_of(dotted):
+        if review_of(dotted):
             reviewed.append(row)
+        elif policy.covers(dotted):
+            covered.append(row)
         else:
             unreviewed.append(row)
     lines = [
@@ -421,29 +421,32 @@ def main() -> int:
         "mode, `os.remove`..., `shutil` writes), a nested loader (`pickle`, `marshal`, `torch.load`), or",
         "that resolves a string to a callable (computed import + `getattr`).",
         "",
-        f"- {len(covered)} candidates are covered by existing deny entries;",
+        f"- {len(covered)} candidates are covered by deny entries that predate the review;",
         f"- {len(reviewed)} were reviewed by hand (decisions below);",
-        f"- {len(unreviewed)} are listed as not denied (reviewed in bulk: see the note at the end).",
+        f"- {len(unreviewed)} are neither covered nor reviewed (extend REVIEW in the script for them).",
+        "",
+        "`deny` decisions are entries of the \"Derived from source\" section of",
+        "crates/mlvet-pickle/policy/default.toml; `resolve` means the callable is a string-to-callable",
+        "resolver folded like `getattr` (src/resolvers.rs); `keep` means not denied: such a reference",
+        "stays unknown (suspicious) unless an allow entry names it.",
         "",
         "## Reviewed",
         "",
-        "| callable | sinks | decision | reason |",
-        "|---|---|---|---|",
+        "| callable | sinks | decision | denied by the policy now | reason |",
+        "|---|---|---|---|---|",
     ]
     for cand, labels in reviewed:
         decision, reason = review_of(cand.dotted) or ("", "")
-        lines.append(f"| `{cand.dotted}` | {', '.join(sorted(cand.sinks))} | {decision} | {reason} |")
+        now = "yes" if policy.covers(cand.dotted) else "no"
+        lines.append(
+            f"| `{cand.dotted}` | {', '.join(sorted(cand.sinks))} | {decision} | {now} | {reason} |"
+        )
     lines += ["", "## Added by hand", "", "| callable | why the analysis misses it |", "|---|---|"]
     for dotted, why in sorted(HAND_ADDED.items()):
         lines.append(f"| `{dotted}` | {why} |")
     lines += [
         "",
-        "## Not denied",
-        "",
-        "These reach a sink only through an argument a pickle cannot make dangerous on its own (a",
-        "path that is then only read, a file object, a code object that would itself need a denied",
-        "constructor), or live in modules a model pickle cannot import without side effects already",
-        "denied. They stay unknown (reported for review) unless allowed: nothing here becomes safe.",
+        "## Not reviewed",
         "",
         "| callable | kind | sinks |",
         "|---|---|---|",
