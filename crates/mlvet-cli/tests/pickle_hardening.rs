@@ -145,6 +145,7 @@ fn memo_keys_spelled_with_underscores_signs_and_whitespace_follow_cpython() {
     let fixture = format!("{FIXTURES}/malicious/memo_keys_underscore_sign_p0.pkl");
     let (out, report) = scan(data.path(), &fixture);
     assert_malicious_system_call(&out, &report, &fixture);
+    assert_eq!(rules_of(&report, &fixture), ["pickle-dangerous-callable"]);
 
     // The same spellings in files whose name says nothing: the content sniff must recognise them.
     for (name, put, get) in [
@@ -169,6 +170,10 @@ fn memo_keys_spelled_with_underscores_signs_and_whitespace_follow_cpython() {
         let path = write(data.path(), &format!("memo_{name}.bin"), &pickle);
         let (out, report) = scan(data.path(), &path);
         assert_malicious_system_call(&out, &report, &path);
+        assert!(
+            !rules_of(&report, &path).contains(&"container-unrecognized-model-file".to_string()),
+            "{name}: recognised as a pickle: {report:#}"
+        );
     }
 
     // CPython's errors: a negative PUT raises, a GET of another slot raises; the callable before

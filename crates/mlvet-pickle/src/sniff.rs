@@ -18,6 +18,8 @@ use crate::strings;
 
 const START_BYTES: &[u8] = b"()]}cILFSVNKJMXUTGP";
 const MAX_SNIFF: usize = 4096;
+/// Bytes of one unfinished argument that make a prefix plausible after a single complete opcode.
+const LONG_ARGUMENT: usize = 512;
 
 /// Does this prefix plausibly start a pickle (protocol 0–5)?
 pub fn looks_like_pickle(prefix: &[u8]) -> bool {
@@ -157,7 +159,12 @@ fn plausible_opcode_stream(prefix: &[u8]) -> bool {
                 }
             }
             Step::Stop => return complete >= 1 && shape.apply(opcodes::STOP, &[]),
-            Step::Exhausted => return complete >= 3,
+            // A text argument that fills the rest of a long prefix while it still looks right
+            // (a memo key padded with whitespace, a long protocol-0 string) after a complete
+            // opcode: CPython reads lines of any length.
+            Step::Exhausted => {
+                return complete >= 3 || (complete >= 1 && prefix.len() - at >= LONG_ARGUMENT);
+            }
             Step::Invalid => return false,
         }
     }
@@ -301,6 +308,9 @@ mod tests {
         assert!(looks_like_pickle(b"I42\n."));
         assert!(looks_like_pickle(b"S'os'\nS'system'\n\x93")); // truncated, but plausible so far
         assert!(looks_like_pickle(b"}q\x00(X\x01\x00\x00\x00aq\x01K\x01u."));
+        let padded_key = [&b"cposix\nsystem\np"[..], &[b' '; 4000]].concat();
+        assert!(looks_like_pickle(&padded_key));
+        assert!(!looks_like_pickle(&padded_key[..200]));
     }
 
     #[test]
