@@ -46,8 +46,11 @@ pub use text::open_regular_file;
 
 /// Largest inventory file read (bytes). Real lockfiles and SBOMs of ML projects are a few MiB.
 pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
-/// Most dependency records taken from one file (including its requirement includes).
-pub const MAX_ENTRIES: usize = 200_000;
+/// Most dependency records taken from one file (including its requirement includes). Each record
+/// costs about 500 bytes held (the struct and its strings), so this bound keeps one file's
+/// inventory near 50 MB, inside the input + 100 MB budget; the largest real SBOMs (whole container
+/// images) list tens of thousands of components, ML lockfiles a few thousand.
+pub const MAX_ENTRIES: usize = 100_000;
 /// Deepest chain of `-r`/`-c` includes followed.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Longest package name kept (bytes). Real names are short (PyPI caps them far lower; Maven

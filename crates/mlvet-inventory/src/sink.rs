@@ -96,8 +96,8 @@ impl Sink {
             return;
         }
         if self.dependencies.len() == self.dependencies.capacity() {
-            // Double as `Vec` would, but never past the limit: at 200,000 entries of ~300 bytes,
-            // the slack of a plain doubling (to 262,144) alone is ~18 MB of the memory budget.
+            // Double as `Vec` would, but never past the limit: at 100,000 entries of 256 bytes,
+            // the slack of a plain doubling (to 131,072) alone is ~8 MB of the memory budget.
             let room = MAX_ENTRIES - self.dependencies.len();
             self.dependencies
                 .reserve_exact(self.dependencies.capacity().clamp(4, room.max(1)));
@@ -151,7 +151,7 @@ impl Sink {
         }
         // Unstable is exact here (ties are broken by the full `Ord`, so equal elements are
         // identical) and sorts in place: a stable sort's scratch buffer is n/2 entries, 25 MB at
-        // the 200,000-entry limit.
+        // the 100,000-entry limit.
         self.dependencies.sort_unstable_by(|a, b| {
             a.source
                 .cmp(&b.source)

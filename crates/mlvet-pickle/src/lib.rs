@@ -410,21 +410,25 @@ fn finish(
     }
     vm.note_left_out_findings();
     let mut findings = reference_findings(&vm.references, base);
-    let mut globals = Vec::with_capacity(vm.references.len());
+    // The names are moved, not copied, and the lookup index (a second copy of every name) goes
+    // first: with hundreds of thousands of distinct globals, each copy is tens of megabytes.
+    vm.reference_index = Default::default();
+    let references = std::mem::take(&mut vm.references);
+    let mut globals = Vec::with_capacity(references.len());
     let mut has_numpy_arrays = false;
-    for reference in &vm.references {
+    for reference in references {
         if reference.module.starts_with("numpy")
             && matches!(reference.name.as_str(), "_reconstruct" | "_frombuffer")
         {
             has_numpy_arrays = true;
         }
         globals.push(GlobalRef {
-            module: reference.module.clone(),
-            name: reference.name.clone(),
+            module: reference.module,
+            name: reference.name,
             opcode_index: reference.opcode_index,
             offset: reference.offset,
             called: reference.called,
-            classification: reference.classification.clone(),
+            classification: reference.classification,
         });
     }
     findings.extend(vm.findings);

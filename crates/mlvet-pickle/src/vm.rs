@@ -46,8 +46,9 @@ pub(crate) enum Outcome {
 pub(crate) struct Reference {
     pub(crate) module: String,
     pub(crate) name: String,
-    /// How the pickle spelled it when `_compat_pickle` renamed it.
-    pub(crate) written_as: Option<(String, String)>,
+    /// How the pickle spelled it when `_compat_pickle` renamed it. Boxed: rare, and every byte
+    /// of this struct is multiplied by the number of distinct globals a hostile file can name.
+    pub(crate) written_as: Option<Box<(String, String)>>,
     pub(crate) opcode: &'static str,
     pub(crate) opcode_index: u64,
     pub(crate) offset: u64,
@@ -73,7 +74,7 @@ pub(crate) struct Vm<'a> {
     pub(crate) embed_depth: u32,
     pub(crate) embedded: Vec<Rc<Embedded>>,
     pub(crate) references: Vec<Reference>,
-    reference_index: HashMap<(String, String), u32>,
+    pub(crate) reference_index: HashMap<(String, String), u32>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) opcodes: u64,
     pub(crate) persistent_ids: u64,
@@ -575,8 +576,8 @@ impl<'a> Vm<'a> {
             return Value::Global(index);
         }
         let classification = self.policy.classify(&key.0, &key.1);
-        let written_as =
-            (key.0 != module || key.1 != name).then(|| (module.to_string(), name.to_string()));
+        let written_as = (key.0 != module || key.1 != name)
+            .then(|| Box::new((module.to_string(), name.to_string())));
         let index = self.references.len() as u32;
         self.references.push(Reference {
             module: key.0.clone(),

@@ -43,7 +43,7 @@ pub(crate) fn reference_evidence(
     finding = finding
         .evidence("opcode", reference.opcode)
         .evidence("protocol", reference.protocol.to_string());
-    if let Some((module, name)) = &reference.written_as {
+    if let Some((module, name)) = reference.written_as.as_deref() {
         let why = if crate::compat::vendored(module).is_some() {
             "a vendored copy, judged as the package it copies"
         } else {
