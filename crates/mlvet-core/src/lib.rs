@@ -6,6 +6,7 @@
 //! API and documented in `docs/rules.md`.
 
 mod finding;
+pub mod fs;
 mod location;
 mod report;
 mod rule;

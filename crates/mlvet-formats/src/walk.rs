@@ -107,45 +107,7 @@ pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
 
 /// A human name for a non-regular, non-directory file type.
 fn kind_of(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let file_type = meta.file_type();
-        if file_type.is_fifo() {
-            return "a FIFO";
-        }
-        if file_type.is_char_device() || file_type.is_block_device() {
-            return "a device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    let _ = meta;
-    "a special file"
-}
-
-/// Opens `path` for reading only if it is a regular file, without ever blocking: a FIFO swapped
-/// in after the walk listed the path would make a plain `open` wait for a writer forever.
-pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a FIFO returns at once; it has no effect on regular files.
-        const O_NONBLOCK: i32 = 0o4000;
-        options.custom_flags(O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file ({})", kind_of(&meta)),
-        ));
-    }
-    Ok(file)
+    mlvet_core::fs::describe_file_type(&meta.file_type())
 }
 
 /// The size of a symlink's target when it is a regular file inside `root`.

@@ -56,7 +56,7 @@ pub(crate) fn attach_direct_url(metadata: &Path, sink: &mut Sink) {
         return;
     };
     // A FIFO planted as `direct_url.json` must not block the scan: regular files only.
-    let Ok(file) = crate::text::open_regular_file(&directory.join("direct_url.json")) else {
+    let Ok(file) = mlvet_core::fs::open_regular(&directory.join("direct_url.json")) else {
         return;
     };
     let mut text = String::new();

@@ -42,7 +42,6 @@ pub use rules::{
     dependency_include_outside_root, dependency_include_unresolved, dependency_inventory_truncated,
     dependency_parse_error, dependency_unidentified_component,
 };
-pub use text::open_regular_file;
 
 /// Largest inventory file read (bytes). Real lockfiles and SBOMs of ML projects are a few MiB.
 pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;

@@ -18,7 +18,7 @@ pub(crate) fn read_text(path: &Path, display: &str) -> Result<Text, InventoryErr
         path: display.to_string(),
         source,
     };
-    let file = open_regular_file(path).map_err(io)?;
+    let file = mlvet_core::fs::open_regular(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > MAX_FILE_SIZE {
         return Err(InventoryError::TooLarge {
@@ -40,55 +40,6 @@ pub(crate) fn read_text(path: &Path, display: &str) -> Result<Text, InventoryErr
         });
     }
     Ok(decode(bytes))
-}
-
-/// Opens `path` for reading only when it is a regular file. Opening a FIFO for reading blocks
-/// until a writer appears (forever, for a FIFO planted in a scanned tree), so the open itself is
-/// non-blocking, and the type is checked on the opened handle, not on the path, so that no
-/// file swapped in between a check and the open can make the read hang. Non-blocking mode has no
-/// effect on regular files.
-pub fn open_regular_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    let file_type = file.metadata()?.file_type();
-    if file_type.is_file() {
-        Ok(file)
-    } else {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "not a regular file ({}); only regular files are read",
-                describe_file_type(&file_type)
-            ),
-        ))
-    }
-}
-
-fn describe_file_type(file_type: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a FIFO";
-        }
-        if file_type.is_char_device() || file_type.is_block_device() {
-            return "a device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    if file_type.is_dir() {
-        "a directory"
-    } else {
-        "a special file"
-    }
 }
 
 pub(crate) fn decode(bytes: Vec<u8>) -> Text {
