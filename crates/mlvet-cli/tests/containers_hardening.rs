@@ -4,41 +4,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{artifact, findings_for, json_report, repo_root};
-
-/// Runs `mlvet ARGS` and fails the test (instead of hanging CI) when it does not finish in
-/// `limit`.
-fn mlvet_within(data_dir: &Path, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("MLVET_DATA_DIR", data_dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MLVET_OSV_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mlvet");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("mlvet {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
-}
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
-    assert!(status.success(), "mkfifo failed");
-}
+use common::{artifact, findings_for, json_report, mkfifo, mlvet_within};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json_report, mlvet, repo_root};
+use common::{json_report, mkfifo, mlvet, mlvet_within, repo_root};
 
 /// The real PyPA advisory database snapshot shared by the workspace.
 fn pypa_vulns() -> PathBuf {
@@ -33,33 +33,6 @@ fn import_real_advisories(data: &Path, records: &[&str]) {
         "db import: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Runs `mlvet ARGS` and fails the test (killing the process) if it takes longer than `limit`:
-/// a hang must fail the test, not stall CI.
-fn mlvet_within(data_dir: &Path, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("MLVET_DATA_DIR", data_dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MLVET_OSV_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mlvet");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("poll mlvet").is_some() {
-            return child.wait_with_output().expect("collect output");
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("mlvet {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn artifact_ending<'a>(report: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
@@ -246,15 +219,6 @@ fn installed_conda_packages_mapped_to_pypi_match_their_advisories() {
             "{name}: {report:#}"
         );
     }
-}
-
-/// Creates a FIFO at `path` with the system's `mkfifo`.
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo");
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 /// The `dependency-include-unresolved` findings of a file, with their messages.
