@@ -475,7 +475,7 @@ fn an_over_long_id_is_refused_counted_and_leaves_the_rest() {
     assert!(text.contains("1 records read"), "{text}");
     assert!(text.contains("1 could not be read"), "{text}");
     assert!(
-        // The OSV record model refuses it before the database's own bounds are reached.
+        // The OSV record model refuses it; the database stores only records it accepted.
         text.contains("`id` is 1048578 bytes, over the 256-byte limit"),
         "{text}"
     );

@@ -355,12 +355,7 @@ impl<'a> Importer<'a> {
         self.pending_bytes = 0;
         let parsed: Vec<(String, Result<AdvisoryRow, String>)> = batch
             .into_par_iter()
-            .map(|p| {
-                (
-                    p.origin,
-                    parse_record(p.format, &p.bytes).and_then(row_from),
-                )
-            })
+            .map(|p| (p.origin, parse_record(p.format, &p.bytes).map(row_from)))
             .collect();
         for (origin, result) in parsed {
             self.progress.inc(1);
@@ -446,10 +441,13 @@ pub(crate) fn parse_record(format: Format, bytes: &[u8]) -> Result<Advisory, Str
     parsed.map_err(|e| e.to_string())
 }
 
-/// The stored form of a record: its index keys and its canonical JSON. A record whose
-/// identifiers are over the limits of [`bound_strings`] is refused with the reason.
-pub(crate) fn row_from(mut advisory: Advisory) -> Result<AdvisoryRow, String> {
-    bound_strings(&mut advisory)?;
+/// The stored form of a record: its index keys and its canonical JSON. `mlvet-osv` already
+/// refuses records with over-long identifiers, names, versions or URLs (an over-long key would
+/// slow every later lookup and import); free text, which it cuts by characters, is also held to
+/// a byte size here.
+pub(crate) fn row_from(mut advisory: Advisory) -> AdvisoryRow {
+    truncate_text(&mut advisory.summary, MAX_SUMMARY_BYTES);
+    truncate_text(&mut advisory.details, MAX_DETAILS_BYTES);
     let modified_ns = advisory
         .modified
         .as_deref()
@@ -477,7 +475,7 @@ pub(crate) fn row_from(mut advisory: Advisory) -> Result<AdvisoryRow, String> {
         .collect();
     aliases.sort();
     aliases.dedup();
-    Ok(AdvisoryRow {
+    AdvisoryRow {
         id: advisory.id.trim().to_string(),
         modified: advisory.modified.clone(),
         modified_ns,
@@ -488,109 +486,12 @@ pub(crate) fn row_from(mut advisory: Advisory) -> Result<AdvisoryRow, String> {
         aliases,
         packages,
         json: advisory.to_canonical_json().into_bytes(),
-    })
-}
-
-/// Identifiers: advisory ids and aliases (`GHSA-xxxx-xxxx-xxxx`, `CVE-2024-12345`) and
-/// timestamps. Real ones are a few dozen bytes.
-pub(crate) const MAX_ID_BYTES: usize = 256;
-/// Package and ecosystem names, purls, version strings, severity scores, reference types.
-/// Real ones stay far below (npm caps names at 214 bytes; Maven `group:artifact` ids are the
-/// longest).
-pub(crate) const MAX_NAME_BYTES: usize = 1024;
-/// Reference URLs.
-pub(crate) const MAX_URL_BYTES: usize = 8 * 1024;
-/// Free text shown to users; longer text is truncated, not refused.
-pub(crate) const MAX_SUMMARY_BYTES: usize = 1024;
-pub(crate) const MAX_DETAILS_BYTES: usize = 64 * 1024;
-
-/// Bounds every string the database stores and indexes. Identifiers, names, versions and URLs
-/// over their limit make the record refused: a shortened one would be a different key (an
-/// over-long key in an index makes every later lookup and import that passes it slow), and no
-/// real record has one. Summary and details are truncated at a character boundary, which changes
-/// nothing mlvet matches on. Everything else (`database_specific`, credits) is bounded only by
-/// the record size limit.
-fn bound_strings(advisory: &mut Advisory) -> Result<(), String> {
-    check("id", &advisory.id, MAX_ID_BYTES)?;
-    for (field, value) in [
-        ("modified", &advisory.modified),
-        ("published", &advisory.published),
-        ("withdrawn", &advisory.withdrawn),
-    ] {
-        if let Some(value) = value {
-            check(field, value, MAX_ID_BYTES)?;
-        }
-    }
-    for (field, values) in [
-        ("aliases", &advisory.aliases),
-        ("upstream", &advisory.upstream),
-        ("related", &advisory.related),
-    ] {
-        values
-            .iter()
-            .try_for_each(|value| check(field, value, MAX_ID_BYTES))?;
-    }
-    for severity in &advisory.severity {
-        check("severity", &severity.kind, MAX_NAME_BYTES)?;
-        check("severity", &severity.score, MAX_NAME_BYTES)?;
-    }
-    for reference in &advisory.references {
-        check("reference type", &reference.kind, MAX_NAME_BYTES)?;
-        check("reference url", &reference.url, MAX_URL_BYTES)?;
-    }
-    advisory.affected.iter().try_for_each(bound_affected)?;
-    truncate_text(&mut advisory.summary, MAX_SUMMARY_BYTES);
-    truncate_text(&mut advisory.details, MAX_DETAILS_BYTES);
-    Ok(())
-}
-
-fn bound_affected(affected: &mlvet_osv::Affected) -> Result<(), String> {
-    let package = &affected.package;
-    check("package ecosystem", &package.ecosystem, MAX_NAME_BYTES)?;
-    check("package name", &package.name, MAX_NAME_BYTES)?;
-    if let Some(purl) = &package.purl {
-        check("package purl", purl, MAX_NAME_BYTES)?;
-    }
-    for severity in &affected.severity {
-        check("severity", &severity.kind, MAX_NAME_BYTES)?;
-        check("severity", &severity.score, MAX_NAME_BYTES)?;
-    }
-    affected
-        .versions
-        .iter()
-        .try_for_each(|version| check("version", version, MAX_NAME_BYTES))?;
-    for range in &affected.ranges {
-        check("range type", &range.kind, MAX_NAME_BYTES)?;
-        if let Some(repo) = &range.repo {
-            check("range repo", repo, MAX_URL_BYTES)?;
-        }
-        for event in &range.events {
-            for value in [
-                &event.introduced,
-                &event.fixed,
-                &event.last_affected,
-                &event.limit,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                check("range event", value, MAX_NAME_BYTES)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check(field: &str, value: &str, limit: usize) -> Result<(), String> {
-    if value.len() > limit {
-        Err(format!(
-            "{field} of {} bytes is over the {limit}-byte limit; record skipped",
-            value.len()
-        ))
-    } else {
-        Ok(())
     }
 }
+
+/// Free text shown to users, in bytes; longer text is truncated, not refused.
+const MAX_SUMMARY_BYTES: usize = 1024;
+const MAX_DETAILS_BYTES: usize = 64 * 1024;
 
 fn truncate_text(text: &mut Option<String>, limit: usize) {
     if let Some(text) = text.as_mut().filter(|t| t.len() > limit) {

@@ -505,7 +505,7 @@ impl Sync<'_> {
                 Some(download) => {
                     let bytes = download.bytes(mlvet_osv::MAX_RECORD_BYTES as u64)?;
                     downloaded += bytes.len() as u64;
-                    match parse_record(Format::Json, &bytes).and_then(row_from) {
+                    match parse_record(Format::Json, &bytes).map(row_from) {
                         Ok(row) => records.push(row),
                         Err(message) => failures.fail(url, message),
                     }
