@@ -69,6 +69,40 @@ pub struct Finding {
     pub remediation: Option<String>,
     pub package: Option<PackageRef>,
     pub advisory: Option<AdvisoryRef>,
+    /// Set when a configured ignore or a VEX statement covers this finding. Suppressed findings
+    /// stay in the report (JSON, SARIF) but no longer count towards the verdict or the exit code.
+    pub suppression: Option<Suppression>,
+}
+
+/// Why a finding is suppressed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Suppression {
+    /// `config` (an ignore in `mlvet.toml` / `[tool.mlvet]`), `inline` (a comment in source),
+    /// or `vex` (an OpenVEX `not_affected` statement).
+    pub kind: SuppressionKind,
+    /// The justification the user wrote (required for config ignores).
+    pub reason: String,
+    /// Where the suppression was declared: `mlvet.toml`, `pyproject.toml`, a VEX file...
+    pub source: Option<String>,
+}
+
+/// Where a suppression comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SuppressionKind {
+    Config,
+    Inline,
+    Vex,
+}
+
+impl SuppressionKind {
+    /// Stable name, as used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Config => "config",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Vex => "vex",
+        }
+    }
 }
 
 impl Finding {
@@ -85,6 +119,7 @@ impl Finding {
             remediation: None,
             package: None,
             advisory: None,
+            suppression: None,
         }
     }
 
@@ -118,6 +153,11 @@ impl Finding {
 
     pub fn package(mut self, package: PackageRef) -> Self {
         self.package = Some(package);
+        self
+    }
+
+    pub fn suppressed(mut self, suppression: Suppression) -> Self {
+        self.suppression = Some(suppression);
         self
     }
 

@@ -12,8 +12,10 @@ mod report;
 mod rule;
 mod severity;
 
-pub use finding::{AdvisoryRef, Evidence, Finding, PackageRef, SourceRef};
+pub use finding::{
+    AdvisoryRef, Evidence, Finding, PackageRef, SourceRef, Suppression, SuppressionKind,
+};
 pub use location::Location;
-pub use report::{ArtifactReport, DatabaseInfo, ScanError, ScanReport};
+pub use report::{ArtifactOrigin, ArtifactReport, DatabaseInfo, ScanError, ScanReport};
 pub use rule::{RuleMeta, render_rules_markdown};
 pub use severity::{Confidence, ParseLevelError, Severity, Verdict};

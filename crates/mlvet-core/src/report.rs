@@ -1,4 +1,23 @@
+use std::collections::BTreeMap;
+
 use crate::{Finding, Verdict};
+
+/// Where a model or dataset came from, when the files say so (the Hugging Face hub cache layout
+/// `models--org--name/snapshots/<commit>/`, the metadata a `local_dir` download leaves, a
+/// `hf://` scan).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ArtifactOrigin {
+    /// `huggingface`.
+    pub hub: String,
+    /// `model`, `dataset` or `space`.
+    pub repo_type: String,
+    /// `org/name`.
+    pub repo_id: String,
+    /// The full 40-hex commit when known.
+    pub revision: Option<String>,
+    /// The path of the file inside the repository.
+    pub path_in_repo: Option<String>,
+}
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +31,12 @@ pub struct ArtifactReport {
     pub fully_inspected: bool,
     pub size: u64,
     pub findings: Vec<Finding>,
+    /// Where the artefact came from, when known.
+    pub origin: Option<ArtifactOrigin>,
+    /// Facts the format parser read from the file, for model cards and inventories. Well-known
+    /// keys: `architecture`, `model_type`, `name`, `license`, `parameters`, `tensors`, `dtype`,
+    /// `quantization`, `framework`, `framework_version`, `task`.
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl ArtifactReport {
@@ -26,14 +51,7 @@ impl ArtifactReport {
     ) -> Self {
         findings.sort_by(Finding::report_order);
         findings.dedup();
-        let mut verdict = findings
-            .iter()
-            .map(|f| f.verdict)
-            .max()
-            .unwrap_or(Verdict::Safe);
-        if !fully_inspected && verdict == Verdict::Safe {
-            verdict = Verdict::Suspicious;
-        }
+        let verdict = verdict_of(&findings, fully_inspected);
         ArtifactReport {
             path,
             format,
@@ -41,7 +59,40 @@ impl ArtifactReport {
             fully_inspected,
             size,
             findings,
+            origin: None,
+            metadata: BTreeMap::new(),
         }
+    }
+
+    /// Derives the verdict again after findings were added or suppressed.
+    pub fn refresh_verdict(&mut self) {
+        self.verdict = verdict_of(&self.findings, self.fully_inspected);
+    }
+
+    pub fn with_origin(mut self, origin: ArtifactOrigin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// The worst verdict any unsuppressed finding pushes to, and at least `Suspicious` when the
+/// artefact was not fully inspected.
+fn verdict_of(findings: &[Finding], fully_inspected: bool) -> Verdict {
+    let verdict = findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Verdict::Safe);
+    if !fully_inspected && verdict == Verdict::Safe {
+        Verdict::Suspicious
+    } else {
+        verdict
     }
 }
 
