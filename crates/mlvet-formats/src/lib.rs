@@ -18,6 +18,9 @@
 //! | `torchscript` | `torch.jit.save` zip (`code/`, `constants.pkl`, `data.pkl`) |
 //! | `numpy` | `.npy` array |
 //! | `npz` | zip of `.npy` arrays |
+//! | `keras` | Keras 3 `.keras` zip (`config.json` analysed, `metadata.json` read, weights `.h5` headers read) |
+//! | `keras-h5` | legacy Keras HDF5 model (root attribute `model_config`, and `training_config`, analysed) |
+//! | `hdf5` | other HDF5 files (Keras weights): structure and attributes read, dataset data never |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
@@ -42,6 +45,11 @@
 //!   `joblib.load` reads them; object arrays (a nested pickle) are scanned separately.
 //! - **gzip/bz2/xz/lzma/zstd/lz4/zlib/ZF**: streamed through the decoder with size, ratio and
 //!   total caps, then sniffed again.
+//! - **Keras / HDF5**: HDF5 files are read by `mlvet-hdf5` (superblock, object headers, groups,
+//!   attributes; tensor data never read); the model config (`config.json` of a `.keras` zip, the
+//!   `model_config` / `training_config` attributes of an `.h5`) is analysed by `mlvet-keras`, and
+//!   payloads embedded in it (`TorchModuleWrapper` torch.save bytes) are scanned as members.
+//!   Stored members of a `.keras` zip are read in place, so weights are never copied.
 //! - **tar**: streamed the way `tarfile` reads it (GNU and PAX sparse members expanded; links,
 //!   devices, FIFOs and unknown types reported); **7z**: members streamed as they are decoded.
 //!   Members that need random access (a zip inside a tar) are copied, to an unlinked temporary
@@ -51,6 +59,7 @@
 
 mod archives;
 mod engine;
+mod keras;
 mod npy;
 pub mod rules;
 mod side_files;
@@ -194,13 +203,15 @@ fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> Artifac
     {
         scan.findings.push(finding);
     }
-    ArtifactReport::new(
+    let mut report = ArtifactReport::new(
         display.to_string(),
         format.to_string(),
         size,
         scan.fully_inspected,
         scan.findings,
-    )
+    );
+    report.metadata = scan.metadata;
+    report
 }
 
 /// A model-named file whose content is not recognised. Its loader (`pickle.load`, `torch.load`,
@@ -308,6 +319,8 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
         "lz4" => &["lz4", "joblib"],
         "z" => &["zlib", "joblib"],
         "7z" => &["7z"],
+        "h5" | "hdf5" => &["hdf5", "keras-h5"],
+        "keras" => &["keras"],
         _ if class == ExtensionClass::CodeFree => &[],
         _ => return None,
     };

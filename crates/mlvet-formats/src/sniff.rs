@@ -38,6 +38,8 @@ pub enum Format {
     Zlib,
     /// joblib < 0.9.3 `ZF` compressed pickle.
     JoblibZfile,
+    /// HDF5 (legacy Keras `.h5` models, Keras 3 `model.weights.h5`).
+    Hdf5,
     /// Nothing mlvet analyses.
     NotAModel,
 }
@@ -61,6 +63,7 @@ impl Format {
             Format::Lz4 => "lz4",
             Format::Zlib => "zlib",
             Format::JoblibZfile => "joblib-zfile",
+            Format::Hdf5 => "hdf5",
             Format::NotAModel => "not-a-model",
         }
     }
@@ -89,6 +92,9 @@ pub fn sniff(prefix: &[u8]) -> Format {
         || prefix.starts_with(b"PK\x07\x08")
     {
         return Format::Zip;
+    }
+    if mlvet_hdf5::looks_like_hdf5(prefix) {
+        return Format::Hdf5;
     }
     if prefix.starts_with(b"7z\xbc\xaf\x27\x1c") {
         return Format::SevenZip;

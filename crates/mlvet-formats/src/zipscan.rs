@@ -425,6 +425,8 @@ enum Kind {
     Torch,
     TorchScript,
     Npz,
+    /// Keras 3 `.keras`: `config.json` + `metadata.json` + `model.weights.{h5,npz}` at the root.
+    Keras,
     Plain,
 }
 
@@ -446,6 +448,9 @@ fn classify(entries: &[Entry]) -> Kind {
     }
     if !names.is_empty() && names.iter().all(|n| n.ends_with(".npy")) {
         return Kind::Npz;
+    }
+    if crate::keras::is_keras_zip(&names) {
+        return Kind::Keras;
     }
     Kind::Plain
 }
@@ -525,6 +530,11 @@ pub(crate) fn scan_zip(
         let Some(next) = scan.descend(&member_loc, depth) else {
             continue;
         };
+        if kind == Kind::Keras
+            && crate::keras::scan_keras_member(scan, src, entry, &member_loc, next)
+        {
+            continue;
+        }
         scan_entry(
             scan,
             src,
@@ -532,7 +542,9 @@ pub(crate) fn scan_zip(
             index,
             &member_loc,
             |scan, reader, prefix| {
-                if torch_like && sniff(prefix) == Format::Pickle {
+                if kind == Kind::Keras && crate::keras::is_keras_json(&entry.name) {
+                    crate::keras::scan_keras_json(scan, reader, &entry.name, &member_loc, next);
+                } else if torch_like && sniff(prefix) == Format::Pickle {
                     // torch's own unpickler reads exactly one pickle; scan them all anyway (other
                     // tools may load the member with pickle.load in a loop), without joblib
                     // semantics.
@@ -550,6 +562,7 @@ pub(crate) fn scan_zip(
             "torchscript"
         }
         Kind::Npz => "npz",
+        Kind::Keras => "keras",
         Kind::Plain => "zip",
     }
 }

@@ -8,6 +8,21 @@ use crate::{Error, Limits};
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
 
+/// Lets unsized readers (`dyn Read + Seek` of any trait) be used as [`ReadSeek`].
+pub(crate) struct Adapter<'a, R: ?Sized>(pub &'a mut R);
+
+impl<R: Read + ?Sized> Read for Adapter<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Seek + ?Sized> Seek for Adapter<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
 /// The file being read: every read is checked against its size and charged to one byte budget.
 pub(crate) struct Source<'a> {
     src: &'a mut dyn ReadSeek,
@@ -147,10 +162,6 @@ impl<'b> Cursor<'b> {
 
     pub fn u32(&mut self) -> Result<u32, Error> {
         Ok(self.uint(4)? as u32)
-    }
-
-    pub fn u64(&mut self) -> Result<u64, Error> {
-        self.uint(8)
     }
 
     /// A little-endian unsigned integer of `n` (≤ 8) bytes.

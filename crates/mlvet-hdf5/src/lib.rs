@@ -195,8 +195,13 @@ pub fn looks_like_hdf5(prefix: &[u8]) -> bool {
 }
 
 /// Reads the structure of the HDF5 file in `src` (`size` bytes).
-pub fn read(src: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<File, Error> {
-    let mut source = Source::new(src, size, limits);
+pub fn read<R: std::io::Read + std::io::Seek + ?Sized>(
+    src: &mut R,
+    size: u64,
+    limits: &Limits,
+) -> Result<File, Error> {
+    let mut adapter = io::Adapter(src);
+    let mut source = Source::new(&mut adapter, size, limits);
     let (signature_offset, version, root) = superblock(&mut source)?;
     let mut file = File {
         superblock_version: version,

@@ -12,6 +12,7 @@ pub mod container_torchscript_code;
 pub mod container_uninspectable_member;
 pub mod container_unrecognized_model_file;
 pub mod container_zip_anomaly;
+pub mod hdf5_malformed;
 
 use mlvet_core::RuleMeta;
 
@@ -29,6 +30,7 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &container_uninspectable_member::RULE,
         &container_unrecognized_model_file::RULE,
         &container_zip_anomaly::RULE,
+        &hdf5_malformed::RULE,
     ];
     rules.sort_by_key(|rule| rule.id);
     rules
