@@ -481,7 +481,9 @@ fn dangerous_in_code(policy: &Policy, summary: &CodeSummary) -> Option<String> {
             continue;
         }
         for name in summary.names.iter().take(256) {
-            if name != module && policy.classify(module, name).is_denied() {
+            // Dunder names (`__import__`) are builtins the bytecode calls, not attributes.
+            let dunder = name.starts_with("__") && name.ends_with("__");
+            if !dunder && name != module && policy.classify(module, name).is_denied() {
                 return Some(format!("{module}.{name}"));
             }
         }
