@@ -108,7 +108,10 @@ fn cve_2025_1550_module_payloads_are_malicious_at_the_layer() {
         assert_eq!(f["verdict"], "malicious");
         assert_eq!(evidence(f, "callable"), callable, "{name}");
         // The injected layer is the fourth of the Sequential's layers.
-        assert_eq!(f["members"], serde_json::json!(["config.json", "/config/layers/3"]));
+        assert_eq!(
+            f["members"],
+            serde_json::json!(["config.json", "/config/layers/3"])
+        );
     }
 }
 
@@ -118,7 +121,10 @@ fn h5_model_config_attribute_is_analysed() {
     let f = find(&s.findings, "keras-untrusted-callable");
     assert_eq!(f["verdict"], "malicious");
     assert_eq!(evidence(f, "callable"), "os.system");
-    assert_eq!(f["members"], serde_json::json!(["@model_config", "/config/layers/3"]));
+    assert_eq!(
+        f["members"],
+        serde_json::json!(["@model_config", "/config/layers/3"])
+    );
 }
 
 #[test]
@@ -148,7 +154,10 @@ fn custom_and_unknown_objects_are_suspicious() {
     let s = scan("custom_object.keras");
     let f = find(&s.findings, "keras-custom-object");
     assert_eq!(evidence(f, "registered_name"), "mlvet_fixture>Scale");
-    assert_eq!(f["members"], serde_json::json!(["config.json", "/config/layers/1"]));
+    assert_eq!(
+        f["members"],
+        serde_json::json!(["config.json", "/config/layers/1"])
+    );
 
     let s = scan("unknown_module.keras");
     let f = find(&s.findings, "keras-untrusted-callable");
@@ -168,14 +177,19 @@ fn torch_module_wrapper_payload_is_scanned_as_a_torch_file() {
     let f = find(&s.findings, "pickle-dangerous-callable");
     assert_eq!(
         f["members"],
-        serde_json::json!(["config.json", "/config/layers/1/config/module", "archive/data.pkl"])
+        serde_json::json!([
+            "config.json",
+            "/config/layers/1/config/module",
+            "archive/data.pkl"
+        ])
     );
     assert!(f["message"].as_str().unwrap_or_default().contains("system"));
 }
 
 #[test]
 fn truncated_h5_is_never_safe() {
-    let bytes = std::fs::read(common::repo_root().join(DIR).join("sequential.h5")).expect("fixture");
+    let bytes =
+        std::fs::read(common::repo_root().join(DIR).join("sequential.h5")).expect("fixture");
     let dir = tempfile::tempdir().expect("tempdir");
     for keep in [100usize, 2048, bytes.len() / 2] {
         let path = dir.path().join(format!("cut_{keep}.h5"));
@@ -184,7 +198,10 @@ fn truncated_h5_is_never_safe() {
         let s = scan_path(&path);
         assert_ne!(s.artifact["verdict"], "safe", "{keep}: {:#?}", s.findings);
         assert_eq!(s.artifact["fully_inspected"], false, "{keep}");
-        assert!(rules(&s.findings).contains(&"hdf5-malformed".to_string()), "{keep}");
+        assert!(
+            rules(&s.findings).contains(&"hdf5-malformed".to_string()),
+            "{keep}"
+        );
     }
 }
 
@@ -194,12 +211,14 @@ fn keras_zip_with_broken_config_is_not_safe() {
     let path = dir.path().join("broken.keras");
     let file = std::fs::File::create(&path).expect("create");
     let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("metadata.json", opts).expect("member");
-    zip.write_all(br#"{"keras_version": "3.15.1"}"#).expect("write");
+    zip.write_all(br#"{"keras_version": "3.15.1"}"#)
+        .expect("write");
     zip.start_file("config.json", opts).expect("member");
-    zip.write_all(b"{\"class_name\": \"Sequential\", \"config\": [").expect("write");
+    zip.write_all(b"{\"class_name\": \"Sequential\", \"config\": [")
+        .expect("write");
     zip.finish().expect("finish");
     let path = path.to_string_lossy().into_owned();
     let s = scan_path(&path);
@@ -219,7 +238,8 @@ fn deflated_keras_member_is_still_analysed() {
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     zip.start_file("metadata.json", opts).expect("member");
-    zip.write_all(br#"{"keras_version": "3.15.1"}"#).expect("write");
+    zip.write_all(br#"{"keras_version": "3.15.1"}"#)
+        .expect("write");
     zip.start_file("config.json", opts).expect("member");
     zip.write_all(
         br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [
@@ -227,15 +247,20 @@ fn deflated_keras_member_is_still_analysed() {
     )
     .expect("write");
     zip.start_file("model.weights.h5", opts).expect("member");
-    zip.write_all(&std::fs::read(common::repo_root().join(DIR).join("plain_latest.h5")).expect("fixture"))
-        .expect("write");
+    zip.write_all(
+        &std::fs::read(common::repo_root().join(DIR).join("plain_latest.h5")).expect("fixture"),
+    )
+    .expect("write");
     zip.finish().expect("finish");
     let path = path.to_string_lossy().into_owned();
     let s = scan_path(&path);
     assert_eq!(s.artifact["verdict"], "malicious", "{:#?}", s.findings);
     let f = find(&s.findings, "keras-untrusted-callable");
     assert_eq!(evidence(f, "callable"), "builtins.exec");
-    assert_eq!(f["members"], serde_json::json!(["config.json", "/config/layers/0"]));
+    assert_eq!(
+        f["members"],
+        serde_json::json!(["config.json", "/config/layers/0"])
+    );
 }
 
 #[test]

@@ -16,9 +16,12 @@ use crate::zipscan::Entry;
 /// (what `keras.saving.saving_lib` writes and reads).
 pub(crate) fn is_keras_zip(names: &[&str]) -> bool {
     names.contains(&"config.json")
-        && names
-            .iter()
-            .any(|n| matches!(*n, "metadata.json" | "model.weights.h5" | "model.weights.npz"))
+        && names.iter().any(|n| {
+            matches!(
+                *n,
+                "metadata.json" | "model.weights.h5" | "model.weights.npz"
+            )
+        })
 }
 
 /// The JSON members of a `.keras` zip that the loader reads.
@@ -57,8 +60,7 @@ pub(crate) fn scan_keras_json(
         &scan.opts.policy,
         &limits,
     );
-    scan.metadata
-        .insert("framework".into(), "keras".into());
+    scan.metadata.insert("framework".into(), "keras".into());
     absorb(scan, analysis, depth);
 }
 
@@ -147,7 +149,10 @@ impl Seek for Window<'_> {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            )),
         }
     }
 }
@@ -194,7 +199,10 @@ pub(crate) fn scan_hdf5(
         let Some(text) = attr.as_text() else {
             scan.incomplete(mlvet_keras::rules::keras_config_malformed::finding(
                 attr_loc,
-                format!("attribute of type {} is not one string", attr.datatype.describe()),
+                format!(
+                    "attribute of type {} is not one string",
+                    attr.datatype.describe()
+                ),
             ));
             continue;
         };
@@ -202,11 +210,19 @@ pub(crate) fn scan_hdf5(
             format = "keras-h5";
             scan.metadata.insert("framework".into(), "keras".into());
         }
-        let analysis =
-            mlvet_keras::analyze_config(text.as_bytes(), &attr_loc, origin, &scan.opts.policy, &limits);
+        let analysis = mlvet_keras::analyze_config(
+            text.as_bytes(),
+            &attr_loc,
+            origin,
+            &scan.opts.policy,
+            &limits,
+        );
         absorb(scan, analysis, depth);
     }
-    for (attribute, fact) in [("keras_version", "framework_version"), ("backend", "backend")] {
+    for (attribute, fact) in [
+        ("keras_version", "framework_version"),
+        ("backend", "backend"),
+    ] {
         if let Some(value) = root.attribute(attribute).and_then(|a| a.as_text()) {
             scan.metadata
                 .insert(fact.into(), value.chars().take(64).collect());

@@ -18,7 +18,9 @@ pub(crate) fn symbol_table_members(
     let l = usize::from(src.length_size);
     while let Some((node, depth)) = pending.pop() {
         if depth > 64 || !visited.insert(node) {
-            return Err(Error::Malformed("group B-tree has a cycle or is too deep".into()));
+            return Err(Error::Malformed(
+                "group B-tree has a cycle or is too deep".into(),
+            ));
         }
         if visited.len() > src.limits.max_objects {
             return Err(Error::Limit("too many group B-tree nodes".into()));
@@ -33,7 +35,9 @@ pub(crate) fn symbol_table_members(
         let level = c.u8()?;
         let used = u64::from(c.u16()?);
         if node_type != 0 {
-            return Err(Error::Malformed(format!("group B-tree node of type {node_type}")));
+            return Err(Error::Malformed(format!(
+                "group B-tree node of type {node_type}"
+            )));
         }
         let body_len = (used + 1) * l as u64 + used * o as u64;
         let body = src.read(node + 8 + 2 * o as u64, body_len, "group B-tree node")?;
@@ -64,7 +68,9 @@ fn symbol_node(
     let head = src.read(address, 8, "symbol table node")?;
     let mut c = Cursor::new(&head, "symbol table node");
     if c.take(4)? != b"SNOD" {
-        return Err(Error::Malformed("symbol table node signature missing".into()));
+        return Err(Error::Malformed(
+            "symbol table node signature missing".into(),
+        ));
     }
     c.skip(2)?;
     let count = u64::from(c.u16()?);
@@ -113,9 +119,7 @@ pub(crate) fn v2_records(src: &mut Source<'_>, address: u64) -> Result<(u8, Vec<
     let mut cum_max = vec![leaf_max];
     let mut cum_size = vec![0usize];
     for u in 1..=depth {
-        let ptr = o as u64
-            + max_nrec_size as u64
-            + if u > 1 { cum_size[u - 1] as u64 } else { 0 };
+        let ptr = o as u64 + max_nrec_size as u64 + if u > 1 { cum_size[u - 1] as u64 } else { 0 };
         let max = node_size.saturating_sub(PREFIX + ptr) / (record_size + ptr);
         let cum = (max + 1).saturating_mul(cum_max[u - 1]).saturating_add(max);
         cum_max.push(cum);
@@ -144,7 +148,9 @@ pub(crate) fn v2_records(src: &mut Source<'_>, address: u64) -> Result<(u8, Vec<
             records.push(c.take(record_size as usize)?.to_vec());
         }
         if records.len() as u64 > total.max(1).saturating_mul(2) + 16 {
-            return Err(Error::Malformed("v2 B-tree holds more records than declared".into()));
+            return Err(Error::Malformed(
+                "v2 B-tree holds more records than declared".into(),
+            ));
         }
         if level > 0 {
             for _ in 0..=count {

@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use crate::io::{Cursor, Source};
 use crate::Error;
+use crate::io::{Cursor, Source};
 
 /// The data segment of a local heap (`HEAP`), where old-style groups keep member names.
 pub(crate) fn local_heap(src: &mut Source<'_>, address: u64) -> Result<Vec<u8>, Error> {
@@ -131,10 +131,14 @@ impl FractalHeap {
         let root_rows = u64::from(c.u16()?);
         let pow2 = |v: u64| v != 0 && v.is_power_of_two();
         if !pow2(width) || !pow2(start_block) || !pow2(max_direct) || max_direct < start_block {
-            return Err(Error::Malformed("fractal heap doubling table is invalid".into()));
+            return Err(Error::Malformed(
+                "fractal heap doubling table is invalid".into(),
+            ));
         }
         if !(1..=64).contains(&max_heap_bits) || id_len == 0 || id_len > 64 || root_rows > 64 {
-            return Err(Error::Malformed("fractal heap parameters are invalid".into()));
+            return Err(Error::Malformed(
+                "fractal heap parameters are invalid".into(),
+            ));
         }
         let dir_len_bytes = (log2_floor(max_direct) as usize).div_ceil(8);
         let managed_len_bytes = log2_floor(u64::from(max_managed.max(1))) as usize / 8 + 1;
@@ -157,7 +161,10 @@ impl FractalHeap {
         let mut c = Cursor::new(id, "fractal heap ID");
         let first = c.u8()?;
         if first >> 6 != 0 {
-            return Err(Error::Unsupported(format!("heap ID version {}", first >> 6)));
+            return Err(Error::Unsupported(format!(
+                "heap ID version {}",
+                first >> 6
+            )));
         }
         match (first >> 4) & 0x03 {
             0 => {
@@ -206,7 +213,9 @@ impl FractalHeap {
             self.find_direct_block(src, offset)?
         };
         if src.is_undefined(block_address) {
-            return Err(Error::Malformed("heap object in an unallocated block".into()));
+            return Err(Error::Malformed(
+                "heap object in an unallocated block".into(),
+            ));
         }
         let within = offset
             .checked_sub(block_offset)
@@ -218,7 +227,9 @@ impl FractalHeap {
         }
         let min = prefix + if self.checksummed_direct { 4 } else { 0 };
         if within < min {
-            return Err(Error::Malformed("heap object overlaps its block header".into()));
+            return Err(Error::Malformed(
+                "heap object overlaps its block header".into(),
+            ));
         }
         let at = block_address
             .checked_add(within)
@@ -231,7 +242,8 @@ impl FractalHeap {
     fn find_direct_block(&self, src: &mut Source<'_>, offset: u64) -> Result<(u64, u64), Error> {
         let o = usize::from(src.offset_size);
         let l = usize::from(src.length_size);
-        let max_direct_rows = u64::from(log2_floor(self.max_direct) - log2_floor(self.start_block)) + 2;
+        let max_direct_rows =
+            u64::from(log2_floor(self.max_direct) - log2_floor(self.start_block)) + 2;
         let first_row_bits = log2_floor(self.start_block) + log2_floor(self.width);
         let mut block = self.root;
         let mut rows = self.root_rows;
@@ -263,14 +275,23 @@ impl FractalHeap {
                 u64::from(log2_floor(rel / row_span)) + 1
             };
             if row >= rows {
-                return Err(Error::Malformed("heap offset beyond the heap's rows".into()));
+                return Err(Error::Malformed(
+                    "heap offset beyond the heap's rows".into(),
+                ));
             }
-            let row_start = if row == 0 { 0 } else { row_span.saturating_mul(1u64 << (row - 1).min(62)) };
+            let row_start = if row == 0 {
+                0
+            } else {
+                row_span.saturating_mul(1u64 << (row - 1).min(62))
+            };
             let size = self.block_size(row);
             let col = (rel - row_start) / size;
             let block_heap_offset = base + row_start + col * size;
             let (entry_pos, entry_len) = if row < direct_rows {
-                ((row * self.width + col) as usize * direct_entry, direct_entry)
+                (
+                    (row * self.width + col) as usize * direct_entry,
+                    direct_entry,
+                )
             } else {
                 (
                     direct_rows as usize * self.width as usize * direct_entry
@@ -285,12 +306,16 @@ impl FractalHeap {
                 return Ok((child, block_heap_offset));
             }
             if src.is_undefined(child) {
-                return Err(Error::Malformed("heap object in an unallocated block".into()));
+                return Err(Error::Malformed(
+                    "heap object in an unallocated block".into(),
+                ));
             }
             block = child;
             base = block_heap_offset;
             rows = u64::from(log2_floor(size)).saturating_sub(u64::from(first_row_bits)) + 1;
         }
-        Err(Error::Limit("fractal heap indirect blocks nested too deeply".into()))
+        Err(Error::Limit(
+            "fractal heap indirect blocks nested too deeply".into(),
+        ))
     }
 }

@@ -53,7 +53,9 @@ impl<'a> Source<'a> {
 
     /// Reads `len` bytes at absolute file position `pos`.
     pub fn read_abs(&mut self, pos: u64, len: u64, what: &'static str) -> Result<Vec<u8>, Error> {
-        let end = pos.checked_add(len).ok_or(Error::OutOfBounds { what, address: pos })?;
+        let end = pos
+            .checked_add(len)
+            .ok_or(Error::OutOfBounds { what, address: pos })?;
         if end > self.size {
             return Err(Error::OutOfBounds { what, address: pos });
         }
@@ -143,7 +145,10 @@ impl<'b> Cursor<'b> {
 
     pub fn take(&mut self, n: usize) -> Result<&'b [u8], Error> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.truncated())?;
-        let out = self.bytes.get(self.pos..end).ok_or_else(|| self.truncated())?;
+        let out = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or_else(|| self.truncated())?;
         self.pos = end;
         Ok(out)
     }

@@ -409,9 +409,13 @@ fn dense_attributes(src: &mut Source<'_>, info: &[u8]) -> Result<Vec<Attribute>,
     let mut out = Vec::new();
     for record in records {
         // Attribute name records: heap ID (8 bytes), message flags, creation order, name hash.
-        let id = record.get(..heap.id_len.min(8)).ok_or(Error::Truncated("B-tree record"))?;
+        let id = record
+            .get(..heap.id_len.min(8))
+            .ok_or(Error::Truncated("B-tree record"))?;
         if record.get(8).is_some_and(|f| f & FLAG_SHARED != 0) {
-            return Err(Error::Unsupported("shared attribute in dense storage".into()));
+            return Err(Error::Unsupported(
+                "shared attribute in dense storage".into(),
+            ));
         }
         let message = heap.get(src, id)?;
         out.push(types::parse_attribute(src, &message)?);
@@ -485,7 +489,9 @@ fn link(
     let mut c = Cursor::new(data, "link message");
     let version = c.u8()?;
     if version != 1 {
-        return Err(Error::Unsupported(format!("link message version {version}")));
+        return Err(Error::Unsupported(format!(
+            "link message version {version}"
+        )));
     }
     let flags = c.u8()?;
     let link_type = if flags & 0x08 != 0 { c.u8()? } else { 0 };
@@ -509,7 +515,10 @@ fn link(
             let len = usize::from(c.u16()?);
             let raw = c.take(len)?;
             let target = if link_type == 1 {
-                format!("soft:{}", String::from_utf8_lossy(raw.split(|b| *b == 0).next().unwrap_or(raw)))
+                format!(
+                    "soft:{}",
+                    String::from_utf8_lossy(raw.split(|b| *b == 0).next().unwrap_or(raw))
+                )
             } else {
                 // version/flags byte, then file name and object path, each NUL-terminated.
                 let parts: Vec<String> = raw

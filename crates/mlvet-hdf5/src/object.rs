@@ -34,7 +34,9 @@ pub(crate) fn read_messages(src: &mut Source<'_>, address: u64) -> Result<Vec<Me
     } else if probe.first() == Some(&1) {
         read_v1(src, address)
     } else {
-        Err(Error::Malformed(format!("no object header at {address:#x}")))
+        Err(Error::Malformed(format!(
+            "no object header at {address:#x}"
+        )))
     }
 }
 
@@ -51,7 +53,9 @@ fn read_v1(src: &mut Source<'_>, address: u64) -> Result<Vec<Message>, Error> {
     while let Some(&(start, len)) = chunks.get(chunk_index) {
         chunk_index += 1;
         if chunk_index > CONTINUATIONS_MAX {
-            return Err(Error::Limit("too many object header continuation blocks".into()));
+            return Err(Error::Limit(
+                "too many object header continuation blocks".into(),
+            ));
         }
         let bytes = src.read(start, len, "object header chunk")?;
         let mut c = Cursor::new(&bytes, "object header chunk");
@@ -66,7 +70,9 @@ fn read_v1(src: &mut Source<'_>, address: u64) -> Result<Vec<Message>, Error> {
         }
     }
     if messages.len() > declared.saturating_add(CONTINUATIONS_MAX) {
-        return Err(Error::Malformed("object header holds more messages than declared".into()));
+        return Err(Error::Malformed(
+            "object header holds more messages than declared".into(),
+        ));
     }
     Ok(messages)
 }
@@ -77,7 +83,9 @@ fn read_v2(src: &mut Source<'_>, address: u64) -> Result<Vec<Message>, Error> {
     c.skip(4)?;
     let version = c.u8()?;
     if version != 2 {
-        return Err(Error::Unsupported(format!("object header version {version}")));
+        return Err(Error::Unsupported(format!(
+            "object header version {version}"
+        )));
     }
     let flags = c.u8()?;
     if flags & 0x20 != 0 {
@@ -96,13 +104,17 @@ fn read_v2(src: &mut Source<'_>, address: u64) -> Result<Vec<Message>, Error> {
     while let Some(&(start, len, continuation)) = chunks.get(chunk_index) {
         chunk_index += 1;
         if chunk_index > CONTINUATIONS_MAX {
-            return Err(Error::Limit("too many object header continuation blocks".into()));
+            return Err(Error::Limit(
+                "too many object header continuation blocks".into(),
+            ));
         }
         let bytes = src.read(start, len, "object header chunk")?;
         let mut body: &[u8] = &bytes;
         if continuation {
             if !body.starts_with(b"OCHK") {
-                return Err(Error::Malformed("continuation block signature missing".into()));
+                return Err(Error::Malformed(
+                    "continuation block signature missing".into(),
+                ));
             }
             // The signature and the trailing checksum frame the messages.
             body = body.get(4..body.len().saturating_sub(4)).unwrap_or(&[]);

@@ -6,16 +6,31 @@ use crate::{Error, heap};
 /// An HDF5 datatype, as far as mlvet needs to describe or decode it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Datatype {
-    Integer { size: u32, signed: bool, big_endian: bool },
-    Float { size: u32, big_endian: bool },
+    Integer {
+        size: u32,
+        signed: bool,
+        big_endian: bool,
+    },
+    Float {
+        size: u32,
+        big_endian: bool,
+    },
     /// Fixed-length string of `size` bytes.
-    FixedString { size: u32, utf8: bool },
+    FixedString {
+        size: u32,
+        utf8: bool,
+    },
     /// Variable-length string (data in the global heap).
-    VarString { utf8: bool },
+    VarString {
+        utf8: bool,
+    },
     /// Variable-length sequence of another type.
     VarSequence(Box<Datatype>),
     /// Any other class (compound, array, enum, reference, opaque, bitfield, time): described only.
-    Other { class: u8, size: u32 },
+    Other {
+        class: u8,
+        size: u32,
+    },
 }
 
 impl Datatype {
@@ -163,9 +178,9 @@ impl Attribute {
     /// `attrs["x"] = "..."` or `b"..."`), lossily decoded as UTF-8.
     pub fn as_text(&self) -> Option<String> {
         match &self.value {
-            Value::Strings(items) if items.len() == 1 => {
-                items.first().map(|s| String::from_utf8_lossy(s).into_owned())
-            }
+            Value::Strings(items) if items.len() == 1 => items
+                .first()
+                .map(|s| String::from_utf8_lossy(s).into_owned()),
             _ => None,
         }
     }
@@ -195,11 +210,16 @@ pub(crate) fn parse_attribute(src: &mut Source<'_>, bytes: &[u8]) -> Result<Attr
     }
     let pad = |n: usize| if version == 1 { n.div_ceil(8) * 8 } else { n };
     if !(1..=3).contains(&version) {
-        return Err(Error::Unsupported(format!("attribute message version {version}")));
+        return Err(Error::Unsupported(format!(
+            "attribute message version {version}"
+        )));
     }
     let name_raw = c.take(pad(name_size))?;
     let name_raw = name_raw.get(..name_size).unwrap_or(name_raw);
-    let name_end = name_raw.iter().position(|b| *b == 0).unwrap_or(name_raw.len());
+    let name_end = name_raw
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(name_raw.len());
     let name = String::from_utf8_lossy(name_raw.get(..name_end).unwrap_or(&[])).into_owned();
     if flags & 0x03 != 0 {
         // Shared (committed) datatype or dataspace: the message holds a reference instead.
@@ -234,7 +254,8 @@ fn decode_value(
     shape: Option<&[u64]>,
     data: &[u8],
 ) -> Result<Value, Error> {
-    let count = element_count(shape).ok_or_else(|| Error::Malformed("dataspace overflows".into()))?;
+    let count =
+        element_count(shape).ok_or_else(|| Error::Malformed("dataspace overflows".into()))?;
     if count > src.limits.max_attribute_elements {
         return Ok(Value::Undecoded(format!("{count} elements")));
     }

@@ -65,7 +65,10 @@ proptest! {
 
 #[test]
 fn no_signature_is_an_error() {
-    assert!(matches!(read(b"not an hdf5 file at all"), Err(Error::NoSuperblock)));
+    assert!(matches!(
+        read(b"not an hdf5 file at all"),
+        Err(Error::NoSuperblock)
+    ));
     assert!(matches!(read(&[]), Err(Error::NoSuperblock)));
 }
 

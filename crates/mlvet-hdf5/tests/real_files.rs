@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use mlvet_hdf5::{Limits, ObjectKind, Value};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/keras").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/keras")
+        .join(name)
 }
 
 fn read(name: &str) -> mlvet_hdf5::File {
@@ -31,16 +33,31 @@ fn check_plain(name: &str, superblock: u8) {
     assert_eq!(text(&file, "/", "fixed"), "fixed-length bytes");
     assert_eq!(text(&file, "/", "vlen"), "variable-length text \u{e9}");
     let root = file.root();
-    assert_eq!(root.attribute("count").map(|a| a.value.clone()), Some(Value::Integers(vec![-42])));
-    assert_eq!(root.attribute("ratio").map(|a| a.value.clone()), Some(Value::Floats(vec![0.5])));
-    assert_eq!(root.attribute("names").map(|a| a.texts()), Some(vec!["alpha".into(), "beta".into(), "gamma".into()]));
-    assert_eq!(root.attribute("vlen_list").map(|a| a.texts()), Some(vec!["one".into(), "two".into(), "three".into()]));
+    assert_eq!(
+        root.attribute("count").map(|a| a.value.clone()),
+        Some(Value::Integers(vec![-42]))
+    );
+    assert_eq!(
+        root.attribute("ratio").map(|a| a.value.clone()),
+        Some(Value::Floats(vec![0.5]))
+    );
+    assert_eq!(
+        root.attribute("names").map(|a| a.texts()),
+        Some(vec!["alpha".into(), "beta".into(), "gamma".into()])
+    );
+    assert_eq!(
+        root.attribute("vlen_list").map(|a| a.texts()),
+        Some(vec!["one".into(), "two".into(), "three".into()])
+    );
     assert_eq!(text(&file, "/weights/nested", "note"), "nested group");
     let kernel = file.object("/weights/kernel").expect("kernel");
     match &kernel.kind {
         ObjectKind::Dataset { datatype, shape } => {
             assert_eq!(shape.as_deref(), Some(&[4u64, 3][..]));
-            assert_eq!(datatype.as_ref().map(|d| d.describe()).as_deref(), Some("float32"));
+            assert_eq!(
+                datatype.as_ref().map(|d| d.describe()).as_deref(),
+                Some("float32")
+            );
         }
         other => panic!("kernel is {other:?}"),
     }
@@ -63,10 +80,22 @@ fn dense_attributes_and_links() {
     assert!(file.fully_read(), "{:?}", file.problems);
     let root = file.root();
     for i in 0..24 {
-        assert_eq!(text(&file, "/", &format!("attr_{i:02}")), format!("value {i}"));
+        assert_eq!(
+            text(&file, "/", &format!("attr_{i:02}")),
+            format!("value {i}")
+        );
     }
-    assert_eq!(root.attribute("big").and_then(|a| a.as_text()).map(|t| t.len()), Some(70_000));
-    let members = file.objects.iter().filter(|o| o.path.starts_with("/many/")).count();
+    assert_eq!(
+        root.attribute("big")
+            .and_then(|a| a.as_text())
+            .map(|t| t.len()),
+        Some(70_000)
+    );
+    let members = file
+        .objects
+        .iter()
+        .filter(|o| o.path.starts_with("/many/"))
+        .count();
     assert_eq!(members, 40);
 }
 
@@ -76,7 +105,10 @@ fn old_style_group_with_many_symbol_nodes() {
     assert!(file.fully_read(), "{:?}", file.problems);
     for i in [0usize, 41, 79] {
         let path = format!("/members/g{i:03}");
-        let attr = file.object(&path).and_then(|o| o.attribute("index")).map(|a| a.value.clone());
+        let attr = file
+            .object(&path)
+            .and_then(|o| o.attribute("index"))
+            .map(|a| a.value.clone());
         assert_eq!(attr, Some(Value::Integers(vec![i as i128])), "{path}");
     }
     assert_eq!(file.objects.len(), 82);
@@ -87,7 +119,10 @@ fn user_block_before_the_superblock() {
     let file = read("userblock.h5");
     assert!(file.fully_read(), "{:?}", file.problems);
     assert_eq!(file.signature_offset, 512);
-    assert_eq!(text(&file, "/", "purpose"), "user block before the superblock");
+    assert_eq!(
+        text(&file, "/", "purpose"),
+        "user block before the superblock"
+    );
     assert!(file.object("/x").is_some());
 }
 

@@ -93,26 +93,36 @@ pub fn analyze_config(
     };
     if json.len() > limits.max_config_bytes {
         analysis.fully_inspected = false;
-        analysis.findings.push(rules::keras_config_malformed::finding(
-            location.clone(),
-            format!("config of {} bytes exceeds {}", json.len(), limits.max_config_bytes),
-        ));
+        analysis
+            .findings
+            .push(rules::keras_config_malformed::finding(
+                location.clone(),
+                format!(
+                    "config of {} bytes exceeds {}",
+                    json.len(),
+                    limits.max_config_bytes
+                ),
+            ));
         return analysis;
     }
     let value: Value = match serde_json::from_slice(json) {
         Ok(v) => v,
         Err(e) => {
             analysis.fully_inspected = false;
-            analysis.findings.push(rules::keras_config_malformed::finding(
-                location.clone(),
-                format!("invalid JSON: {e}"),
-            ));
+            analysis
+                .findings
+                .push(rules::keras_config_malformed::finding(
+                    location.clone(),
+                    format!("invalid JSON: {e}"),
+                ));
             return analysis;
         }
     };
     if origin != ConfigOrigin::LegacyH5Training {
         if let Some(class) = value.get("class_name").and_then(Value::as_str) {
-            analysis.metadata.insert("architecture".into(), class.to_string());
+            analysis
+                .metadata
+                .insert("architecture".into(), class.to_string());
         }
         if let Some(name) = value
             .get("config")
@@ -126,7 +136,9 @@ pub fn analyze_config(
             .and_then(|c| c.get("layers"))
             .and_then(Value::as_array)
         {
-            analysis.metadata.insert("layers".into(), layers.len().to_string());
+            analysis
+                .metadata
+                .insert("layers".into(), layers.len().to_string());
         }
     }
     let mut walker = Walker {
@@ -148,7 +160,10 @@ pub fn read_metadata(json: &[u8]) -> BTreeMap<String, String> {
         return out;
     }
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(json) {
-        for (key, fact) in [("keras_version", "framework_version"), ("date_saved", "date_saved")] {
+        for (key, fact) in [
+            ("keras_version", "framework_version"),
+            ("date_saved", "date_saved"),
+        ] {
             if let Some(v) = map.get(key).and_then(Value::as_str) {
                 out.insert(fact.to_string(), v.chars().take(64).collect());
             }
@@ -186,13 +201,28 @@ const KERAS_PACKAGES: &[&str] = &[
 
 /// Keras helpers with side effects outside building a model: the gadgets of safe-mode bypasses.
 const KERAS_GADGETS: &[(&str, &str)] = &[
-    ("get_file", "downloads (and can extract) a file from a URL: CVE-2025-8747"),
-    ("load_model", "loads another model, outside the caller's safe_mode"),
+    (
+        "get_file",
+        "downloads (and can extract) a file from a URL: CVE-2025-8747",
+    ),
+    (
+        "load_model",
+        "loads another model, outside the caller's safe_mode",
+    ),
     ("load_weights", "reads files named by the config"),
-    ("enable_unsafe_deserialization", "disables Keras safe mode for the whole process"),
-    ("func_load", "rebuilds a Python function from marshalled bytecode"),
+    (
+        "enable_unsafe_deserialization",
+        "disables Keras safe mode for the whole process",
+    ),
+    (
+        "func_load",
+        "rebuilds a Python function from marshalled bytecode",
+    ),
     ("load_img", "reads files named by the config"),
-    ("TFSMLayer", "loads an external TensorFlow SavedModel named by the config"),
+    (
+        "TFSMLayer",
+        "loads an external TensorFlow SavedModel named by the config",
+    ),
 ];
 
 /// Special `class_name`s Keras uses for plain values.
@@ -223,10 +253,12 @@ impl Walker<'_> {
         if self.nodes > self.limits.max_nodes {
             if self.nodes == self.limits.max_nodes + 1 {
                 self.out.fully_inspected = false;
-                self.out.findings.push(rules::keras_config_malformed::finding(
-                    self.base.clone(),
-                    format!("more than {} JSON values", self.limits.max_nodes),
-                ));
+                self.out
+                    .findings
+                    .push(rules::keras_config_malformed::finding(
+                        self.base.clone(),
+                        format!("more than {} JSON values", self.limits.max_nodes),
+                    ));
             }
             return;
         }
@@ -239,10 +271,12 @@ impl Walker<'_> {
             }
             Value::String(s) if s.contains("enable_unsafe_deserialization") => {
                 let loc = self.at(pointer);
-                self.out.findings.push(rules::keras_unsafe_deserialization::finding(
-                    loc,
-                    "`enable_unsafe_deserialization` named in the config",
-                ));
+                self.out
+                    .findings
+                    .push(rules::keras_unsafe_deserialization::finding(
+                        loc,
+                        "`enable_unsafe_deserialization` named in the config",
+                    ));
             }
             _ => {}
         }
@@ -267,10 +301,12 @@ impl Walker<'_> {
         }
         if map.get("safe_mode") == Some(&Value::Bool(false)) {
             let loc = self.at(pointer);
-            self.out.findings.push(rules::keras_unsafe_deserialization::finding(
-                loc,
-                "`\"safe_mode\": false` inside the config",
-            ));
+            self.out
+                .findings
+                .push(rules::keras_unsafe_deserialization::finding(
+                    loc,
+                    "`\"safe_mode\": false` inside the config",
+                ));
         }
         for (key, child) in map {
             if class_name == Some("TorchModuleWrapper") && key == "config" {
@@ -293,7 +329,10 @@ impl Walker<'_> {
         if VALUE_CLASSES.contains(&class) {
             return;
         }
-        let module = map.get("module").and_then(Value::as_str).filter(|m| !m.is_empty());
+        let module = map
+            .get("module")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty());
         let registered = map.get("registered_name").and_then(Value::as_str);
         let name = if class == "function" {
             match map.get("config").and_then(Value::as_str) {
@@ -321,11 +360,13 @@ impl Walker<'_> {
         let full = format!("{module}.{name}");
         if is_keras_module(module) {
             if let Some((_, why)) = KERAS_GADGETS.iter().find(|(gadget, _)| *gadget == name) {
-                self.out.findings.push(rules::keras_untrusted_callable::finding(
-                    loc,
-                    &full,
-                    Some(&format!("Keras helper that {why}")),
-                ));
+                self.out
+                    .findings
+                    .push(rules::keras_untrusted_callable::finding(
+                        loc,
+                        &full,
+                        Some(&format!("Keras helper that {why}")),
+                    ));
             }
             return;
         }
@@ -335,11 +376,13 @@ impl Walker<'_> {
             } => Some(format!("{category}: {reason}")),
             _ => None,
         };
-        self.out.findings.push(rules::keras_untrusted_callable::finding(
-            loc,
-            &full,
-            dangerous.as_deref(),
-        ));
+        self.out
+            .findings
+            .push(rules::keras_untrusted_callable::finding(
+                loc,
+                &full,
+                dangerous.as_deref(),
+            ));
     }
 
     fn loader_note(&self) -> String {
@@ -364,7 +407,12 @@ impl Walker<'_> {
             self.report_code(code, &format!("{pointer}/config/function"), layer);
         }
         for key in ["output_shape", "mask"] {
-            let is_code = matches!(config.get(format!("{key}_type").as_str()).and_then(Value::as_str), Some("lambda" | "raw"));
+            let is_code = matches!(
+                config
+                    .get(format!("{key}_type").as_str())
+                    .and_then(Value::as_str),
+                Some("lambda" | "raw")
+            );
             if is_code {
                 let code = match config.get(key) {
                     Some(Value::String(s)) => Some(s.as_str()),
@@ -419,7 +467,8 @@ impl Walker<'_> {
                 )),
             },
         }
-        let finding = rules::keras_lambda_layer::finding(loc, layer, dangerous.as_deref(), &evidence);
+        let finding =
+            rules::keras_lambda_layer::finding(loc, layer, dangerous.as_deref(), &evidence);
         self.out.findings.push(finding);
     }
 
@@ -435,11 +484,13 @@ impl Walker<'_> {
         };
         match decoded {
             Some(bytes) => {
-                self.out.findings.push(rules::keras_embedded_torch_module::finding(
-                    loc.clone(),
-                    layer,
-                    bytes.len(),
-                ));
+                self.out
+                    .findings
+                    .push(rules::keras_embedded_torch_module::finding(
+                        loc.clone(),
+                        layer,
+                        bytes.len(),
+                    ));
                 self.out.embedded.push(Embedded {
                     location: loc,
                     bytes,
@@ -447,11 +498,13 @@ impl Walker<'_> {
             }
             None => {
                 self.out.fully_inspected = false;
-                self.out.findings.push(rules::keras_embedded_torch_module::finding(
-                    loc.clone(),
-                    layer,
-                    0,
-                ));
+                self.out
+                    .findings
+                    .push(rules::keras_embedded_torch_module::finding(
+                        loc.clone(),
+                        layer,
+                        0,
+                    ));
                 self.out.findings.push(rules::keras_config_malformed::finding(
                     loc,
                     "TorchModuleWrapper payload is not a decodable base64 string within the size limit",
@@ -477,7 +530,11 @@ fn dotted_danger(policy: &Policy, name: &str) -> Option<String> {
 fn dangerous_in_code(policy: &Policy, summary: &CodeSummary) -> Option<String> {
     let modules = summary.names.iter().chain(summary.strings.iter()).take(256);
     for module in modules {
-        if module.is_empty() || !module.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+        if module.is_empty()
+            || !module
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
             continue;
         }
         for name in summary.names.iter().take(256) {

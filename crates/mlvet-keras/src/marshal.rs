@@ -84,7 +84,10 @@ enum Layout {
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], MarshalError> {
         let end = self.pos.checked_add(n).ok_or(MarshalError::Truncated)?;
-        let out = self.bytes.get(self.pos..end).ok_or(MarshalError::Truncated)?;
+        let out = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(MarshalError::Truncated)?;
         self.pos = end;
         Ok(out)
     }
@@ -187,7 +190,10 @@ impl Reader<'_> {
             }
             b'r' => {
                 let index = self.len32_index()?;
-                self.refs.get(index).cloned().ok_or(MarshalError::Truncated)?
+                self.refs
+                    .get(index)
+                    .cloned()
+                    .ok_or(MarshalError::Truncated)?
             }
             b'c' => self.code(depth, layout)?,
             other => return Err(MarshalError::UnknownType(other)),

@@ -20,7 +20,12 @@ fn analyze(json: &str, origin: ConfigOrigin) -> mlvet_keras::Analysis {
 }
 
 fn worst(analysis: &mlvet_keras::Analysis) -> Verdict {
-    analysis.findings.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Safe)
+    analysis
+        .findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Verdict::Safe)
 }
 
 #[test]
@@ -57,7 +62,10 @@ fn keras3_lambda_naming_os_system_is_malicious() {
         f.location.members,
         ["config.json", "/config/layers/0/config/function"]
     );
-    assert_eq!(a.metadata.get("architecture").map(String::as_str), Some("Sequential"));
+    assert_eq!(
+        a.metadata.get("architecture").map(String::as_str),
+        Some("Sequential")
+    );
 }
 
 #[test]
@@ -71,8 +79,18 @@ fn legacy_lambda_string_and_list_forms_are_found() {
                 "config": {{"name": "l", "function": {function}, "function_type": "lambda"}}}}]}}}}"#
         );
         let a = analyze(&json, ConfigOrigin::LegacyH5);
-        assert_eq!(worst(&a), Verdict::Malicious, "{function}: {:#?}", a.findings);
-        assert!(a.findings[0].evidence.iter().any(|e| e.value.contains("CVE-2024-3660")));
+        assert_eq!(
+            worst(&a),
+            Verdict::Malicious,
+            "{function}: {:#?}",
+            a.findings
+        );
+        assert!(
+            a.findings[0]
+                .evidence
+                .iter()
+                .any(|e| e.value.contains("CVE-2024-3660"))
+        );
     }
 }
 
@@ -99,8 +117,14 @@ fn callables_in_nested_places_are_classified() {
         .filter(|f| f.rule == "keras-untrusted-callable")
         .map(|f| (f.evidence[0].value.clone(), f.verdict))
         .collect();
-    assert!(callables.contains(&("posix.system".into(), Verdict::Malicious)), "{callables:?}");
-    assert!(callables.contains(&("builtins.eval".into(), Verdict::Malicious)), "{callables:?}");
+    assert!(
+        callables.contains(&("posix.system".into(), Verdict::Malicious)),
+        "{callables:?}"
+    );
+    assert!(
+        callables.contains(&("builtins.eval".into(), Verdict::Malicious)),
+        "{callables:?}"
+    );
     assert_eq!(callables.len(), 2, "{callables:?}");
 }
 
@@ -120,7 +144,12 @@ fn keras_classes_are_safe_and_gadgets_are_not() {
     ] {
         let json = format!(r#"{{"module": "{module}", "class_name": "{name}", "config": {{}}}}"#);
         let a = analyze(&json, ConfigOrigin::KerasZip);
-        assert_eq!(worst(&a), Verdict::Malicious, "{module}.{name}: {:#?}", a.findings);
+        assert_eq!(
+            worst(&a),
+            Verdict::Malicious,
+            "{module}.{name}: {:#?}",
+            a.findings
+        );
     }
 }
 
@@ -161,14 +190,26 @@ fn invalid_and_oversized_configs_are_not_fully_inspected() {
         max_config_bytes: 10,
         ..Limits::default()
     };
-    let a = analyze_config(b"{\"a\": 1234567890}", &Location::file("x"), ConfigOrigin::KerasZip, &Policy::builtin(), &limits);
+    let a = analyze_config(
+        b"{\"a\": 1234567890}",
+        &Location::file("x"),
+        ConfigOrigin::KerasZip,
+        &Policy::builtin(),
+        &limits,
+    );
     assert!(!a.fully_inspected);
 }
 
 #[test]
 fn base64_decoding() {
-    assert_eq!(base64_decode("aGVsbG8=", 100).as_deref(), Some(&b"hello"[..]));
-    assert_eq!(base64_decode("aGVs\nbG8", 100).as_deref(), Some(&b"hello"[..]));
+    assert_eq!(
+        base64_decode("aGVsbG8=", 100).as_deref(),
+        Some(&b"hello"[..])
+    );
+    assert_eq!(
+        base64_decode("aGVs\nbG8", 100).as_deref(),
+        Some(&b"hello"[..])
+    );
     assert_eq!(base64_decode("a$", 100), None);
     assert_eq!(base64_decode("aGVsbG8=", 2), None);
 }

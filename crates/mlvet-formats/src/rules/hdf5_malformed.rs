@@ -26,5 +26,6 @@ Re-export the model with a current `h5py`/Keras, or prefer the `.keras` or safet
 
 pub fn finding(location: Location, what: impl Into<String>) -> Finding {
     let what = what.into();
-    Finding::new(&RULE, location, format!("HDF5 not fully readable: {what}")).evidence("problem", what)
+    Finding::new(&RULE, location, format!("HDF5 not fully readable: {what}"))
+        .evidence("problem", what)
 }

@@ -23,6 +23,10 @@ Re-export the model from a trusted source.
 
 pub fn finding(location: Location, what: impl Into<String>) -> Finding {
     let what = what.into();
-    Finding::new(&RULE, location, format!("Keras config cannot be inspected: {what}"))
-        .evidence("problem", what)
+    Finding::new(
+        &RULE,
+        location,
+        format!("Keras config cannot be inspected: {what}"),
+    )
+    .evidence("problem", what)
 }

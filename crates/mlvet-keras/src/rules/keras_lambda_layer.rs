@@ -52,7 +52,9 @@ pub fn finding(
         Some(callable) => format!(
             "Lambda `{layer}` carries Python bytecode that calls `{callable}` when the model is loaded"
         ),
-        None => format!("Lambda `{layer}` carries Python bytecode that runs when the model is loaded"),
+        None => {
+            format!("Lambda `{layer}` carries Python bytecode that runs when the model is loaded")
+        }
     };
     let mut finding = Finding::new(&RULE, location, message);
     if dangerous.is_some() {

@@ -52,7 +52,9 @@ pub fn finding(location: Location, callable: &str, dangerous: Option<&str>) -> F
         .confidence(Confidence::High)
         .evidence("callable", callable)
         .evidence("why", reason)
-        .remediation("Do not load this model; it abuses Keras deserialization (CVE-2025-1550 class)."),
+        .remediation(
+            "Do not load this model; it abuses Keras deserialization (CVE-2025-1550 class).",
+        ),
         None => Finding::new(
             &RULE,
             location,
