@@ -39,6 +39,8 @@ pub(crate) struct Scan<'o> {
     /// joblib side files the pickles of this artefact make `joblib.load` open, resolved by the
     /// caller that knows the artefact's folder.
     pub side_files: Vec<PendingSideFile>,
+    /// Facts the format parsers read (`ArtifactReport::metadata`).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A side file named by a pickle, not yet looked at.
@@ -119,6 +121,7 @@ impl<'o> Scan<'o> {
             expansion: Expansion::for_input(opts, input_size),
             entries: 0,
             side_files: Vec::new(),
+            metadata: Default::default(),
         }
     }
 
@@ -131,6 +134,7 @@ impl<'o> Scan<'o> {
             expansion: self.expansion.clone(),
             entries: 0,
             side_files: Vec::new(),
+            metadata: Default::default(),
         }
     }
 
@@ -191,6 +195,7 @@ impl<'o> Scan<'o> {
                 format.name()
             }
             Format::Numpy => self.scan_npy_seekable(src, size, loc),
+            Format::Gguf => crate::gguf::scan_gguf(self, src, size, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -214,7 +219,7 @@ impl<'o> Scan<'o> {
         let format = sniff(&prefix);
         let mut chained = Cursor::new(prefix).chain(src);
         match format {
-            Format::Zip | Format::SevenZip | Format::Numpy => {
+            Format::Zip | Format::SevenZip | Format::Numpy | Format::Gguf => {
                 // Random access needed: a copy (in memory when small, on disk otherwise),
                 // within the member cap.
                 match self.buffer(&mut chained, loc) {

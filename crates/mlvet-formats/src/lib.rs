@@ -51,11 +51,14 @@
 
 mod archives;
 mod engine;
+mod gguf;
+mod hf_templates;
 mod npy;
 pub mod rules;
 mod side_files;
 mod sniff;
 mod spool;
+mod templates;
 mod walk;
 mod walker;
 mod zipscan;
@@ -132,6 +135,9 @@ pub fn scan_file(
     display: &str,
     opts: &ScanOptions,
 ) -> Result<Option<ArtifactReport>, ScanFileError> {
+    if let Some(kind) = hf_templates::kind_of(display) {
+        return Ok(Some(hf_templates::scan(path, display, kind)));
+    }
     let mut file = open_regular(path).map_err(|source| ScanFileError::Open {
         path: display.to_string(),
         source,
@@ -194,13 +200,15 @@ fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> Artifac
     {
         scan.findings.push(finding);
     }
-    ArtifactReport::new(
+    let mut report = ArtifactReport::new(
         display.to_string(),
         format.to_string(),
         size,
         scan.fully_inspected,
         scan.findings,
-    )
+    );
+    report.metadata = scan.metadata;
+    report
 }
 
 /// A model-named file whose content is not recognised. Its loader (`pickle.load`, `torch.load`,
@@ -308,6 +316,7 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
         "lz4" => &["lz4", "joblib"],
         "z" => &["zlib", "joblib"],
         "7z" => &["7z"],
+        "gguf" => &["gguf"],
         _ if class == ExtensionClass::CodeFree => &[],
         _ => return None,
     };

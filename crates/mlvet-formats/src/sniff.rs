@@ -38,6 +38,8 @@ pub enum Format {
     Zlib,
     /// joblib < 0.9.3 `ZF` compressed pickle.
     JoblibZfile,
+    /// llama.cpp GGUF (`GGUF` magic).
+    Gguf,
     /// Nothing mlvet analyses.
     NotAModel,
 }
@@ -61,6 +63,7 @@ impl Format {
             Format::Lz4 => "lz4",
             Format::Zlib => "zlib",
             Format::JoblibZfile => "joblib-zfile",
+            Format::Gguf => "gguf",
             Format::NotAModel => "not-a-model",
         }
     }
@@ -92,6 +95,9 @@ pub fn sniff(prefix: &[u8]) -> Format {
     }
     if prefix.starts_with(b"7z\xbc\xaf\x27\x1c") {
         return Format::SevenZip;
+    }
+    if mlvet_gguf::is_gguf(prefix) {
+        return Format::Gguf;
     }
     if prefix.starts_with(b"\x93NUMPY") {
         return Format::Numpy;

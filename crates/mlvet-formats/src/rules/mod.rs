@@ -12,6 +12,10 @@ pub mod container_torchscript_code;
 pub mod container_uninspectable_member;
 pub mod container_unrecognized_model_file;
 pub mod container_zip_anomaly;
+pub mod gguf_malformed;
+pub mod template_sandbox_escape;
+pub mod template_suspicious_access;
+pub mod template_unparseable;
 
 use mlvet_core::RuleMeta;
 
@@ -29,6 +33,10 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &container_uninspectable_member::RULE,
         &container_unrecognized_model_file::RULE,
         &container_zip_anomaly::RULE,
+        &gguf_malformed::RULE,
+        &template_sandbox_escape::RULE,
+        &template_suspicious_access::RULE,
+        &template_unparseable::RULE,
     ];
     rules.sort_by_key(|rule| rule.id);
     rules
