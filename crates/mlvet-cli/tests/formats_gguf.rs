@@ -33,13 +33,19 @@ fn rules_of(report: &serde_json::Value, path: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_labelled_fixture_gets_its_verdict_and_rule() {
-    let labels = std::fs::read_to_string(repo_root().join(FIXTURES).join("labels.tsv"))
-        .expect("labels.tsv");
+    let labels =
+        std::fs::read_to_string(repo_root().join(FIXTURES).join("labels.tsv")).expect("labels.tsv");
     let (_, report) = scan(&[FIXTURES], &["--fail-on", "never"]);
     let mut expected = BTreeMap::new();
-    for line in labels.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in labels
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let fields: Vec<&str> = line.split('\t').collect();
-        expected.insert(fields[0].to_string(), (fields[1].to_string(), fields[2].to_string()));
+        expected.insert(
+            fields[0].to_string(),
+            (fields[1].to_string(), fields[2].to_string()),
+        );
     }
     assert!(expected.len() > 100, "labels.tsv lists every fixture");
     let mut wrong = Vec::new();
@@ -48,7 +54,10 @@ fn every_labelled_fixture_gets_its_verdict_and_rule() {
         let got = artifact(&report, &path);
         let rules = rules_of(&report, &path);
         if got["verdict"] != verdict.as_str() || (!rule.is_empty() && !rules.contains(rule)) {
-            wrong.push(format!("{relative}: want {verdict} {rule}, got {} {rules:?}", got["verdict"]));
+            wrong.push(format!(
+                "{relative}: want {verdict} {rule}, got {} {rules:?}",
+                got["verdict"]
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -82,7 +91,11 @@ fn a_benign_gguf_is_safe_with_its_metadata_facts() {
 
 #[test]
 fn big_endian_and_old_versions_are_read() {
-    for (name, version) in [("benign/big-endian.gguf", "3"), ("benign/v1.gguf", "1"), ("benign/v2.gguf", "2")] {
+    for (name, version) in [
+        ("benign/big-endian.gguf", "3"),
+        ("benign/v1.gguf", "1"),
+        ("benign/v2.gguf", "2"),
+    ] {
         let path = fixture(name);
         let (code, report) = scan(&[&path], &[]);
         assert_eq!(code, Some(0), "{name}: {report:#}");
@@ -119,14 +132,24 @@ fn the_cve_payload_is_malicious_with_key_and_dunder_in_evidence() {
                 .as_str()
         })
         .collect();
-    for dunder in ["__class__", "__base__", "__subclasses__", "__builtins__", "__import__"] {
+    for dunder in [
+        "__class__",
+        "__base__",
+        "__subclasses__",
+        "__builtins__",
+        "__import__",
+    ] {
         assert!(attributes.contains(dunder), "{dunder} in {attributes:?}");
     }
     for f in &escapes {
         assert_eq!(f["members"], serde_json::json!(["tokenizer.chat_template"]));
         assert_eq!(f["line"], 1);
         assert_eq!(f["severity"], "critical");
-        assert!(f["message"].as_str().is_some_and(|m| m.contains("tokenizer.chat_template")));
+        assert!(
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("tokenizer.chat_template"))
+        );
     }
 }
 
@@ -137,7 +160,12 @@ fn a_payload_in_a_named_template_is_found_behind_a_benign_default() {
     assert_eq!(code, Some(1));
     let findings = findings_for(&report, &path);
     assert!(!findings.is_empty());
-    assert!(findings.iter().all(|f| f["members"] == serde_json::json!(["tokenizer.chat_template.tool_use"])), "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["members"] == serde_json::json!(["tokenizer.chat_template.tool_use"])),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -149,19 +177,31 @@ fn truncated_and_oversized_headers_are_suspicious_not_crashes() {
     ] {
         let path = fixture(name);
         let (code, report) = scan(&[&path], &[]);
-        assert_eq!(code, Some(0), "suspicious stays below the default --fail-on: {report:#}");
+        assert_eq!(
+            code,
+            Some(0),
+            "suspicious stays below the default --fail-on: {report:#}"
+        );
         let a = artifact(&report, &path);
         assert_eq!(a["verdict"], "suspicious", "{name}");
         assert_eq!(a["fully_inspected"], false, "{name}");
         let f = findings_for(&report, &path);
-        assert!(f.iter().any(|f| f["rule"] == "gguf-malformed" && f["offset"].is_u64()), "{name}: {f:#?}");
+        assert!(
+            f.iter()
+                .any(|f| f["rule"] == "gguf-malformed" && f["offset"].is_u64()),
+            "{name}: {f:#?}"
+        );
         let (code, _) = scan(&[&path], &["--fail-on", "medium"]);
         assert_eq!(code, Some(1), "{name} fails --fail-on medium");
     }
     let path = fixture("malformed/truncated-tensors.gguf");
     let (_, report) = scan(&[&path], &[]);
     let f = findings_for(&report, &path);
-    assert!(f.iter().any(|f| f["message"].as_str().is_some_and(|m| m.contains("outside"))), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|f| f["message"].as_str().is_some_and(|m| m.contains("outside"))),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -248,11 +288,21 @@ fn tokenizer_config_variants() {
     let (code, report) = scan(&[&path], &[]);
     assert_eq!(code, Some(1));
     let findings = findings_for(&report, &path);
-    assert!(findings.iter().any(|f| f["rule"] == "template-sandbox-escape"
-        && f["members"] == serde_json::json!(["chat_template[1] (rag)"])
-        && f["evidence"].as_array().is_some_and(|e| e.iter().any(|e| e["label"] == "json_line"))),
-        "{findings:#?}");
-    assert!(findings.iter().any(|f| f["evidence"].as_array().is_some_and(|e| e.iter().any(|e| e["value"] == "cycler"))));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "template-sandbox-escape"
+                && f["members"] == serde_json::json!(["chat_template[1] (rag)"])
+                && f["evidence"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|e| e["label"] == "json_line"))),
+        "{findings:#?}"
+    );
+    assert!(findings.iter().any(|f| {
+        f["evidence"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["value"] == "cycler"))
+    }));
 
     let path = fixture("hf/malicious-jinja/chat_template.jinja");
     let (code, report) = scan(&[&path], &[]);
@@ -270,7 +320,11 @@ fn broken_and_oversized_json_is_not_inspected() {
     let dir = tempfile::tempdir().expect("tempdir");
     let broken = dir.path().join("broken");
     std::fs::create_dir(&broken).expect("mkdir");
-    std::fs::write(broken.join("tokenizer_config.json"), b"{\"chat_template\": \"{{ x }}\"").expect("write");
+    std::fs::write(
+        broken.join("tokenizer_config.json"),
+        b"{\"chat_template\": \"{{ x }}\"",
+    )
+    .expect("write");
     let deep = dir.path().join("deep");
     std::fs::create_dir(&deep).expect("mkdir");
     std::fs::write(deep.join("tokenizer_config.json"), "[".repeat(100_000)).expect("write");
@@ -289,7 +343,10 @@ fn broken_and_oversized_json_is_not_inspected() {
         assert_eq!(a["verdict"], verdict);
         assert_eq!(a["fully_inspected"], false);
     }
-    let path = line.join("chat_template.jinja").to_string_lossy().into_owned();
+    let path = line
+        .join("chat_template.jinja")
+        .to_string_lossy()
+        .into_owned();
     let (_, report) = scan(&[&path], &[]);
     let f = findings_for(&report, &path);
     assert_eq!(f[0]["rule"], "template-sandbox-escape");
@@ -307,7 +364,11 @@ fn every_llama_cpp_template_is_safe() {
         .filter(|a| a["verdict"] != "safe" || a["format"] != "jinja-template")
         .map(|a| format!("{} {}", a["path"], a["verdict"]))
         .collect();
-    assert!(unsafe_ones.is_empty(), "{unsafe_ones:#?}\n{:#}", report["findings"]);
+    assert!(
+        unsafe_ones.is_empty(),
+        "{unsafe_ones:#?}\n{:#}",
+        report["findings"]
+    );
     assert_eq!(code, Some(0));
 }
 
@@ -316,7 +377,12 @@ fn the_gguf_rules_are_listed() {
     let data = tempfile::tempdir().expect("tempdir");
     let out = mlvet(data.path(), &["rules"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    for id in ["gguf-malformed", "template-sandbox-escape", "template-suspicious-access", "template-unparseable"] {
+    for id in [
+        "gguf-malformed",
+        "template-sandbox-escape",
+        "template-suspicious-access",
+        "template-unparseable",
+    ] {
         assert!(text.contains(id), "{id}");
     }
 }
@@ -325,7 +391,8 @@ fn the_gguf_rules_are_listed() {
 fn a_sparse_8_gib_gguf_is_scanned_from_its_header_alone() {
     // The header of a real fixture followed by a hole: tensor data is never read, so the scan
     // reads the header only. The 8 GiB file takes no disk space.
-    let header = std::fs::read(repo_root().join(fixture("benign/llama3-chat.gguf"))).expect("fixture");
+    let header =
+        std::fs::read(repo_root().join(fixture("benign/llama3-chat.gguf"))).expect("fixture");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sparse.gguf");
     let file = std::fs::File::create(&path).expect("create");

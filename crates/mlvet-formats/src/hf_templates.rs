@@ -168,15 +168,21 @@ fn json_templates(loc: &Location, text: &str) -> TemplateCheck {
     };
     let mut add = |check: TemplateCheck| {
         result.inspected &= check.inspected;
-        result.findings.extend(check.findings.into_iter().map(|f| match json_line {
-            Some(line) => f.evidence("json_line", line.to_string()),
-            None => f,
-        }));
+        result
+            .findings
+            .extend(check.findings.into_iter().map(|f| match json_line {
+                Some(line) => f.evidence("json_line", line.to_string()),
+                None => f,
+            }));
     };
     match template {
         serde_json::Value::Null => {}
         serde_json::Value::String(source) => {
-            add(templates::check(&loc.member("chat_template"), "chat_template", source));
+            add(templates::check(
+                &loc.member("chat_template"),
+                "chat_template",
+                source,
+            ));
         }
         serde_json::Value::Array(entries) => {
             for (i, entry) in entries.iter().enumerate() {
@@ -228,11 +234,23 @@ mod tests {
 
     #[test]
     fn names_transformers_loads_are_recognised() {
-        assert_eq!(kind_of("m/tokenizer_config.json"), Some(TemplateFile::TokenizerConfig));
-        assert_eq!(kind_of("chat_template.json"), Some(TemplateFile::ChatTemplateJson));
-        assert_eq!(kind_of("a\\preprocessor_config.json"), Some(TemplateFile::ProcessorConfig));
+        assert_eq!(
+            kind_of("m/tokenizer_config.json"),
+            Some(TemplateFile::TokenizerConfig)
+        );
+        assert_eq!(
+            kind_of("chat_template.json"),
+            Some(TemplateFile::ChatTemplateJson)
+        );
+        assert_eq!(
+            kind_of("a\\preprocessor_config.json"),
+            Some(TemplateFile::ProcessorConfig)
+        );
         assert_eq!(kind_of("m/chat_template.jinja"), Some(TemplateFile::Jinja));
-        assert_eq!(kind_of("m/additional_chat_templates/tool_use.jinja"), Some(TemplateFile::Jinja));
+        assert_eq!(
+            kind_of("m/additional_chat_templates/tool_use.jinja"),
+            Some(TemplateFile::Jinja)
+        );
         assert_eq!(kind_of("m/other.jinja"), None);
         assert_eq!(kind_of("m/config.json"), None);
     }
@@ -246,7 +264,10 @@ mod tests {
             r#"{"chat_template": [{"name": "default", "template": "{{ x }}"}, {"name": "rag", "template": "{{ x.__class__ }}"}]}"#,
         );
         assert_eq!(listed.findings.len(), 1);
-        assert_eq!(listed.findings[0].location.members, vec!["chat_template[1] (rag)".to_string()]);
+        assert_eq!(
+            listed.findings[0].location.members,
+            vec!["chat_template[1] (rag)".to_string()]
+        );
         assert!(!json_templates(&loc, r#"{"chat_template": 5}"#).inspected);
         assert!(!json_templates(&loc, "[").inspected);
         let deep = "[".repeat(10_000);
@@ -255,6 +276,12 @@ mod tests {
 
     #[test]
     fn key_lines() {
-        assert_eq!(key_line("{\n \"a\": \"chat_template\",\n \"chat_template\" : 1}", "chat_template"), Some(3));
+        assert_eq!(
+            key_line(
+                "{\n \"a\": \"chat_template\",\n \"chat_template\" : 1}",
+                "chat_template"
+            ),
+            Some(3)
+        );
     }
 }

@@ -21,6 +21,9 @@
 mod reader;
 mod types;
 
+#[cfg(test)]
+mod properties;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 
@@ -128,7 +131,9 @@ pub enum Value {
     /// A UTF-8 string (invalid sequences replaced; see [`GgufFile::anomalies`]).
     String(String),
     /// A string longer than [`Limits::max_string_bytes`]: skipped, only its length known.
-    LongString { len: u64 },
+    LongString {
+        len: u64,
+    },
     Array(Array),
     U64(u64),
     I64(i64),
@@ -184,7 +189,9 @@ pub struct TensorInfo {
 impl TensorInfo {
     /// Number of elements, `None` on overflow.
     pub fn elements(&self) -> Option<u64> {
-        self.dims.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d))
+        self.dims
+            .iter()
+            .try_fold(1u64, |acc, d| acc.checked_mul(*d))
     }
 
     /// Bytes of data, when the type is known and the size does not overflow.
@@ -231,7 +238,10 @@ pub struct GgufFile {
 impl GgufFile {
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.metadata.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v)
+        self.metadata
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v)
     }
 
     /// Sum of the tensors' element counts (saturating).
@@ -271,10 +281,12 @@ impl GgufFile {
                 name.map_or_else(|| format!("file_type {ft}"), str::to_string),
             );
         }
-        if let Some(arch) = text("general.architecture") {
-            if let Some(ctx) = self.get(&format!("{arch}.context_length")).and_then(Value::as_u64) {
-                facts.insert("context_length".into(), ctx.to_string());
-            }
+        if let Some(arch) = text("general.architecture")
+            && let Some(ctx) = self
+                .get(&format!("{arch}.context_length"))
+                .and_then(Value::as_u64)
+        {
+            facts.insert("context_length".into(), ctx.to_string());
         }
         facts.insert("tensors".into(), self.tensors.len().to_string());
         if !self.tensors.is_empty() {

@@ -72,7 +72,12 @@ fn read_body<R: Read + Seek>(
     let counts_at = r.pos;
     file.tensor_count = r.count("tensor count")?;
     file.kv_count = r.count("key-value count")?;
-    r.limit(counts_at, "tensor count", file.tensor_count, limits.max_tensors)?;
+    r.limit(
+        counts_at,
+        "tensor count",
+        file.tensor_count,
+        limits.max_tensors,
+    )?;
     r.limit(counts_at, "key-value count", file.kv_count, limits.max_kv)?;
     // The smallest key-value is an empty key, a type and a one-byte value; the smallest tensor
     // info an empty name, the dimension count, the type and the offset.
@@ -81,7 +86,10 @@ fn read_body<R: Read + Seek>(
         .kv_count
         .saturating_mul(len_size + 4 + 1)
         .saturating_add(file.tensor_count.saturating_mul(len_size + 4 + 4 + 8));
-    r.need(min_bytes, "the key-values and tensor infos the header counts")?;
+    r.need(
+        min_bytes,
+        "the key-values and tensor infos the header counts",
+    )?;
 
     let mut keys = HashSet::new();
     for _ in 0..file.kv_count {
@@ -153,7 +161,10 @@ fn read_body<R: Read + Seek>(
             info_offset: info_at,
         });
     }
-    let data_offset = r.pos.div_ceil(file.alignment).saturating_mul(file.alignment);
+    let data_offset = r
+        .pos
+        .div_ceil(file.alignment)
+        .saturating_mul(file.alignment);
     file.data_offset = Some(data_offset);
     check_tensors(file, data_offset);
     Ok(())
@@ -468,7 +479,7 @@ impl<R: Read + Seek> Reader<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Cursor;
 
@@ -490,11 +501,19 @@ mod tests {
             w
         }
         pub fn u32(&mut self, v: u32) {
-            let b = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+            let b = if self.big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            };
             self.buf.extend_from_slice(&b);
         }
         pub fn u64(&mut self, v: u64) {
-            let b = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+            let b = if self.big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            };
             self.buf.extend_from_slice(&b);
         }
         pub fn count(&mut self, v: u64) {
@@ -548,7 +567,7 @@ mod tests {
         w.count(2);
         w.u32(0);
         w.u64(0);
-        while w.buf.len() % 32 != 0 {
+        while !w.buf.len().is_multiple_of(32) {
             w.buf.push(0);
         }
         w.buf.extend_from_slice(&[0u8; 32]);
@@ -564,7 +583,10 @@ mod tests {
                 assert_eq!(file.anomalies, vec![], "v{version} big={big}");
                 assert_eq!(file.version, version);
                 assert_eq!(file.endian, if big { Endian::Big } else { Endian::Little });
-                assert_eq!(file.get("general.architecture").and_then(Value::as_str), Some("llama"));
+                assert_eq!(
+                    file.get("general.architecture").and_then(Value::as_str),
+                    Some("llama")
+                );
                 let Some(Value::Array(tokens)) = file.get("tokenizer.ggml.tokens") else {
                     panic!("tokens")
                 };
@@ -596,7 +618,10 @@ mod tests {
             parse_bytes(b"GGUF\x09\0\0\0"),
             Err(GgufError::UnsupportedVersion(9))
         );
-        assert!(matches!(parse_bytes(b"GGU"), Err(GgufError::Truncated { .. })));
+        assert!(matches!(
+            parse_bytes(b"GGU"),
+            Err(GgufError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -621,7 +646,11 @@ mod tests {
         w.u32(8);
         w.count(u64::MAX / 2);
         let file = parse_bytes(&w.buf).expect("gguf");
-        assert!(matches!(file.error, Some(GgufError::Truncated { .. })), "{:?}", file.error);
+        assert!(
+            matches!(file.error, Some(GgufError::Truncated { .. })),
+            "{:?}",
+            file.error
+        );
         let mut w = Writer::new(3, false);
         w.count(u64::MAX);
         w.count(u64::MAX);

@@ -104,7 +104,13 @@ const GADGETS: [&str; 10] = [
 
 /// Gadgets that a chat template never calls (Flask's helpers, the template reference): a call is
 /// already an escape attempt. Jinja2's constructors (`namespace(...)`, `cycler(...)`) are fine.
-const CALL_GADGETS: [&str; 5] = ["self", "config", "request", "url_for", "get_flashed_messages"];
+const CALL_GADGETS: [&str; 5] = [
+    "self",
+    "config",
+    "request",
+    "url_for",
+    "get_flashed_messages",
+];
 
 /// Attributes without underscores through which Python exposes frames, code and globals.
 const INTERNAL_ATTRIBUTES: [&str; 20] = [
@@ -142,7 +148,9 @@ enum Val {
     Int(i128),
     List(Vec<Val>),
     /// Not known; `hint` holds the constant fragments it was built from.
-    Unknown { hint: String },
+    Unknown {
+        hint: String,
+    },
 }
 
 impl Val {
@@ -216,7 +224,12 @@ pub fn analyze(template: &Template) -> Analysis {
     }
     analyzer.check_nodes(&template.body);
     let mut issues: Vec<Issue> = analyzer.issues.into_iter().collect();
-    issues.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.line.cmp(&b.line)).then(a.cmp(b)));
+    issues.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.line.cmp(&b.line))
+            .then(a.cmp(b))
+    });
     Analysis { issues }
 }
 
@@ -258,7 +271,11 @@ impl Analyzer {
     fn bind_unknown(&mut self, name: &str) {
         self.bound.insert(name.to_string());
         let values = self.bindings.entry(name.to_string()).or_default();
-        if !values.iter().any(|v| matches!(v, Val::Unknown { hint } if hint.is_empty())) && values.len() < 64 {
+        if !values
+            .iter()
+            .any(|v| matches!(v, Val::Unknown { hint } if hint.is_empty()))
+            && values.len() < 64
+        {
             values.push(Val::unknown());
         }
     }
@@ -309,9 +326,7 @@ impl Analyzer {
                 Node::Macro { name, params, body } => {
                     self.bind_unknown(name);
                     for (param, default) in params {
-                        let value = default
-                            .as_ref()
-                            .map_or_else(Val::unknown, |d| self.fold(d));
+                        let value = default.as_ref().map_or_else(Val::unknown, |d| self.fold(d));
                         self.bind_unknown(param);
                         if !matches!(value, Val::Unknown { .. }) {
                             self.bind(&Expr::new(0, ExprKind::Name(param.clone())), value);
@@ -367,9 +382,13 @@ impl Analyzer {
             ExprKind::List(items) | ExprKind::Tuple(items) => {
                 Val::List(items.iter().take(MAX_FOLDED_ITEMS).map(fold).collect())
             }
-            ExprKind::Dict(items) => {
-                Val::List(items.iter().take(MAX_FOLDED_ITEMS).map(|(k, _)| fold(k)).collect())
-            }
+            ExprKind::Dict(items) => Val::List(
+                items
+                    .iter()
+                    .take(MAX_FOLDED_ITEMS)
+                    .map(|(k, _)| fold(k))
+                    .collect(),
+            ),
             ExprKind::Name(name) => match self.bindings.get(name).map(Vec::as_slice) {
                 Some([one]) => one.clone(),
                 Some(many) if !many.is_empty() => {
@@ -395,7 +414,9 @@ impl Analyzer {
                             (Some(items), Some(a), Some(b), Some(c)) => {
                                 match slice(&items, a, b, c) {
                                     Some(picked) => match value {
-                                        Val::Str(_) => checked_str(picked.iter().map(Val::hint).collect()),
+                                        Val::Str(_) => {
+                                            checked_str(picked.iter().map(Val::hint).collect())
+                                        }
                                         _ => Val::List(picked),
                                     },
                                     None => unknown_from(&[&value]),
@@ -450,7 +471,10 @@ impl Analyzer {
                 then, otherwise, ..
             } => {
                 let a = fold(then);
-                let b = otherwise.as_deref().map(&fold).unwrap_or_else(|| Val::Str(String::new()));
+                let b = otherwise
+                    .as_deref()
+                    .map(&fold)
+                    .unwrap_or_else(|| Val::Str(String::new()));
                 if a == b { a } else { unknown_from(&[&a, &b]) }
             }
             _ => Val::unknown(),
@@ -493,11 +517,27 @@ impl Analyzer {
                 };
                 for segment in segments {
                     if segment.starts_with("__") {
-                        self.report(Severity::Malicious, IssueKind::DunderAccess, expr, segment, via);
+                        self.report(
+                            Severity::Malicious,
+                            IssueKind::DunderAccess,
+                            expr,
+                            segment,
+                            via,
+                        );
                     } else if INTERNAL_ATTRIBUTES.contains(&segment) && via != "subscript" {
-                        self.report(Severity::Malicious, IssueKind::InternalAttribute, expr, segment, via);
+                        self.report(
+                            Severity::Malicious,
+                            IssueKind::InternalAttribute,
+                            expr,
+                            segment,
+                            via,
+                        );
                     } else if segment.starts_with('_') {
-                        let severity = if gadget.is_some() { Severity::Malicious } else { Severity::Suspicious };
+                        let severity = if gadget.is_some() {
+                            Severity::Malicious
+                        } else {
+                            Severity::Suspicious
+                        };
                         self.report(severity, IssueKind::PrivateAccess, expr, segment, via);
                     }
                 }
@@ -506,20 +546,38 @@ impl Analyzer {
                 let hint = other.hint();
                 let looks_internal = hint.contains("__") || hint.starts_with('_');
                 if strict || looks_internal {
-                    let shown = if hint.is_empty() { "?".to_string() } else { format!("{hint}?") };
-                    self.report(Severity::Suspicious, IssueKind::DynamicName, expr, &shown, via);
+                    let shown = if hint.is_empty() {
+                        "?".to_string()
+                    } else {
+                        format!("{hint}?")
+                    };
+                    self.report(
+                        Severity::Suspicious,
+                        IssueKind::DynamicName,
+                        expr,
+                        &shown,
+                        via,
+                    );
                 }
             }
         }
         if let Some(gadget) = gadget {
-            self.report(Severity::Malicious, IssueKind::GadgetObject, expr, &gadget, via);
+            self.report(
+                Severity::Malicious,
+                IssueKind::GadgetObject,
+                expr,
+                &gadget,
+                via,
+            );
         }
     }
 
     /// The gadget an expression is, when it is one of [`GADGETS`] the template does not bind.
     fn gadget_root(&self, expr: &Expr) -> Option<String> {
         match &expr.kind {
-            ExprKind::Name(name) if GADGETS.contains(&name.as_str()) && !self.bound.contains(name) => {
+            ExprKind::Name(name)
+                if GADGETS.contains(&name.as_str()) && !self.bound.contains(name) =>
+            {
                 Some(name.clone())
             }
             _ => None,
@@ -635,7 +693,13 @@ impl Analyzer {
         match &expr.kind {
             ExprKind::Name(name) => {
                 if name.starts_with("__") {
-                    self.report(Severity::Malicious, IssueKind::DunderName, expr, name, "variable");
+                    self.report(
+                        Severity::Malicious,
+                        IssueKind::DunderName,
+                        expr,
+                        name,
+                        "variable",
+                    );
                 }
             }
             ExprKind::Const(_) => {}
@@ -673,7 +737,13 @@ impl Analyzer {
                 if let Some(gadget) = self.gadget_root(func)
                     && CALL_GADGETS.contains(&gadget.as_str())
                 {
-                    self.report(Severity::Malicious, IssueKind::GadgetObject, expr, &gadget, "call");
+                    self.report(
+                        Severity::Malicious,
+                        IssueKind::GadgetObject,
+                        expr,
+                        &gadget,
+                        "call",
+                    );
                 }
                 if let ExprKind::Attr { obj, name } = &func.kind
                     && (name == "format" || name == "format_map")
@@ -740,7 +810,11 @@ impl Analyzer {
                 }
             }
             "sort" | "groupby" | "sum" | "unique" | "min" | "max" => {
-                let attr = keyword("attribute").or(if name == "groupby" { positional(0) } else { None });
+                let attr = keyword("attribute").or(if name == "groupby" {
+                    positional(0)
+                } else {
+                    None
+                });
                 if let Some(attr) = attr {
                     let attr = self.fold(attr);
                     self.check_name(expr, None, &attr, &format!("{name}(attribute=)"), false);
@@ -761,7 +835,13 @@ impl Analyzer {
                     } else {
                         Severity::Suspicious
                     };
-                    self.report(severity, IssueKind::FormatStringTraversal, expr, part, "str.format field");
+                    self.report(
+                        severity,
+                        IssueKind::FormatStringTraversal,
+                        expr,
+                        part,
+                        "str.format field",
+                    );
                 }
             }
         }
@@ -807,7 +887,12 @@ fn format_fields(text: &str) -> Vec<String> {
     fields
 }
 
-fn slice(items: &[Val], start: Option<i128>, stop: Option<i128>, step: Option<i128>) -> Option<Vec<Val>> {
+fn slice(
+    items: &[Val],
+    start: Option<i128>,
+    stop: Option<i128>,
+    step: Option<i128>,
+) -> Option<Vec<Val>> {
     let len = items.len() as i128;
     let step = step.unwrap_or(1);
     if step == 0 {
@@ -819,7 +904,10 @@ fn slice(items: &[Val], start: Option<i128>, stop: Option<i128>, step: Option<i1
     };
     let mut out = Vec::new();
     if step > 0 {
-        let (a, b) = (clamp(start.unwrap_or(0), 0, len), clamp(stop.unwrap_or(len), 0, len));
+        let (a, b) = (
+            clamp(start.unwrap_or(0), 0, len),
+            clamp(stop.unwrap_or(len), 0, len),
+        );
         let mut i = a;
         while i < b {
             out.push(items.get(usize::try_from(i).ok()?)?.clone());
@@ -908,7 +996,10 @@ fn printf(format: &str, args: &[Val]) -> Val {
             ('d' | 'i', Some(Val::Int(i))) => Some(i.to_string()),
             ('x', Some(Val::Int(i))) => Some(format!("{i:x}")),
             ('o', Some(Val::Int(i))) => Some(format!("{i:o}")),
-            ('c', Some(Val::Int(i))) => u32::try_from(*i).ok().and_then(char::from_u32).map(String::from),
+            ('c', Some(Val::Int(i))) => u32::try_from(*i)
+                .ok()
+                .and_then(char::from_u32)
+                .map(String::from),
             ('c', Some(Val::Str(s))) if s.chars().count() == 1 => Some(s.clone()),
             _ => None,
         };
@@ -1007,7 +1098,9 @@ fn fold_filter(name: &str, value: &Val, args: &[Val]) -> Val {
             Val::List(items) => Val::List(items.iter().rev().cloned().collect()),
             other => unknown_from(&[other]),
         },
-        "list" => value.items().map_or_else(|| unknown_from(&[value]), Val::List),
+        "list" => value
+            .items()
+            .map_or_else(|| unknown_from(&[value]), Val::List),
         "first" => value
             .items()
             .and_then(|items| items.first().cloned())
@@ -1018,13 +1111,21 @@ fn fold_filter(name: &str, value: &Val, args: &[Val]) -> Val {
             .unwrap_or_else(|| unknown_from(&[value])),
         "string" | "e" | "escape" | "safe" | "forceescape" => match value {
             Val::List(_) => unknown_from(&[value]),
-            other => other.as_text().map_or_else(|| unknown_from(&[other]), Val::Str),
+            other => other
+                .as_text()
+                .map_or_else(|| unknown_from(&[other]), Val::Str),
         },
-        "lower" => value.as_text().map_or_else(|| unknown_from(&[value]), |s| Val::Str(s.to_lowercase())),
-        "upper" => value.as_text().map_or_else(|| unknown_from(&[value]), |s| Val::Str(s.to_uppercase())),
+        "lower" => value
+            .as_text()
+            .map_or_else(|| unknown_from(&[value]), |s| Val::Str(s.to_lowercase())),
+        "upper" => value
+            .as_text()
+            .map_or_else(|| unknown_from(&[value]), |s| Val::Str(s.to_uppercase())),
         "trim" => match (value, arg_text(0)) {
             (Val::Str(s), None) => Val::Str(s.trim().to_string()),
-            (Val::Str(s), Some(chars)) => Val::Str(s.trim_matches(|c| chars.contains(c)).to_string()),
+            (Val::Str(s), Some(chars)) => {
+                Val::Str(s.trim_matches(|c| chars.contains(c)).to_string())
+            }
             _ => unknown_from(&[value]),
         },
         "int" => match value {
@@ -1077,7 +1178,13 @@ mod tests {
         let payload = "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}{{x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\")}}{%endif%}{% endfor %}";
         let found = names(payload);
         assert_eq!(worst(payload), Some(Severity::Malicious));
-        for dunder in ["__class__", "__base__", "__subclasses__", "__builtins__", "__import__"] {
+        for dunder in [
+            "__class__",
+            "__base__",
+            "__subclasses__",
+            "__builtins__",
+            "__import__",
+        ] {
             assert!(found.iter().any(|n| n == dunder), "{dunder} in {found:?}");
         }
         assert!(found.iter().any(|n| n == "_module"));
@@ -1108,7 +1215,12 @@ mod tests {
             "{{ x|attr('..__class__..'[2:11]) }}",
             "{{ '{0.__class__}'.format(x) }}",
         ] {
-            assert_eq!(worst(src), Some(Severity::Malicious), "{src}: {:?}", issues(src));
+            assert_eq!(
+                worst(src),
+                Some(Severity::Malicious),
+                "{src}: {:?}",
+                issues(src)
+            );
         }
     }
 
@@ -1127,10 +1239,19 @@ mod tests {
             "{{ range.__self__ }}",
             "{{ cycler|attr('next') }}",
         ] {
-            assert_eq!(worst(src), Some(Severity::Malicious), "{src}: {:?}", issues(src));
+            assert_eq!(
+                worst(src),
+                Some(Severity::Malicious),
+                "{src}: {:?}",
+                issues(src)
+            );
         }
         let gadget = issues("{{ cycler.__init__ }}");
-        assert!(gadget.iter().any(|i| i.kind == IssueKind::GadgetObject && i.name == "cycler"));
+        assert!(
+            gadget
+                .iter()
+                .any(|i| i.kind == IssueKind::GadgetObject && i.name == "cycler")
+        );
     }
 
     #[test]
@@ -1152,7 +1273,10 @@ mod tests {
     #[test]
     fn computed_names_are_suspicious() {
         assert_eq!(worst("{{ x|attr(name) }}"), Some(Severity::Suspicious));
-        assert_eq!(worst("{{ x['__' ~ name ~ '__'] }}"), Some(Severity::Suspicious));
+        assert_eq!(
+            worst("{{ x['__' ~ name ~ '__'] }}"),
+            Some(Severity::Suspicious)
+        );
         assert_eq!(worst("{{ x['_' ~ name] }}"), Some(Severity::Suspicious));
         assert_eq!(worst("{{ x._private }}"), Some(Severity::Suspicious));
         // An ordinary computed key is what chat templates do all the time.
@@ -1174,6 +1298,9 @@ mod tests {
 
     #[test]
     fn folding_is_bounded() {
-        assert_eq!(worst("{{ x|attr('_' * 1000000000) }}"), Some(Severity::Suspicious));
+        assert_eq!(
+            worst("{{ x|attr('_' * 1000000000) }}"),
+            Some(Severity::Suspicious)
+        );
     }
 }

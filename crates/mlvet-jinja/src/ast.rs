@@ -72,16 +72,25 @@ pub enum ExprKind {
     Tuple(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
     /// `obj.name`
-    Attr { obj: Box<Expr>, name: String },
+    Attr {
+        obj: Box<Expr>,
+        name: String,
+    },
     /// `obj[index]`
-    Item { obj: Box<Expr>, index: Box<Expr> },
+    Item {
+        obj: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `start:stop:step` inside a subscript.
     Slice {
         start: Option<Box<Expr>>,
         stop: Option<Box<Expr>>,
         step: Option<Box<Expr>>,
     },
-    Call { func: Box<Expr>, args: CallArgs },
+    Call {
+        func: Box<Expr>,
+        args: CallArgs,
+    },
     /// `value | name(args)`; `value` is `None` for the filters of a `{% filter %}` block.
     Filter {
         value: Option<Box<Expr>>,
@@ -95,8 +104,15 @@ pub enum ExprKind {
         args: CallArgs,
         negated: bool,
     },
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `then if test else otherwise`
     Cond {
         test: Box<Expr>,
@@ -129,7 +145,10 @@ pub enum Node {
         else_body: Vec<Node>,
     },
     /// `{% set target = value %}`
-    Set { target: Expr, value: Expr },
+    Set {
+        target: Expr,
+        value: Expr,
+    },
     /// `{% set target | filters %}body{% endset %}`; `filter` is the filter chain, if any.
     SetBlock {
         target: Expr,
@@ -148,13 +167,18 @@ pub enum Node {
         body: Vec<Node>,
     },
     /// `{% filter f|g %}body{% endfilter %}`
-    FilterBlock { filter: Expr, body: Vec<Node> },
+    FilterBlock {
+        filter: Expr,
+        body: Vec<Node>,
+    },
     With {
         assignments: Vec<(Expr, Expr)>,
         body: Vec<Node>,
     },
     /// transformers' `{% generation %}` (assistant token masks).
-    Generation { body: Vec<Node> },
+    Generation {
+        body: Vec<Node>,
+    },
     /// `{% raw %}...{% endraw %}` content, as written.
     Raw(String),
     Break,
@@ -185,7 +209,10 @@ pub enum Node {
         names: Vec<(String, Option<String>)>,
         with_context: Option<bool>,
     },
-    Autoescape { value: Expr, body: Vec<Node> },
+    Autoescape {
+        value: Expr,
+        body: Vec<Node>,
+    },
 }
 
 impl Expr {

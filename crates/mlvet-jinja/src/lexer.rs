@@ -34,8 +34,8 @@ pub struct Token {
 }
 
 const OPERATORS: [&str; 26] = [
-    "//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{",
-    "}", ">", "<", "=", ".", ":", "|", ",", ";",
+    "//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}",
+    ">", "<", "=", ".", ":", "|", ",", ";",
 ];
 
 /// Splits a template into tokens. Fails on unterminated tags, comments, strings and raw blocks
@@ -167,7 +167,10 @@ impl<'s> Lexer<'s> {
             self.advance(ws);
             let rest = self.rest();
             if rest.is_empty() {
-                return Err(syntax(open_line, format!("unexpected end of template, expected '{closer}'")));
+                return Err(syntax(
+                    open_line,
+                    format!("unexpected end of template, expected '{closer}'"),
+                ));
             }
             let closer_len = if rest.starts_with(closer) {
                 Some(2)
@@ -363,7 +366,10 @@ fn unicode_escape(body: &str, line: u32) -> Result<String, ParseError> {
                 // Python knows every Unicode name; mlvet knows the ones an attribute name can be
                 // spelled with. Any other name makes the template unparseable here (never safe).
                 let decoded = named_char(&name).ok_or_else(|| {
-                    syntax(line, format!("\\N{{{name}}} is not a character name mlvet resolves"))
+                    syntax(
+                        line,
+                        format!("\\N{{{name}}} is not a character name mlvet resolves"),
+                    )
                 })?;
                 out.push(decoded);
             }
@@ -390,7 +396,10 @@ fn named_char(name: &str) -> Option<char> {
         "LINE FEED" | "LF" => return Some('\n'),
         _ => {}
     }
-    for (prefix, base) in [("LATIN SMALL LETTER ", b'a'), ("LATIN CAPITAL LETTER ", b'A')] {
+    for (prefix, base) in [
+        ("LATIN SMALL LETTER ", b'a'),
+        ("LATIN CAPITAL LETTER ", b'A'),
+    ] {
         if let Some(letter) = upper.strip_prefix(prefix)
             && letter.len() == 1
             && letter.as_bytes()[0].is_ascii_uppercase()
@@ -432,10 +441,9 @@ fn number(s: &str, line: u32) -> Result<(TokenKind, usize), ParseError> {
         return Ok((TokenKind::Int(value), i));
     }
     let digits_end = |mut i: usize| {
-        while bytes
-            .get(i)
-            .is_some_and(|b| b.is_ascii_digit() || (*b == b'_' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
-        {
+        while bytes.get(i).is_some_and(|b| {
+            b.is_ascii_digit() || (*b == b'_' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        }) {
             i += 1;
         }
         i
@@ -475,7 +483,11 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokenKind> {
-        lex(src).expect("lexes").into_iter().map(|t| t.kind).collect()
+        lex(src)
+            .expect("lexes")
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]

@@ -126,7 +126,10 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(self.error(format!("expected end of statement block, got {}", self.describe())))
+            Err(self.error(format!(
+                "expected end of statement block, got {}",
+                self.describe()
+            )))
         }
     }
 
@@ -596,7 +599,13 @@ impl Parser<'_> {
         Ok(expr)
     }
 
-    fn binary(&mut self, line: u32, op: BinOp, left: Expr, right: Expr) -> Result<Expr, ParseError> {
+    fn binary(
+        &mut self,
+        line: u32,
+        op: BinOp,
+        left: Expr,
+        right: Expr,
+    ) -> Result<Expr, ParseError> {
         self.expr(
             line,
             ExprKind::Binary {
@@ -842,7 +851,8 @@ impl Parser<'_> {
         explicit_parentheses: bool,
     ) -> Result<Expr, ParseError> {
         self.enter()?;
-        let result = self.parse_tuple_inner(simplified, with_condexpr, extra_end, explicit_parentheses);
+        let result =
+            self.parse_tuple_inner(simplified, with_condexpr, extra_end, explicit_parentheses);
         self.leave();
         result
     }
@@ -967,10 +977,10 @@ impl Parser<'_> {
                 break;
             }
         }
-        if items.len() == 1 {
-            if let Some(item) = items.pop() {
-                return Ok(item);
-            }
+        if items.len() == 1
+            && let Some(item) = items.pop()
+        {
+            return Ok(item);
         }
         self.expr(line, ExprKind::Tuple(items))
     }
@@ -1145,7 +1155,10 @@ impl Parser<'_> {
 
 fn is_assignable(target: &Expr) -> bool {
     match &target.kind {
-        ExprKind::Name(n) => !matches!(n.as_str(), "true" | "false" | "none" | "True" | "False" | "None"),
+        ExprKind::Name(n) => !matches!(
+            n.as_str(),
+            "true" | "false" | "none" | "True" | "False" | "None"
+        ),
         ExprKind::Tuple(items) => items.iter().all(is_assignable),
         ExprKind::Attr { obj, .. } => matches!(obj.kind, ExprKind::Name(_)),
         _ => false,
@@ -1162,14 +1175,28 @@ mod tests {
 
     #[test]
     fn statements_of_chat_templates_parse() {
-        ok("{%- set ns = namespace(found=false) -%}{%- for m in messages -%}{%- if m['role'] == 'system' -%}{%- set ns.found = true -%}{%- elif m.role is defined and m.role not in ['a'] %}x{%- else -%}{{ raise_exception('bad') }}{%- endif -%}{%- endfor -%}");
-        ok("{% macro render(x, y=none) %}{{ x|tojson(indent=4) }}{% endmacro %}{{ render(tools) }}");
-        ok("{% for k, v in d.items() if v is not none recursive %}{{ loop.index0 }}{% else %}{% break %}{% endfor %}");
-        ok("{% call(item) render(1) %}{{ caller() }}{% endcall %}{% filter upper|trim %}x{% endfilter %}");
-        ok("{% with a = 1, b = 2 %}{{ a ~ b }}{% endwith %}{% generation %}{{ c }}{% endgeneration %}");
-        ok("{% set x %}body{% endset %}{% set y | trim %} y {% endset %}{% raw %}{{ }}{% endraw %}");
+        ok(
+            "{%- set ns = namespace(found=false) -%}{%- for m in messages -%}{%- if m['role'] == 'system' -%}{%- set ns.found = true -%}{%- elif m.role is defined and m.role not in ['a'] %}x{%- else -%}{{ raise_exception('bad') }}{%- endif -%}{%- endfor -%}",
+        );
+        ok(
+            "{% macro render(x, y=none) %}{{ x|tojson(indent=4) }}{% endmacro %}{{ render(tools) }}",
+        );
+        ok(
+            "{% for k, v in d.items() if v is not none recursive %}{{ loop.index0 }}{% else %}{% break %}{% endfor %}",
+        );
+        ok(
+            "{% call(item) render(1) %}{{ caller() }}{% endcall %}{% filter upper|trim %}x{% endfilter %}",
+        );
+        ok(
+            "{% with a = 1, b = 2 %}{{ a ~ b }}{% endwith %}{% generation %}{{ c }}{% endgeneration %}",
+        );
+        ok(
+            "{% set x %}body{% endset %}{% set y | trim %} y {% endset %}{% raw %}{{ }}{% endraw %}",
+        );
         ok("{{ messages[1:] }}{{ x[::-1] }}{{ (a, b) }}{{ () }}{{ {'a': 1, 'b': [1, 2,]} }}");
-        ok("{{ x is divisibleby 3 }}{{ a if b }}{{ a if b else c }}{{ -x ** 2 }}{{ not a or b and c }}");
+        ok(
+            "{{ x is divisibleby 3 }}{{ a if b }}{{ a if b else c }}{{ -x ** 2 }}{{ not a or b and c }}",
+        );
         ok("{% if x %}{% continue %}{% endif %}{% do ns.items.append(1) %}");
         ok("{{ content.split('</think>')[-1].lstrip('\\n') }}{{ strftime_now('%d %b %Y') }}");
     }
@@ -1178,14 +1205,25 @@ mod tests {
     fn syntax_errors_are_reported_with_their_line() {
         let err = parse("a\n{% if x %}\nno end", &Limits::default()).expect_err("fails");
         assert!(matches!(err, ParseError::Syntax { .. }));
-        for bad in ["{% endif %}", "{% foo %}", "{{ a b }}", "{% for in x %}{% endfor %}", "{% set 1 = 2 %}", "{{ }}"] {
+        for bad in [
+            "{% endif %}",
+            "{% foo %}",
+            "{{ a b }}",
+            "{% for in x %}{% endfor %}",
+            "{% set 1 = 2 %}",
+            "{{ }}",
+        ] {
             assert!(parse(bad, &Limits::default()).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn limits_are_enforced() {
-        let deep = format!("{}{}", "{{ ".to_string() + &"(".repeat(500), ")".repeat(500) + " }}");
+        let deep = format!(
+            "{}{}",
+            "{{ ".to_string() + &"(".repeat(500),
+            ")".repeat(500) + " }}"
+        );
         assert!(matches!(
             parse(&deep, &Limits::default()),
             Err(ParseError::TooDeep { .. })
@@ -1207,6 +1245,9 @@ mod tests {
             max_source_bytes: 4,
             ..Limits::default()
         };
-        assert!(matches!(parse("{{ a }}", &limits), Err(ParseError::TooLarge { .. })));
+        assert!(matches!(
+            parse("{{ a }}", &limits),
+            Err(ParseError::TooLarge { .. })
+        ));
     }
 }

@@ -421,7 +421,8 @@ fn write_expr(out: &mut String, expr: &Expr) {
                 out.push_str(": ");
                 write_expr(out, value);
             }
-            out.push('}');
+            // A space keeps a nested dict's `}}` from reading as the end of `{{ }}`, as in Jinja2.
+            out.push_str(" }");
         }
         ExprKind::Attr { obj, name } => {
             write_expr(out, obj);

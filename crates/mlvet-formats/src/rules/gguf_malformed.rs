@@ -32,5 +32,6 @@ Re-download the file from a trusted source and compare its hash with the publish
 
 pub fn finding(location: Location, what: impl Into<String>) -> Finding {
     let what = what.into();
-    Finding::new(&RULE, location, format!("malformed GGUF header: {what}")).evidence("problem", what)
+    Finding::new(&RULE, location, format!("malformed GGUF header: {what}"))
+        .evidence("problem", what)
 }
