@@ -1,6 +1,8 @@
 //! Format sniffing and loader-faithful container parsing for mlvet.
 //!
-//! Every file is identified by its content ([`sniff`]), never by its name. Containers are opened
+//! Every file is identified by its content ([`sniff`]), never by its name, except the Hugging
+//! Face tokenizer and processor files that carry chat templates, which transformers itself loads
+//! by name (`hf_templates`). Containers are opened
 //! the way the libraries that load models open them, and every pickle found inside is handed to
 //! the pickle simulator (`mlvet-pickle`). Parts that cannot be inspected make an artefact
 //! suspicious, never safe.
@@ -20,6 +22,11 @@
 //! | `npz` | zip of `.npy` arrays |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
+//! | `gguf` | llama.cpp GGUF v1-v3, either byte order: header, metadata and tensor infos parsed by `mlvet-gguf` (tensor data never read), chat templates analysed by `mlvet-jinja`, facts in `metadata` |
+//! | `hf-tokenizer-config` | `tokenizer_config.json` (by name): its `chat_template` string or `{name, template}` list analysed |
+//! | `hf-chat-template` | `chat_template.json` (by name) |
+//! | `hf-processor-config` | `processor_config.json`, `preprocessor_config.json` (by name) with a `chat_template` |
+//! | `jinja-template` | `chat_template.jinja`, `additional_chat_templates/*.jinja` (by name) |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
 //! | `not-a-model` | only from [`scan_bytes`]: nothing to analyse |
 //!

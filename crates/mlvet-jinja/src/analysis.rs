@@ -508,7 +508,7 @@ impl Analyzer {
     fn check_name(&mut self, expr: &Expr, obj: Option<&Expr>, name: &Val, via: &str, strict: bool) {
         let gadget = obj.and_then(|o| self.gadget_root(o));
         match name {
-            Val::Str(s) | Val::Unknown { hint: s } if matches!(name, Val::Str(_)) => {
+            Val::Str(s) => {
                 // A dotted attribute path (`map(attribute='a.b')`) is walked segment by segment.
                 let segments: Vec<&str> = if via.contains("attribute") {
                     s.split('.').collect()
