@@ -104,8 +104,15 @@ def main():
     ap.add_argument("--mlvet", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--detection-only", action="store_true")
     args = ap.parse_args()
     run = tools(args.mlvet, args.venv)
+    if not args.detection_only:
+        timing(args, run)
+    detection(run)
+
+
+def timing(args, run):
     with tempfile.TemporaryDirectory() as tmp:
         sparse = Path(tmp) / "sparse-8g.gguf"
         size = write_sparse(args.venv, sparse)
@@ -115,7 +122,10 @@ def main():
             samples = [timed(run[tool](sparse)) for _ in range(args.runs)]
             wall = statistics.median(s[0] for s in samples)
             rss = statistics.median(s[1] for s in samples)
-            print(f"| {tool} | {wall:.3f} s | {rss:.0f} MiB | {verdict(tool, samples[0][2])} |")
+            print(f"| {tool} | {wall:.3f} s | {rss:.0f} MiB | {verdict(tool, samples[0][2])} |", flush=True)
+
+
+def detection(run):
     print("\n## detection\n")
     cases = sorted((FIX / "malicious").glob("*.gguf"))
     cases += [FIX / "hf" / d / "tokenizer_config.json" for d in ("malicious-config-string", "malicious-config-list")]
