@@ -196,6 +196,7 @@ impl<'o> Scan<'o> {
             }
             Format::Numpy => self.scan_npy_seekable(src, size, loc),
             Format::Hdf5 => crate::keras::scan_hdf5(self, src, size, loc, depth),
+            Format::Gguf => crate::gguf::scan_gguf(self, src, size, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -219,7 +220,7 @@ impl<'o> Scan<'o> {
         let format = sniff(&prefix);
         let mut chained = Cursor::new(prefix).chain(src);
         match format {
-            Format::Zip | Format::SevenZip | Format::Numpy | Format::Hdf5 => {
+            Format::Zip | Format::SevenZip | Format::Numpy | Format::Hdf5 | Format::Gguf => {
                 // Random access needed: a copy (in memory when small, on disk otherwise),
                 // within the member cap.
                 match self.buffer(&mut chained, loc) {

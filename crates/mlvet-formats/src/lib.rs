@@ -1,6 +1,8 @@
 //! Format sniffing and loader-faithful container parsing for mlvet.
 //!
-//! Every file is identified by its content ([`sniff`]), never by its name. Containers are opened
+//! Every file is identified by its content ([`sniff`]), never by its name, except the Hugging
+//! Face tokenizer and processor files that carry chat templates, which transformers itself loads
+//! by name (`hf_templates`). Containers are opened
 //! the way the libraries that load models open them, and every pickle found inside is handed to
 //! the pickle simulator (`mlvet-pickle`). Parts that cannot be inspected make an artefact
 //! suspicious, never safe.
@@ -23,6 +25,11 @@
 //! | `hdf5` | other HDF5 files (Keras weights): structure and attributes read, dataset data never |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
+//! | `gguf` | llama.cpp GGUF v1-v3, either byte order: header, metadata and tensor infos parsed by `mlvet-gguf` (tensor data never read), chat templates analysed by `mlvet-jinja`, facts in `metadata` |
+//! | `hf-tokenizer-config` | `tokenizer_config.json` (by name): its `chat_template` string or `{name, template}` list analysed |
+//! | `hf-chat-template` | `chat_template.json` (by name) |
+//! | `hf-processor-config` | `processor_config.json`, `preprocessor_config.json` (by name) with a `chat_template` |
+//! | `jinja-template` | `chat_template.jinja`, `additional_chat_templates/*.jinja` (by name) |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
 //! | `not-a-model` | only from [`scan_bytes`]: nothing to analyse |
 //!
@@ -60,11 +67,14 @@
 mod archives;
 mod engine;
 mod keras;
+mod gguf;
+mod hf_templates;
 mod npy;
 pub mod rules;
 mod side_files;
 mod sniff;
 mod spool;
+mod templates;
 mod walk;
 mod walker;
 mod zipscan;
@@ -141,6 +151,9 @@ pub fn scan_file(
     display: &str,
     opts: &ScanOptions,
 ) -> Result<Option<ArtifactReport>, ScanFileError> {
+    if let Some(kind) = hf_templates::kind_of(display) {
+        return Ok(Some(hf_templates::scan(path, display, kind)));
+    }
     let mut file = open_regular(path).map_err(|source| ScanFileError::Open {
         path: display.to_string(),
         source,
@@ -321,6 +334,7 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
         "7z" => &["7z"],
         "h5" | "hdf5" => &["hdf5", "keras-h5"],
         "keras" => &["keras"],
+        "gguf" => &["gguf"],
         _ if class == ExtensionClass::CodeFree => &[],
         _ => return None,
     };

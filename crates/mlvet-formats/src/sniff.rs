@@ -40,6 +40,8 @@ pub enum Format {
     JoblibZfile,
     /// HDF5 (legacy Keras `.h5` models, Keras 3 `model.weights.h5`).
     Hdf5,
+    /// llama.cpp GGUF (`GGUF` magic).
+    Gguf,
     /// Nothing mlvet analyses.
     NotAModel,
 }
@@ -64,6 +66,7 @@ impl Format {
             Format::Zlib => "zlib",
             Format::JoblibZfile => "joblib-zfile",
             Format::Hdf5 => "hdf5",
+            Format::Gguf => "gguf",
             Format::NotAModel => "not-a-model",
         }
     }
@@ -98,6 +101,9 @@ pub fn sniff(prefix: &[u8]) -> Format {
     }
     if prefix.starts_with(b"7z\xbc\xaf\x27\x1c") {
         return Format::SevenZip;
+    }
+    if mlvet_gguf::is_gguf(prefix) {
+        return Format::Gguf;
     }
     if prefix.starts_with(b"\x93NUMPY") {
         return Format::Numpy;

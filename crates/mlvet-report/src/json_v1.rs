@@ -84,6 +84,9 @@ pub struct Artifact {
     pub fully_inspected: bool,
     pub size: u64,
     pub finding_count: u64,
+    /// Facts the format parser read (architecture, parameters, quantization...); omitted when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -341,6 +344,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
             fully_inspected: artifact.fully_inspected,
             size: artifact.size,
             finding_count: count(artifact.findings.len()),
+            metadata: artifact.metadata.clone(),
         }
     }
 }

@@ -13,6 +13,10 @@ pub mod container_uninspectable_member;
 pub mod container_unrecognized_model_file;
 pub mod container_zip_anomaly;
 pub mod hdf5_malformed;
+pub mod gguf_malformed;
+pub mod template_sandbox_escape;
+pub mod template_suspicious_access;
+pub mod template_unparseable;
 
 use mlvet_core::RuleMeta;
 
@@ -31,6 +35,10 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &container_unrecognized_model_file::RULE,
         &container_zip_anomaly::RULE,
         &hdf5_malformed::RULE,
+        &gguf_malformed::RULE,
+        &template_sandbox_escape::RULE,
+        &template_suspicious_access::RULE,
+        &template_unparseable::RULE,
     ];
     rules.sort_by_key(|rule| rule.id);
     rules
