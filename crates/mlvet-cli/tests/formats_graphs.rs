@@ -30,10 +30,13 @@ fn rules_of(report: &serde_json::Value, path: &str) -> Vec<String> {
 fn every_labelled_fixture_gets_its_verdict_and_rules() {
     let data = tempfile::tempdir().expect("tempdir");
     let (_, report) = scan_json(data.path(), &[FIXTURES]);
-    let labels = std::fs::read_to_string(repo_root().join(FIXTURES).join("labels.tsv"))
-        .expect("labels.tsv");
+    let labels =
+        std::fs::read_to_string(repo_root().join(FIXTURES).join("labels.tsv")).expect("labels.tsv");
     let mut checked = 0;
-    for line in labels.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in labels
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let (file, verdict, rules) = (cols[0], cols[1], cols[2]);
         let path = format!("{FIXTURES}/{file}");
@@ -49,10 +52,18 @@ fn every_labelled_fixture_gets_its_verdict_and_rules() {
             continue;
         }
         let a = artifact(&report, &path);
-        assert_eq!(a["verdict"], verdict, "{path}: {a:#}\n{:#?}", findings_for(&report, &path));
+        assert_eq!(
+            a["verdict"],
+            verdict,
+            "{path}: {a:#}\n{:#?}",
+            findings_for(&report, &path)
+        );
         let found = rules_of(&report, &path);
         for rule in rules.split(',').filter(|r| *r != "-") {
-            assert!(found.iter().any(|f| f == rule), "{path}: {rule} not in {found:?}");
+            assert!(
+                found.iter().any(|f| f == rule),
+                "{path}: {rule} not in {found:?}"
+            );
         }
         checked += 1;
     }
@@ -75,7 +86,10 @@ fn formats_are_named_by_content_and_name() {
     for (file, format) in [
         ("onnx/mlp.onnx", "onnx"),
         ("onnx/renamed_weights.dat", "onnx"),
-        ("tensorflow/keras_export/saved_model.pb", "tensorflow-savedmodel"),
+        (
+            "tensorflow/keras_export/saved_model.pb",
+            "tensorflow-savedmodel",
+        ),
         ("tensorflow/frozen_benign.pb", "tensorflow-graphdef"),
         ("tensorflow/graph_read_file.pbtxt", "tensorflow-text"),
         ("tflite/benign.tflite", "tflite"),
@@ -100,7 +114,10 @@ fn findings_name_nodes_ops_tensors_and_paths() {
     };
     let read = "tensorflow/read_file_absolute/saved_model.pb";
     assert_eq!(evidence(read, "tensorflow-file-access", "op"), ["ReadFile"]);
-    assert_eq!(evidence(read, "tensorflow-file-access", "path"), ["/etc/passwd"]);
+    assert_eq!(
+        evidence(read, "tensorflow-file-access", "path"),
+        ["/etc/passwd"]
+    );
     let frozen = "tensorflow/frozen_read_file.pb";
     assert_eq!(evidence(frozen, "tensorflow-file-access", "node"), ["leak"]);
     let py = "tensorflow/py_function/saved_model.pb";
@@ -114,22 +131,40 @@ fn findings_name_nodes_ops_tensors_and_paths() {
         ["file:///tmp/mlvet_log.txt"]
     );
     let cf = "onnx/control_flow_escape.onnx";
-    assert_eq!(evidence(cf, "onnx-external-data-escape", "tensor"), ["secret"]);
+    assert_eq!(
+        evidence(cf, "onnx-external-data-escape", "tensor"),
+        ["secret"]
+    );
     let declared = evidence(cf, "onnx-external-data-escape", "declared in");
-    assert!(declared[0].contains("if_0") && declared[0].contains("then_branch"), "{declared:?}");
+    assert!(
+        declared[0].contains("if_0") && declared[0].contains("then_branch"),
+        "{declared:?}"
+    );
     let trav = "onnx/external_traversal/model.onnx";
     assert_eq!(
         evidence(trav, "onnx-external-data-escape", "location"),
         ["../../etc/passwd"]
     );
-    assert_eq!(evidence(trav, "onnx-external-data-escape", "tensor"), ["weight"]);
+    assert_eq!(
+        evidence(trav, "onnx-external-data-escape", "tensor"),
+        ["weight"]
+    );
     let custom = "onnx/custom_domain.onnx";
-    assert_eq!(evidence(custom, "onnx-custom-domain", "domain"), ["com.attacker"]);
+    assert_eq!(
+        evidence(custom, "onnx-custom-domain", "domain"),
+        ["com.attacker"]
+    );
     assert_eq!(evidence(custom, "onnx-custom-domain", "op_type"), ["Exec"]);
     let flex = "tflite/flex_read_file.tflite";
-    assert_eq!(evidence(flex, "tflite-flex-dangerous-op", "custom_code"), ["FlexReadFile"]);
+    assert_eq!(
+        evidence(flex, "tflite-flex-dangerous-op", "custom_code"),
+        ["FlexReadFile"]
+    );
     let custom_tfl = "tflite/custom_op.tflite";
-    assert_eq!(evidence(custom_tfl, "tflite-custom-op", "custom_code"), ["MyCustomLength"]);
+    assert_eq!(
+        evidence(custom_tfl, "tflite-custom-op", "custom_code"),
+        ["MyCustomLength"]
+    );
 }
 
 #[test]
@@ -143,7 +178,15 @@ fn exit_codes_follow_the_worst_finding() {
     assert_eq!(scan_json(data.path(), &[&suspicious]).0, Some(0));
     let out = mlvet(
         data.path(),
-        &["scan", "--format", "json", "--no-deps", "--fail-on", "medium", &suspicious],
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-deps",
+            "--fail-on",
+            "medium",
+            &suspicious,
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
 }
@@ -159,7 +202,10 @@ fn external_data_symlinked_out_of_the_folder_is_malicious() {
     let secret = outside.path().join("secret.bin");
     std::fs::write(&secret, vec![0u8; 4096]).expect("write");
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_fixture("onnx/external_ok/model.onnx", &dir.path().join("model.onnx"));
+    copy_fixture(
+        "onnx/external_ok/model.onnx",
+        &dir.path().join("model.onnx"),
+    );
     std::os::unix::fs::symlink(&secret, dir.path().join("model.onnx.data")).expect("symlink");
     let model = dir.path().join("model.onnx");
     let shown = model.to_string_lossy();
@@ -169,7 +215,10 @@ fn external_data_symlinked_out_of_the_folder_is_malicious() {
     let f = findings_for(&report, &shown);
     assert!(
         f.iter().any(|f| f["rule"] == "onnx-external-data-escape"
-            && f["message"].as_str().unwrap_or("").contains("symbolic link")),
+            && f["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("symbolic link")),
         "{f:#?}"
     );
 }
@@ -178,7 +227,10 @@ fn external_data_symlinked_out_of_the_folder_is_malicious() {
 fn external_data_shorter_than_declared_is_suspicious_and_a_symlink_inside_is_fine() {
     let data = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_fixture("onnx/external_ok/model.onnx", &dir.path().join("model.onnx"));
+    copy_fixture(
+        "onnx/external_ok/model.onnx",
+        &dir.path().join("model.onnx"),
+    );
     std::fs::write(dir.path().join("model.onnx.data"), b"short").expect("write");
     let model = dir.path().join("model.onnx");
     let shown = model.to_string_lossy();
@@ -204,7 +256,10 @@ fn external_data_shorter_than_declared_is_suspicious_and_a_symlink_inside_is_fin
 fn a_multi_gigabyte_external_data_file_is_never_read() {
     let data = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_fixture("onnx/external_ok/model.onnx", &dir.path().join("model.onnx"));
+    copy_fixture(
+        "onnx/external_ok/model.onnx",
+        &dir.path().join("model.onnx"),
+    );
     // 6 GiB, sparse: reading it would take far longer than the limit below.
     let blob = std::fs::File::create(dir.path().join("model.onnx.data")).expect("create");
     blob.set_len(6 << 30).expect("set_len");
@@ -252,7 +307,9 @@ fn hostile_graphs_are_never_safe_and_never_crash() {
     varint(1 << 60, &mut huge);
     std::fs::write(dir.path().join("huge_len.onnx"), &huge).expect("write");
     // Random bytes under every graph name.
-    let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for name in ["noise.onnx", "noise.tflite", "noise.pb"] {
         std::fs::write(dir.path().join(name), &noise).expect("write");
     }

@@ -89,9 +89,17 @@ pub fn identify<S: Source + ?Sized>(file_name: &str, src: &mut S) -> Option<Iden
             return None;
         }
         let order: [GraphFormat; 3] = if base == "saved_model.pb" {
-            [GraphFormat::SavedModel, GraphFormat::GraphDef, GraphFormat::Onnx]
+            [
+                GraphFormat::SavedModel,
+                GraphFormat::GraphDef,
+                GraphFormat::Onnx,
+            ]
         } else {
-            [GraphFormat::GraphDef, GraphFormat::SavedModel, GraphFormat::Onnx]
+            [
+                GraphFormat::GraphDef,
+                GraphFormat::SavedModel,
+                GraphFormat::Onnx,
+            ]
         };
         for format in order {
             if validates(format, src) {
@@ -146,7 +154,11 @@ pub fn check<S: Source + ?Sized>(
     match format {
         GraphFormat::Onnx => {
             if claimed_only && let Err(e) = onnx::looks_like_onnx(src) {
-                report.incomplete(graph_malformed::finding(location.clone(), "ONNX", e.to_string()));
+                report.incomplete(graph_malformed::finding(
+                    location.clone(),
+                    "ONNX",
+                    e.to_string(),
+                ));
                 return report;
             }
             let model = onnx::parse(src, &onnx::Limits::default());
@@ -204,20 +216,64 @@ const ONNX_KNOWN_DOMAINS: &[&str] = &[
 /// The native kernels of onnxruntime-extensions (domain `ai.onnx.contrib`); other operators in
 /// that domain are Python-registered PyOps.
 const ONNX_CONTRIB_NATIVE: &[&str] = &[
-    "AudioDecoder", "AzureAudioToText", "AzureTextToText", "AzureTritonInvoker", "BasicTokenizer",
-    "BertTokenizer", "BertTokenizerDecoder", "BlingFireSentenceBreaker", "BpeDecoder",
-    "CLIPTokenizer", "ConvertRGBToGray", "DecodeImage", "DrawBoundingBoxes", "EncodeImage",
-    "GaussianBlur", "GPT2Tokenizer", "HfBertTokenizer", "HfJsonTokenizer", "ImageDecoder",
-    "Inverse", "MaskedFill", "RaggedTensorToDense", "RaggedTensorToSparse", "RobertaTokenizer",
-    "SegmentExtraction", "SegmentSum", "SentencepieceDecoder", "SentencepieceTokenizer",
-    "SpmTokenizer", "StftNorm", "StringConcat", "StringECMARegexReplace", "StringECMARegexSplitWithOffsets",
-    "StringEqual", "StringJoin", "StringLength", "StringLower", "StringMapping",
-    "StringRaggedTensorToDense", "StringRegexReplace", "StringRegexSplitWithOffsets", "StringSplit",
-    "StringToHashBucket", "StringToHashBucketFast", "StringToVector", "StringUpper", "TrieDetokenizer",
-    "TrieTokenizer", "VectorToString", "WordpieceTokenizer",
+    "AudioDecoder",
+    "AzureAudioToText",
+    "AzureTextToText",
+    "AzureTritonInvoker",
+    "BasicTokenizer",
+    "BertTokenizer",
+    "BertTokenizerDecoder",
+    "BlingFireSentenceBreaker",
+    "BpeDecoder",
+    "CLIPTokenizer",
+    "ConvertRGBToGray",
+    "DecodeImage",
+    "DrawBoundingBoxes",
+    "EncodeImage",
+    "GaussianBlur",
+    "GPT2Tokenizer",
+    "HfBertTokenizer",
+    "HfJsonTokenizer",
+    "ImageDecoder",
+    "Inverse",
+    "MaskedFill",
+    "RaggedTensorToDense",
+    "RaggedTensorToSparse",
+    "RobertaTokenizer",
+    "SegmentExtraction",
+    "SegmentSum",
+    "SentencepieceDecoder",
+    "SentencepieceTokenizer",
+    "SpmTokenizer",
+    "StftNorm",
+    "StringConcat",
+    "StringECMARegexReplace",
+    "StringECMARegexSplitWithOffsets",
+    "StringEqual",
+    "StringJoin",
+    "StringLength",
+    "StringLower",
+    "StringMapping",
+    "StringRaggedTensorToDense",
+    "StringRegexReplace",
+    "StringRegexSplitWithOffsets",
+    "StringSplit",
+    "StringToHashBucket",
+    "StringToHashBucketFast",
+    "StringToVector",
+    "StringUpper",
+    "TrieDetokenizer",
+    "TrieTokenizer",
+    "VectorToString",
+    "WordpieceTokenizer",
 ];
 
-fn check_onnx(model: &OnnxModel, location: &Location, folder: Option<&Path>, report: &mut GraphReport) {
+fn check_onnx(
+    model: &OnnxModel,
+    location: &Location,
+    folder: Option<&Path>,
+    report: &mut GraphReport,
+) {
     report.meta("framework", "onnx");
     if let Some(v) = model.ir_version {
         report.meta("ir_version", v);
@@ -248,12 +304,19 @@ fn check_onnx(model: &OnnxModel, location: &Location, folder: Option<&Path>, rep
         report.meta("external_data_tensors", model.external_count);
     }
     if let Some(e) = &model.error {
-        report.incomplete(graph_malformed::finding(location.clone(), "ONNX", e.to_string()));
+        report.incomplete(graph_malformed::finding(
+            location.clone(),
+            "ONNX",
+            e.to_string(),
+        ));
     }
     check_external_data(model, location, folder, report);
     for ((domain, op_type), usage) in &model.ops {
         if ONNX_KNOWN_DOMAINS.contains(&domain.as_str())
-            || model.functions.iter().any(|(d, n)| d == domain && n == op_type)
+            || model
+                .functions
+                .iter()
+                .any(|(d, n)| d == domain && n == op_type)
         {
             continue;
         }
@@ -274,11 +337,20 @@ fn check_onnx(model: &OnnxModel, location: &Location, folder: Option<&Path>, rep
 
 /// One finding per distinct external location; the file system is asked once per location
 /// (metadata only).
-fn check_external_data(model: &OnnxModel, location: &Location, folder: Option<&Path>, report: &mut GraphReport) {
+fn check_external_data(
+    model: &OnnxModel,
+    location: &Location,
+    folder: Option<&Path>,
+    report: &mut GraphReport,
+) {
     let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
     let canonical_folder = folder.and_then(|f| std::fs::canonicalize(f).ok());
     for tensor in model.external.iter().filter(|t| t.marked_external) {
-        let tensor_name = if tensor.tensor.is_empty() { "<unnamed>" } else { &tensor.tensor };
+        let tensor_name = if tensor.tensor.is_empty() {
+            "<unnamed>"
+        } else {
+            &tensor.tensor
+        };
         let Some(path) = tensor.location.as_deref() else {
             report.findings.push(onnx_external_data_missing::finding(
                 location.clone(),
@@ -328,7 +400,10 @@ fn check_external_data(model: &OnnxModel, location: &Location, folder: Option<&P
                 Ok(real) => match std::fs::metadata(&real) {
                     Ok(meta) if !meta.is_file() => Some("is not a regular file".to_string()),
                     Ok(meta) => {
-                        let need = tensor.offset.unwrap_or(0).saturating_add(tensor.length.unwrap_or(0));
+                        let need = tensor
+                            .offset
+                            .unwrap_or(0)
+                            .saturating_add(tensor.length.unwrap_or(0));
                         (need > meta.len()).then(|| {
                             format!(
                                 "is {} bytes, shorter than offset + length = {need} (onnx.load fails)",
@@ -374,7 +449,11 @@ fn check_tensorflow(graph: &TfGraph, location: &Location, report: &mut GraphRepo
         report.meta("meta_graphs", graph.meta_graph_count);
     }
     if let Some(e) = &graph.error {
-        report.incomplete(graph_malformed::finding(location.clone(), format, e.to_string()));
+        report.incomplete(graph_malformed::finding(
+            location.clone(),
+            format,
+            e.to_string(),
+        ));
     }
     for scope in &graph.scopes {
         for node in &scope.nodes {
@@ -385,7 +464,11 @@ fn check_tensorflow(graph: &TfGraph, location: &Location, report: &mut GraphRepo
     }
 }
 
-fn check_tf_node(scope: &tensorflow::Scope, node: &tensorflow::TfNode, location: &Location) -> Option<Finding> {
+fn check_tf_node(
+    scope: &tensorflow::Scope,
+    node: &tensorflow::TfNode,
+    location: &Location,
+) -> Option<Finding> {
     let kind = ops::classify(&node.op)?;
     let attr = |key: &'static str| {
         node.string_attrs
@@ -413,7 +496,9 @@ fn check_tf_node(scope: &tensorflow::Scope, node: &tensorflow::TfNode, location:
             .filter_map(|input| scope.literal(input))
             .collect(),
         PathFrom::Attr(key) => {
-            let values: Vec<&str> = attr(key).filter(|v| ops::attr_touches_host(&node.op, v)).collect();
+            let values: Vec<&str> = attr(key)
+                .filter(|v| ops::attr_touches_host(&node.op, v))
+                .collect();
             if values.is_empty() {
                 // `PrintV2` to stderr, a proto op with its descriptors built in: no host access.
                 return None;
@@ -466,7 +551,9 @@ fn check_tflite(model: &tflite::TfliteModel, location: &Location, report: &mut G
         if ops::TFLITE_BUILTIN_CUSTOM_OPS.contains(&name) {
             continue;
         }
-        let tf_op = name.strip_prefix("Flex").filter(|op| ops::classify(op).is_some());
+        let tf_op = name
+            .strip_prefix("Flex")
+            .filter(|op| ops::classify(op).is_some());
         report.findings.push(match tf_op {
             Some(op) => tflite_flex_dangerous_op::finding(location.clone(), name, op, index),
             None => tflite_custom_op::finding(location.clone(), name, index),
@@ -479,7 +566,11 @@ fn check_tflite(model: &tflite::TfliteModel, location: &Location, report: &mut G
 /// Largest text graph scanned lexically.
 const TEXT_GRAPH_MAX: u64 = 256 * 1024 * 1024;
 
-fn check_text_graph<S: Source + ?Sized>(src: &mut S, location: &Location, report: &mut GraphReport) {
+fn check_text_graph<S: Source + ?Sized>(
+    src: &mut S,
+    location: &Location,
+    report: &mut GraphReport,
+) {
     report.meta("framework", "tensorflow");
     report.fully_inspected = false;
     let mut dangerous: Vec<String> = Vec::new();
@@ -493,8 +584,14 @@ fn check_text_graph<S: Source + ?Sized>(src: &mut S, location: &Location, report
     while let Some(at) = rest.find("op:") {
         rest = &rest[at + 3..];
         let trimmed = rest.trim_start();
-        if let Some(quoted) = trimmed.strip_prefix('"').or_else(|| trimmed.strip_prefix('\'')) {
-            let name: String = quoted.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if let Some(quoted) = trimmed
+            .strip_prefix('"')
+            .or_else(|| trimmed.strip_prefix('\''))
+        {
+            let name: String = quoted
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             if let Some(kind) = ops::classify(&name) {
                 python |= kind == OpKind::Python;
                 if !dangerous.contains(&name) && dangerous.len() < 64 {
@@ -503,5 +600,9 @@ fn check_text_graph<S: Source + ?Sized>(src: &mut S, location: &Location, report
             }
         }
     }
-    report.findings.push(tensorflow_text_graph::finding(location.clone(), &dangerous, python));
+    report.findings.push(tensorflow_text_graph::finding(
+        location.clone(),
+        &dangerous,
+        python,
+    ));
 }

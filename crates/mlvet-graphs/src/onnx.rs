@@ -520,7 +520,10 @@ mod tests {
     fn walks_nodes_subgraphs_functions_and_external_data() {
         let inner_graph = {
             let mut g = node("deep", "Relu", "", &[]);
-            g = message(&[(1, &g), (5, &external_tensor("w_inner", "../../etc/passwd"))]);
+            g = message(&[
+                (1, &g),
+                (5, &external_tensor("w_inner", "../../etc/passwd")),
+            ]);
             g
         };
         let attr = {
@@ -534,7 +537,10 @@ mod tests {
             (2, b"main"),
             (5, &external_tensor("w", "weights.bin")),
         ]);
-        graph.extend(message(&[(15, &message(&[(1, &external_tensor("sp", "/etc/shadow"))]))]));
+        graph.extend(message(&[(
+            15,
+            &message(&[(1, &external_tensor("sp", "/etc/shadow"))]),
+        )]));
         let function = message(&[
             (1, b"MyFn"),
             (10, b"local.fn"),
@@ -554,7 +560,11 @@ mod tests {
         let locations: Vec<_> = m.external.iter().map(|e| e.location.clone()).collect();
         assert!(locations.contains(&Some("../../etc/passwd".into())));
         assert!(locations.contains(&Some("/etc/shadow".into())));
-        let inner = m.external.iter().find(|e| e.tensor == "w_inner").expect("inner");
+        let inner = m
+            .external
+            .iter()
+            .find(|e| e.tensor == "w_inner")
+            .expect("inner");
         assert_eq!(inner.offset, Some(4096));
         assert!(inner.declared_in.contains("if_0"), "{}", inner.declared_in);
         assert!(m.ops.contains_key(&("com.attacker".into(), "Evil".into())));
@@ -572,7 +582,11 @@ mod tests {
         }
         let bytes = model(&graph, &[]);
         let m = parse(&mut SliceSource(&bytes), &Limits::default());
-        assert!(matches!(m.error, Some(OnnxError::Limit(_))), "{:?}", m.error);
+        assert!(
+            matches!(m.error, Some(OnnxError::Limit(_))),
+            "{:?}",
+            m.error
+        );
     }
 
     #[test]

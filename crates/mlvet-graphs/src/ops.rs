@@ -43,10 +43,14 @@ pub fn classify(op: &str) -> Option<OpKind> {
         "DebugIdentity" | "DebugIdentityV2" | "DebugNanCount" | "DebugNumericSummary" => {
             Always(Attr("debug_urls"))
         }
-        "Rpc" | "TryRpc" | "RpcClient" | "RpcServer" | "DataServiceDataset"
-        | "DataServiceDatasetV2" | "DataServiceDatasetV3" | "DataServiceDatasetV4" => {
-            Always(Nothing)
-        }
+        "Rpc"
+        | "TryRpc"
+        | "RpcClient"
+        | "RpcServer"
+        | "DataServiceDataset"
+        | "DataServiceDatasetV2"
+        | "DataServiceDatasetV3"
+        | "DataServiceDatasetV4" => Always(Nothing),
         "Save" | "SaveSlices" | "SaveV2" | "Restore" | "RestoreSlice" | "RestoreV2" => {
             IfLiteralEscapes(Inputs(&[0]))
         }
@@ -56,9 +60,17 @@ pub fn classify(op: &str) -> Option<OpKind> {
         }
         "LoadAndRemapMatrix" => IfLiteralEscapes(Inputs(&[0])),
         "GenerateVocabRemapping" => IfLiteralEscapes(Inputs(&[0, 1])),
-        "TFRecordDataset" | "TFRecordDatasetV2" | "TextLineDataset" | "FixedLengthRecordDataset"
-        | "FixedLengthRecordDatasetV2" | "CSVDataset" | "CSVDatasetV2" | "ExperimentalCSVDataset"
-        | "LoadDataset" | "SnapshotDataset" | "SnapshotDatasetV2" => IfLiteralEscapes(Inputs(&[0])),
+        "TFRecordDataset"
+        | "TFRecordDatasetV2"
+        | "TextLineDataset"
+        | "FixedLengthRecordDataset"
+        | "FixedLengthRecordDatasetV2"
+        | "CSVDataset"
+        | "CSVDatasetV2"
+        | "ExperimentalCSVDataset"
+        | "LoadDataset"
+        | "SnapshotDataset"
+        | "SnapshotDatasetV2" => IfLiteralEscapes(Inputs(&[0])),
         _ => return None,
     })
 }
@@ -86,7 +98,10 @@ mod tests {
     fn every_family_is_classified() {
         assert_eq!(classify("EagerPyFunc"), Some(OpKind::Python));
         assert!(matches!(classify("ReadFile"), Some(OpKind::Always(_))));
-        assert!(matches!(classify("SaveV2"), Some(OpKind::IfLiteralEscapes(_))));
+        assert!(matches!(
+            classify("SaveV2"),
+            Some(OpKind::IfLiteralEscapes(_))
+        ));
         assert_eq!(classify("MatMul"), None);
         assert!(attr_touches_host("PrintV2", "file:///tmp/x"));
         assert!(!attr_touches_host("PrintV2", "stderr"));

@@ -32,7 +32,9 @@ pub fn tensorflow_escape_reason(path: &str) -> Option<&'static str> {
     }
     if let Some((scheme, _)) = path.split_once("://")
         && !scheme.is_empty()
-        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
     {
         return Some("remote or virtual filesystem URL");
     }

@@ -115,13 +115,10 @@ impl<S: Source + ?Sized> Fields<'_, S> {
     fn read_varint(&mut self) -> Result<u64, WireError> {
         let offset = self.pos;
         let want = usize::try_from((self.end - self.pos).min(10)).unwrap_or(10);
-        let bytes = self
-            .src
-            .bytes_at(offset, want)
-            .map_err(|e| WireError::Io {
-                offset,
-                message: e.to_string(),
-            })?;
+        let bytes = self.src.bytes_at(offset, want).map_err(|e| WireError::Io {
+            offset,
+            message: e.to_string(),
+        })?;
         let mut value: u64 = 0;
         for (i, byte) in bytes.iter().enumerate() {
             value |= u64::from(byte & 0x7f) << (7 * i as u32);
@@ -395,14 +392,16 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         for bad in [
-            &[0x0a, 0x05, b'a'][..],                   // length past the end
-            &[0x08][..],                               // truncated varint
-            &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..],
-            &[0x0e][..],                               // wire type 6
-            &[0x00, 0x01][..],                         // field 0
-            &[0x0c][..],                               // stray end-group
-            &[0x0b, 0x08][..],                         // unterminated group
-            &[0x09, 0x01, 0x02][..],                   // truncated fixed64
+            &[0x0a, 0x05, b'a'][..], // length past the end
+            &[0x08][..],             // truncated varint
+            &[
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ][..],
+            &[0x0e][..],             // wire type 6
+            &[0x00, 0x01][..],       // field 0
+            &[0x0c][..],             // stray end-group
+            &[0x0b, 0x08][..],       // unterminated group
+            &[0x09, 0x01, 0x02][..], // truncated fixed64
         ] {
             let result = walk(bad);
             assert!(result.iter().any(Result::is_err), "{bad:?}");
@@ -413,11 +412,17 @@ mod tests {
     fn strings_are_bounded() {
         let msg = message(&[(1, b"hello world")]);
         let mut src = SliceSource(&msg);
-        let span = fields(&mut src, Span { start: 0, end: msg.len() as u64 })
-            .next()
-            .and_then(|f| f.ok())
-            .and_then(|f| f.bytes())
-            .expect("span");
+        let span = fields(
+            &mut src,
+            Span {
+                start: 0,
+                end: msg.len() as u64,
+            },
+        )
+        .next()
+        .and_then(|f| f.ok())
+        .and_then(|f| f.bytes())
+        .expect("span");
         assert_eq!(read_string(&mut src, span, 5).expect("read"), "hello…");
         assert_eq!(read_bytes(&mut src, span, 5).expect("read"), None);
     }

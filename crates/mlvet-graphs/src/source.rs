@@ -47,7 +47,9 @@ impl Source for SliceSource<'_> {
     }
 
     fn bytes_at(&mut self, offset: u64, len: usize) -> io::Result<&[u8]> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.0.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.0.len());
         let end = start.saturating_add(len).min(self.0.len());
         Ok(&self.0[start..end])
     }
@@ -115,7 +117,10 @@ mod tests {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let mut src = SeekSource::new(io::Cursor::new(&data), data.len() as u64);
         assert_eq!(src.bytes_at(10, 3).expect("read"), &data[10..13]);
-        assert_eq!(src.bytes_at(250_000, 4).expect("read"), &data[250_000..250_004]);
+        assert_eq!(
+            src.bytes_at(250_000, 4).expect("read"),
+            &data[250_000..250_004]
+        );
         assert_eq!(src.read_vec(299_990, 10).expect("read"), &data[299_990..]);
         assert!(src.read_vec(299_995, 10).is_err());
         assert!(src.bytes_at(400_000, 4).expect("read").is_empty());

@@ -384,11 +384,9 @@ impl<S: Source + ?Sized> Walker<'_, S> {
         // AttrValue: list = 1 (ListValue, s = 2), s = 2, tensor = 8.
         for field in collect(self.src, value, &[(1, 2), (2, 2), (8, 2)], None)? {
             match (field.number, field.bytes()) {
-                (2, Some(s)) => {
-                    if node.string_attrs.len() < 64 {
-                        let text = self.string(s)?;
-                        node.string_attrs.push((key.clone(), text));
-                    }
+                (2, Some(s)) if node.string_attrs.len() < 64 => {
+                    let text = self.string(s)?;
+                    node.string_attrs.push((key.clone(), text));
                 }
                 (1, Some(list)) => {
                     for f in collect(self.src, list, &[(2, 2)], None)? {
@@ -501,11 +499,21 @@ mod tests {
         assert_eq!(g.tensorflow_version.as_deref(), Some("2.20.0"));
         assert_eq!(g.scopes[0].nodes[0].op, "WriteFile");
         // The SavedModel is not a GraphDef (field 1 is a varint), and vice versa.
-        assert!(parse_graphdef(&mut SliceSource(&bytes), &Limits::default()).error.is_some());
-        assert!(parse_saved_model(&mut SliceSource(&graph), &Limits::default()).error.is_some());
+        assert!(
+            parse_graphdef(&mut SliceSource(&bytes), &Limits::default())
+                .error
+                .is_some()
+        );
+        assert!(
+            parse_saved_model(&mut SliceSource(&graph), &Limits::default())
+                .error
+                .is_some()
+        );
         // Text is neither.
-        assert!(parse_graphdef(&mut SliceSource(b"node { op: 'x' }"), &Limits::default())
-            .error
-            .is_some());
+        assert!(
+            parse_graphdef(&mut SliceSource(b"node { op: 'x' }"), &Limits::default())
+                .error
+                .is_some()
+        );
     }
 }

@@ -88,7 +88,11 @@ struct Table {
 }
 
 impl<S: Source + ?Sized> Buf<'_, S> {
-    fn bytes<const N: usize>(&mut self, offset: u64, what: &'static str) -> Result<[u8; N], TfliteError> {
+    fn bytes<const N: usize>(
+        &mut self,
+        offset: u64,
+        what: &'static str,
+    ) -> Result<[u8; N], TfliteError> {
         let got = self
             .src
             .bytes_at(offset, N)
@@ -186,7 +190,9 @@ impl<S: Source + ?Sized> Buf<'_, S> {
                 offset: start,
             });
         }
-        let take = usize::try_from(len).unwrap_or(usize::MAX).min(self.limits.max_string);
+        let take = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .min(self.limits.max_string);
         let bytes = self
             .src
             .read_vec(start + 4, take)
@@ -387,7 +393,10 @@ mod tests {
         assert_eq!(m.operator_codes.len(), 2);
         assert!(!m.operator_codes[0].is_custom());
         assert!(m.operator_codes[1].is_custom());
-        assert_eq!(m.operator_codes[1].custom_code.as_deref(), Some("FlexReadFile"));
+        assert_eq!(
+            m.operator_codes[1].custom_code.as_deref(),
+            Some("FlexReadFile")
+        );
         assert_eq!(m.subgraph_count, 1);
     }
 

@@ -14,7 +14,11 @@ fn skl2onnx_model_facts() {
     assert_eq!(m.error, None);
     assert_eq!(m.producer_name.as_deref(), Some("skl2onnx"));
     assert!(m.opsets.contains_key("ai.onnx.ml"));
-    assert!(m.ops.keys().any(|(d, op)| d == "ai.onnx.ml" && op == "LinearClassifier"));
+    assert!(
+        m.ops
+            .keys()
+            .any(|(d, op)| d == "ai.onnx.ml" && op == "LinearClassifier")
+    );
     assert!(m.node_count >= 2);
 }
 
@@ -23,7 +27,11 @@ fn external_data_entries_are_read_without_data() {
     let bytes = fixture("onnx/external_ok/model.onnx");
     let m = onnx::parse(&mut SliceSource(&bytes), &onnx::Limits::default());
     assert_eq!(m.external_count, 2);
-    let weight = m.external.iter().find(|t| t.tensor == "weight").expect("weight");
+    let weight = m
+        .external
+        .iter()
+        .find(|t| t.tensor == "weight")
+        .expect("weight");
     assert_eq!(weight.location.as_deref(), Some("model.onnx.data"));
     assert_eq!(weight.length, Some(48));
     assert!(weight.marked_external);
@@ -44,14 +52,23 @@ fn saved_model_functions_and_literals() {
         .expect("ReadFile node");
     assert_eq!(scope.literal(&node.inputs[0]), Some("/etc/passwd"));
     // The checkpoint ops every SavedModel has are there, fed by a placeholder.
-    assert!(g.scopes.iter().flat_map(|s| &s.nodes).any(|n| n.op == "SaveV2"));
+    assert!(
+        g.scopes
+            .iter()
+            .flat_map(|s| &s.nodes)
+            .any(|n| n.op == "SaveV2")
+    );
 }
 
 #[test]
 fn tflite_operator_codes() {
     let bytes = fixture("tflite/flex_read_file.tflite");
     let m = tflite::parse(&mut SliceSource(&bytes), &tflite::Limits::default()).expect("parse");
-    assert!(m.operator_codes.iter().any(|c| c.is_custom() && c.custom_code.as_deref() == Some("FlexReadFile")));
+    assert!(
+        m.operator_codes
+            .iter()
+            .any(|c| c.is_custom() && c.custom_code.as_deref() == Some("FlexReadFile"))
+    );
     let benign = fixture("tflite/benign.tflite");
     let m = tflite::parse(&mut SliceSource(&benign), &tflite::Limits::default()).expect("parse");
     assert!(m.operator_codes.iter().all(|c| !c.is_custom()));

@@ -19,13 +19,30 @@ fn every_format(bytes: &[u8]) {
         GraphFormat::Tflite,
         GraphFormat::TextGraph,
     ] {
-        let report = check(Identified::Claimed(format), &mut SliceSource(bytes), &loc, None);
+        let report = check(
+            Identified::Claimed(format),
+            &mut SliceSource(bytes),
+            &loc,
+            None,
+        );
         if !report.fully_inspected {
             assert!(!report.findings.is_empty(), "incomplete without a finding");
         }
-        let _ = check(Identified::Valid(format), &mut SliceSource(bytes), &loc, None);
+        let _ = check(
+            Identified::Valid(format),
+            &mut SliceSource(bytes),
+            &loc,
+            None,
+        );
     }
-    for name in ["m.onnx", "saved_model.pb", "g.pb", "m.tflite", "g.pbtxt", "m.bin"] {
+    for name in [
+        "m.onnx",
+        "saved_model.pb",
+        "g.pb",
+        "m.tflite",
+        "g.pbtxt",
+        "m.bin",
+    ] {
         let _ = identify(name, &mut SliceSource(bytes));
         let mut seek = SeekSource::new(std::io::Cursor::new(bytes), bytes.len() as u64);
         let _ = identify(name, &mut seek);

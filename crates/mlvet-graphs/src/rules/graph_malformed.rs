@@ -29,8 +29,12 @@ parse.
 /// A finding for a graph file that could not be walked completely.
 pub fn finding(location: Location, format: &str, why: impl Into<String>) -> Finding {
     let why = why.into();
-    Finding::new(&RULE, location, format!("{format} file cannot be parsed completely: {why}"))
-        .evidence("format", format)
-        .evidence("problem", why)
-        .remediation("Obtain the file again from its source; do not load a file that does not parse.")
+    Finding::new(
+        &RULE,
+        location,
+        format!("{format} file cannot be parsed completely: {why}"),
+    )
+    .evidence("format", format)
+    .evidence("problem", why)
+    .remediation("Obtain the file again from its source; do not load a file that does not parse.")
 }

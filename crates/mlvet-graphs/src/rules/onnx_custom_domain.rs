@@ -54,7 +54,9 @@ pub fn finding(
     Finding::new(
         &RULE,
         location,
-        format!("operator `{domain}::{op_type}` ({what}) used by node `{first_node}` ({count} use(s))"),
+        format!(
+            "operator `{domain}::{op_type}` ({what}) used by node `{first_node}` ({count} use(s))"
+        ),
     )
     .evidence("domain", domain)
     .evidence("op_type", op_type)

@@ -42,15 +42,25 @@ Do not load the model. If it came from a trusted exporter, re-export it; otherwi
 };
 
 /// A finding for one tensor whose external data escapes the folder.
-pub fn finding(location: Location, tensor: &str, path: &str, why: &str, declared_in: &str) -> Finding {
+pub fn finding(
+    location: Location,
+    tensor: &str,
+    path: &str,
+    why: &str,
+    declared_in: &str,
+) -> Finding {
     Finding::new(
         &RULE,
         location,
-        format!("tensor `{tensor}` loads its data from `{path}` ({why}), outside the model's folder"),
+        format!(
+            "tensor `{tensor}` loads its data from `{path}` ({why}), outside the model's folder"
+        ),
     )
     .evidence("tensor", tensor)
     .evidence("location", path)
     .evidence("reason", why)
     .evidence("declared in", declared_in)
-    .remediation("Do not load the model; its external data reads a file outside the model's folder.")
+    .remediation(
+        "Do not load the model; its external data reads a file outside the model's folder.",
+    )
 }

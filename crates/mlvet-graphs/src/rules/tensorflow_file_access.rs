@@ -84,5 +84,6 @@ pub fn finding(
             .verdict(Verdict::Malicious)
             .severity(Severity::Critical);
     }
-    finding.remediation("Do not serve the model; graphs should not touch the host's files or network.")
+    finding
+        .remediation("Do not serve the model; graphs should not touch the host's files or network.")
 }

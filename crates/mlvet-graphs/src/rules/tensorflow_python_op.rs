@@ -40,7 +40,13 @@ Do not load the model in a process that registers Python functions. Re-export it
 };
 
 /// A finding for one Python-calling node.
-pub fn finding(location: Location, scope: &str, node: &str, op: &str, token: Option<&str>) -> Finding {
+pub fn finding(
+    location: Location,
+    scope: &str,
+    node: &str,
+    op: &str,
+    token: Option<&str>,
+) -> Finding {
     let mut finding = Finding::new(
         &RULE,
         location,

@@ -34,8 +34,12 @@ made of builtin operators.
 pub fn finding(location: Location, custom_code: &str, index: usize) -> Finding {
     let flex = custom_code.strip_prefix("Flex");
     let message = match flex {
-        Some(op) => format!("custom operator `{custom_code}` runs the TensorFlow kernel `{op}` (Flex delegate)"),
-        None => format!("custom operator `{custom_code}` needs an implementation from outside the model"),
+        Some(op) => format!(
+            "custom operator `{custom_code}` runs the TensorFlow kernel `{op}` (Flex delegate)"
+        ),
+        None => format!(
+            "custom operator `{custom_code}` needs an implementation from outside the model"
+        ),
     };
     Finding::new(&RULE, location, message)
         .evidence("custom_code", custom_code)
