@@ -456,8 +456,9 @@ fn check_tensorflow(graph: &TfGraph, location: &Location, report: &mut GraphRepo
         ));
     }
     for scope in &graph.scopes {
+        let index = scope.index();
         for node in &scope.nodes {
-            if let Some(finding) = check_tf_node(scope, node, location) {
+            if let Some(finding) = check_tf_node(scope, &index, node, location) {
                 report.findings.push(finding);
             }
         }
@@ -466,6 +467,7 @@ fn check_tensorflow(graph: &TfGraph, location: &Location, report: &mut GraphRepo
 
 fn check_tf_node(
     scope: &tensorflow::Scope,
+    index: &tensorflow::NodeIndex<'_>,
     node: &tensorflow::TfNode,
     location: &Location,
 ) -> Option<Finding> {
@@ -493,7 +495,7 @@ fn check_tf_node(
         PathFrom::Inputs(positions) => positions
             .iter()
             .filter_map(|i| node.inputs.get(*i))
-            .filter_map(|input| scope.literal(input))
+            .filter_map(|input| tensorflow::Scope::literal_in(index, input))
             .collect(),
         PathFrom::Attr(key) => {
             let values: Vec<&str> = attr(key)

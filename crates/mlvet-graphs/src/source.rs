@@ -129,3 +129,85 @@ mod tests {
         assert_eq!(slice.bytes_at(299_998, 10).expect("read"), &data[299_998..]);
     }
 }
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+    use crate::onnx;
+
+    /// A reader over `head` followed by `hole` zero bytes, counting the bytes it hands out.
+    struct Synthetic {
+        head: Vec<u8>,
+        len: u64,
+        pos: u64,
+        handed_out: std::rc::Rc<std::cell::Cell<u64>>,
+    }
+
+    impl Read for Synthetic {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (self.len.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                let at = self.pos as usize + i;
+                *b = self.head.get(at).copied().unwrap_or(0);
+            }
+            self.pos += n as u64;
+            self.handed_out.set(self.handed_out.get() + n as u64);
+            Ok(n)
+        }
+    }
+
+    impl Seek for Synthetic {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            if let SeekFrom::Start(p) = to {
+                self.pos = p;
+            }
+            Ok(self.pos)
+        }
+    }
+
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    #[test]
+    fn an_inline_gigabyte_initializer_is_stepped_over_not_read() {
+        const PAYLOAD: u64 = 1 << 30;
+        // TensorProto { name: "w", raw_data: <1 GiB> } in GraphProto.initializer in ModelProto.graph.
+        let mut tensor_head = vec![0x42, 1, b'w', 0x4a];
+        varint(PAYLOAD, &mut tensor_head);
+        let tensor_len = tensor_head.len() as u64 + PAYLOAD;
+        let node = [0x22, 4, b'R', b'e', b'l', b'u'];
+        let mut graph_head = vec![0x0a, node.len() as u8];
+        graph_head.extend_from_slice(&node);
+        graph_head.push(0x2a);
+        varint(tensor_len, &mut graph_head);
+        graph_head.extend_from_slice(&tensor_head);
+        let graph_len = graph_head.len() as u64 + PAYLOAD;
+        let mut head = vec![0x08, 0x09, 0x3a];
+        varint(graph_len, &mut head);
+        head.extend_from_slice(&graph_head);
+        let len = head.len() as u64 + PAYLOAD;
+        let handed_out = std::rc::Rc::new(std::cell::Cell::new(0));
+        let reader = Synthetic {
+            head,
+            len,
+            pos: 0,
+            handed_out: handed_out.clone(),
+        };
+        let mut src = SeekSource::new(reader, len);
+        onnx::looks_like_onnx(&mut src).expect("onnx");
+        let model = onnx::parse(&mut src, &onnx::Limits::default());
+        assert_eq!(model.error, None);
+        assert_eq!(model.node_count, 1);
+        assert_eq!(model.initializer_count, 1);
+        assert!(
+            handed_out.get() <= 4 * WINDOW as u64,
+            "read {} bytes",
+            handed_out.get()
+        );
+    }
+}

@@ -74,22 +74,37 @@ pub struct Scope {
     pub nodes: Vec<TfNode>,
 }
 
+/// The nodes of a scope by name, for resolving inputs.
+pub type NodeIndex<'a> = std::collections::HashMap<&'a str, &'a TfNode>;
+
 impl Scope {
-    /// The node an input refers to (`name`, `name:1`, `name:output:0`), if it is in this scope.
-    pub fn producer(&self, input: &str) -> Option<&TfNode> {
-        let name = input.split(':').next().unwrap_or(input);
-        self.nodes.iter().find(|n| n.name == name)
+    /// Indexes the scope's nodes by name (the first node of a name wins, as in TensorFlow's
+    /// importer, which rejects duplicates).
+    pub fn index(&self) -> NodeIndex<'_> {
+        let mut index = NodeIndex::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            index.entry(node.name.as_str()).or_insert(node);
+        }
+        index
     }
 
-    /// The literal string an input evaluates to, following `Identity` chains, when it is a
-    /// `Const` of one string.
+    /// The literal string an input evaluates to (see [`Scope::literal_in`]); indexes the scope
+    /// on every call, so prefer `literal_in` for many lookups.
     pub fn literal(&self, input: &str) -> Option<&str> {
-        let mut current = input;
+        let index = self.index();
+        Scope::literal_in(&index, input)
+    }
+
+    /// The literal string an input (`name`, `name:1`, `name:output:0`) evaluates to, following
+    /// `Identity` chains, when it is a `Const` of one string.
+    pub fn literal_in<'a>(index: &NodeIndex<'a>, input: &str) -> Option<&'a str> {
+        let mut current = input.to_string();
         for _ in 0..16 {
             if current.starts_with('^') {
                 return None;
             }
-            let node = self.producer(current)?;
+            let name = current.split(':').next().unwrap_or(&current);
+            let node: &'a TfNode = index.get(name)?;
             match node.op.as_str() {
                 "Const" | "HostConst" => {
                     return match node.const_strings.as_slice() {
@@ -97,7 +112,7 @@ impl Scope {
                         _ => None,
                     };
                 }
-                "Identity" | "Snapshot" | "StopGradient" => current = node.inputs.first()?,
+                "Identity" | "Snapshot" | "StopGradient" => current = node.inputs.first()?.clone(),
                 _ => return None,
             }
         }
