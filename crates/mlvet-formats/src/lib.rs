@@ -30,6 +30,11 @@
 //! | `hf-chat-template` | `chat_template.json` (by name) |
 //! | `hf-processor-config` | `processor_config.json`, `preprocessor_config.json` (by name) with a `chat_template` |
 //! | `jinja-template` | `chat_template.jinja`, `additional_chat_templates/*.jinja` (by name) |
+//! | `onnx` | ONNX `ModelProto` (by a strict parse of its top level, any name; `.onnx` names that do not parse are malformed) |
+//! | `tensorflow-savedmodel` | TensorFlow `saved_model.pb` (meta graphs, graph and function library) |
+//! | `tensorflow-graphdef` | frozen TensorFlow `GraphDef` (a `.pb` name and a validating parse) |
+//! | `tensorflow-text` | text-format TensorFlow graph (`.pbtxt`): lexical op scan only, never safe |
+//! | `tflite` | TFLite FlatBuffers model (`TFL3` identifier, or a `.tflite` name) |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
 //! | `not-a-model` | only from [`scan_bytes`]: nothing to analyse |
 //!
@@ -63,12 +68,17 @@
 //!   file when larger than 16 MiB. Nesting is bounded by `max_nesting`, and every decoder at every
 //!   level draws on one expansion budget per artefact (`max_total_uncompressed`, and `max_ratio`
 //!   times the artefact's size on disk).
+//! - **ONNX, TensorFlow, TFLite** (`mlvet-graphs`): graphs, nodes, attributes, functions and
+//!   operator codes walked by bounded parsers through a read window; tensor data and weight
+//!   buffers are stepped over by length, never read. ONNX external-data files are checked on
+//!   disk (location, symlinks, size) from their metadata only.
 
 mod archives;
 mod engine;
 mod keras;
 mod gguf;
 mod hf_templates;
+mod graphs;
 mod npy;
 pub mod rules;
 mod side_files;
@@ -175,6 +185,9 @@ pub fn scan_file(
         })?;
     let format = sniff(&prefix);
     if format == Format::NotAModel {
+        if let Some(report) = graphs::scan_reader(&mut file, size, display, path.parent()) {
+            return Ok(Some(report));
+        }
         return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
@@ -193,6 +206,9 @@ pub fn scan_file(
 pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactReport {
     let size = bytes.len() as u64;
     if sniff(bytes.get(..SNIFF_LEN).unwrap_or(bytes)) == Format::NotAModel {
+        if let Some(report) = graphs::scan_bytes(bytes, display) {
+            return report;
+        }
         return unrecognized(display, None, size, opts, || Ok(bytes)).unwrap_or_else(|| {
             ArtifactReport::new(
                 display.to_string(),
