@@ -7,6 +7,7 @@ pub fn all_rules() -> Vec<&'static RuleMeta> {
     let mut rules: Vec<&'static RuleMeta> = Vec::new();
     rules.extend(mlvet_pickle::rules());
     rules.extend(mlvet_formats::rules());
+    rules.extend(mlvet_safetensors::rules());
     rules.extend(mlvet_inventory::rules());
     rules.extend(mlvet_osv::rules());
     rules.extend(crate::scan::rules());

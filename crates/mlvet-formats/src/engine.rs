@@ -39,6 +39,8 @@ pub(crate) struct Scan<'o> {
     /// joblib side files the pickles of this artefact make `joblib.load` open, resolved by the
     /// caller that knows the artefact's folder.
     pub side_files: Vec<PendingSideFile>,
+    /// Facts about the artefact for `ArtifactReport::metadata` (tensor count, dtype...).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A side file named by a pickle, not yet looked at.
@@ -119,6 +121,7 @@ impl<'o> Scan<'o> {
             expansion: Expansion::for_input(opts, input_size),
             entries: 0,
             side_files: Vec::new(),
+            metadata: std::collections::BTreeMap::new(),
         }
     }
 
@@ -131,6 +134,7 @@ impl<'o> Scan<'o> {
             expansion: self.expansion.clone(),
             entries: 0,
             side_files: Vec::new(),
+            metadata: std::collections::BTreeMap::new(),
         }
     }
 
@@ -191,6 +195,7 @@ impl<'o> Scan<'o> {
                 format.name()
             }
             Format::Numpy => self.scan_npy_seekable(src, size, loc),
+            Format::Safetensors => crate::safetensors::scan_seekable(self, src, size, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -226,6 +231,7 @@ impl<'o> Scan<'o> {
                 self.scan_pickles(chained, loc, 0, Some(5), PickleLoader::One);
                 format.name()
             }
+            Format::Safetensors => crate::safetensors::scan_stream(self, &mut chained, loc),
             _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
         }
     }

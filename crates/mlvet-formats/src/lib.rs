@@ -51,8 +51,12 @@
 
 mod archives;
 mod engine;
+pub mod folders;
 mod npy;
+mod polyglot;
+pub mod pth;
 pub mod rules;
+mod safetensors;
 mod side_files;
 mod sniff;
 mod spool;
@@ -153,6 +157,9 @@ pub fn scan_file(
         })?;
     let format = sniff(&prefix);
     if format == Format::NotAModel {
+        if let Some(report) = polyglot::scan_unmodelled(&mut file, display, size, &prefix, opts) {
+            return Ok(Some(report));
+        }
         return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
@@ -161,6 +168,7 @@ pub fn scan_file(
     let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
+    polyglot::scan_other_readings(&mut scan, &mut file, size, &prefix, format, name, &loc);
     drop(file);
     side_files::resolve(&mut scan, path.parent());
     Ok(Some(finish(scan, display, name, size)))
@@ -194,13 +202,15 @@ fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> Artifac
     {
         scan.findings.push(finding);
     }
-    ArtifactReport::new(
+    let mut report = ArtifactReport::new(
         display.to_string(),
         format.to_string(),
         size,
         scan.fully_inspected,
         scan.findings,
-    )
+    );
+    report.metadata = scan.metadata;
+    report
 }
 
 /// A model-named file whose content is not recognised. Its loader (`pickle.load`, `torch.load`,
@@ -217,8 +227,29 @@ fn unrecognized<R: Read>(
     let ext = extension_of(display)?;
     if ext == "pth" && in_site_packages(display) {
         // Python's `site` module reads `*.pth` files in site directories as path configuration
-        // (text); nothing there is a PyTorch checkpoint.
-        return None;
+        // and startup code (text); nothing there is a PyTorch checkpoint.
+        return Some(pth_report(display, size, open));
+    }
+    if ext == "safetensors" {
+        // Named safetensors but not even the start of one: the header checks say why.
+        let loc = Location::file(display);
+        let mut scan = Scan::new(opts, size);
+        match open() {
+            Ok(mut reader) => {
+                safetensors::scan_stream_sized(&mut scan, &mut reader, size, &loc);
+            }
+            Err(e) => scan.incomplete(rules::container_uninspectable_member::finding(
+                loc,
+                format!("unreadable: {e}"),
+            )),
+        }
+        return Some(ArtifactReport::new(
+            display.to_string(),
+            "safetensors".to_string(),
+            size,
+            scan.fully_inspected,
+            scan.findings,
+        ));
     }
     let suspicious = match classify_extension(&ext) {
         ExtensionClass::PickleModel => true,
@@ -261,6 +292,48 @@ fn unrecognized<R: Read>(
     ))
 }
 
+/// A `.pth` file of a site directory: its startup lines classified (see [`pth`]).
+fn pth_report<R: Read>(
+    display: &str,
+    size: u64,
+    open: impl FnOnce() -> std::io::Result<R>,
+) -> ArtifactReport {
+    let loc = Location::file(display);
+    let mut content = Vec::new();
+    let read = open().and_then(|reader| {
+        reader
+            .take(pth::MAX_PTH_BYTES as u64 + 1)
+            .read_to_end(&mut content)
+    });
+    let mut findings = Vec::new();
+    let mut fully_inspected = true;
+    if let Err(e) = read {
+        fully_inspected = false;
+        findings.push(rules::container_uninspectable_member::finding(
+            loc,
+            format!("unreadable: {e}"),
+        ));
+    } else if content.len() > pth::MAX_PTH_BYTES {
+        content.truncate(pth::MAX_PTH_BYTES);
+        fully_inspected = false;
+        findings.push(rules::container_resource_limit::finding(
+            loc,
+            format!(
+                ".pth file larger than {} bytes: only the start was checked",
+                pth::MAX_PTH_BYTES
+            ),
+        ));
+    }
+    findings.extend(pth::findings(&content, display));
+    ArtifactReport::new(
+        display.to_string(),
+        "pth".to_string(),
+        size,
+        fully_inspected,
+        findings,
+    )
+}
+
 /// Whether the file sits directly in a Python site directory (`site-packages`, `dist-packages`).
 fn in_site_packages(display: &str) -> bool {
     let mut components = display.rsplit(['/', '\\']);
@@ -275,6 +348,7 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
     let class = classify_extension(ext);
     let expected: &[&str] = match ext {
         "npy" => &["numpy"],
+        "safetensors" => &["safetensors"],
         "npz" => &["npz", "zip"],
         "pt" | "pth" | "ckpt" | "bin" => &[
             "pytorch-zip",

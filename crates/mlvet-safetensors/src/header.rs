@@ -327,19 +327,19 @@ pub struct ReadError(#[from] std::io::Error);
 
 /// Reads the 8-byte length and the header of a file of `file_size` bytes and checks them; the
 /// body is never read (only its size matters).
-pub fn inspect<R: Read + Seek>(src: &mut R, file_size: u64) -> Result<Inspection, ReadError> {
+pub fn inspect<R: Read + Seek + ?Sized>(src: &mut R, file_size: u64) -> Result<Inspection, ReadError> {
     src.seek(SeekFrom::Start(0))?;
     inspect_stream(src, Some(file_size))
 }
 
 /// Like [`inspect`] for a sequential stream: reads the length and the header, then, when
 /// `file_size` is unknown, counts the remaining bytes without keeping them.
-pub fn inspect_stream<R: Read>(
+pub fn inspect_stream<R: Read + ?Sized>(
     src: &mut R,
     file_size: Option<u64>,
 ) -> Result<Inspection, ReadError> {
     let mut length = Vec::with_capacity(8);
-    src.by_ref().take(8).read_to_end(&mut length)?;
+    Read::take(&mut *src, 8).read_to_end(&mut length)?;
     let Ok(length) = <[u8; 8]>::try_from(length.as_slice()) else {
         let size = length.len() as u64;
         let mut inspection = Inspection::new(size);
@@ -354,7 +354,7 @@ pub fn inspect_stream<R: Read>(
             Some(size) => declared.min(size.saturating_sub(8)),
             None => declared,
         };
-        src.by_ref().take(wanted).read_to_end(&mut header)?;
+        Read::take(&mut *src, wanted).read_to_end(&mut header)?;
     }
     let file_size = match file_size {
         Some(size) => size,
