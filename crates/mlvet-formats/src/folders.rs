@@ -334,13 +334,11 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
                    file: &WalkedFile,
                    format: &str,
                    finding: mlvet_core::Finding| {
-        if let Some(&i) = index.get(&file.display) {
-            if let Some(report) = reports.get_mut(i) {
-                report.findings.push(finding);
-                report.findings.sort_by(mlvet_core::Finding::report_order);
-                report.refresh_verdict();
-                return;
-            }
+        if let Some(report) = index.get(&file.display).and_then(|&i| reports.get_mut(i)) {
+            report.findings.push(finding);
+            report.findings.sort_by(mlvet_core::Finding::report_order);
+            report.refresh_verdict();
+            return;
         }
         if let Some(report) = new_reports.iter_mut().find(|r| r.path == file.display) {
             report.findings.push(finding);

@@ -149,7 +149,9 @@ fn classify(line: &str) -> LineKind {
         .iter()
         .any(|w| matches!(*w, "subprocess" | "pty" | "ctypes" | "popen" | "Popen" | "spawn" | "spawnl" | "spawnv" | "execv" | "execve" | "execl" | "execvp" | "fork"))
         || (process.contains(&"system") && words.iter().any(|w| w == "os"));
-    let network_module = !network.is_empty() && !(network == ["http"] && !words.iter().any(|w| w == "client"));
+    // `http` alone is a URL scheme in a string; `http.client` is a connection.
+    let network_module = !network.is_empty()
+        && (network != ["http"] || words.iter().any(|w| w == "client"));
     let mut evidence: Vec<&'static str> = Vec::new();
     if process_module {
         evidence.extend(process.iter().copied());

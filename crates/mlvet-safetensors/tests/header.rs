@@ -7,7 +7,7 @@ use proptest::prelude::*;
 /// A file: header length, header text padded with spaces to 8 bytes, then `body` bytes.
 fn file(header: &str, body: usize) -> Vec<u8> {
     let mut text = header.as_bytes().to_vec();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let mut out = (text.len() as u64).to_le_bytes().to_vec();
@@ -53,7 +53,8 @@ fn empty_tensors_and_sub_byte_dtypes() {
 
 #[test]
 fn each_loader_refusal_is_named() {
-    let cases: Vec<(Vec<u8>, fn(&Problem) -> bool)> = vec![
+    type Case = (Vec<u8>, fn(&Problem) -> bool);
+    let cases: Vec<Case> = vec![
         (b"\x01\x00".to_vec(), |p| matches!(p, Problem::HeaderTooSmall { .. })),
         (
             [200_000_000u64.to_le_bytes().as_slice(), b"{}"].concat(),
