@@ -107,10 +107,29 @@ fn in_snapshot(path: &Path) -> bool {
 /// `local_dir` downloads: `<local_dir>/.cache/huggingface/download/<path>.metadata`, whose first
 /// line is the commit. The repository itself is not recorded there: `repo_id` stays empty and
 /// `repo_type` is `unknown`.
-fn local_dir_origin(absolute: &Path) -> Option<ArtifactOrigin> {
+fn local_dir_origin(
+    absolute: &Path,
+    roots: &mut BTreeMap<PathBuf, Option<PathBuf>>,
+) -> Option<ArtifactOrigin> {
+    // Most files are in no `local_dir`: find (once per folder) the nearest folder above that
+    // has `.cache/huggingface/download` before looking for the file's own metadata.
+    let folder = absolute.parent()?;
+    let root = roots
+        .entry(folder.to_path_buf())
+        .or_insert_with(|| {
+            folder
+                .ancestors()
+                .take(MAX_LOCAL_DIR_DEPTH)
+                .find(|a| a.join(".cache/huggingface/download").is_dir())
+                .map(Path::to_path_buf)
+        })
+        .clone()?;
     let mut relative: Vec<String> = Vec::new();
     let mut current = absolute;
     for _ in 0..MAX_LOCAL_DIR_DEPTH {
+        if !current.starts_with(&root) {
+            return None;
+        }
         let name = current.file_name()?.to_string_lossy().into_owned();
         relative.insert(0, name);
         current = current.parent()?;
@@ -469,6 +488,7 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
     // Origins.
     let by_display: BTreeMap<&str, &WalkedFile> =
         files.iter().map(|f| (f.display.as_str(), f)).collect();
+    let mut local_dir_roots = BTreeMap::new();
     for report in reports.iter_mut() {
         if report.origin.is_some() {
             continue;
@@ -477,7 +497,7 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
             .get(report.path.as_str())
             .map_or_else(|| PathBuf::from(&report.path), |f| f.path.clone());
         let absolute = absolute_path(&path);
-        if let Some(origin) = hub_origin(&absolute).or_else(|| local_dir_origin(&absolute)) {
+        if let Some(origin) = hub_origin(&absolute).or_else(|| local_dir_origin(&absolute, &mut local_dir_roots)) {
             report.origin = Some(origin);
         }
     }

@@ -20,6 +20,11 @@
 //! | `npz` | zip of `.npy` arrays |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
+//! | `safetensors` | safetensors weights: the header checked as the loader checks it (`mlvet-safetensors`); the body is never read |
+//! | `pth` | a `.pth` file directly in `site-packages`/`dist-packages`: its startup lines (see [`pth`]) |
+//! | `gguf`, `png`, `jpeg`, `gif` | only when a zip archive is appended (`container-polyglot`; the zip is scanned as `<as zip>`) |
+//! | `llamafile`, `elf-executable`, `pe-executable`, `mach-o-executable`, `script` | executables under model names, and llamafiles (`container-executable-model`) |
+//! | `hf-config`, `python` | from the folder pass ([`folders`]): a config with `auto_map`, Python beside the weights |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
 //! | `not-a-model` | only from [`scan_bytes`]: nothing to analyse |
 //!
@@ -48,6 +53,20 @@
 //!   file when larger than 16 MiB. Nesting is bounded by `max_nesting`, and every decoder at every
 //!   level draws on one expansion budget per artefact (`max_total_uncompressed`, and `max_ratio`
 //!   times the artefact's size on disk).
+//! - **safetensors**: the 8-byte length and the header only (at most 100 MB, like the loader);
+//!   tensor count, parameter count, dtypes and `__metadata__["format"]` go to the artefact's
+//!   `metadata`. Streamed members (inside tar or a compressor) are read for the header, then
+//!   only counted.
+//! - **polyglots**: every top-level file is also checked for a second reading: a zip end record
+//!   at its tail (a pickle, safetensors, GGUF, image... that `zipfile` opens), a pickle at the
+//!   start of a safetensors file. Each reading is scanned; findings of the second carry
+//!   `<as zip>` / `<as pickle>` as their first member.
+//! - **model folders** ([`folders`], after the walk): `auto_map`/`custom_pipelines` in configs,
+//!   Python beside weights, pickle weights beside safetensors, origins from the hub cache layout
+//!   (`models--org--name/snapshots/<commit>/`) and `local_dir` download metadata, and the facts of
+//!   `config.json` on the weights. Snapshot links into the repository's `blobs/` are followed
+//!   even when only the snapshot folder is scanned; blobs reached that way are reported once,
+//!   under their snapshot name.
 
 mod archives;
 mod engine;

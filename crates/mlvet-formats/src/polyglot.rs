@@ -95,11 +95,30 @@ pub(crate) fn other_kind(prefix: &[u8]) -> Option<Other> {
     Some(kind)
 }
 
-/// Whether the tail of the file holds a zip end record whose central directory lists entries
-/// (an empty or unparseable directory is no second reading worth a finding).
+/// Whether the file ends with a zip end-of-central-directory record (its comment reaching
+/// exactly the end of the file) whose central directory lists entries. `zipfile` also accepts
+/// an end record followed by other bytes, but an archive stored as the last member of a tar (its
+/// end record followed by tar padding) is not a polyglot worth a finding: only a zip that ends
+/// the file is.
 fn has_zip_reading(src: &mut dyn ReadSeek, size: u64, opts: &ScanOptions) -> bool {
-    crate::zipscan::read_directory(src, size, opts.max_entries)
-        .is_ok_and(|dir| !dir.entries.is_empty())
+    const EOCD_LEN: u64 = 22;
+    let tail_len = size.min(65_535 + EOCD_LEN);
+    let mut tail = Vec::new();
+    if src.seek(SeekFrom::Start(size - tail_len)).is_err()
+        || Read::take(&mut *src, tail_len).read_to_end(&mut tail).is_err()
+    {
+        return false;
+    }
+    let ends_the_file = (0..tail.len().saturating_sub(21)).rev().any(|i| {
+        tail.get(i..i + 4) == Some(b"PK\x05\x06")
+            && tail
+                .get(i + 20..i + 22)
+                .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
+                .is_some_and(|comment| i + 22 + comment == tail.len())
+    });
+    ends_the_file
+        && crate::zipscan::read_directory(src, size, opts.max_entries)
+            .is_ok_and(|dir| !dir.entries.is_empty())
 }
 
 /// Other readings of a top-level file whose first reading was `primary`.
@@ -112,7 +131,12 @@ pub(crate) fn scan_other_readings(
     primary_name: &str,
     loc: &Location,
 ) {
-    if primary != Format::Zip && has_zip_reading(src, size, scan.opts) {
+    // Archives hold zips as members (scanned as such); a zip reading of the archive adds nothing.
+    let archive = matches!(
+        primary,
+        Format::Zip | Format::Tar | Format::TorchTar | Format::SevenZip
+    );
+    if !archive && has_zip_reading(src, size, scan.opts) {
         scan.findings
             .push(container_polyglot::finding(loc.clone(), primary_name, "a zip archive"));
         crate::zipscan::scan_zip(scan, src, size, &loc.member("<as zip>"), 0);
