@@ -9,6 +9,7 @@ pub fn all_rules() -> Vec<&'static RuleMeta> {
     rules.extend(mlvet_formats::rules());
     rules.extend(mlvet_keras::rules());
     rules.extend(mlvet_graphs::rules());
+    rules.extend(mlvet_safetensors::rules());
     rules.extend(mlvet_inventory::rules());
     rules.extend(mlvet_osv::rules());
     rules.extend(crate::scan::rules());

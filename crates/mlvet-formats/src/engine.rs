@@ -197,6 +197,7 @@ impl<'o> Scan<'o> {
             Format::Numpy => self.scan_npy_seekable(src, size, loc),
             Format::Hdf5 => crate::keras::scan_hdf5(self, src, size, loc, depth),
             Format::Gguf => crate::gguf::scan_gguf(self, src, size, loc),
+            Format::Safetensors => crate::safetensors::scan_seekable(self, src, size, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -232,6 +233,7 @@ impl<'o> Scan<'o> {
                 self.scan_pickles(chained, loc, 0, Some(5), PickleLoader::One);
                 format.name()
             }
+            Format::Safetensors => crate::safetensors::scan_stream(self, &mut chained, loc),
             _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
         }
     }

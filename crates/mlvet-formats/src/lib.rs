@@ -35,6 +35,11 @@
 //! | `tensorflow-graphdef` | frozen TensorFlow `GraphDef` (a `.pb` name and a validating parse) |
 //! | `tensorflow-text` | text-format TensorFlow graph (`.pbtxt`): lexical op scan only, never safe |
 //! | `tflite` | TFLite FlatBuffers model (`TFL3` identifier, or a `.tflite` name) |
+//! | `safetensors` | safetensors weights: the header checked as the loader checks it (`mlvet-safetensors`); the body is never read |
+//! | `pth` | a `.pth` file directly in `site-packages`/`dist-packages`: its startup lines (see [`pth`]) |
+//! | `gguf`, `png`, `jpeg`, `gif` | only when a zip archive is appended (`container-polyglot`; the zip is scanned as `<as zip>`) |
+//! | `llamafile`, `elf-executable`, `pe-executable`, `mach-o-executable`, `script` | executables under model names, and llamafiles (`container-executable-model`) |
+//! | `hf-config`, `python` | from the folder pass ([`folders`]): a config with `auto_map`, Python beside the weights |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
 //! | `not-a-model` | only from [`scan_bytes`]: nothing to analyse |
 //!
@@ -72,15 +77,33 @@
 //!   operator codes walked by bounded parsers through a read window; tensor data and weight
 //!   buffers are stepped over by length, never read. ONNX external-data files are checked on
 //!   disk (location, symlinks, size) from their metadata only.
+//! - **safetensors**: the 8-byte length and the header only (at most 100 MB, like the loader);
+//!   tensor count, parameter count, dtypes and `__metadata__["format"]` go to the artefact's
+//!   `metadata`. Streamed members (inside tar or a compressor) are read for the header, then
+//!   only counted.
+//! - **polyglots**: every top-level file is also checked for a second reading: a zip end record
+//!   at its tail (a pickle, safetensors, GGUF, image... that `zipfile` opens), a pickle at the
+//!   start of a safetensors file. Each reading is scanned; findings of the second carry
+//!   `<as zip>` / `<as pickle>` as their first member.
+//! - **model folders** ([`folders`], after the walk): `auto_map`/`custom_pipelines` in configs,
+//!   Python beside weights, pickle weights beside safetensors, origins from the hub cache layout
+//!   (`models--org--name/snapshots/<commit>/`) and `local_dir` download metadata, and the facts of
+//!   `config.json` on the weights. Snapshot links into the repository's `blobs/` are followed
+//!   even when only the snapshot folder is scanned; blobs reached that way are reported once,
+//!   under their snapshot name.
 
 mod archives;
 mod engine;
-mod keras;
+pub mod folders;
 mod gguf;
-mod hf_templates;
 mod graphs;
+mod hf_templates;
+mod keras;
 mod npy;
+mod polyglot;
+pub mod pth;
 pub mod rules;
+mod safetensors;
 mod side_files;
 mod sniff;
 mod spool;
@@ -188,6 +211,9 @@ pub fn scan_file(
         if let Some(report) = graphs::scan_reader(&mut file, size, display, path.parent()) {
             return Ok(Some(report));
         }
+        if let Some(report) = polyglot::scan_unmodelled(&mut file, display, size, &prefix, opts) {
+            return Ok(Some(report));
+        }
         return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
@@ -196,6 +222,7 @@ pub fn scan_file(
     let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
+    polyglot::scan_other_readings(&mut scan, &mut file, size, &prefix, format, name, &loc);
     drop(file);
     side_files::resolve(&mut scan, path.parent());
     Ok(Some(finish(scan, display, name, size)))
@@ -257,8 +284,29 @@ fn unrecognized<R: Read>(
     let ext = extension_of(display)?;
     if ext == "pth" && in_site_packages(display) {
         // Python's `site` module reads `*.pth` files in site directories as path configuration
-        // (text); nothing there is a PyTorch checkpoint.
-        return None;
+        // and startup code (text); nothing there is a PyTorch checkpoint.
+        return Some(pth_report(display, size, open));
+    }
+    if ext == "safetensors" {
+        // Named safetensors but not even the start of one: the header checks say why.
+        let loc = Location::file(display);
+        let mut scan = Scan::new(opts, size);
+        match open() {
+            Ok(mut reader) => {
+                safetensors::scan_stream_sized(&mut scan, &mut reader, size, &loc);
+            }
+            Err(e) => scan.incomplete(rules::container_uninspectable_member::finding(
+                loc,
+                format!("unreadable: {e}"),
+            )),
+        }
+        return Some(ArtifactReport::new(
+            display.to_string(),
+            "safetensors".to_string(),
+            size,
+            scan.fully_inspected,
+            scan.findings,
+        ));
     }
     let suspicious = match classify_extension(&ext) {
         ExtensionClass::PickleModel => true,
@@ -301,6 +349,48 @@ fn unrecognized<R: Read>(
     ))
 }
 
+/// A `.pth` file of a site directory: its startup lines classified (see [`pth`]).
+fn pth_report<R: Read>(
+    display: &str,
+    size: u64,
+    open: impl FnOnce() -> std::io::Result<R>,
+) -> ArtifactReport {
+    let loc = Location::file(display);
+    let mut content = Vec::new();
+    let read = open().and_then(|reader| {
+        reader
+            .take(pth::MAX_PTH_BYTES as u64 + 1)
+            .read_to_end(&mut content)
+    });
+    let mut findings = Vec::new();
+    let mut fully_inspected = true;
+    if let Err(e) = read {
+        fully_inspected = false;
+        findings.push(rules::container_uninspectable_member::finding(
+            loc,
+            format!("unreadable: {e}"),
+        ));
+    } else if content.len() > pth::MAX_PTH_BYTES {
+        content.truncate(pth::MAX_PTH_BYTES);
+        fully_inspected = false;
+        findings.push(rules::container_resource_limit::finding(
+            loc,
+            format!(
+                ".pth file larger than {} bytes: only the start was checked",
+                pth::MAX_PTH_BYTES
+            ),
+        ));
+    }
+    findings.extend(pth::findings(&content, display));
+    ArtifactReport::new(
+        display.to_string(),
+        "pth".to_string(),
+        size,
+        fully_inspected,
+        findings,
+    )
+}
+
 /// Whether the file sits directly in a Python site directory (`site-packages`, `dist-packages`).
 fn in_site_packages(display: &str) -> bool {
     let mut components = display.rsplit(['/', '\\']);
@@ -315,6 +405,7 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
     let class = classify_extension(ext);
     let expected: &[&str] = match ext {
         "npy" => &["numpy"],
+        "safetensors" => &["safetensors"],
         "npz" => &["npz", "zip"],
         "pt" | "pth" | "ckpt" | "bin" => &[
             "pytorch-zip",

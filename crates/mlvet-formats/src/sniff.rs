@@ -22,6 +22,8 @@ pub enum Format {
     TorchTar,
     /// NumPy `.npy`.
     Numpy,
+    /// safetensors: 8-byte header length, then a JSON object.
+    Safetensors,
     /// tar archive.
     Tar,
     /// 7z archive.
@@ -55,6 +57,7 @@ impl Format {
             Format::TorchLegacy => "pytorch-legacy",
             Format::TorchTar => "pytorch-tar",
             Format::Numpy => "numpy",
+            Format::Safetensors => "safetensors",
             Format::Tar => "tar",
             Format::SevenZip => "7z",
             Format::Gzip => "gzip",
@@ -107,6 +110,10 @@ pub fn sniff(prefix: &[u8]) -> Format {
     }
     if prefix.starts_with(b"\x93NUMPY") {
         return Format::Numpy;
+    }
+    // Before the compressors and pickle: the first byte of a header length can be anything.
+    if mlvet_safetensors::looks_like_safetensors(prefix) {
+        return Format::Safetensors;
     }
     if prefix.starts_with(b"\x1f\x8b") {
         return Format::Gzip;

@@ -52,6 +52,9 @@ pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
             continue;
         }
         let root = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
+        let allowed = allowed_link_roots(&root);
+        let mut link_targets = std::collections::BTreeSet::new();
+        let first_of_input = files.len();
         let base = shown.trim_end_matches('/').to_string();
         for entry in walkdir::WalkDir::new(input)
             .follow_links(false)
@@ -75,8 +78,11 @@ pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
             let size = if file_type.is_file() {
                 entry.metadata().map(|m| m.len()).unwrap_or(0)
             } else if file_type.is_symlink() {
-                match symlink_target_inside(entry.path(), &root) {
-                    Some(size) => size,
+                match symlink_target_inside(entry.path(), &allowed) {
+                    Some((size, target)) => {
+                        link_targets.insert(target);
+                        size
+                    }
                     None => continue,
                 }
             } else {
@@ -98,6 +104,19 @@ pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
                 size,
             });
         }
+        // A hub cache blob reached through a snapshot link is scanned under its snapshot name
+        // (which says what the file is); blobs no snapshot names are still scanned.
+        if !link_targets.is_empty() {
+            let mut index = 0usize;
+            files.retain(|file| {
+                let keep = index < first_of_input
+                    || !is_hub_blob(&file.path)
+                    || std::fs::canonicalize(&file.path)
+                        .map_or(true, |target| !link_targets.contains(&target));
+                index += 1;
+                keep
+            });
+        }
     }
     files.sort();
     files.dedup_by(|a, b| a.display == b.display);
@@ -110,14 +129,53 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     mlvet_core::fs::describe_file_type(&meta.file_type())
 }
 
-/// The size of a symlink's target when it is a regular file inside `root`.
-fn symlink_target_inside(link: &Path, root: &Path) -> Option<u64> {
+/// The size and resolved path of a symlink's target when it is a regular file inside one of
+/// `roots`.
+fn symlink_target_inside(link: &Path, roots: &[PathBuf]) -> Option<(u64, PathBuf)> {
     let target = std::fs::canonicalize(link).ok()?;
-    if !target.starts_with(root) {
+    if !roots.iter().any(|root| target.starts_with(root)) {
         return None;
     }
     let meta = std::fs::metadata(&target).ok()?;
-    meta.is_file().then_some(meta.len())
+    meta.is_file().then_some((meta.len(), target))
+}
+
+/// Where symlinks under `root` may lead: inside `root`, and, when `root` lies inside a Hugging
+/// Face hub cache repository (`models--org--name/snapshots/<commit>/...`), into that
+/// repository's `blobs/` folder and the cache's shared `blobs/` store, where the snapshot links
+/// point (`../../blobs/<etag>`). Nothing else outside the root is followed.
+fn allowed_link_roots(root: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![root.to_path_buf()];
+    for ancestor in root.ancestors() {
+        let Some(name) = ancestor.file_name().map(|n| n.to_string_lossy()) else {
+            continue;
+        };
+        if is_hub_repo_folder(&name) && ancestor.join("snapshots").is_dir() {
+            roots.push(ancestor.join("blobs"));
+            if let Some(cache) = ancestor.parent() {
+                roots.push(cache.join("blobs"));
+            }
+            break;
+        }
+    }
+    roots
+}
+
+fn is_hub_repo_folder(name: &str) -> bool {
+    ["models--", "datasets--", "spaces--"]
+        .iter()
+        .any(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
+}
+
+/// A file in the `blobs/` folder of a hub cache repository.
+fn is_hub_blob(path: &Path) -> bool {
+    let mut ancestors = path.ancestors().skip(1);
+    let blobs = ancestors.next();
+    let repo = ancestors.next();
+    blobs.and_then(Path::file_name).is_some_and(|n| n == "blobs")
+        && repo
+            .and_then(Path::file_name)
+            .is_some_and(|n| is_hub_repo_folder(&n.to_string_lossy()))
 }
 
 /// Walks `inputs` and scans every file in parallel. Non-model files cost a prefix read and are
@@ -141,6 +199,7 @@ pub fn scan_paths(inputs: &[PathBuf], opts: &ScanOptions) -> (Vec<ArtifactReport
             Err(e) => errors.push(e),
         }
     }
+    crate::folders::apply(&files, &mut reports);
     reports.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort();
     (reports, errors)

@@ -559,7 +559,11 @@ fn path_configuration_and_ambiguous_names_are_not_reported_as_broken_models() {
     let pth = site.join("distutils-precedence.pth");
     std::fs::write(&pth, "import os; var = 'SETUPTOOLS_USE_DISTUTILS'\n").expect("write");
     let shown = pth.to_string_lossy().into_owned();
-    assert!(scan_file(&pth, &shown, &opts()).expect("scan").is_none());
+    // Read as a startup-hook file (see `pth-startup-code`), never as a broken PyTorch file.
+    let report = scan_file(&pth, &shown, &opts())
+        .expect("scan")
+        .expect("reported as a .pth file");
+    assert_eq!((report.format.as_str(), report.verdict), ("pth", Verdict::Safe));
 
     // A SentencePiece tokenizer (protobuf) is not a pickle: informational at most, never suspicious.
     let tokenizer = dir.path().join("tokenizer.model");

@@ -89,6 +89,8 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
     let (files, walk_errors) = mlvet_formats::walk(&args.paths);
     let roots = inclusion_roots(&args.paths);
     let inventory_enabled = !args.no_deps;
+    // The folder pass (model folders, hub origins) needs the whole list after the scans.
+    let walked = files.clone();
     let outcomes: Vec<Outcome> = files
         .into_par_iter()
         .map(|file| scan_one(file, &options, &roots, inventory_enabled))
@@ -107,6 +109,7 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
             Outcome::Failed(error) => report.errors.push(error),
         }
     }
+    mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     if !inventories.is_empty() {
         let target = args
             .python_version

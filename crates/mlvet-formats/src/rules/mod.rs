@@ -1,9 +1,11 @@
 //! Every rule this crate emits, one file each: the rule's documentation and its finding builder.
 
 pub mod container_archive_path_escape;
+pub mod container_executable_model;
 pub mod container_extension_mismatch;
 pub mod container_malformed;
 pub mod container_nesting_too_deep;
+pub mod container_polyglot;
 pub mod container_resource_limit;
 pub mod container_side_file;
 pub mod container_staged_pickle;
@@ -17,6 +19,10 @@ pub mod gguf_malformed;
 pub mod template_sandbox_escape;
 pub mod template_suspicious_access;
 pub mod template_unparseable;
+pub mod hf_model_folder_python;
+pub mod hf_pickle_beside_safetensors;
+pub mod hf_remote_code;
+pub mod pth_startup_code;
 
 use mlvet_core::RuleMeta;
 
@@ -39,6 +45,12 @@ pub fn all() -> Vec<&'static RuleMeta> {
         &template_sandbox_escape::RULE,
         &template_suspicious_access::RULE,
         &template_unparseable::RULE,
+        &container_executable_model::RULE,
+        &container_polyglot::RULE,
+        &hf_model_folder_python::RULE,
+        &hf_pickle_beside_safetensors::RULE,
+        &hf_remote_code::RULE,
+        &pth_startup_code::RULE,
     ];
     rules.sort_by_key(|rule| rule.id);
     rules
