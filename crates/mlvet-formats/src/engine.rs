@@ -39,6 +39,10 @@ pub(crate) struct Scan<'o> {
     /// joblib side files the pickles of this artefact make `joblib.load` open, resolved by the
     /// caller that knows the artefact's folder.
     pub side_files: Vec<PendingSideFile>,
+    /// Facts format parsers read (`ArtifactReport::metadata`).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// The artefact's format when a member reveals it (a tar with `model_config.yaml` is `nemo`).
+    pub format_override: Option<&'static str>,
 }
 
 /// A side file named by a pickle, not yet looked at.
@@ -119,6 +123,8 @@ impl<'o> Scan<'o> {
             expansion: Expansion::for_input(opts, input_size),
             entries: 0,
             side_files: Vec::new(),
+            metadata: std::collections::BTreeMap::new(),
+            format_override: None,
         }
     }
 
@@ -131,6 +137,8 @@ impl<'o> Scan<'o> {
             expansion: self.expansion.clone(),
             entries: 0,
             side_files: Vec::new(),
+            metadata: std::collections::BTreeMap::new(),
+            format_override: None,
         }
     }
 
@@ -191,6 +199,7 @@ impl<'o> Scan<'o> {
                 format.name()
             }
             Format::Numpy => self.scan_npy_seekable(src, size, loc),
+            Format::ModelFile(kind) => crate::modelfiles::scan_model_file(self, kind, src, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -226,6 +235,7 @@ impl<'o> Scan<'o> {
                 self.scan_pickles(chained, loc, 0, Some(5), PickleLoader::One);
                 format.name()
             }
+            Format::ModelFile(kind) => crate::modelfiles::scan_model_file(self, kind, &mut chained, loc),
             _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
         }
     }

@@ -51,6 +51,7 @@
 
 mod archives;
 mod engine;
+mod modelfiles;
 mod npy;
 pub mod rules;
 mod side_files;
@@ -152,6 +153,15 @@ pub fn scan_file(
             source,
         })?;
     let format = sniff(&prefix);
+    if format == Format::NotAModel && extension_of(display).as_deref() == Some("msgpack") {
+        // msgpack has no magic: a `.msgpack` file is taken for a Flax checkpoint and validated.
+        file.seek(SeekFrom::Start(0))
+            .map_err(|source| ScanFileError::Read {
+                path: display.to_string(),
+                source,
+            })?;
+        return Ok(Some(modelfiles::scan_msgpack_file(&mut file, size, display, opts)));
+    }
     if format == Format::NotAModel {
         return Ok(unrecognized(display, path.parent(), size, opts, || {
             file.seek(SeekFrom::Start(0))?;
@@ -189,18 +199,21 @@ pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactRe
 }
 
 fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> ArtifactReport {
+    let format = scan.format_override.unwrap_or(format);
     if let Some(ext) = extension_of(display)
         && let Some(finding) = extension_mismatch(display, &ext, format)
     {
         scan.findings.push(finding);
     }
-    ArtifactReport::new(
+    let mut report = ArtifactReport::new(
         display.to_string(),
         format.to_string(),
         size,
         scan.fully_inspected,
         scan.findings,
-    )
+    );
+    report.metadata = scan.metadata;
+    report
 }
 
 /// A model-named file whose content is not recognised. Its loader (`pickle.load`, `torch.load`,
@@ -271,6 +284,10 @@ fn in_site_packages(display: &str) -> bool {
 }
 
 fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_core::Finding> {
+    if modelfiles::FORMAT_NAMES.contains(&format) {
+        // Validated formats whose usual names (`.json`, `.txt`, `.msgpack`, `.nemo`...) vary.
+        return None;
+    }
     let carries_pickle = matches!(format, "pickle" | "joblib" | "pytorch-legacy");
     let class = classify_extension(ext);
     let expected: &[&str] = match ext {
@@ -326,5 +343,8 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
 
 /// Every rule this crate can emit.
 pub fn rules() -> Vec<&'static RuleMeta> {
-    rules::all()
+    let mut all = rules::all();
+    all.extend(mlvet_modelfiles::rules());
+    all.sort_by_key(|rule| rule.id);
+    all
 }

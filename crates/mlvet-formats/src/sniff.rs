@@ -38,6 +38,8 @@ pub enum Format {
     Zlib,
     /// joblib < 0.9.3 `ZF` compressed pickle.
     JoblibZfile,
+    /// A code-free model format validated by `mlvet-modelfiles` (XGBoost, LightGBM).
+    ModelFile(mlvet_modelfiles::Kind),
     /// Nothing mlvet analyses.
     NotAModel,
 }
@@ -61,6 +63,7 @@ impl Format {
             Format::Lz4 => "lz4",
             Format::Zlib => "zlib",
             Format::JoblibZfile => "joblib-zfile",
+            Format::ModelFile(kind) => kind.name(),
             Format::NotAModel => "not-a-model",
         }
     }
@@ -125,6 +128,9 @@ pub fn sniff(prefix: &[u8]) -> Format {
             return Format::TorchTar;
         }
         return Format::Tar;
+    }
+    if let Some(kind) = mlvet_modelfiles::sniff(prefix) {
+        return Format::ModelFile(kind);
     }
     if prefix.starts_with(TORCH_LEGACY_MAGIC) {
         return Format::TorchLegacy;
