@@ -18,6 +18,13 @@
 //! | `torchscript` | `torch.jit.save` zip (`code/`, `constants.pkl`, `data.pkl`) |
 //! | `numpy` | `.npy` array |
 //! | `npz` | zip of `.npy` arrays |
+//! | `xgboost-json`, `xgboost-ubjson` | XGBoost `save_model` JSON/UBJSON, recognised by content and validated (`mlvet-modelfiles`) |
+//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf`): recognised, not validated, never safe |
+//! | `lightgbm` | LightGBM text model, validated line by line |
+//! | `flax-msgpack` | a `.msgpack` file: Flax `to_bytes` tree of maps, arrays and Flax ext types, validated |
+//! | `nemo` | a tar (plain or gzip) with `model_config.yaml`: Hydra `_target_`s classified, checkpoint scanned |
+//! | `torchserve-mar` | a zip with `MAR-INF/MANIFEST.json`: shipped handler/Python code reported, members scanned |
+//! | `skops` | a zip with `schema.json`: every referenced type checked against skops' trusted set and the policy |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
 //! | `unknown` | a model-named file with unrecognised content (see `container-unrecognized-model-file`) |
