@@ -38,17 +38,25 @@ fn every_fixture_gets_its_labelled_verdict_and_rules() {
     assert_eq!(code, Some(1), "malicious fixtures must fail the scan");
     let mut checked = 0;
     let mut failures = Vec::new();
-    for line in labels.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in labels
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let [name, verdict, rules, ..] = cols.as_slice() else {
             panic!("bad label line {line}");
         };
         checked += 1;
         let p = path(name);
-        let got = artifact(&report, &p)["verdict"].as_str().unwrap_or("").to_string();
+        let got = artifact(&report, &p)["verdict"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let got_rules = rules_of(&report, &p);
         if got != *verdict {
-            failures.push(format!("{name}: verdict {got}, expected {verdict} ({got_rules:?})"));
+            failures.push(format!(
+                "{name}: verdict {got}, expected {verdict} ({got_rules:?})"
+            ));
         }
         for rule in rules.split(',').filter(|r| !r.is_empty()) {
             if !got_rules.contains(rule) {
@@ -99,7 +107,10 @@ fn a_renamed_xgboost_model_is_still_recognised_by_content() {
 #[test]
 fn broken_code_free_models_are_never_safe_and_say_why() {
     for (name, problem) in [
-        ("xgb_tampered_tree_count.json", "4 trees declared, 3 present"),
+        (
+            "xgb_tampered_tree_count.json",
+            "4 trees declared, 3 present",
+        ),
         ("xgb_truncated.ubj", "UBJSON"),
         ("lgb_truncated.txt", "end of trees"),
         ("flax_truncated.msgpack", "msgpack"),
@@ -114,8 +125,10 @@ fn broken_code_free_models_are_never_safe_and_say_why() {
         assert_eq!(code, Some(0), "{name}");
         let findings = findings_for(&report, &p);
         assert!(
-            findings.iter().any(|f| f["rule"] == "model-structure-invalid"
-                && f["message"].as_str().is_some_and(|m| m.contains(problem))),
+            findings
+                .iter()
+                .any(|f| f["rule"] == "model-structure-invalid"
+                    && f["message"].as_str().is_some_and(|m| m.contains(problem))),
             "{name}: {findings:#?}"
         );
     }
@@ -138,7 +151,10 @@ fn a_nemo_hydra_target_calling_os_system_is_malicious_with_its_key_and_arguments
     assert_eq!(hit["member"], "./model_config.yaml");
     let evidence = hit["evidence"].to_string();
     assert!(evidence.contains("os.system"), "{evidence}");
-    assert!(evidence.contains("encoder.activation._target_"), "{evidence}");
+    assert!(
+        evidence.contains("encoder.activation._target_"),
+        "{evidence}"
+    );
     assert!(evidence.contains("_args_"), "{evidence}");
 }
 
@@ -150,8 +166,15 @@ fn a_gzipped_nemo_archive_is_read_through_the_compression() {
         .into_iter()
         .find(|f| f["rule"] == "nemo-dangerous-target")
         .expect("finding");
-    assert_eq!(hit["members"], serde_json::json!(["<gzip>", "./model_config.yaml"]));
-    assert!(hit["message"].as_str().is_some_and(|m| m.contains("builtins.exec")));
+    assert_eq!(
+        hit["members"],
+        serde_json::json!(["<gzip>", "./model_config.yaml"])
+    );
+    assert!(
+        hit["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("builtins.exec"))
+    );
     assert_eq!(artifact(&report, &p)["format"], "nemo");
 }
 
@@ -178,7 +201,10 @@ fn a_third_party_nemo_target_is_suspicious_and_notes_partial() {
         .find(|f| f["rule"] == "nemo-unknown-target")
         .expect("finding");
     let evidence = hit["evidence"].to_string();
-    assert!(evidence.contains("acme_audio.features.Featurizer"), "{evidence}");
+    assert!(
+        evidence.contains("acme_audio.features.Featurizer"),
+        "{evidence}"
+    );
     assert!(evidence.contains("_partial_"), "{evidence}");
 }
 
@@ -186,7 +212,11 @@ fn a_third_party_nemo_target_is_suspicious_and_notes_partial() {
 fn a_torchserve_archive_names_the_shipped_handler() {
     let p = path("custom_handler.mar");
     let (report, code) = scan(&[&p]);
-    assert_eq!(code, Some(0), "suspicious (medium) stays below --fail-on high");
+    assert_eq!(
+        code,
+        Some(0),
+        "suspicious (medium) stays below --fail-on high"
+    );
     let a = artifact(&report, &p);
     assert_eq!(a["format"], "torchserve-mar");
     assert_eq!(a["verdict"], "suspicious");
@@ -219,7 +249,11 @@ fn skops_dangerous_callables_are_malicious_and_untrusted_types_listed() {
         .into_iter()
         .find(|f| f["rule"] == "skops-untrusted-type")
         .expect("finding");
-    assert!(listed["evidence"].to_string().contains("mycompany.features.Cleaner"));
+    assert!(
+        listed["evidence"]
+            .to_string()
+            .contains("mycompany.features.Cleaner")
+    );
     assert_eq!(artifact(&report, &clean)["verdict"], "safe");
     assert_eq!(artifact(&report, &clean)["format"], "skops");
 }

@@ -235,7 +235,9 @@ impl<'o> Scan<'o> {
                 self.scan_pickles(chained, loc, 0, Some(5), PickleLoader::One);
                 format.name()
             }
-            Format::ModelFile(kind) => crate::modelfiles::scan_model_file(self, kind, &mut chained, loc),
+            Format::ModelFile(kind) => {
+                crate::modelfiles::scan_model_file(self, kind, &mut chained, loc)
+            }
             _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
         }
     }

@@ -167,7 +167,9 @@ pub fn scan_file(
                 path: display.to_string(),
                 source,
             })?;
-        return Ok(Some(modelfiles::scan_msgpack_file(&mut file, size, display, opts)));
+        return Ok(Some(modelfiles::scan_msgpack_file(
+            &mut file, size, display, opts,
+        )));
     }
     if format == Format::NotAModel {
         return Ok(unrecognized(display, path.parent(), size, opts, || {

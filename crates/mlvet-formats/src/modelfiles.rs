@@ -26,7 +26,13 @@ pub(crate) const FORMAT_NAMES: [&str; 8] = [
 ];
 
 /// Reads at most `cap` bytes; `None` (with a finding) when there is more or reading fails.
-fn read_capped(scan: &mut Scan<'_>, src: &mut dyn Read, cap: u64, loc: &Location, what: &str) -> Option<Vec<u8>> {
+fn read_capped(
+    scan: &mut Scan<'_>,
+    src: &mut dyn Read,
+    cap: u64,
+    loc: &Location,
+    what: &str,
+) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     match src.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
         Ok(_) if bytes.len() as u64 > cap => {
@@ -100,7 +106,13 @@ pub(crate) fn is_nemo_config(name: &str) -> bool {
 
 pub(crate) fn scan_nemo_config(scan: &mut Scan<'_>, content: &mut dyn Read, loc: &Location) {
     scan.format_override = Some("nemo");
-    if let Some(bytes) = read_capped(scan, content, nemo::MAX_CONFIG_BYTES, loc, "model_config.yaml") {
+    if let Some(bytes) = read_capped(
+        scan,
+        content,
+        nemo::MAX_CONFIG_BYTES,
+        loc,
+        "model_config.yaml",
+    ) {
         let analysis = nemo::analyze_config(&bytes, loc, &scan.opts.policy);
         absorb(scan, analysis);
     }
@@ -148,9 +160,16 @@ pub(crate) fn finish_zip(
     // child scan so nothing is reported twice.
     let mut child = scan.child();
     let mut bytes = None;
-    scan_entry(&mut child, src, entry, index, &member_loc, |child, reader, _| {
-        bytes = read_capped(child, reader, cap, &member_loc, &entry.name);
-    });
+    scan_entry(
+        &mut child,
+        src,
+        entry,
+        index,
+        &member_loc,
+        |child, reader, _| {
+            bytes = read_capped(child, reader, cap, &member_loc, &entry.name);
+        },
+    );
     let Some(bytes) = bytes else {
         scan.incomplete(container_uninspectable_member::finding(
             member_loc,

@@ -89,17 +89,23 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFacts, LightGbmError> {
     let mut tree_sizes = None;
     // Header: key=value lines up to the first blank line.
     loop {
-        let line = lines.next().ok_or_else(|| err(lines.number, "truncated header"))?;
+        let line = lines
+            .next()
+            .ok_or_else(|| err(lines.number, "truncated header"))?;
         if line.len() > MAX_LINE {
             return Err(err(lines.number, "line too long"));
         }
         if line.is_empty() {
             break;
         }
-        let (key, value) = key_value(line)
-            .ok_or_else(|| err(lines.number, "header line is not `key=value`"))?;
+        let (key, value) =
+            key_value(line).ok_or_else(|| err(lines.number, "header line is not `key=value`"))?;
         header_keys += 1;
-        let int = |v: &str| v.trim().parse::<i64>().map_err(|_| err(lines.number, format!("`{key}` is not an integer")));
+        let int = |v: &str| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| err(lines.number, format!("`{key}` is not an integer")))
+        };
         match key {
             "version" => facts.version = value.to_string(),
             "num_class" => facts.num_class = int(value)?,
@@ -109,12 +115,18 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFacts, LightGbmError> {
             _ => {}
         }
     }
-    if facts.version.is_empty() || header_keys < 3 || facts.num_class < 1 || facts.num_features < 1 {
-        return Err(err(lines.number, "header lacks version, num_class or max_feature_idx"));
+    if facts.version.is_empty() || header_keys < 3 || facts.num_class < 1 || facts.num_features < 1
+    {
+        return Err(err(
+            lines.number,
+            "header lacks version, num_class or max_feature_idx",
+        ));
     }
     // Trees, then `end of trees`.
     loop {
-        let line = lines.next().ok_or_else(|| err(lines.number, "no `end of trees`"))?;
+        let line = lines
+            .next()
+            .ok_or_else(|| err(lines.number, "no `end of trees`"))?;
         if line.is_empty() {
             continue;
         }
@@ -125,7 +137,10 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFacts, LightGbmError> {
             return Err(err(lines.number, "expected `Tree=<n>` or `end of trees`"));
         };
         if index.parse::<usize>().ok() != Some(facts.trees) {
-            return Err(err(lines.number, format!("tree `{index}` out of order (expected {})", facts.trees)));
+            return Err(err(
+                lines.number,
+                format!("tree `{index}` out of order (expected {})", facts.trees),
+            ));
         }
         parse_tree(&mut lines)?;
         facts.trees += 1;
@@ -136,7 +151,10 @@ pub fn parse(bytes: &[u8]) -> Result<ModelFacts, LightGbmError> {
     if let Some(sizes) = tree_sizes
         && sizes != facts.trees
     {
-        return Err(err(lines.number, format!("tree_sizes lists {sizes} trees, {} present", facts.trees)));
+        return Err(err(
+            lines.number,
+            format!("tree_sizes lists {sizes} trees, {} present", facts.trees),
+        ));
     }
     // Trailer: importances, parameters, pandas_categorical (JSON, read by Python's json.loads).
     while let Some(line) = lines.next() {
@@ -172,10 +190,15 @@ fn parse_tree(lines: &mut Lines<'_>) -> Result<(), LightGbmError> {
         if line.len() > MAX_LINE {
             return Err(err(lines.number, "line too long"));
         }
-        let (key, value) = key_value(line)
-            .ok_or_else(|| err(lines.number, "tree line is not `key=value`"))?;
+        let (key, value) =
+            key_value(line).ok_or_else(|| err(lines.number, "tree line is not `key=value`"))?;
         if key == "num_leaves" {
-            num_leaves = Some(value.trim().parse().map_err(|_| err(lines.number, "num_leaves is not an integer"))?);
+            num_leaves = Some(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(lines.number, "num_leaves is not an integer"))?,
+            );
         } else {
             arrays.push((key.to_string(), count_items(value)));
         }
@@ -187,13 +210,22 @@ fn parse_tree(lines: &mut Lines<'_>) -> Result<(), LightGbmError> {
     let expect = |name: &str, n: usize| -> Result<(), LightGbmError> {
         match arrays.iter().find(|(k, _)| k == name) {
             Some((_, len)) if *len == n => Ok(()),
-            Some((_, len)) => Err(err(start, format!("`{name}` has {len} entries, expected {n}"))),
+            Some((_, len)) => Err(err(
+                start,
+                format!("`{name}` has {len} entries, expected {n}"),
+            )),
             None => Err(err(start, format!("tree without `{name}`"))),
         }
     };
     expect("leaf_value", leaves)?;
     if leaves > 1 {
-        for name in ["split_feature", "threshold", "left_child", "right_child", "decision_type"] {
+        for name in [
+            "split_feature",
+            "threshold",
+            "left_child",
+            "right_child",
+            "decision_type",
+        ] {
             expect(name, leaves - 1)?;
         }
     }
@@ -213,7 +245,11 @@ pub fn analyze(bytes: &[u8], location: &Location) -> Analysis {
                 analysis.fact("objective", objective);
             }
         }
-        Err(e) => analysis.incomplete(model_structure_invalid::finding(location.clone(), "lightgbm", e)),
+        Err(e) => analysis.incomplete(model_structure_invalid::finding(
+            location.clone(),
+            "lightgbm",
+            e,
+        )),
     }
     analysis
 }

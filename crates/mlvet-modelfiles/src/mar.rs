@@ -72,7 +72,11 @@ pub fn analyze(manifest: &[u8], members: &[String], location: &Location) -> Anal
     let manifest = match parse_manifest(manifest) {
         Ok(m) => m,
         Err(e) => {
-            analysis.incomplete(model_structure_invalid::finding(location.clone(), "torchserve-mar", e));
+            analysis.incomplete(model_structure_invalid::finding(
+                location.clone(),
+                "torchserve-mar",
+                e,
+            ));
             return analysis;
         }
     };
@@ -97,12 +101,18 @@ pub fn analyze(manifest: &[u8], members: &[String], location: &Location) -> Anal
         .cloned()
         .collect();
     let requirements = model.requirements_file.is_some()
-        || members.iter().any(|m| m.rsplit('/').next() == Some("requirements.txt"));
+        || members
+            .iter()
+            .any(|m| m.rsplit('/').next() == Some("requirements.txt"));
     let handler_shipped = !handler.is_empty() && !is_builtin_handler(&handler);
     if handler_shipped || !code_files.is_empty() || requirements {
         analysis.findings.push(torchserve_handler_code::finding(
             location.clone(),
-            if handler.is_empty() { "(none)" } else { &handler },
+            if handler.is_empty() {
+                "(none)"
+            } else {
+                &handler
+            },
             &code_files,
             requirements,
         ));
@@ -118,7 +128,11 @@ mod tests {
 
     #[test]
     fn shipped_handlers_are_reported() {
-        let members = vec!["model.pt".to_string(), "handler.py".to_string(), MANIFEST_MEMBER.to_string()];
+        let members = vec![
+            "model.pt".to_string(),
+            "handler.py".to_string(),
+            MANIFEST_MEMBER.to_string(),
+        ];
         let a = analyze(MANIFEST.as_bytes(), &members, &Location::file("m.mar"));
         assert_eq!(a.findings.len(), 1);
         assert_eq!(a.findings[0].rule, "torchserve-handler-code");
@@ -128,7 +142,11 @@ mod tests {
     #[test]
     fn builtin_handlers_without_code_are_clean() {
         let manifest = MANIFEST.replace("handler.py", "image_classifier");
-        let a = analyze(manifest.as_bytes(), &["model.pt".to_string()], &Location::file("m.mar"));
+        let a = analyze(
+            manifest.as_bytes(),
+            &["model.pt".to_string()],
+            &Location::file("m.mar"),
+        );
         assert!(a.findings.is_empty());
         assert!(a.fully_inspected);
     }

@@ -70,7 +70,10 @@ impl<'a> Walker<'a> {
     }
 
     fn byte(&mut self) -> Result<u8, MsgpackError> {
-        let b = *self.bytes.get(self.pos).ok_or_else(|| self.err("unexpected end"))?;
+        let b = *self
+            .bytes
+            .get(self.pos)
+            .ok_or_else(|| self.err("unexpected end"))?;
         self.pos += 1;
         Ok(b)
     }
@@ -88,7 +91,10 @@ impl<'a> Walker<'a> {
     }
 
     fn be(&mut self, n: u64) -> Result<u64, MsgpackError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn remaining(&self) -> u64 {
@@ -254,17 +260,25 @@ impl<'a> Walker<'a> {
             Value::Str(s) | Value::Bin(s) => String::from_utf8_lossy(s).into_owned(),
             _ => return Err(self.err("ndarray dtype is not a string")),
         };
-        let size = itemsize(&dtype).ok_or_else(|| self.err(format!("dtype `{dtype}` is not a numeric dtype Flax writes")))?;
+        let size = itemsize(&dtype).ok_or_else(|| {
+            self.err(format!(
+                "dtype `{dtype}` is not a numeric dtype Flax writes"
+            ))
+        })?;
         let mut elements: u64 = 1;
         for dim in &shape {
             let dim = u64::try_from(*dim).map_err(|_| self.err("negative dimension"))?;
-            elements = elements.checked_mul(dim).ok_or_else(|| self.err("shape overflows"))?;
+            elements = elements
+                .checked_mul(dim)
+                .ok_or_else(|| self.err("shape overflows"))?;
         }
         let data = match self.value(1, false)? {
             Value::Bin(b) | Value::Str(b) => b.len() as u64,
             _ => return Err(self.err("ndarray data is not bytes")),
         };
-        let expected = elements.checked_mul(size).ok_or_else(|| self.err("size overflows"))?;
+        let expected = elements
+            .checked_mul(size)
+            .ok_or_else(|| self.err("size overflows"))?;
         // Sub-byte dtypes (int4, float4) are stored one element per byte by NumPy/ml_dtypes.
         if data != expected {
             return Err(self.err(format!(
@@ -303,7 +317,10 @@ pub fn parse_flax(bytes: &[u8]) -> Result<FlaxFacts, MsgpackError> {
         });
     }
     if walker.pos != bytes.len() {
-        return Err(walker.err(format!("{} bytes after the state dict", bytes.len() - walker.pos)));
+        return Err(walker.err(format!(
+            "{} bytes after the state dict",
+            bytes.len() - walker.pos
+        )));
     }
     Ok(walker.facts)
 }
@@ -316,10 +333,17 @@ pub fn analyze(bytes: &[u8], location: &Location) -> Analysis {
             analysis.fact("tensors", facts.arrays);
             analysis.fact("parameters", facts.parameters);
             if !facts.dtypes.is_empty() {
-                analysis.fact("dtype", facts.dtypes.iter().cloned().collect::<Vec<_>>().join(","));
+                analysis.fact(
+                    "dtype",
+                    facts.dtypes.iter().cloned().collect::<Vec<_>>().join(","),
+                );
             }
         }
-        Err(e) => analysis.incomplete(model_structure_invalid::finding(location.clone(), "flax-msgpack", e)),
+        Err(e) => analysis.incomplete(model_structure_invalid::finding(
+            location.clone(),
+            "flax-msgpack",
+            e,
+        )),
     }
     analysis
 }
@@ -362,7 +386,10 @@ mod tests {
     fn object_dtypes_and_unknown_ext_codes_are_refused() {
         let doc = sample();
         let text = doc.clone();
-        let at = text.windows(7).position(|w| w == b"float32").expect("dtype");
+        let at = text
+            .windows(7)
+            .position(|w| w == b"float32")
+            .expect("dtype");
         let mut object = doc.clone();
         object[at..at + 7].copy_from_slice(b"object_");
         assert!(parse_flax(&object).is_err());

@@ -24,7 +24,14 @@ pub const CONFIG_MEMBER: &str = "model_config.yaml";
 pub const WEIGHTS_MEMBER: &str = "model_weights.ckpt";
 
 /// Namespaces whose callables NeMo models legitimately instantiate.
-const TRUSTED_PREFIXES: [&str; 6] = ["nemo.", "torch.", "lightning.", "pytorch_lightning.", "omegaconf.", "megatron.core."];
+const TRUSTED_PREFIXES: [&str; 6] = [
+    "nemo.",
+    "torch.",
+    "lightning.",
+    "pytorch_lightning.",
+    "omegaconf.",
+    "megatron.core.",
+];
 
 /// Callables that instantiate or call something named elsewhere: a target naming them hides the
 /// real callable one level down.
@@ -157,9 +164,8 @@ pub fn targets(root: &Yaml) -> Vec<Target> {
 
 fn looks_like_dotted_path(s: &str) -> bool {
     s.contains('.')
-        && s.split('.').all(|part| {
-            !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-        })
+        && s.split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
 fn collect(node: &Yaml, path: &str, out: &mut Vec<Target>) {
@@ -173,16 +179,18 @@ fn collect(node: &Yaml, path: &str, out: &mut Vec<Target>) {
     match node {
         Yaml::Map(fields) => {
             let has_args = fields.iter().any(|(k, _)| k == "_args_");
-            let partial = fields
-                .iter()
-                .any(|(k, v)| k == "_partial_" && matches!(v, Yaml::Scalar(s) if s.eq_ignore_ascii_case("true")));
+            let partial = fields.iter().any(|(k, v)| {
+                k == "_partial_" && matches!(v, Yaml::Scalar(s) if s.eq_ignore_ascii_case("true"))
+            });
             let has_params = fields.iter().any(|(k, _)| k == "params");
             for (key, value) in fields {
                 let is_target = match key.as_str() {
                     "_target_" => true,
                     // NeMo's `from_config_dict`: `target` names the class; legacy `cls` + `params`.
                     "target" => matches!(value, Yaml::Scalar(s) if looks_like_dotted_path(s)),
-                    "cls" => has_params && matches!(value, Yaml::Scalar(s) if looks_like_dotted_path(s)),
+                    "cls" => {
+                        has_params && matches!(value, Yaml::Scalar(s) if looks_like_dotted_path(s))
+                    }
                     _ => false,
                 };
                 if is_target && let Yaml::Scalar(callable) = value {
@@ -246,7 +254,11 @@ pub fn analyze_config(bytes: &[u8], location: &Location, policy: &Policy) -> Ana
     let root = match parse_yaml(bytes) {
         Ok(root) => root,
         Err(e) => {
-            analysis.incomplete(model_structure_invalid::finding(location.clone(), "nemo", e));
+            analysis.incomplete(model_structure_invalid::finding(
+                location.clone(),
+                "nemo",
+                e,
+            ));
             return analysis;
         }
     };
@@ -259,7 +271,10 @@ pub fn analyze_config(bytes: &[u8], location: &Location, policy: &Policy) -> Ana
         return analysis;
     }
     let found = targets(&root);
-    if let Some(model) = found.iter().find(|t| t.key_path == "target" || t.key_path == "_target_") {
+    if let Some(model) = found
+        .iter()
+        .find(|t| t.key_path == "target" || t.key_path == "_target_")
+    {
         analysis.fact("architecture", &model.callable);
     }
     analysis.fact("targets", found.len());
@@ -274,9 +289,16 @@ pub fn analyze_config(bytes: &[u8], location: &Location, policy: &Policy) -> Ana
             f
         };
         match classify(policy, &target.callable) {
-            Classification::Denied { severity, reason, .. } => analysis.findings.push(extra(
-                nemo_dangerous_target::finding(location.clone(), &target.callable, &target.key_path, &reason)
-                    .severity(severity.max(mlvet_core::Severity::High)),
+            Classification::Denied {
+                severity, reason, ..
+            } => analysis.findings.push(extra(
+                nemo_dangerous_target::finding(
+                    location.clone(),
+                    &target.callable,
+                    &target.key_path,
+                    &reason,
+                )
+                .severity(severity.max(mlvet_core::Severity::High)),
             )),
             Classification::Unknown => analysis.findings.push(extra(nemo_unknown_target::finding(
                 location.clone(),
@@ -297,8 +319,13 @@ mod tests {
     const BENIGN: &str = "target: nemo.collections.asr.models.ctc_models.EncDecCTCModel\nsample_rate: 16000\npreprocessor:\n  _target_: nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor\n  window_size: 0.025\noptim:\n  name: adam\n  lr: 0.001\n";
 
     fn verdict(yaml: &str) -> Verdict {
-        let a = analyze_config(yaml.as_bytes(), &Location::file("m.nemo"), &Policy::builtin());
-        mlvet_core::ArtifactReport::new("m".into(), "nemo".into(), 1, a.fully_inspected, a.findings).verdict
+        let a = analyze_config(
+            yaml.as_bytes(),
+            &Location::file("m.nemo"),
+            &Policy::builtin(),
+        );
+        mlvet_core::ArtifactReport::new("m".into(), "nemo".into(), 1, a.fully_inspected, a.findings)
+            .verdict
     }
 
     #[test]
@@ -308,16 +335,30 @@ mod tests {
 
     #[test]
     fn dangerous_targets_anywhere_are_malicious() {
-        let yaml = format!("{BENIGN}decoder:\n  layers:\n    - _target_: os.system\n      _args_: ['id']\n");
+        let yaml = format!(
+            "{BENIGN}decoder:\n  layers:\n    - _target_: os.system\n      _args_: ['id']\n"
+        );
         assert_eq!(verdict(&yaml), Verdict::Malicious);
-        assert_eq!(verdict("a:\n  _target_: builtins.eval\n"), Verdict::Malicious);
-        assert_eq!(verdict("a:\n  _target_: subprocess.Popen\n"), Verdict::Malicious);
-        assert_eq!(verdict("a:\n  _target_: hydra.utils.call\n"), Verdict::Malicious);
+        assert_eq!(
+            verdict("a:\n  _target_: builtins.eval\n"),
+            Verdict::Malicious
+        );
+        assert_eq!(
+            verdict("a:\n  _target_: subprocess.Popen\n"),
+            Verdict::Malicious
+        );
+        assert_eq!(
+            verdict("a:\n  _target_: hydra.utils.call\n"),
+            Verdict::Malicious
+        );
     }
 
     #[test]
     fn third_party_targets_are_suspicious() {
-        assert_eq!(verdict("a:\n  _target_: evil_pkg.Loader\n"), Verdict::Suspicious);
+        assert_eq!(
+            verdict("a:\n  _target_: evil_pkg.Loader\n"),
+            Verdict::Suspicious
+        );
     }
 
     #[test]
@@ -326,7 +367,10 @@ mod tests {
         let mut prev = "a".to_string();
         for level in 0..8 {
             let name = format!("l{level}");
-            yaml.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 10].join(", ")));
+            yaml.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
             prev = name;
         }
         // Either our node budget or yaml_serde's own repetition limit stops it; never a full expansion.

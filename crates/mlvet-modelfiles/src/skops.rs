@@ -68,16 +68,29 @@ fn trusted_by_default(loader: &str, name: &str) -> bool {
         "SliceNode" => name == "builtins.slice",
         "BytesNode" => name == "builtins.bytes",
         "BytearrayNode" => name == "builtins.bytearray",
-        "JsonNode" => matches!(name, "builtins.int" | "builtins.float" | "builtins.str" | "builtins.bool" | "builtins.NoneType"),
+        "JsonNode" => matches!(
+            name,
+            "builtins.int"
+                | "builtins.float"
+                | "builtins.str"
+                | "builtins.bool"
+                | "builtins.NoneType"
+        ),
         "FunctionNode" => t.functions.contains(name),
         "TypeNode" => t.types.contains(name),
         "NdArrayNode" => name == "numpy.ndarray" || t.types.contains(name),
-        "DTypeNode" => t.types.contains(name) || name == "numpy.dtype" || name.starts_with("numpy.dtypes."),
+        "DTypeNode" => {
+            t.types.contains(name) || name == "numpy.dtype" || name.starts_with("numpy.dtypes.")
+        }
         "MaskedArrayNode" => name == "numpy.ma.core.MaskedArray",
         "RandomStateNode" => name == "numpy.random.mtrand.RandomState",
-        "RandomGeneratorNode" => name == "numpy.random._generator.Generator" || t.bit_generators.contains(name),
+        "RandomGeneratorNode" => {
+            name == "numpy.random._generator.Generator" || t.bit_generators.contains(name)
+        }
         "SparseMatrixNode" => name.starts_with("scipy.sparse."),
-        "ObjectNode" | "ReduceNode" | "LossNode" | "ConstructorFromReduceNode" => t.objects.contains(name),
+        "ObjectNode" | "ReduceNode" | "LossNode" | "ConstructorFromReduceNode" => {
+            t.objects.contains(name)
+        }
         // PartialNode, MethodNode, OperatorFuncNode, TreeNode...: skops trusts nothing by default.
         _ => false,
     }
@@ -86,11 +99,33 @@ fn trusted_by_default(loader: &str, name: &str) -> bool {
 /// Node types `skops.io` knows; any other makes `load` fail before constructing anything, but a
 /// file naming one is not what skops writes.
 const KNOWN_LOADERS: [&str; 27] = [
-    "DictNode", "DefaultDictNode", "ListNode", "SetNode", "TupleNode", "BytesNode",
-    "BytearrayNode", "SliceNode", "FunctionNode", "PartialNode", "TypeNode", "ObjectNode",
-    "MethodNode", "JsonNode", "OperatorFuncNode", "ConstructorFromReduceNode", "NdArrayNode",
-    "MaskedArrayNode", "RandomStateNode", "RandomGeneratorNode", "DTypeNode", "SparseMatrixNode",
-    "ReduceNode", "TreeNode", "LossNode", "_DictWithDeprecatedKeysNode", "ZoneInfoNode",
+    "DictNode",
+    "DefaultDictNode",
+    "ListNode",
+    "SetNode",
+    "TupleNode",
+    "BytesNode",
+    "BytearrayNode",
+    "SliceNode",
+    "FunctionNode",
+    "PartialNode",
+    "TypeNode",
+    "ObjectNode",
+    "MethodNode",
+    "JsonNode",
+    "OperatorFuncNode",
+    "ConstructorFromReduceNode",
+    "NdArrayNode",
+    "MaskedArrayNode",
+    "RandomStateNode",
+    "RandomGeneratorNode",
+    "DTypeNode",
+    "SparseMatrixNode",
+    "ReduceNode",
+    "TreeNode",
+    "LossNode",
+    "_DictWithDeprecatedKeysNode",
+    "ZoneInfoNode",
 ];
 
 /// One type or function the schema makes skops import.
@@ -186,7 +221,11 @@ pub fn analyze_schema(schema: &[u8], location: &Location, policy: &Policy) -> An
     let (refs, protocol) = match references(schema) {
         Ok(found) => found,
         Err(e) => {
-            analysis.incomplete(model_structure_invalid::finding(location.clone(), "skops", e));
+            analysis.incomplete(model_structure_invalid::finding(
+                location.clone(),
+                "skops",
+                e,
+            ));
             return analysis;
         }
     };
@@ -199,11 +238,19 @@ pub fn analyze_schema(schema: &[u8], location: &Location, policy: &Policy) -> An
     let mut untrusted = BTreeSet::new();
     let mut reported = BTreeSet::new();
     for reference in &refs {
-        if let Classification::Denied { severity, reason, .. } = classify(policy, &reference.name) {
+        if let Classification::Denied {
+            severity, reason, ..
+        } = classify(policy, &reference.name)
+        {
             if reported.insert(reference.name.clone()) {
                 analysis.findings.push(
-                    skops_dangerous_type::finding(location.clone(), &reference.name, &reference.loader, &reason)
-                        .severity(severity.max(mlvet_core::Severity::High)),
+                    skops_dangerous_type::finding(
+                        location.clone(),
+                        &reference.name,
+                        &reference.loader,
+                        &reason,
+                    )
+                    .severity(severity.max(mlvet_core::Severity::High)),
                 );
             }
         } else if !reference.trusted {
@@ -212,7 +259,9 @@ pub fn analyze_schema(schema: &[u8], location: &Location, policy: &Policy) -> An
     }
     if !untrusted.is_empty() {
         let names: Vec<String> = untrusted.into_iter().collect();
-        analysis.findings.push(skops_untrusted_type::finding(location.clone(), &names));
+        analysis
+            .findings
+            .push(skops_untrusted_type::finding(location.clone(), &names));
     }
     analysis
 }
@@ -223,8 +272,19 @@ mod tests {
     use mlvet_core::Verdict;
 
     fn verdict(schema: &str) -> Verdict {
-        let a = analyze_schema(schema.as_bytes(), &Location::file("m.skops"), &Policy::builtin());
-        mlvet_core::ArtifactReport::new("m".into(), "skops".into(), 1, a.fully_inspected, a.findings).verdict
+        let a = analyze_schema(
+            schema.as_bytes(),
+            &Location::file("m.skops"),
+            &Policy::builtin(),
+        );
+        mlvet_core::ArtifactReport::new(
+            "m".into(),
+            "skops".into(),
+            1,
+            a.fully_inspected,
+            a.findings,
+        )
+        .verdict
     }
 
     #[test]
@@ -235,7 +295,8 @@ mod tests {
 
     #[test]
     fn dangerous_functions_are_malicious_and_unknown_classes_suspicious() {
-        let evil = r#"{"__class__":"system","__module__":"os","__loader__":"FunctionNode","protocol":2}"#;
+        let evil =
+            r#"{"__class__":"system","__module__":"os","__loader__":"FunctionNode","protocol":2}"#;
         assert_eq!(verdict(evil), Verdict::Malicious);
         let custom = r#"{"__class__":"Cleaner","__module__":"mycompany.features","__loader__":"ObjectNode","content":{},"protocol":2}"#;
         assert_eq!(verdict(custom), Verdict::Suspicious);

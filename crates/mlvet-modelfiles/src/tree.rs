@@ -23,7 +23,10 @@ pub enum Node {
     Str(String),
     /// `len` items in the document; `items` holds every container and string, and the first
     /// [`SCALARS_KEPT`] scalars.
-    Array { len: u64, items: Vec<Node> },
+    Array {
+        len: u64,
+        items: Vec<Node>,
+    },
     Object(Vec<(String, Node)>),
 }
 

@@ -9,13 +9,20 @@ use crate::tree::{Budget, Node, SCALARS_KEPT, TreeError};
 /// Reads one UBJSON value that must span all of `bytes` (trailing no-op markers allowed).
 pub fn parse(bytes: &[u8]) -> Result<Node, TreeError> {
     let budget = Budget::default();
-    let mut reader = Reader { bytes, pos: 0, budget: &budget };
+    let mut reader = Reader {
+        bytes,
+        pos: 0,
+        budget: &budget,
+    };
     let node = reader.value()?;
     while reader.peek() == Some(b'N') {
         reader.pos += 1;
     }
     if reader.pos != bytes.len() {
-        return Err(reader.err(format!("{} bytes after the document", bytes.len() - reader.pos)));
+        return Err(reader.err(format!(
+            "{} bytes after the document",
+            bytes.len() - reader.pos
+        )));
     }
     Ok(node)
 }
@@ -64,7 +71,12 @@ impl Reader<'_, '_> {
             b'I' => i64::from(i16::from_be_bytes(self.array::<2>()?)),
             b'l' => i64::from(i32::from_be_bytes(self.array::<4>()?)),
             b'L' => i64::from_be_bytes(self.array::<8>()?),
-            other => return Err(self.err(format!("expected an integer type, found {:?}", char::from(other)))),
+            other => {
+                return Err(self.err(format!(
+                    "expected an integer type, found {:?}",
+                    char::from(other)
+                )));
+            }
         })
     }
 
@@ -83,7 +95,8 @@ impl Reader<'_, '_> {
     fn string(&mut self) -> Result<String, TreeError> {
         let n = self.length()?;
         let raw = self.take(n)?;
-        String::from_utf8(raw.to_vec()).map_err(|_| TreeError::Syntax("UBJSON string is not UTF-8".into()))
+        String::from_utf8(raw.to_vec())
+            .map_err(|_| TreeError::Syntax("UBJSON string is not UTF-8".into()))
     }
 
     fn value(&mut self) -> Result<Node, TreeError> {
@@ -162,7 +175,9 @@ impl Reader<'_, '_> {
                     let total = n
                         .checked_mul(size)
                         .filter(|total| *total <= self.remaining())
-                        .ok_or_else(|| self.err(format!("typed array of {n} items runs past the end")))?;
+                        .ok_or_else(|| {
+                            self.err(format!("typed array of {n} items runs past the end"))
+                        })?;
                     let keep = n.min(SCALARS_KEPT);
                     for _ in 0..keep {
                         self.budget.keep()?;

@@ -12,7 +12,10 @@ use crate::{Analysis, Kind};
 const TOP_KEYS: [&str; 2] = ["learner", "version"];
 
 fn skip_ws(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     &b[start..]
 }
 
@@ -37,15 +40,19 @@ pub fn looks_like_ubjson(prefix: &[u8]) -> bool {
     let (len, rest) = match rest.split_first() {
         Some((b'i' | b'U', r)) => (r.first().map(|b| u64::from(*b)), r.get(1..)),
         Some((b'I', r)) => (
-            r.get(..2).map(|b| u64::from(u16::from_be_bytes([b[0], b[1]]))),
+            r.get(..2)
+                .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]]))),
             r.get(2..),
         ),
         Some((b'l', r)) => (
-            r.get(..4).map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
+            r.get(..4)
+                .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
             r.get(4..),
         ),
         Some((b'L', r)) => (
-            r.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes),
+            r.get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes),
             r.get(8..),
         ),
         _ => return false,
@@ -108,7 +115,10 @@ fn int(node: &Node, path: &str) -> Result<i64, SchemaError> {
 pub fn validate(doc: &Node) -> Result<ModelFacts, SchemaError> {
     let version = field(doc, "version")?;
     let parts: Vec<i64> = version.items().iter().filter_map(Node::as_i64).collect();
-    if parts.len() < 2 || parts.len() != version.items().len() || version.array_len() != Some(parts.len() as u64) {
+    if parts.len() < 2
+        || parts.len() != version.items().len()
+        || version.array_len() != Some(parts.len() as u64)
+    {
         return Err(SchemaError::Missing("version".into()));
     }
     let learner = object(doc, "learner")?;
@@ -130,11 +140,17 @@ pub fn validate(doc: &Node) -> Result<ModelFacts, SchemaError> {
             0
         }
         other => {
-            return Err(SchemaError::Inconsistent(format!("unknown booster `{other}`")));
+            return Err(SchemaError::Inconsistent(format!(
+                "unknown booster `{other}`"
+            )));
         }
     };
     Ok(ModelFacts {
-        version: parts.iter().map(i64::to_string).collect::<Vec<_>>().join("."),
+        version: parts
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
         booster: booster_name.to_string(),
         objective: objective.to_string(),
         num_feature: param.get("num_feature").and_then(Node::as_i64),
@@ -176,9 +192,10 @@ fn validate_gbtree(model: &Node) -> Result<u64, SchemaError> {
         let nodes = int(tree, "tree_param.num_nodes")
             .map_err(|_| SchemaError::Missing(format!("trees[{index}].tree_param.num_nodes")))?;
         for name in NODE_ARRAYS {
-            let len = tree.get(name).and_then(Node::array_len).ok_or_else(|| {
-                SchemaError::Missing(format!("trees[{index}].{name}"))
-            })?;
+            let len = tree
+                .get(name)
+                .and_then(Node::array_len)
+                .ok_or_else(|| SchemaError::Missing(format!("trees[{index}].{name}")))?;
             if i64::try_from(len).ok() != Some(nodes) {
                 return Err(SchemaError::Inconsistent(format!(
                     "trees[{index}].{name} has {len} entries for {nodes} nodes"
@@ -225,7 +242,11 @@ pub fn analyze(kind: Kind, bytes: &[u8], location: &Location) -> Analysis {
                 analysis.fact("classes", n);
             }
         }
-        Err(e) => analysis.incomplete(model_structure_invalid::finding(location.clone(), kind.name(), e)),
+        Err(e) => analysis.incomplete(model_structure_invalid::finding(
+            location.clone(),
+            kind.name(),
+            e,
+        )),
     }
     analysis
 }
@@ -267,7 +288,9 @@ mod tests {
     fn sniffing_needs_the_top_level_key() {
         assert!(looks_like_json(b"  {\n  \"learner\": {"));
         assert!(!looks_like_json(b"{\"learners\": 1}"));
-        assert!(looks_like_ubjson(b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner{"));
+        assert!(looks_like_ubjson(
+            b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner{"
+        ));
         assert!(looks_like_ubjson(b"{i\x07version["));
         assert!(!looks_like_ubjson(b"{i\x05model"));
     }

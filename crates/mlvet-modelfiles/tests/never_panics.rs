@@ -90,6 +90,10 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     assert!(ubjson::parse("[".repeat(100_000).as_bytes()).is_err());
     assert!(msgpack::parse_flax(&[0x91; 100_000]).is_err());
     let deep_yaml = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
-    let a = nemo::analyze_config(deep_yaml.as_bytes(), &Location::file("n"), &Policy::builtin());
+    let a = nemo::analyze_config(
+        deep_yaml.as_bytes(),
+        &Location::file("n"),
+        &Policy::builtin(),
+    );
     assert!(!a.fully_inspected);
 }

@@ -33,7 +33,12 @@ exposed servers (CVE-2023-43654, "ShellTorch").
 "#,
 };
 
-pub fn finding(location: Location, handler: &str, code_files: &[String], requirements: bool) -> Finding {
+pub fn finding(
+    location: Location,
+    handler: &str,
+    code_files: &[String],
+    requirements: bool,
+) -> Finding {
     let mut message = format!(
         "TorchServe archive ships code that runs when the model is served (handler `{handler}`"
     );
