@@ -7,7 +7,9 @@ Made with (a throwaway venv, `pip install --no-cache-dir` of these exact version
     skops 0.16.0, scikit-learn 1.9.1, numpy 2.4.6, scipy 1.17.1, torch-model-archiver 0.12.0,
     PyYAML (NeMo configs are written with yaml.safe_dump, as OmegaConf.to_yaml writes them).
 
-XGBoost 3.x no longer writes the deprecated binary format, so there is no binary fixture.
+XGBoost 3.x no longer writes the deprecated binary format: the `xgb_binary_*.deprecated` fixtures
+come from a second throwaway venv with xgboost-cpu 2.1.4 (its `save_model("*.deprecated")`):
+    python scripts/gen_modelfiles_fixtures.py --xgboost-binary   (run with that venv's python)
 The NeMo toolkit is not installed: `.nemo` archives are written exactly as NeMo's
 `SaveRestoreConnector._make_nemo_file_from_folder` does (`tar.open(path, "w:")`, members
 `./model_config.yaml` and `./model_weights.ckpt`, added with arcname "."), the weights being a real
@@ -300,8 +302,28 @@ def skops_trusted_table():
                 f.write(f"{key}\t{name}\n")
 
 
+def xgboost_binary_fixtures():
+    import xgboost as xgb
+
+    assert xgb.__version__.startswith("2."), "the deprecated binary format needs xgboost 2.x"
+    X, y = data()
+    for name, params in [
+        ("xgb_binary_logistic.deprecated", {"objective": "binary:logistic", "max_depth": 2}),
+        ("xgb_binary_dart.deprecated", {"booster": "dart", "objective": "reg:squarederror", "max_depth": 2}),
+        ("xgb_binary_linear.deprecated", {"booster": "gblinear", "objective": "reg:squarederror"}),
+    ]:
+        params.update({"seed": 0, "nthread": 1})
+        xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=2).save_model(os.path.join(OUT, name))
+    raw = open(os.path.join(OUT, "xgb_binary_logistic.deprecated"), "rb").read()
+    with open(os.path.join(OUT, "xgb_binary_truncated.deprecated"), "wb") as f:
+        f.write(raw[:-7])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--xgboost-binary"]:
+        xgboost_binary_fixtures()
+        return
     xgboost_fixtures()
     lightgbm_fixtures()
     flax_fixtures()
@@ -309,6 +331,9 @@ def main():
     mar_fixtures()
     nemo_fixtures()
     skops_trusted_table()
+    for name in ["xgb_binary_logistic.deprecated", "xgb_binary_dart.deprecated", "xgb_binary_linear.deprecated"]:
+        label(name, "safe", "", "xgboost 2.1.4 save_model in the deprecated binary format")
+    label("xgb_binary_truncated.deprecated", "suspicious", "model-structure-invalid", "binary model missing its last bytes")
     with open(os.path.join(OUT, "labels.tsv"), "w") as f:
         f.write("# file\texpected verdict\texpected rule ids (comma separated)\twhat it is\n")
         for name, verdict, rules, why in sorted(LABELS):

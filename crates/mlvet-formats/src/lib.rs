@@ -19,7 +19,7 @@
 //! | `numpy` | `.npy` array |
 //! | `npz` | zip of `.npy` arrays |
 //! | `xgboost-json`, `xgboost-ubjson` | XGBoost `save_model` JSON/UBJSON, recognised by content and validated (`mlvet-modelfiles`) |
-//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf`): recognised, not validated, never safe |
+//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf` + packed structs), validated field by field |
 //! | `lightgbm` | LightGBM text model, validated line by line |
 //! | `flax-msgpack` | a `.msgpack` file: Flax `to_bytes` tree of maps, arrays and Flax ext types, validated |
 //! | `nemo` | a tar (plain or gzip) with `model_config.yaml`: Hydra `_target_`s classified, checkpoint scanned |

@@ -85,9 +85,12 @@ pub(crate) fn scan_msgpack_file(
 ) -> ArtifactReport {
     let mut scan = Scan::new(opts, size);
     let loc = Location::file(display);
-    if let Some(bytes) = read_capped(&mut scan, file, opts.max_member_size, &loc, "msgpack file") {
-        absorb(&mut scan, mlvet_modelfiles::msgpack::analyze(&bytes, &loc));
-    }
+    // Walked in place with seeks over array bodies: a multi-GB checkpoint costs a few reads.
+    let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    absorb(
+        &mut scan,
+        mlvet_modelfiles::msgpack::analyze_from(reader, size, &loc),
+    );
     let mut report = ArtifactReport::new(
         display.to_string(),
         "flax-msgpack".to_string(),

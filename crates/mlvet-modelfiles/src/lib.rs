@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `xgboost-json` | XGBoost `save_model("*.json")` | [`xgboost`] over a bounded JSON tree ([`tree`]) |
 //! | `xgboost-ubjson` | XGBoost `save_model("*.ubj")` (the default binary format since 2.1) | [`xgboost`] over [`ubjson`] |
-//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf` header) | recognised only: not validated, never `safe` |
+//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf` header) | [`xgboost_binary`] |
 //! | `lightgbm` | LightGBM `save_model` text model | [`lightgbm`] |
 //! | `flax-msgpack` | `flax.serialization.to_bytes` checkpoints (`.msgpack`) | [`msgpack`] |
 //!
@@ -31,6 +31,7 @@ pub mod skops;
 pub mod tree;
 pub mod ubjson;
 pub mod xgboost;
+pub mod xgboost_binary;
 
 use std::collections::BTreeMap;
 

@@ -7,6 +7,7 @@
 //! what remains), never read.
 
 use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom};
 
 use mlvet_core::Location;
 
@@ -25,7 +26,7 @@ const EXT_NPSCALAR: i8 = 3;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("msgpack at byte {offset}: {message}")]
 pub struct MsgpackError {
-    pub offset: usize,
+    pub offset: u64,
     pub message: String,
 }
 
@@ -40,12 +41,16 @@ pub struct FlaxFacts {
     pub scalars: u64,
 }
 
-struct Walker<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+struct Walker<R> {
+    src: R,
+    pos: u64,
+    len: u64,
     values: u64,
     facts: FlaxFacts,
 }
+
+/// Strings longer than this are skipped, not read (keys and dtype names are short).
+const STRING_KEPT: u64 = 4096;
 
 /// Item size of the dtype names NumPy (and ml_dtypes, for JAX) write.
 fn itemsize(dtype: &str) -> Option<u64> {
@@ -61,7 +66,7 @@ fn itemsize(dtype: &str) -> Option<u64> {
     })
 }
 
-impl<'a> Walker<'a> {
+impl<R: Read + Seek> Walker<R> {
     fn err(&self, message: impl Into<String>) -> MsgpackError {
         MsgpackError {
             offset: self.pos,
@@ -69,25 +74,41 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn byte(&mut self) -> Result<u8, MsgpackError> {
-        let b = *self
-            .bytes
-            .get(self.pos)
-            .ok_or_else(|| self.err("unexpected end"))?;
-        self.pos += 1;
-        Ok(b)
+    fn remaining(&self) -> u64 {
+        self.len.saturating_sub(self.pos)
     }
 
-    fn take(&mut self, n: u64) -> Result<&'a [u8], MsgpackError> {
-        let n = usize::try_from(n).map_err(|_| self.err("length overflows"))?;
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|end| *end <= self.bytes.len())
-            .ok_or_else(|| self.err(format!("{n} bytes declared, fewer remain")))?;
-        let slice = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(slice)
+    fn check(&self, n: u64) -> Result<(), MsgpackError> {
+        if n > self.remaining() {
+            return Err(self.err(format!("{n} bytes declared, fewer remain")));
+        }
+        Ok(())
+    }
+
+    /// Reads `n` bytes (callers only ask for small, bounded amounts).
+    fn take(&mut self, n: u64) -> Result<Vec<u8>, MsgpackError> {
+        self.check(n)?;
+        let mut buf = vec![0u8; usize::try_from(n).map_err(|_| self.err("length overflows"))?];
+        self.src
+            .read_exact(&mut buf)
+            .map_err(|e| self.err(format!("read failed: {e}")))?;
+        self.pos += n;
+        Ok(buf)
+    }
+
+    /// Steps over `n` bytes without reading them (array bodies).
+    fn skip(&mut self, n: u64) -> Result<(), MsgpackError> {
+        self.check(n)?;
+        let delta = i64::try_from(n).map_err(|_| self.err("length overflows"))?;
+        self.src
+            .seek(SeekFrom::Current(delta))
+            .map_err(|e| self.err(format!("seek failed: {e}")))?;
+        self.pos += n;
+        Ok(())
+    }
+
+    fn byte(&mut self) -> Result<u8, MsgpackError> {
+        Ok(self.take(1)?[0])
     }
 
     fn be(&mut self, n: u64) -> Result<u64, MsgpackError> {
@@ -97,12 +118,16 @@ impl<'a> Walker<'a> {
             .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
-    fn remaining(&self) -> u64 {
-        (self.bytes.len() - self.pos) as u64
+    fn string(&mut self, n: u64) -> Result<Value, MsgpackError> {
+        if n > STRING_KEPT {
+            self.skip(n)?;
+            return Ok(Value::LongStr);
+        }
+        Ok(Value::Str(self.take(n)?))
     }
 
-    /// One value; `ext_ok` is false inside ext payloads (Flax never nests ext types).
-    fn value(&mut self, depth: usize, ext_ok: bool) -> Result<Value<'a>, MsgpackError> {
+    /// One value; `ext_ok` is false inside ext payloads and map keys (Flax never nests ext types).
+    fn value(&mut self, depth: usize, ext_ok: bool) -> Result<Value, MsgpackError> {
         self.values += 1;
         if self.values > MAX_VALUES {
             return Err(self.err("too many values"));
@@ -113,23 +138,23 @@ impl<'a> Walker<'a> {
             0xe0..=0xff => Value::Int(i128::from(marker as i8)),
             0x80..=0x8f => return self.map(u64::from(marker & 0x0f), depth, ext_ok),
             0x90..=0x9f => return self.array(u64::from(marker & 0x0f), depth, ext_ok),
-            0xa0..=0xbf => Value::Str(self.take(u64::from(marker & 0x1f))?),
-            0xc0 => Value::Other,
-            0xc2 | 0xc3 => Value::Other,
+            0xa0..=0xbf => self.string(u64::from(marker & 0x1f))?,
+            0xc0 | 0xc2 | 0xc3 => Value::Other,
             0xc4..=0xc6 => {
                 let n = self.be(1 << (marker - 0xc4))?;
-                Value::Bin(self.take(n)?)
+                self.skip(n)?;
+                Value::Bin(n)
             }
             0xc7..=0xc9 => {
                 let n = self.be(1 << (marker - 0xc7))?;
                 self.ext(n, ext_ok)?
             }
             0xca => {
-                self.take(4)?;
+                self.skip(4)?;
                 Value::Other
             }
             0xcb => {
-                self.take(8)?;
+                self.skip(8)?;
                 Value::Other
             }
             0xcc..=0xcf => Value::Int(i128::from(self.be(1 << (marker - 0xcc))?)),
@@ -142,7 +167,7 @@ impl<'a> Walker<'a> {
             0xd4..=0xd8 => self.ext(1 << (marker - 0xd4), ext_ok)?,
             0xd9..=0xdb => {
                 let n = self.be(1 << (marker - 0xd9))?;
-                Value::Str(self.take(n)?)
+                self.string(n)?
             }
             0xdc | 0xdd => {
                 let n = self.be(if marker == 0xdc { 2 } else { 4 })?;
@@ -160,7 +185,7 @@ impl<'a> Walker<'a> {
         Ok(value)
     }
 
-    fn array(&mut self, n: u64, depth: usize, ext_ok: bool) -> Result<Value<'a>, MsgpackError> {
+    fn array(&mut self, n: u64, depth: usize, ext_ok: bool) -> Result<Value, MsgpackError> {
         if depth >= MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
@@ -182,7 +207,7 @@ impl<'a> Walker<'a> {
         })
     }
 
-    fn map(&mut self, n: u64, depth: usize, ext_ok: bool) -> Result<Value<'a>, MsgpackError> {
+    fn map(&mut self, n: u64, depth: usize, ext_ok: bool) -> Result<Value, MsgpackError> {
         if depth >= MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
@@ -191,7 +216,7 @@ impl<'a> Walker<'a> {
         }
         for _ in 0..n {
             match self.value(depth + 1, false)? {
-                Value::Str(_) | Value::Int(_) => {}
+                Value::Str(_) | Value::LongStr | Value::Int(_) => {}
                 _ => return Err(self.err("map key is neither a string nor an integer")),
             }
             self.value(depth + 1, ext_ok)?;
@@ -199,26 +224,33 @@ impl<'a> Walker<'a> {
         Ok(Value::Map)
     }
 
-    fn ext(&mut self, len: u64, ext_ok: bool) -> Result<Value<'a>, MsgpackError> {
+    /// An ext value of `len` bytes; its payload is parsed in place, bounded by its length.
+    fn ext(&mut self, len: u64, ext_ok: bool) -> Result<Value, MsgpackError> {
         let code = self.byte()? as i8;
-        let start = self.pos;
-        let payload = self.take(len)?;
+        self.check(len)?;
         if !ext_ok {
             return Err(self.err("ext type where Flax never writes one"));
         }
-        let mut inner = Walker {
-            bytes: payload,
-            pos: 0,
-            values: self.values,
-            facts: FlaxFacts::default(),
-        };
-        let located = |e: MsgpackError| MsgpackError {
-            offset: start + e.offset,
-            message: format!("in ext type {code}: {}", e.message),
-        };
+        let end = self.pos + len;
+        let outer_len = self.len;
+        // Nothing inside the payload may read past it.
+        self.len = end;
+        let result = self.ext_payload(code);
+        self.len = outer_len;
+        result?;
+        if self.pos != end {
+            return Err(self.err(format!(
+                "{} bytes left in ext type {code}",
+                end.saturating_sub(self.pos)
+            )));
+        }
+        Ok(Value::Other)
+    }
+
+    fn ext_payload(&mut self, code: i8) -> Result<(), MsgpackError> {
         match code {
             EXT_NDARRAY | EXT_NPSCALAR => {
-                let (elements, dtype) = inner.ndarray(code == EXT_NPSCALAR).map_err(located)?;
+                let (elements, dtype) = self.ndarray(code == EXT_NPSCALAR)?;
                 self.facts.dtypes.insert(dtype);
                 if code == EXT_NDARRAY {
                     self.facts.arrays += 1;
@@ -228,22 +260,19 @@ impl<'a> Walker<'a> {
                 }
             }
             EXT_COMPLEX => {
-                match inner.value(0, false).map_err(located)? {
+                match self.value(0, false)? {
                     Value::Other | Value::IntArray(_) => {}
                     _ => return Err(self.err("complex ext is not a (real, imag) pair")),
-                }
-                if inner.pos != payload.len() {
-                    return Err(self.err("bytes after the complex pair"));
                 }
                 self.facts.scalars += 1;
             }
             other => return Err(self.err(format!("ext type {other} is not one Flax writes"))),
         }
-        self.values = inner.values;
-        Ok(Value::Other)
+        Ok(())
     }
 
-    /// `(shape, dtype name, raw bytes)` with `len(raw) == prod(shape) * itemsize`.
+    /// `(shape, dtype name, raw bytes)` with `len(raw) == prod(shape) * itemsize`; the raw bytes
+    /// are skipped.
     fn ndarray(&mut self, scalar: bool) -> Result<(u64, String), MsgpackError> {
         let marker = self.byte()?;
         if marker != 0x93 {
@@ -257,8 +286,8 @@ impl<'a> Walker<'a> {
             return Err(self.err("NumPy scalar with a non-empty shape"));
         }
         let dtype = match self.value(1, false)? {
-            Value::Str(s) | Value::Bin(s) => String::from_utf8_lossy(s).into_owned(),
-            _ => return Err(self.err("ndarray dtype is not a string")),
+            Value::Str(s) => String::from_utf8_lossy(&s).into_owned(),
+            _ => return Err(self.err("ndarray dtype is not a short string")),
         };
         let size = itemsize(&dtype).ok_or_else(|| {
             self.err(format!(
@@ -273,7 +302,7 @@ impl<'a> Walker<'a> {
                 .ok_or_else(|| self.err("shape overflows"))?;
         }
         let data = match self.value(1, false)? {
-            Value::Bin(b) | Value::Str(b) => b.len() as u64,
+            Value::Bin(n) => n,
             _ => return Err(self.err("ndarray data is not bytes")),
         };
         let expected = elements
@@ -285,27 +314,34 @@ impl<'a> Walker<'a> {
                 "ndarray of shape {shape:?} and dtype {dtype} needs {expected} bytes, has {data}"
             )));
         }
-        if self.pos != self.bytes.len() {
-            return Err(self.err("bytes after the ndarray tuple"));
-        }
         Ok((elements, dtype))
     }
 }
 
-enum Value<'a> {
+enum Value {
     Int(i128),
     IntArray(Vec<i128>),
-    Str(&'a [u8]),
-    Bin(&'a [u8]),
+    Str(Vec<u8>),
+    /// A string longer than [`STRING_KEPT`], skipped.
+    LongStr,
+    /// Raw bytes of this length, skipped.
+    Bin(u64),
     Map,
     Other,
 }
 
-/// Walks a whole Flax msgpack checkpoint: one top-level map, nothing after it.
+/// Walks a whole Flax msgpack checkpoint in memory: one top-level map, nothing after it.
 pub fn parse_flax(bytes: &[u8]) -> Result<FlaxFacts, MsgpackError> {
+    parse_flax_from(std::io::Cursor::new(bytes), bytes.len() as u64)
+}
+
+/// The same walk over a seekable source of `len` bytes: array bodies are seeked over, never
+/// read, so memory stays small whatever the checkpoint's size.
+pub fn parse_flax_from<R: Read + Seek>(src: R, len: u64) -> Result<FlaxFacts, MsgpackError> {
     let mut walker = Walker {
-        bytes,
+        src,
         pos: 0,
+        len,
         values: 0,
         facts: FlaxFacts::default(),
     };
@@ -316,19 +352,21 @@ pub fn parse_flax(bytes: &[u8]) -> Result<FlaxFacts, MsgpackError> {
             message: "the top level is not a map (Flax state dicts are maps)".into(),
         });
     }
-    if walker.pos != bytes.len() {
-        return Err(walker.err(format!(
-            "{} bytes after the state dict",
-            bytes.len() - walker.pos
-        )));
+    if walker.pos != len {
+        return Err(walker.err(format!("{} bytes after the state dict", len - walker.pos)));
     }
     Ok(walker.facts)
 }
 
 pub fn analyze(bytes: &[u8], location: &Location) -> Analysis {
+    analyze_from(std::io::Cursor::new(bytes), bytes.len() as u64, location)
+}
+
+/// [`analyze`] over a seekable source (a file): array bodies are never read.
+pub fn analyze_from<R: Read + Seek>(src: R, len: u64, location: &Location) -> Analysis {
     let mut analysis = Analysis::complete();
     analysis.fact("framework", "flax");
-    match parse_flax(bytes) {
+    match parse_flax_from(src, len) {
         Ok(facts) => {
             analysis.fact("tensors", facts.arrays);
             analysis.fact("parameters", facts.parameters);

@@ -1,6 +1,6 @@
 //! XGBoost models: JSON and UBJSON (`Booster.save_model`), validated against the schema XGBoost
-//! writes (`learner`, `version`, the booster and one tree object per declared tree), and the
-//! deprecated binary format, recognised only.
+//! writes (`learner`, `version`, the booster and one tree object per declared tree); the
+//! deprecated binary format is validated by [`crate::xgboost_binary`].
 
 use mlvet_core::Location;
 
@@ -219,14 +219,21 @@ pub fn analyze(kind: Kind, bytes: &[u8], location: &Location) -> Analysis {
     let mut analysis = Analysis::complete();
     analysis.fact("framework", "xgboost");
     if kind == Kind::XgboostBinary {
-        // The deprecated binary format (XGBoost < 2.1 default; saving it was removed in 3.x) is a
-        // packed C struct dump mlvet does not validate: it cannot carry code, but an unvalidated
-        // file is never called safe.
-        analysis.incomplete(model_structure_invalid::finding(
-            location.clone(),
-            kind.name(),
-            "the deprecated XGBoost binary format is recognised but not validated; re-save the model as .ubj or .json",
-        ));
+        match crate::xgboost_binary::parse(bytes) {
+            Ok(facts) => {
+                analysis.fact("framework_version", &facts.version);
+                analysis.fact("booster", &facts.booster);
+                analysis.fact("objective", &facts.objective);
+                analysis.fact("trees", facts.trees);
+                analysis.fact("features", facts.num_feature);
+                analysis.fact("classes", facts.num_class);
+            }
+            Err(e) => analysis.incomplete(model_structure_invalid::finding(
+                location.clone(),
+                kind.name(),
+                e,
+            )),
+        }
         return analysis;
     }
     match parse(kind, bytes) {

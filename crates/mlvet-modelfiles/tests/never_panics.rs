@@ -10,6 +10,8 @@ const XGB_JSON: &[u8] = include_bytes!("../../../tests/fixtures/modelfiles/xgb_m
 const XGB_UBJ: &[u8] = include_bytes!("../../../tests/fixtures/modelfiles/xgb_model.ubj");
 const LGB: &[u8] = include_bytes!("../../../tests/fixtures/modelfiles/lgb_model.txt");
 const FLAX: &[u8] = include_bytes!("../../../tests/fixtures/modelfiles/flax_model.msgpack");
+const XGB_BINARY: &[u8] =
+    include_bytes!("../../../tests/fixtures/modelfiles/xgb_binary_logistic.deprecated");
 
 fn mutate(base: &[u8], edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
     let mut bytes = base.to_vec();
@@ -30,6 +32,7 @@ fn all_parsers(bytes: &[u8]) {
     let _ = xgboost::parse(Kind::XgboostJson, bytes);
     let _ = xgboost::parse(Kind::XgboostUbjson, bytes);
     let _ = ubjson::parse(bytes);
+    let _ = mlvet_modelfiles::xgboost_binary::parse(bytes);
     let _ = lightgbm::parse(bytes);
     let _ = msgpack::parse_flax(bytes);
     let _ = skops::analyze_schema(bytes, &loc, &policy);
@@ -50,7 +53,7 @@ proptest! {
         edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
         cut in any::<usize>(),
     ) {
-        for base in [XGB_JSON, XGB_UBJ, LGB, FLAX] {
+        for base in [XGB_JSON, XGB_UBJ, LGB, FLAX, XGB_BINARY] {
             all_parsers(&mutate(base, &edits, cut));
         }
     }
@@ -62,6 +65,8 @@ proptest! {
         prop_assert!(xgboost::parse(Kind::XgboostUbjson, short).is_err());
         let short = &FLAX[..FLAX.len().saturating_sub(cut).max(1)];
         prop_assert!(msgpack::parse_flax(short).is_err());
+        let short = &XGB_BINARY[..XGB_BINARY.len().saturating_sub(cut)];
+        prop_assert!(mlvet_modelfiles::xgboost_binary::parse(short).is_err());
     }
 }
 
@@ -77,6 +82,14 @@ fn the_real_fixtures_validate() {
     assert_eq!(mlvet_modelfiles::sniff(LGB), Some(Kind::LightGbm));
     let facts = lightgbm::parse(LGB).expect("lightgbm");
     assert_eq!(facts.trees, 3);
+    let facts = mlvet_modelfiles::xgboost_binary::parse(XGB_BINARY).expect("binary");
+    assert_eq!(facts.trees, 2);
+    assert_eq!(facts.version, "2.1");
+    assert_eq!(facts.objective, "binary:logistic");
+    assert_eq!(
+        mlvet_modelfiles::sniff(XGB_BINARY),
+        Some(Kind::XgboostBinary)
+    );
     let facts = msgpack::parse_flax(FLAX).expect("flax");
     assert_eq!(facts.arrays, 3);
     assert_eq!(facts.parameters, 12 + 3 + 10);

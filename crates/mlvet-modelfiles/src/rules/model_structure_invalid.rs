@@ -8,7 +8,7 @@ pub static RULE: RuleMeta = RuleMeta {
     verdict: Verdict::Suspicious,
     docs: r#"
 ## What it does
-XGBoost JSON/UBJSON/binary models, LightGBM text models and Flax msgpack checkpoints cannot carry
+XGBoost JSON/UBJSON/binary (`binf`) models, LightGBM text models and Flax msgpack checkpoints cannot carry
 code: mlvet reads their whole structure with bounded parsers and reports them `safe` only when
 that structure is what the library writes (XGBoost: `learner`, `version`, one tree per declared
 tree with consistent node arrays; LightGBM: the header, every `Tree=` block, `end of trees`;
