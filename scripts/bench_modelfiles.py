@@ -98,18 +98,22 @@ def bench():
     import numpy as np
     import xgboost as xgb
 
-    work = os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="mlvet-bench-")
+    # BENCH_DIR keeps the generated inputs (and reuses them); otherwise a temporary folder.
+    keep = os.environ.get("BENCH_DIR")
+    work = keep or tempfile.mkdtemp(prefix="mlvet-bench-")
     os.makedirs(work, exist_ok=True)
     try:
-        rng = np.random.RandomState(0)
-        X = rng.rand(20000, 50)
-        y = X[:, 0] * 3 + X[:, 1] + rng.rand(20000)
-        booster = xgb.train({"max_depth": 8, "eta": 0.05, "seed": 0, "nthread": 2},
-                            xgb.DMatrix(X, label=y), num_boost_round=1000)
-        paths = {}
-        for ext in ("json", "ubj"):
-            paths[ext] = os.path.join(work, f"xgb_1000_trees.{ext}")
-            booster.save_model(paths[ext])
+        paths = {ext: os.path.join(work, f"xgb_1000_trees.{ext}") for ext in ("json", "ubj")}
+        if not all(os.path.exists(p) for p in paths.values()):
+            rng = np.random.RandomState(0)
+            X = rng.rand(20000, 50)
+            y = X[:, 0] * 3 + X[:, 1] + rng.rand(20000)
+            booster = xgb.train({"max_depth": 8, "eta": 0.05, "seed": 0, "nthread": 2},
+                                xgb.DMatrix(X, label=y), num_boost_round=1000)
+            for path in paths.values():
+                booster.save_model(path)
+        if sys.argv[2:] == ["--generate-only"]:
+            return
         print("| input | size | tool | wall time (s) | peak RSS (MiB) | verdict |")
         print("|---|---|---|---|---|---|")
         for ext, path in paths.items():
@@ -123,7 +127,8 @@ def bench():
                 verdict = mlvet_verdict(path) if tool == "mlvet" else (modelscan(path) if tool == "modelscan" else modelaudit(path))
                 print(f"| `{os.path.basename(path)}` | {size} | {tool} | {secs:.2f} | {mib} | {verdict} |")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
