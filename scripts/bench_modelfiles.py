@@ -106,9 +106,9 @@ def bench():
         paths = {ext: os.path.join(work, f"xgb_1000_trees.{ext}") for ext in ("json", "ubj")}
         if not all(os.path.exists(p) for p in paths.values()):
             rng = np.random.RandomState(0)
-            X = rng.rand(20000, 50)
-            y = X[:, 0] * 3 + X[:, 1] + rng.rand(20000)
-            booster = xgb.train({"max_depth": 8, "eta": 0.05, "seed": 0, "nthread": 2},
+            X = rng.rand(5000, 20)
+            y = X[:, 0] * 3 + X[:, 1] + rng.rand(5000)
+            booster = xgb.train({"max_depth": 8, "eta": 0.05, "seed": 0, "nthread": 1, "tree_method": "hist"},
                                 xgb.DMatrix(X, label=y), num_boost_round=1000)
             for path in paths.values():
                 booster.save_model(path)
