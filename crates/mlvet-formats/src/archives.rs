@@ -169,6 +169,9 @@ fn scan_member(
                 scan_torch_tar_records(scan, &mut copy, len, member_loc, name == "storages");
             }
         }
+        _ if crate::modelfiles::is_nemo_config(name) => {
+            crate::modelfiles::scan_nemo_config(scan, content, member_loc);
+        }
         _ => {
             scan.scan_reader(content, None, member_loc, next);
         }

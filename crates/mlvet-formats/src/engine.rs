@@ -41,6 +41,8 @@ pub(crate) struct Scan<'o> {
     pub side_files: Vec<PendingSideFile>,
     /// Facts parsers read for model cards (`ArtifactReport::metadata`).
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// The artefact's format when a member reveals it (a tar with `model_config.yaml` is `nemo`).
+    pub format_override: Option<&'static str>,
 }
 
 /// A side file named by a pickle, not yet looked at.
@@ -122,6 +124,7 @@ impl<'o> Scan<'o> {
             entries: 0,
             side_files: Vec::new(),
             metadata: std::collections::BTreeMap::new(),
+            format_override: None,
         }
     }
 
@@ -135,6 +138,7 @@ impl<'o> Scan<'o> {
             entries: 0,
             side_files: Vec::new(),
             metadata: std::collections::BTreeMap::new(),
+            format_override: None,
         }
     }
 
@@ -198,6 +202,7 @@ impl<'o> Scan<'o> {
             Format::Hdf5 => crate::keras::scan_hdf5(self, src, size, loc, depth),
             Format::Gguf => crate::gguf::scan_gguf(self, src, size, loc),
             Format::Safetensors => crate::safetensors::scan_seekable(self, src, size, loc),
+            Format::ModelFile(kind) => crate::modelfiles::scan_model_file(self, kind, src, loc),
             _ => self.scan_stream_format(format, &mut BufReader::new(src), Some(size), loc, depth),
         }
     }
@@ -234,6 +239,9 @@ impl<'o> Scan<'o> {
                 format.name()
             }
             Format::Safetensors => crate::safetensors::scan_stream(self, &mut chained, loc),
+            Format::ModelFile(kind) => {
+                crate::modelfiles::scan_model_file(self, kind, &mut chained, loc)
+            }
             _ => self.scan_stream_format(format, &mut chained, size_hint, loc, depth),
         }
     }

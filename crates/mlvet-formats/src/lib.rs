@@ -23,6 +23,13 @@
 //! | `keras` | Keras 3 `.keras` zip (`config.json` analysed, `metadata.json` read, weights `.h5` headers read) |
 //! | `keras-h5` | legacy Keras HDF5 model (root attribute `model_config`, and `training_config`, analysed) |
 //! | `hdf5` | other HDF5 files (Keras weights): structure and attributes read, dataset data never |
+//! | `xgboost-json`, `xgboost-ubjson` | XGBoost `save_model` JSON/UBJSON, recognised by content and validated (`mlvet-modelfiles`) |
+//! | `xgboost-binary` | XGBoost's deprecated binary format (`binf` + packed structs), validated field by field |
+//! | `lightgbm` | LightGBM text model, validated line by line |
+//! | `flax-msgpack` | a `.msgpack` file: Flax `to_bytes` tree of maps, arrays and Flax ext types, validated |
+//! | `nemo` | a tar (plain or gzip) with `model_config.yaml`: Hydra `_target_`s classified, checkpoint scanned |
+//! | `torchserve-mar` | a zip with `MAR-INF/MANIFEST.json`: shipped handler/Python code reported, members scanned |
+//! | `skops` | a zip with `schema.json`: every referenced type checked against skops' trusted set and the policy |
 //! | `zip`, `tar`, `7z` | generic archives, members scanned by content |
 //! | `gzip`, `bz2`, `xz`, `lzma`, `zstd`, `lz4`, `zlib`, `joblib-zfile` | compressed single streams |
 //! | `gguf` | llama.cpp GGUF v1-v3, either byte order: header, metadata and tensor infos parsed by `mlvet-gguf` (tensor data never read), chat templates analysed by `mlvet-jinja`, facts in `metadata` |
@@ -99,6 +106,7 @@ mod gguf;
 mod graphs;
 mod hf_templates;
 mod keras;
+mod modelfiles;
 mod npy;
 mod polyglot;
 pub mod pth;
@@ -207,6 +215,17 @@ pub fn scan_file(
             source,
         })?;
     let format = sniff(&prefix);
+    if format == Format::NotAModel && extension_of(display).as_deref() == Some("msgpack") {
+        // msgpack has no magic: a `.msgpack` file is taken for a Flax checkpoint and validated.
+        file.seek(SeekFrom::Start(0))
+            .map_err(|source| ScanFileError::Read {
+                path: display.to_string(),
+                source,
+            })?;
+        return Ok(Some(modelfiles::scan_msgpack_file(
+            &mut file, size, display, opts,
+        )));
+    }
     if format == Format::NotAModel {
         if let Some(report) = graphs::scan_reader(&mut file, size, display, path.parent()) {
             return Ok(Some(report));
@@ -254,6 +273,7 @@ pub fn scan_bytes(bytes: &[u8], display: &str, opts: &ScanOptions) -> ArtifactRe
 }
 
 fn finish(mut scan: Scan<'_>, display: &str, format: &str, size: u64) -> ArtifactReport {
+    let format = scan.format_override.unwrap_or(format);
     if let Some(ext) = extension_of(display)
         && let Some(finding) = extension_mismatch(display, &ext, format)
     {
@@ -401,6 +421,10 @@ fn in_site_packages(display: &str) -> bool {
 }
 
 fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_core::Finding> {
+    if modelfiles::FORMAT_NAMES.contains(&format) {
+        // Validated formats whose usual names (`.json`, `.txt`, `.msgpack`, `.nemo`...) vary.
+        return None;
+    }
     let carries_pickle = matches!(format, "pickle" | "joblib" | "pytorch-legacy");
     let class = classify_extension(ext);
     let expected: &[&str] = match ext {
@@ -460,5 +484,8 @@ fn extension_mismatch(display: &str, ext: &str, format: &str) -> Option<mlvet_co
 
 /// Every rule this crate can emit.
 pub fn rules() -> Vec<&'static RuleMeta> {
-    rules::all()
+    let mut all = rules::all();
+    all.extend(mlvet_modelfiles::rules());
+    all.sort_by_key(|rule| rule.id);
+    all
 }

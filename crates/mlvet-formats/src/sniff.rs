@@ -44,6 +44,8 @@ pub enum Format {
     Hdf5,
     /// llama.cpp GGUF (`GGUF` magic).
     Gguf,
+    /// A code-free model format validated by `mlvet-modelfiles` (XGBoost, LightGBM).
+    ModelFile(mlvet_modelfiles::Kind),
     /// Nothing mlvet analyses.
     NotAModel,
 }
@@ -70,6 +72,7 @@ impl Format {
             Format::JoblibZfile => "joblib-zfile",
             Format::Hdf5 => "hdf5",
             Format::Gguf => "gguf",
+            Format::ModelFile(kind) => kind.name(),
             Format::NotAModel => "not-a-model",
         }
     }
@@ -144,6 +147,9 @@ pub fn sniff(prefix: &[u8]) -> Format {
             return Format::TorchTar;
         }
         return Format::Tar;
+    }
+    if let Some(kind) = mlvet_modelfiles::sniff(prefix) {
+        return Format::ModelFile(kind);
     }
     if prefix.starts_with(TORCH_LEGACY_MAGIC) {
         return Format::TorchLegacy;

@@ -497,6 +497,7 @@ pub(crate) fn scan_zip(
         scan.findings.push(finding);
     }
     let kind = classify(&dir.entries);
+    let model_zip = crate::modelfiles::ZipModel::detect(&dir.entries);
     let mut code_files = 0usize;
     scan.entries += dir.entries.len();
     let torch_like = matches!(kind, Kind::Torch | Kind::TorchScript);
@@ -554,6 +555,9 @@ pub(crate) fn scan_zip(
                 }
             },
         );
+    }
+    if let Some(model_zip) = model_zip {
+        return crate::modelfiles::finish_zip(scan, src, &dir.entries, model_zip, loc);
     }
     match kind {
         Kind::Torch => "pytorch-zip",
@@ -641,7 +645,7 @@ fn open_decoder<'a>(
 /// Streams one member, with the loaders' tolerance, through `consume` (which gets the reader and
 /// the member's first bytes); then finishes the member within the budget to check its CRC.
 /// Problems become findings; nothing is held in memory beyond what `consume` buffers itself.
-fn scan_entry(
+pub(crate) fn scan_entry(
     scan: &mut Scan<'_>,
     src: &mut dyn ReadSeek,
     entry: &Entry,
@@ -730,7 +734,10 @@ fn scan_entry(
         let mut whole = std::io::Cursor::new(prefix).chain(&mut member);
         consume(scan, &mut whole, &head);
     }
-    member.inner.drain();
+    // Finish the member through the CRC reader (the limits still apply): members the consumer
+    // stopped reading early (a JSON file after its sniffed prefix) must still be checksummed
+    // over all their bytes.
+    let _ = std::io::copy(&mut member, &mut std::io::sink());
     let limited = &mut member.inner;
     if let Some(err) = limited.error.take() {
         scan.incomplete(container_uninspectable_member::finding(
