@@ -38,6 +38,7 @@ fn hostile_report(
         }],
         database: None,
         warnings: vec![error],
+        packages: vec![],
     }
 }
 

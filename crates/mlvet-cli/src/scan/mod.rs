@@ -1,18 +1,20 @@
 //! `mlvet scan`: walk the inputs, send every file to the analysis that reads it the way its real
 //! loader would, match the dependency inventory against the advisory database, render, exit.
 
+mod hash;
 mod no_database;
+mod packages;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use mlvet_core::{ArtifactReport, RuleMeta, ScanError, ScanReport};
+use mlvet_core::{ArtifactKind, ArtifactReport, RuleMeta, ScanError, ScanReport};
 use mlvet_formats::{ScanOptions, WalkedFile};
 use mlvet_inventory::{Inventory, TargetEnv};
 use rayon::prelude::*;
 
-use crate::cli::{OutputFormat, ScanArgs};
+use crate::cli::{ScanFormat, ScanArgs};
 
 /// Rules reported by the scan orchestration itself (not by one analysis).
 pub fn rules() -> Vec<&'static RuleMeta> {
@@ -47,8 +49,23 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         duration_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
     };
     let text = match args.format {
-        OutputFormat::Json => mlvet_report::render_json(&report, &meta),
-        OutputFormat::Terminal => {
+        ScanFormat::Json => mlvet_report::render_json(&report, &meta),
+        ScanFormat::Sarif => {
+            let rules = crate::rules::all_rules();
+            mlvet_report::render_sarif(
+                &report,
+                &meta,
+                &mlvet_report::SarifOptions { rules: &rules },
+            )
+        }
+        ScanFormat::Cyclonedx => {
+            let options = mlvet_report::CycloneDxOptions {
+                timestamp: source_date_epoch()?,
+            };
+            mlvet_report::render_cyclonedx(&report, &meta, &options)
+        }
+        ScanFormat::Markdown => mlvet_report::render_markdown(&report, &meta),
+        ScanFormat::Terminal => {
             let color = args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -63,6 +80,56 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
     };
     crate::write_output(args.output.as_deref(), &text)?;
     Ok(crate::exit::code_for(&report, args.fail_on.threshold()))
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible builds) as an RFC 3339 timestamp for the CycloneDX
+/// metadata; `None` when unset, so the BOM carries no time and stays byte-identical across runs.
+fn source_date_epoch() -> anyhow::Result<Option<String>> {
+    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    let seconds: i64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| (0..=253_402_300_799).contains(s))
+        .with_context(|| format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds"))?;
+    Ok(Some(rfc3339_utc(seconds)))
+}
+
+/// Seconds since the epoch (0 ..= 9999-12-31T23:59:59) as `YYYY-MM-DDTHH:MM:SSZ`, by Howard
+/// Hinnant's `civil_from_days`.
+fn rfc3339_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let in_day = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        (in_day % 3600) / 60,
+        in_day % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn epoch_seconds_format_as_rfc3339() {
+        assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(253_402_300_799), "9999-12-31T23:59:59Z");
+    }
 }
 
 /// What one walked file turned out to be.
@@ -89,9 +156,10 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
     let (files, walk_errors) = mlvet_formats::walk(&args.paths);
     let roots = inclusion_roots(&args.paths);
     let inventory_enabled = !args.no_deps;
+    let hash_models = hash::wanted(args);
     let outcomes: Vec<Outcome> = files
         .into_par_iter()
-        .map(|file| scan_one(file, &options, &roots, inventory_enabled))
+        .map(|file| scan_one(file, &options, &roots, inventory_enabled, hash_models))
         .collect();
 
     let mut report = ScanReport {
@@ -154,6 +222,7 @@ fn scan_one(
     options: &ScanOptions,
     roots: &[PathBuf],
     inventory_enabled: bool,
+    hash_models: bool,
 ) -> Outcome {
     if inventory_enabled {
         let prefix = match read_prefix(&file.path) {
@@ -177,7 +246,20 @@ fn scan_one(
         }
     }
     match mlvet_formats::scan_file(&file.path, &file.display, options) {
-        Ok(Some(artifact)) => Outcome::Model(artifact),
+        Ok(Some(mut artifact)) => {
+            if hash_models {
+                match hash::sha256_file(&file.path) {
+                    Ok(digest) => artifact.sha256 = Some(digest),
+                    Err(err) => {
+                        return Outcome::Failed(ScanError {
+                            path: file.display.clone(),
+                            message: format!("cannot hash: {err}"),
+                        });
+                    }
+                }
+            }
+            Outcome::Model(artifact)
+        }
         Ok(None) => Outcome::NotOfInterest,
         Err(err) => Outcome::Failed(ScanError {
             path: file.display.clone(),
@@ -238,7 +320,11 @@ fn match_dependencies(
         )),
     }
 
+    let mut package_ids = packages::IdAllocator::default();
     for (file, inventory) in inventories {
+        report
+            .packages
+            .extend(packages::from_inventory(&inventory, &mut package_ids));
         let mut findings = inventory.findings;
         let mut fully_inspected = inventory.fully_parsed;
         let dependencies: Vec<_> = inventory
@@ -270,13 +356,16 @@ fn match_dependencies(
                 }
             }
         }
-        report.artifacts.push(ArtifactReport::new(
-            file.display,
-            inventory.kind.as_str().to_string(),
-            file.size,
-            fully_inspected,
-            findings,
-        ));
+        report.artifacts.push(
+            ArtifactReport::new(
+                file.display,
+                inventory.kind.as_str().to_string(),
+                file.size,
+                fully_inspected,
+                findings,
+            )
+            .with_kind(ArtifactKind::Dependencies),
+        );
     }
     Ok(())
 }
