@@ -171,3 +171,13 @@ fn output_is_deterministic_and_timestamped_only_on_request() {
     assert!(!render(None).contains("timestamp"));
     assert!(render(Some("2025-01-01T00:00:00Z")).contains("\"timestamp\": \"2025-01-01T00:00:00Z\""));
 }
+
+#[test]
+fn the_schema_check_is_not_vacuous() {
+    let mut document = bom(&full_report(), None);
+    document["components"][0]["type"] = "model".into();
+    assert!(std::panic::catch_unwind(|| assert_valid_cyclonedx(&document)).is_err());
+    let mut document = bom(&full_report(), None);
+    document["metadata"]["timestamp"] = "yesterday".into();
+    assert!(std::panic::catch_unwind(|| assert_valid_cyclonedx(&document)).is_err());
+}

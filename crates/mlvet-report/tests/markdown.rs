@@ -58,7 +58,7 @@ fn user_controlled_text_cannot_inject_markdown_or_html() {
         .expect("row");
     let cells = row.replace("\\|", "").matches('|').count();
     assert_eq!(cells, 5, "{row}");
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(prose.matches("<details>").count(), prose.matches("</details>").count());
 }
 
 #[test]

@@ -184,3 +184,14 @@ fn output_is_deterministic() {
     let b = render_sarif(&full_report(), &meta(None), &SarifOptions { rules: &RULES });
     assert_eq!(a, b);
 }
+
+#[test]
+fn the_schema_check_is_not_vacuous() {
+    let mut log = sarif(&malicious_report(), Some(Severity::High));
+    log["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(std::panic::catch_unwind(|| assert_valid_sarif(&log)).is_err());
+    let mut log = sarif(&malicious_report(), Some(Severity::High));
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        "has space".into();
+    assert!(std::panic::catch_unwind(|| assert_valid_sarif(&log)).is_err());
+}

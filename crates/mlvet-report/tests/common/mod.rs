@@ -411,10 +411,24 @@ pub fn shared_schema(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
 }
 
-/// Validates `document` against the SARIF 2.1.0 schema, formats included.
+/// Validates `document` against the SARIF 2.1.0 schema, formats included, and checks every URI
+/// is a well-formed URI reference.
+///
+/// The published schema's `language` pattern `^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$` ends in
+/// an unmatched `]`, a literal in ECMA-262 regexes but an error for Rust's regex engine; it is
+/// escaped (`\\]`, the same language) before the schema is compiled.
 #[track_caller]
 pub fn assert_valid_sarif(document: &serde_json::Value) {
-    let schema = shared_schema("sarif-2.1.0.schema.json");
+    assert_uri_references(document);
+    let path = format!(
+        "{}/../../../shared/schemas/sarif-2.1.0.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {path}: {err}"))
+        .replace("{2}]?$", "{2}\\\\]?$");
+    let schema: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"));
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)
@@ -454,4 +468,36 @@ pub fn assert_valid_cyclonedx(document: &serde_json::Value) {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "invalid CycloneDX: {errors:#?}\n{document:#}");
+}
+
+/// Every `uri` in a SARIF log is an RFC 3986 URI reference: printable ASCII without spaces, and
+/// `%` only as the start of an escape.
+#[track_caller]
+pub fn assert_uri_references(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                if key == "uri"
+                    && let Some(uri) = child.as_str()
+                {
+                    let bytes = uri.as_bytes();
+                    let escapes_ok = bytes.iter().enumerate().all(|(i, b)| {
+                        *b != b'%'
+                            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                    });
+                    assert!(
+                        !uri.is_empty()
+                            && uri.bytes().all(|b| b.is_ascii_graphic())
+                            && !uri.contains(['<', '>', '"', '{', '}', '|', '\\', '^', '`'])
+                            && escapes_ok,
+                        "not a URI reference: {uri:?}"
+                    );
+                }
+                assert_uri_references(child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(assert_uri_references),
+        _ => {}
+    }
 }
