@@ -29,7 +29,11 @@ fn advisory_db() -> tempfile::TempDir {
             "../shared/advisories/pypa-advisory-database/vulns/torch",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir
 }
 
@@ -37,7 +41,9 @@ fn advisory_db() -> tempfile::TempDir {
 fn scan(data_dir: &Path, format: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlvet"));
     command
-        .args(["scan", "--format", format, PROJECT, SEVEN_ZIP, TAR_GZ, SAFE_NPY])
+        .args([
+            "scan", "--format", format, PROJECT, SEVEN_ZIP, TAR_GZ, SAFE_NPY,
+        ])
         .args(extra)
         .current_dir(common::repo_root())
         .env("MLVET_DATA_DIR", data_dir)
@@ -119,7 +125,12 @@ fn sha256_of(relative: &str) -> String {
 fn sarif_is_valid_with_rules_locations_and_exit_code() {
     let db = advisory_db();
     let out = scan(db.path(), "sarif", &[], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = json(&out);
     assert_valid_sarif(&log);
     let run = &log["runs"][0];
@@ -182,7 +193,10 @@ fn sarif_fingerprints_and_bytes_are_stable_across_runs() {
     let db = advisory_db();
     let first = scan(db.path(), "sarif", &[], &[]);
     let second = scan(db.path(), "sarif", &[], &[]);
-    assert_eq!(first.stdout, second.stdout, "SARIF output differs between runs");
+    assert_eq!(
+        first.stdout, second.stdout,
+        "SARIF output differs between runs"
+    );
     let fingerprints: Vec<String> = json(&first)["runs"][0]["results"]
         .as_array()
         .expect("results")
@@ -190,14 +204,23 @@ fn sarif_fingerprints_and_bytes_are_stable_across_runs() {
         .map(|r| r["partialFingerprints"]["mlvetFinding/v1"].to_string())
         .collect();
     let unique: std::collections::BTreeSet<&String> = fingerprints.iter().collect();
-    assert_eq!(unique.len(), fingerprints.len(), "fingerprints collide: {fingerprints:?}");
+    assert_eq!(
+        unique.len(),
+        fingerprints.len(),
+        "fingerprints collide: {fingerprints:?}"
+    );
 }
 
 #[test]
 fn cyclonedx_is_a_valid_ai_bom_with_hashes_graph_and_vulnerabilities() {
     let db = advisory_db();
     let out = scan(db.path(), "cyclonedx", &[], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bom = json(&out);
     assert_valid_cyclonedx(&bom);
     assert!(bom["metadata"].get("timestamp").is_none());
@@ -272,10 +295,27 @@ fn cyclonedx_is_byte_identical_and_honours_source_date_epoch() {
     let first = scan(db.path(), "cyclonedx", &[], &[]);
     let second = scan(db.path(), "cyclonedx", &[], &[]);
     assert_eq!(first.stdout, second.stdout);
-    let dated = scan(db.path(), "cyclonedx", &[], &[("SOURCE_DATE_EPOCH", "1700000000")]);
-    assert_eq!(json(&dated)["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
-    let bad = scan(db.path(), "cyclonedx", &[], &[("SOURCE_DATE_EPOCH", "soon")]);
-    assert_eq!(bad.status.code(), Some(3), "an unusable SOURCE_DATE_EPOCH is an error");
+    let dated = scan(
+        db.path(),
+        "cyclonedx",
+        &[],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(
+        json(&dated)["metadata"]["timestamp"],
+        "2023-11-14T22:13:20Z"
+    );
+    let bad = scan(
+        db.path(),
+        "cyclonedx",
+        &[],
+        &[("SOURCE_DATE_EPOCH", "soon")],
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(3),
+        "an unusable SOURCE_DATE_EPOCH is an error"
+    );
 }
 
 #[test]
@@ -286,9 +326,15 @@ fn markdown_summarises_for_a_pull_request() {
     let md = String::from_utf8(out.stdout).expect("utf-8");
     assert!(md.starts_with("### mlvet scan: failed\n"), "{md}");
     assert!(md.contains("**2** malicious"), "{md}");
-    assert!(md.contains(&format!("` {SEVEN_ZIP} ▸ archive/data.pkl `")), "{md}");
+    assert!(
+        md.contains(&format!("` {SEVEN_ZIP} ▸ archive/data.pkl `")),
+        "{md}"
+    );
     assert!(md.contains("<details><summary>"), "{md}");
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
 
     let clean = common::mlvet(db.path(), &["scan", "--format", "markdown", SAFE_NPY]);
     assert_eq!(clean.status.code(), Some(0));
@@ -302,12 +348,17 @@ fn json_1_1_lists_packages_with_edges_and_models_hashed_on_request() {
     assert_eq!(plain["schema_version"], "1.1");
     let models = plain["models"].as_array().expect("models");
     assert_eq!(models.len(), 3, "{models:#?}");
-    assert!(models.iter().all(|m| m["sha256"].is_null()), "no hashing without --hash");
+    assert!(
+        models.iter().all(|m| m["sha256"].is_null()),
+        "no hashing without --hash"
+    );
     let packages = plain["packages"].as_array().expect("packages");
     assert_eq!(packages.len(), 9);
     let transformers = packages
         .iter()
-        .find(|p| p["name"] == "transformers" && p["source"]["file"] == format!("{PROJECT}/uv.lock"))
+        .find(|p| {
+            p["name"] == "transformers" && p["source"]["file"] == format!("{PROJECT}/uv.lock")
+        })
         .expect("locked transformers");
     assert_eq!(transformers["depends_on"].as_array().map(Vec::len), Some(2));
     assert_eq!(transformers["ml"], true);
@@ -335,9 +386,11 @@ fn reports_without_an_advisory_database_stay_valid_and_incomplete() {
     let notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .expect("notifications");
-    assert!(notes.iter().any(|n| n["message"]["text"]
-        .as_str()
-        .is_some_and(|t| t.contains("no advisory database"))));
+    assert!(notes.iter().any(|n| {
+        n["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("no advisory database"))
+    }));
     let bom = json(&scan(empty.path(), "cyclonedx", &[], &[]));
     assert_valid_cyclonedx(&bom);
     assert!(bom.get("vulnerabilities").is_none());

@@ -89,5 +89,9 @@ fn each_rule_has_the_required_sections_with_content() {
             problems.push(format!("{id}: `References` has no link"));
         }
     }
-    assert!(problems.is_empty(), "rule docs incomplete:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "rule docs incomplete:\n{}",
+        problems.join("\n")
+    );
 }

@@ -297,7 +297,9 @@ mod edge_tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -343,7 +345,10 @@ version = "1.26.0"
         assert_eq!(inventory.dependencies.len(), 2);
         assert_eq!(
             edges(ManifestKind::PoetryLock, lock),
-            pairs(&[("transformers", "huggingface-hub"), ("transformers", "numpy")])
+            pairs(&[
+                ("transformers", "huggingface-hub"),
+                ("transformers", "numpy")
+            ])
         );
     }
 
@@ -357,7 +362,10 @@ name = "torch"
 version = "2.1.0"
 dependencies = [{ name = "sympy" }, { not-a-name = 1 }]
 "#;
-        assert_eq!(edges(ManifestKind::Pylock, lock), pairs(&[("torch", "sympy")]));
+        assert_eq!(
+            edges(ManifestKind::Pylock, lock),
+            pairs(&[("torch", "sympy")])
+        );
     }
 
     #[test]

@@ -218,10 +218,30 @@ mod tests {
     #[test]
     fn builds_purls_that_parse_back() {
         let cases = [
-            ("PyPI", "Torch_Vision", Some("0.16.0+cu121"), "pkg:pypi/torch-vision@0.16.0%2Bcu121"),
-            ("npm", "@types/node", Some("20.1.0"), "pkg:npm/%40types/node@20.1.0"),
-            ("Maven", "org.apache:commons", Some("1.0"), "pkg:maven/org.apache/commons@1.0"),
-            ("Go", "github.com/gin-gonic/gin", None, "pkg:golang/github.com/gin-gonic/gin"),
+            (
+                "PyPI",
+                "Torch_Vision",
+                Some("0.16.0+cu121"),
+                "pkg:pypi/torch-vision@0.16.0%2Bcu121",
+            ),
+            (
+                "npm",
+                "@types/node",
+                Some("20.1.0"),
+                "pkg:npm/%40types/node@20.1.0",
+            ),
+            (
+                "Maven",
+                "org.apache:commons",
+                Some("1.0"),
+                "pkg:maven/org.apache/commons@1.0",
+            ),
+            (
+                "Go",
+                "github.com/gin-gonic/gin",
+                None,
+                "pkg:golang/github.com/gin-gonic/gin",
+            ),
             ("conda", "PyTorch", Some("2.1.0"), "pkg:conda/pytorch@2.1.0"),
         ];
         for (ecosystem, name, version, expected) in cases {

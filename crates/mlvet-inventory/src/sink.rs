@@ -3,8 +3,8 @@
 use mlvet_core::{Finding, Location, SourceRef};
 
 use crate::{
-    Dependency, DependencyEdge, Inventory, MAX_EDGES, MAX_ENTRIES, MAX_NAME_BYTES, MAX_SPEC_BYTES, MAX_VERSION_BYTES,
-    ManifestKind, Origin, names, rules,
+    Dependency, DependencyEdge, Inventory, MAX_EDGES, MAX_ENTRIES, MAX_NAME_BYTES, MAX_SPEC_BYTES,
+    MAX_VERSION_BYTES, ManifestKind, Origin, names, rules,
 };
 
 pub(crate) struct Sink {

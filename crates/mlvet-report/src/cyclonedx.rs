@@ -249,30 +249,38 @@ fn build(report: &ScanReport, meta: &RunMeta, options: &CycloneDxOptions) -> Bom
     // record refused by the inventory): it still gets a component, so `affects` can point at it.
     let mut refs_by_place: BTreeMap<(String, Option<u32>, String), String> = packages
         .iter()
-        .map(|p| ((p.source.file.clone(), p.source.line, p.name.clone()), p.id.clone()))
+        .map(|p| {
+            (
+                (p.source.file.clone(), p.source.line, p.name.clone()),
+                p.id.clone(),
+            )
+        })
         .collect();
     let mut used: BTreeSet<String> = packages.iter().map(|p| p.id.clone()).collect();
     for finding in report.findings() {
-        if let Some(package) = &finding.package {
-            let key = place_key(package);
-            if !refs_by_place.contains_key(&key) {
-                let mut id = format!("{}/{}|{}", package.ecosystem, package.name, package.source.file);
-                while !used.insert(id.clone()) {
-                    id.push('+');
-                }
-                refs_by_place.insert(key, id.clone());
-                packages.push(InventoryPackage {
-                    id,
-                    ecosystem: package.ecosystem.clone(),
-                    name: package.name.clone(),
-                    version: package.version.clone(),
-                    requirement: package.requirement.clone(),
-                    markers: package.markers.clone(),
-                    source: package.source.clone(),
-                    ml: package.ml,
-                    ..InventoryPackage::default()
-                });
+        if let Some(package) = &finding.package
+            && let std::collections::btree_map::Entry::Vacant(slot) =
+                refs_by_place.entry(place_key(package))
+        {
+            let mut id = format!(
+                "{}/{}|{}",
+                package.ecosystem, package.name, package.source.file
+            );
+            while !used.insert(id.clone()) {
+                id.push('+');
             }
+            slot.insert(id.clone());
+            packages.push(InventoryPackage {
+                id,
+                ecosystem: package.ecosystem.clone(),
+                name: package.name.clone(),
+                version: package.version.clone(),
+                requirement: package.requirement.clone(),
+                markers: package.markers.clone(),
+                source: package.source.clone(),
+                ml: package.ml,
+                ..InventoryPackage::default()
+            });
         }
     }
     packages.sort_by(|a, b| a.id.cmp(&b.id));
@@ -288,7 +296,12 @@ fn build(report: &ScanReport, meta: &RunMeta, options: &CycloneDxOptions) -> Bom
         .iter()
         .map(|p| DependencyNode {
             reference: p.id.clone(),
-            depends_on: p.depends_on.iter().filter(|d| used.contains(*d)).cloned().collect(),
+            depends_on: p
+                .depends_on
+                .iter()
+                .filter(|d| used.contains(*d))
+                .cloned()
+                .collect(),
         })
         .collect();
 
@@ -409,7 +422,13 @@ fn model_component(
             Some((org, repo)) => (Some(org.to_string()), repo.to_string()),
             None => (None, origin.repo_id.clone()),
         },
-        None => (None, metadata.get("name").cloned().unwrap_or_else(|| file_name.clone())),
+        None => (
+            None,
+            metadata
+                .get("name")
+                .cloned()
+                .unwrap_or_else(|| file_name.clone()),
+        ),
     };
     let purl = origin.filter(|o| o.repo_type == "model").map(|o| {
         let path = o
@@ -427,7 +446,10 @@ fn model_component(
         property("mlvet:path", artifact.path.clone()),
         property("mlvet:format", artifact.format.clone()),
         property("mlvet:verdict", artifact.verdict.as_str()),
-        property("mlvet:fully-inspected", artifact.fully_inspected.to_string()),
+        property(
+            "mlvet:fully-inspected",
+            artifact.fully_inspected.to_string(),
+        ),
         property("mlvet:size", artifact.size.to_string()),
     ];
     if let Some(path_in_repo) = origin.and_then(|o| o.path_in_repo.clone()) {
@@ -538,7 +560,10 @@ fn vulnerabilities(
                 .iter()
                 .filter_map(|f| {
                     let fixed = f.advisory.as_ref()?.fixed.as_ref()?;
-                    let name = f.package.as_ref().map_or("the package", |p| p.name.as_str());
+                    let name = f
+                        .package
+                        .as_ref()
+                        .map_or("the package", |p| p.name.as_str());
                     Some(format!("Upgrade {name} to {fixed} or later."))
                 })
                 .collect();
@@ -640,7 +665,10 @@ const VEX_JUSTIFICATIONS: [(&str, &str); 4] = [
     ("component_not_present", "code_not_present"),
     ("vulnerable_code_not_present", "code_not_present"),
     ("vulnerable_code_not_in_execute_path", "code_not_reachable"),
-    ("inline_mitigations_already_exist", "protected_by_mitigating_control"),
+    (
+        "inline_mitigations_already_exist",
+        "protected_by_mitigating_control",
+    ),
 ];
 
 /// The analysis of an advisory whose findings are all suppressed: `not_affected` when every
@@ -679,7 +707,9 @@ fn analysis(findings: &[&Finding]) -> Option<Analysis> {
 fn is_date_time(text: &str) -> bool {
     let bytes = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| {
-        bytes.get(range).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+        bytes
+            .get(range)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
     };
     let zone = text.get(19..).unwrap_or("");
     let zone = zone

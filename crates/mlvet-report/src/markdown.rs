@@ -36,7 +36,12 @@ pub fn render_markdown(report: &ScanReport, meta: &RunMeta) -> String {
         Verdict::Suspicious,
         Verdict::Safe,
     ]
-    .map(|v| (v, report.artifacts.iter().filter(|a| a.verdict == v).count()));
+    .map(|v| {
+        (
+            v,
+            report.artifacts.iter().filter(|a| a.verdict == v).count(),
+        )
+    });
 
     let headline = match status {
         crate::ExitStatus::Clean => "passed",
@@ -79,9 +84,7 @@ pub fn render_markdown(report: &ScanReport, meta: &RunMeta) -> String {
         .map_or_else(|| "never".to_string(), |s| s.as_str().to_string());
     let mut omitted = 0usize;
     if failing.is_empty() {
-        out.push(&format!(
-            "No finding reaches `--fail-on {threshold}`.\n\n"
-        ));
+        out.push(&format!("No finding reaches `--fail-on {threshold}`.\n\n"));
     } else {
         out.push(&format!(
             "**{} finding{} at or above `--fail-on {threshold}`:**\n\n",
@@ -205,7 +208,12 @@ fn location_text(finding: &Finding) -> String {
 fn finding_cell(finding: &Finding) -> String {
     let mut cell = prose(&finding.message);
     for evidence in finding.evidence.iter().take(3) {
-        let _ = write!(cell, "<br>{}: {}", prose(&evidence.label), code(&evidence.value));
+        let _ = write!(
+            cell,
+            "<br>{}: {}",
+            prose(&evidence.label),
+            code(&evidence.value)
+        );
     }
     if let Some(advisory) = &finding.advisory
         && let Some(fixed) = &advisory.fixed
@@ -219,7 +227,13 @@ fn finding_cell(finding: &Finding) -> String {
 fn flatten(text: &str) -> String {
     let mut out: String = text
         .chars()
-        .map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
         .take(MAX_CELL_CHARS)
         .collect();
     if text.chars().nth(MAX_CELL_CHARS).is_some() {
@@ -231,11 +245,7 @@ fn flatten(text: &str) -> String {
 /// A code span that shows `text` literally, safe inside a table cell.
 pub(crate) fn code(text: &str) -> String {
     let text = flatten(text).replace('|', "\\|");
-    let longest_run = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     // A space on each side keeps a leading or trailing backtick from joining the fence; an
     // all-space span would lose it, so that case shows the spaces quoted.

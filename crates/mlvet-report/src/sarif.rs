@@ -235,7 +235,8 @@ fn build(report: &ScanReport, meta: &RunMeta, options: &SarifOptions<'_>) -> Log
     let mut fired: Vec<&str> = findings.iter().map(|f| f.rule).collect();
     fired.sort_unstable();
     fired.dedup();
-    let rule_index: BTreeMap<&str, usize> = fired.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let rule_index: BTreeMap<&str, usize> =
+        fired.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let rules = fired
         .iter()
         .map(|id| descriptor(id, options.rules.iter().find(|r| r.id == *id).copied()))
@@ -348,13 +349,21 @@ fn descriptor(id: &str, rule: Option<&RuleMeta>) -> ReportingDescriptor {
             rule.verdict.as_str(),
             rule.category,
         ),
-        None => (id.to_string(), String::new(), Severity::Medium, "suspicious", "unknown"),
+        None => (
+            id.to_string(),
+            String::new(),
+            Severity::Medium,
+            "suspicious",
+            "unknown",
+        ),
     };
     let what = section(&docs, "What it does");
     ReportingDescriptor {
         id: id.to_string(),
         name: pascal_case(id),
-        short_description: Text { text: summary.clone() },
+        short_description: Text {
+            text: summary.clone(),
+        },
         full_description: what.map(|text| Text { text }),
         help: (!docs.is_empty()).then(|| Help {
             text: docs.clone(),
@@ -456,7 +465,10 @@ fn result(
 
     let mut properties: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     properties.insert("mlvet/severity".into(), finding.severity.as_str().into());
-    properties.insert("mlvet/confidence".into(), finding.confidence.as_str().into());
+    properties.insert(
+        "mlvet/confidence".into(),
+        finding.confidence.as_str().into(),
+    );
     properties.insert("mlvet/verdict".into(), finding.verdict.as_str().into());
     if !location.members.is_empty() {
         properties.insert("mlvet/members".into(), location.members.clone().into());
@@ -496,7 +508,10 @@ fn result(
                 "cvssVector": advisory.cvss_vector,
             }),
         );
-        if let Some(score) = advisory.cvss_score.filter(|s| s.is_finite() && (0.0..=10.0).contains(s)) {
+        if let Some(score) = advisory
+            .cvss_score
+            .filter(|s| s.is_finite() && (0.0..=10.0).contains(s))
+        {
             properties.insert("security-severity".into(), format!("{score:.1}").into());
         }
     }
@@ -643,7 +658,25 @@ pub(crate) fn encode_uri_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for byte in path.bytes() {
         let keep = byte.is_ascii_alphanumeric()
-            || matches!(byte, b'/' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b'@');
+            || matches!(
+                byte,
+                b'/' | b'-'
+                    | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'@'
+            );
         if keep {
             out.push(char::from(byte));
         } else {
@@ -672,9 +705,18 @@ mod tests {
     #[test]
     fn sections_are_read_from_rule_docs() {
         let docs = "## What it does\nFinds things.\n\nMore.\n## Why is this bad?\nBecause.";
-        assert_eq!(section(docs, "What it does").as_deref(), Some("Finds things.\n\nMore."));
-        assert_eq!(section(docs, "Why is this bad?").as_deref(), Some("Because."));
+        assert_eq!(
+            section(docs, "What it does").as_deref(),
+            Some("Finds things.\n\nMore.")
+        );
+        assert_eq!(
+            section(docs, "Why is this bad?").as_deref(),
+            Some("Because.")
+        );
         assert_eq!(section(docs, "Remediation"), None);
-        assert_eq!(pascal_case("pickle-dangerous-callable"), "PickleDangerousCallable");
+        assert_eq!(
+            pascal_case("pickle-dangerous-callable"),
+            "PickleDangerousCallable"
+        );
     }
 }

@@ -128,7 +128,10 @@ fn vulnerabilities_affect_package_components_and_vex_means_not_affected() {
         .iter()
         .filter_map(|a| a["ref"].as_str())
         .collect();
-    assert!(refs.contains(&"pkg:pypi/torch@1.13.0|requirements.txt:3"), "{refs:?}");
+    assert!(
+        refs.contains(&"pkg:pypi/torch@1.13.0|requirements.txt:3"),
+        "{refs:?}"
+    );
     let rating = &torch["ratings"][0];
     assert_eq!(rating["method"], "CVSSv31");
     assert_eq!(rating["score"], 9.8);
@@ -169,7 +172,9 @@ fn output_is_deterministic_and_timestamped_only_on_request() {
     };
     assert_eq!(render(None), render(None));
     assert!(!render(None).contains("timestamp"));
-    assert!(render(Some("2025-01-01T00:00:00Z")).contains("\"timestamp\": \"2025-01-01T00:00:00Z\""));
+    assert!(
+        render(Some("2025-01-01T00:00:00Z")).contains("\"timestamp\": \"2025-01-01T00:00:00Z\"")
+    );
 }
 
 #[test]

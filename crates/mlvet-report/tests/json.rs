@@ -334,7 +334,10 @@ fn suppressed_findings_are_listed_but_not_counted() {
     );
     let lock = artifact(&value, "uv.lock");
     assert_eq!(lock["finding_count"], 0);
-    assert_eq!(lock["verdict"], "safe", "a VEX-suppressed vulnerability does not count");
+    assert_eq!(
+        lock["verdict"], "safe",
+        "a VEX-suppressed vulnerability does not count"
+    );
     assert_eq!(lock["kind"], "dependencies");
 }
 
@@ -365,7 +368,12 @@ fn inventory_and_models_are_reported() {
     assert_eq!(models[0]["metadata"]["architecture"], "LlamaForCausalLM");
     assert_eq!(models[0]["origin"]["revision"], HUB_COMMIT);
     assert_eq!(models[1]["kind"], "dataset");
-    assert_eq!(artifact(&value, "hub/model.safetensors")["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        artifact(&value, "hub/model.safetensors")["sha256"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
 }
 
 fn artifact<'a>(value: &'a Value, path: &str) -> &'a Value {

@@ -10,10 +10,15 @@ use mlvet_report::{MARKDOWN_MAX_CHARS, render_markdown};
 #[test]
 fn failing_findings_are_a_table_and_the_rest_is_collapsed() {
     let md = render_markdown(&full_report(), &meta(Some(Severity::High)));
-    assert!(md.starts_with("### mlvet scan: incomplete (scan errors)\n"), "{md}");
+    assert!(
+        md.starts_with("### mlvet scan: incomplete (scan errors)\n"),
+        "{md}"
+    );
     assert!(md.contains("**1** malicious"), "{md}");
     let table_start = md.find("| severity | rule |").expect("table");
-    let details = md.find("<details><summary>1 other finding below the threshold").expect("details");
+    let details = md
+        .find("<details><summary>1 other finding below the threshold")
+        .expect("details");
     assert!(table_start < details);
     let failing = &md[table_start..details];
     assert!(failing.contains("pickle-dangerous-callable"));
@@ -21,7 +26,10 @@ fn failing_findings_are_a_table_and_the_rest_is_collapsed() {
     assert!(md.contains("<details><summary>1 suppressed finding</summary>"));
     assert!(md.contains("never calls the affected loader"));
     assert!(md.contains("` models/bundle.tar ▸ weights.zip ▸ archive/data.pkl `"));
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
 }
 
 fn hostile_report(name: &str, evidence: &str, count: usize) -> ScanReport {
@@ -36,7 +44,13 @@ fn hostile_report(name: &str, evidence: &str, count: usize) -> ScanReport {
         })
         .collect();
     ScanReport {
-        artifacts: vec![ArtifactReport::new(name.into(), "pickle".into(), 1, true, findings)],
+        artifacts: vec![ArtifactReport::new(
+            name.into(),
+            "pickle".into(),
+            1,
+            true,
+            findings,
+        )],
         ..ScanReport::default()
     }
 }
@@ -44,11 +58,24 @@ fn hostile_report(name: &str, evidence: &str, count: usize) -> ScanReport {
 #[test]
 fn user_controlled_text_cannot_inject_markdown_or_html() {
     let name = "evil|</details><img src=x onerror=alert(1)>`[link](https://evil.invalid)`@team\n\n# heading";
-    let md = render_markdown(&hostile_report(name, "<script>x</script> | @admin", 1), &meta(Some(Severity::High)));
+    let md = render_markdown(
+        &hostile_report(name, "<script>x</script> | @admin", 1),
+        &meta(Some(Severity::High)),
+    );
     // Outside code spans (which render literally) no tag, link or mention survives.
     let prose = outside_code_spans(&md);
-    for needle in ["<img", "<script", "</details><img", "](https://evil", "@team", "@admin"] {
-        assert!(!prose.contains(needle), "`{needle}` outside a code span:\n{md}");
+    for needle in [
+        "<img",
+        "<script",
+        "</details><img",
+        "](https://evil",
+        "@team",
+        "@admin",
+    ] {
+        assert!(
+            !prose.contains(needle),
+            "`{needle}` outside a code span:\n{md}"
+        );
     }
     assert!(!md.contains("\n# heading"), "{md}");
     // The table keeps four cells on the finding's row: every `|` inside is escaped.
@@ -58,15 +85,29 @@ fn user_controlled_text_cannot_inject_markdown_or_html() {
         .expect("row");
     let cells = row.replace("\\|", "").matches('|').count();
     assert_eq!(cells, 5, "{row}");
-    assert_eq!(prose.matches("<details>").count(), prose.matches("</details>").count());
+    assert_eq!(
+        prose.matches("<details>").count(),
+        prose.matches("</details>").count()
+    );
 }
 
 #[test]
 fn output_is_bounded_with_a_note() {
     let long = "x".repeat(400);
-    let md = render_markdown(&hostile_report("big.pkl", &long, 2_000), &meta(Some(Severity::High)));
-    assert!(md.chars().count() <= MARKDOWN_MAX_CHARS, "{}", md.chars().count());
-    assert!(md.contains("more entries not shown"), "{}", &md[md.len() - 400..]);
+    let md = render_markdown(
+        &hostile_report("big.pkl", &long, 2_000),
+        &meta(Some(Severity::High)),
+    );
+    assert!(
+        md.chars().count() <= MARKDOWN_MAX_CHARS,
+        "{}",
+        md.chars().count()
+    );
+    assert!(
+        md.contains("more entries not shown"),
+        "{}",
+        &md[md.len() - 400..]
+    );
 }
 
 #[test]

@@ -151,7 +151,11 @@ fn hostile_strings_still_validate_against_the_schemas() {
             text.to_string(),
         );
         let rules = [&DANGEROUS_CALLABLE];
-        let sarif = render_sarif(&report, &meta(Some(Severity::High)), &SarifOptions { rules: &rules });
+        let sarif = render_sarif(
+            &report,
+            &meta(Some(Severity::High)),
+            &SarifOptions { rules: &rules },
+        );
         assert_valid_sarif(&serde_json::from_str(&sarif).expect("SARIF is JSON"));
         let bom = render_cyclonedx(&report, &meta(None), &CycloneDxOptions::default());
         assert_valid_cyclonedx(&serde_json::from_str(&bom).expect("BOM is JSON"));

@@ -82,7 +82,9 @@ fn nested_members_are_logical_locations_and_child_artifacts() {
         "models/bundle.tar ▸ weights.zip ▸ archive/data.pkl"
     );
     let artifacts = log["runs"][0]["artifacts"].as_array().expect("artifacts");
-    let outer = physical["artifactLocation"]["index"].as_u64().expect("index") as usize;
+    let outer = physical["artifactLocation"]["index"]
+        .as_u64()
+        .expect("index") as usize;
     assert_eq!(artifacts[outer]["location"]["uri"], "models/bundle.tar");
     let inner = artifacts
         .iter()

@@ -53,7 +53,11 @@ pub fn from_inventory(inventory: &Inventory, ids: &mut IdAllocator) -> Vec<Inven
     }
     for (dependency, package) in inventory.dependencies.iter().zip(packages.iter_mut()) {
         if let Some(targets) = targets_by_name.get(dependency.normalized_name.as_str()) {
-            package.depends_on = targets.iter().filter(|t| **t != package.id).cloned().collect();
+            package.depends_on = targets
+                .iter()
+                .filter(|t| **t != package.id)
+                .cloned()
+                .collect();
         }
     }
     packages

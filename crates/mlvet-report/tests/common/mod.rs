@@ -223,13 +223,16 @@ pub fn full_report() -> ScanReport {
         advisory.affected_allowed = Some(">=1.12, <1.13.1".to_string());
     }
     unpinned.location = Location::file("pyproject.toml").with_line(12);
-    report.artifacts.push(ArtifactReport::new(
-        "pyproject.toml".to_string(),
-        "pyproject".to_string(),
-        800,
-        true,
-        vec![unpinned],
-    ).with_kind(ArtifactKind::Dependencies));
+    report.artifacts.push(
+        ArtifactReport::new(
+            "pyproject.toml".to_string(),
+            "pyproject".to_string(),
+            800,
+            true,
+            vec![unpinned],
+        )
+        .with_kind(ArtifactKind::Dependencies),
+    );
     report.errors = errors_report().errors;
     report.warnings = vec!["advisory database is older than 30 days".to_string()];
     // 1.1: a hashed model from a hub repository, a dataset file, the inventory and a suppression.
@@ -407,7 +410,8 @@ pub fn shared_schema(name: &str) -> serde_json::Value {
         "{}/../../../shared/schemas/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
 }
 
@@ -437,7 +441,10 @@ pub fn assert_valid_sarif(document: &serde_json::Value) {
         .iter_errors(document)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "invalid SARIF: {errors:#?}\n{document:#}");
+    assert!(
+        errors.is_empty(),
+        "invalid SARIF: {errors:#?}\n{document:#}"
+    );
 }
 
 /// Validates `document` against the CycloneDX 1.6 schema (with the SPDX and JSF schemas it
@@ -467,7 +474,10 @@ pub fn assert_valid_cyclonedx(document: &serde_json::Value) {
         .iter_errors(document)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "invalid CycloneDX: {errors:#?}\n{document:#}");
+    assert!(
+        errors.is_empty(),
+        "invalid CycloneDX: {errors:#?}\n{document:#}"
+    );
 }
 
 /// Every `uri` in a SARIF log is an RFC 3986 URI reference: printable ASCII without spaces, and
