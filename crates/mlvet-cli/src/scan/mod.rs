@@ -273,9 +273,7 @@ fn match_dependencies(
 
     let mut package_ids = packages::IdAllocator::default();
     for (file, inventory) in inventories {
-        report
-            .packages
-            .extend(packages::from_inventory(&inventory, &mut package_ids));
+        let edges = inventory.edges;
         let mut findings = inventory.findings;
         let mut fully_inspected = inventory.fully_parsed;
         let dependencies: Vec<_> = inventory
@@ -307,6 +305,12 @@ fn match_dependencies(
                 }
             }
         }
+        // Moved, not copied, once matching is done: the inventory is held once at the peak.
+        report.packages.extend(packages::from_dependencies(
+            dependencies,
+            &edges,
+            &mut package_ids,
+        ));
         report.artifacts.push(
             ArtifactReport::new(
                 file.display,

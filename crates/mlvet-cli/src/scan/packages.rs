@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mlvet_core::InventoryPackage;
-use mlvet_inventory::{Dependency, Inventory};
+use mlvet_inventory::{Dependency, DependencyEdge};
 
 /// Hands out package ids unique across the whole scan.
 #[derive(Default)]
@@ -24,26 +24,36 @@ impl IdAllocator {
     }
 }
 
-/// The packages of one inventory file, with `depends_on` filled from its edges.
-pub fn from_inventory(inventory: &Inventory, ids: &mut IdAllocator) -> Vec<InventoryPackage> {
-    let mut packages: Vec<InventoryPackage> = inventory
-        .dependencies
-        .iter()
-        .map(|dependency| package(dependency, ids))
-        .collect();
-    if inventory.edges.is_empty() {
+/// The packages of one inventory file, with `depends_on` filled from its edges. The records
+/// are moved into the packages (no second copy of a large inventory).
+pub fn from_dependencies(
+    dependencies: Vec<Dependency>,
+    edges: &[DependencyEdge],
+    ids: &mut IdAllocator,
+) -> Vec<InventoryPackage> {
+    // Edges name packages by normalised name within this file (lockfiles are PyPI-only).
+    let names: Vec<String> = if edges.is_empty() {
+        Vec::new()
+    } else {
+        dependencies
+            .iter()
+            .map(|d| d.normalized_name.clone())
+            .collect()
+    };
+    let mut packages: Vec<InventoryPackage> =
+        dependencies.into_iter().map(|d| package(d, ids)).collect();
+    if edges.is_empty() {
         return packages;
     }
-    // Edges name packages by normalised name within this file (lockfiles are PyPI-only).
     let mut ids_by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (dependency, package) in inventory.dependencies.iter().zip(&packages) {
+    for (name, package) in names.iter().zip(&packages) {
         ids_by_name
-            .entry(dependency.normalized_name.as_str())
+            .entry(name.as_str())
             .or_default()
             .push(package.id.clone());
     }
     let mut targets_by_name: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for edge in &inventory.edges {
+    for edge in edges {
         if let Some(targets) = ids_by_name.get(edge.to.as_str()) {
             targets_by_name
                 .entry(edge.from.as_str())
@@ -51,8 +61,8 @@ pub fn from_inventory(inventory: &Inventory, ids: &mut IdAllocator) -> Vec<Inven
                 .extend(targets.iter().cloned());
         }
     }
-    for (dependency, package) in inventory.dependencies.iter().zip(packages.iter_mut()) {
-        if let Some(targets) = targets_by_name.get(dependency.normalized_name.as_str()) {
+    for (name, package) in names.iter().zip(packages.iter_mut()) {
+        if let Some(targets) = targets_by_name.get(name.as_str()) {
             package.depends_on = targets
                 .iter()
                 .filter(|t| **t != package.id)
@@ -63,8 +73,8 @@ pub fn from_inventory(inventory: &Inventory, ids: &mut IdAllocator) -> Vec<Inven
     packages
 }
 
-fn package(dependency: &Dependency, ids: &mut IdAllocator) -> InventoryPackage {
-    let purl = dependency.purl.clone().or_else(|| {
+fn package(dependency: Dependency, ids: &mut IdAllocator) -> InventoryPackage {
+    let purl = dependency.purl.or_else(|| {
         mlvet_inventory::purl_for(
             &dependency.ecosystem,
             &dependency.name,
@@ -78,7 +88,7 @@ fn package(dependency: &Dependency, ids: &mut IdAllocator) -> InventoryPackage {
         Some(line) => format!("{}:{line}", dependency.source.file),
         None => dependency.source.file.clone(),
     };
-    let markers = dependency.markers.clone();
+    let markers = dependency.markers;
     // An `extra == "..."` marker means the package is only installed with that extra.
     let scope = markers
         .as_deref()
@@ -86,17 +96,17 @@ fn package(dependency: &Dependency, ids: &mut IdAllocator) -> InventoryPackage {
         .map(|_| "optional".to_string());
     InventoryPackage {
         id: ids.allocate(format!("{base}|{place}")),
-        ecosystem: dependency.ecosystem.clone(),
-        name: dependency.name.clone(),
-        version: dependency.version.clone(),
-        requirement: dependency.requirement.clone(),
+        ml: dependency.ecosystem == "PyPI"
+            && mlvet_osv::ml::is_ml_package(&dependency.normalized_name),
+        ecosystem: dependency.ecosystem,
+        name: dependency.name,
+        version: dependency.version,
+        requirement: dependency.requirement,
         markers,
         scope,
         purl,
-        direct_url: dependency.direct_url.clone(),
-        source: dependency.source.clone(),
-        ml: dependency.ecosystem == "PyPI"
-            && mlvet_osv::ml::is_ml_package(&dependency.normalized_name),
+        direct_url: dependency.direct_url,
+        source: dependency.source,
         depends_on: Vec::new(),
     }
 }
