@@ -13,4 +13,8 @@ fuzz_target!(|data: &[u8]| {
     for dependency in &inventory.dependencies {
         assert!(dependency.version.is_some() || dependency.requirement.is_some() || dependency.direct_url.is_some());
     }
+    // Dependency edges (uv.lock, poetry.lock, pylock.toml): sorted, unique, bounded, named.
+    assert!(inventory.edges.len() <= mlvet_inventory::MAX_EDGES);
+    assert!(inventory.edges.windows(2).all(|pair| pair[0] < pair[1]));
+    assert!(inventory.edges.iter().all(|edge| !edge.from.is_empty() && !edge.to.is_empty()));
 });

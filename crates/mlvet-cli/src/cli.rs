@@ -39,6 +39,21 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The report formats of `mlvet scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Human-readable report (colour on a TTY unless NO_COLOR is set).
+    Terminal,
+    /// The versioned JSON report documented in docs/json-report.md.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other SARIF viewers).
+    Sarif,
+    /// CycloneDX 1.6 JSON AI-BOM: packages, models with model cards, vulnerabilities.
+    Cyclonedx,
+    /// A compact Markdown summary for pull-request comments.
+    Markdown,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Critical,
@@ -67,8 +82,8 @@ pub struct ScanArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Terminal)]
+    pub format: ScanFormat,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -84,6 +99,9 @@ pub struct ScanArgs {
     /// Extra pickle policy (TOML, same format as the built-in policy); its entries win.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Compute the SHA-256 of every model file (reads each file in full; implied by --format cyclonedx).
+    #[arg(long)]
+    pub hash: bool,
     /// Skip dependency inventory and vulnerability matching.
     #[arg(long)]
     pub no_deps: bool,

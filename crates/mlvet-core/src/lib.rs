@@ -8,6 +8,7 @@
 mod finding;
 pub mod fs;
 mod location;
+mod package;
 mod report;
 mod rule;
 mod severity;
@@ -16,6 +17,9 @@ pub use finding::{
     AdvisoryRef, Evidence, Finding, PackageRef, SourceRef, Suppression, SuppressionKind,
 };
 pub use location::Location;
-pub use report::{ArtifactOrigin, ArtifactReport, DatabaseInfo, ScanError, ScanReport};
+pub use package::InventoryPackage;
+pub use report::{
+    ArtifactKind, ArtifactOrigin, ArtifactReport, DatabaseInfo, ScanError, ScanReport,
+};
 pub use rule::{RuleMeta, render_rules_markdown};
 pub use severity::{Confidence, ParseLevelError, Severity, Verdict};

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::{Finding, Verdict};
+use crate::{Finding, InventoryPackage, Verdict};
 
 /// Where a model or dataset came from, when the files say so (the Hugging Face hub cache layout
 /// `models--org--name/snapshots/<commit>/`, the metadata a `local_dir` download leaves, a
@@ -17,6 +17,18 @@ pub struct ArtifactOrigin {
     pub revision: Option<String>,
     /// The path of the file inside the repository.
     pub path_in_repo: Option<String>,
+}
+
+/// What an artefact is, for inventories (JSON `models[]`, CycloneDX components).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ArtifactKind {
+    /// A model file, checkpoint, archive of model files, array file...: anything the format
+    /// analyses read (a dataset when its `origin` says so).
+    #[default]
+    Model,
+    /// A dependency manifest, lockfile, environment or SBOM (its records are in
+    /// [`ScanReport::packages`]).
+    Dependencies,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).
@@ -37,6 +49,10 @@ pub struct ArtifactReport {
     /// keys: `architecture`, `model_type`, `name`, `license`, `parameters`, `tensors`, `dtype`,
     /// `quantization`, `framework`, `framework_version`, `task`.
     pub metadata: BTreeMap<String, String>,
+    /// Lower-case hex SHA-256 of the whole file, when the scan hashed it (`--hash`, or a
+    /// CycloneDX report).
+    pub sha256: Option<String>,
+    pub kind: ArtifactKind,
 }
 
 impl ArtifactReport {
@@ -61,6 +77,8 @@ impl ArtifactReport {
             findings,
             origin: None,
             metadata: BTreeMap::new(),
+            sha256: None,
+            kind: ArtifactKind::Model,
         }
     }
 
@@ -71,6 +89,11 @@ impl ArtifactReport {
 
     pub fn with_origin(mut self, origin: ArtifactOrigin) -> Self {
         self.origin = Some(origin);
+        self
+    }
+
+    pub fn with_kind(mut self, kind: ArtifactKind) -> Self {
+        self.kind = kind;
         self
     }
 
@@ -122,6 +145,8 @@ pub struct ScanReport {
     pub database: Option<DatabaseInfo>,
     /// Notes for the reader that are not findings (e.g. "no advisory database").
     pub warnings: Vec<String>,
+    /// Every dependency record the inventory found, sorted by source (file, line) then name.
+    pub packages: Vec<InventoryPackage>,
 }
 
 impl ScanReport {
@@ -130,6 +155,17 @@ impl ScanReport {
         self.artifacts
             .sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.path.cmp(&b.path)));
         self.errors.sort();
+        self.packages.sort_by(|a, b| {
+            a.source
+                .cmp(&b.source)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+
+    /// Findings that count: those no ignore or VEX statement suppresses.
+    pub fn active_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings().filter(|f| f.suppression.is_none())
     }
 
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {

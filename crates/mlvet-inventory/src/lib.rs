@@ -37,7 +37,7 @@ use mlvet_core::{Finding, RuleMeta, SourceRef};
 
 pub use conda::{CONDA_TO_PYPI, conda_to_pypi_name};
 pub use names::normalize_pypi_name;
-pub use purl::{Purl, purl_type_to_ecosystem};
+pub use purl::{Purl, purl_for, purl_type_to_ecosystem};
 pub use rules::{
     dependency_include_outside_root, dependency_include_unresolved, dependency_inventory_truncated,
     dependency_parse_error, dependency_unidentified_component,
@@ -61,6 +61,9 @@ pub const MAX_NAME_BYTES: usize = 512;
 pub const MAX_VERSION_BYTES: usize = 256;
 /// Longest requirement, marker expression, URL or package URL kept (bytes).
 pub const MAX_SPEC_BYTES: usize = 8 * 1024;
+/// Most dependency edges (`a` depends on `b`) kept from one lockfile: a real lockfile has a few
+/// per package; this allows 16 per entry at the entry limit.
+pub const MAX_EDGES: usize = 16 * MAX_ENTRIES;
 /// Deepest nesting of JSON/XML structure (and CycloneDX components) parsed.
 pub const MAX_NESTING: usize = 128;
 
@@ -199,6 +202,15 @@ impl std::fmt::Display for ManifestKind {
     }
 }
 
+/// `from` depends on `to`: both are normalised names of packages in the same file. Recorded from
+/// `uv.lock` (`dependencies`), `poetry.lock` (`[package.dependencies]`) and `pylock.toml`
+/// (`dependencies`); a name that no record of the file carries is kept (the consumer decides).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DependencyEdge {
+    pub from: String,
+    pub to: String,
+}
+
 /// The result of parsing one inventory file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
@@ -209,6 +221,8 @@ pub struct Inventory {
     pub findings: Vec<Finding>,
     /// False when any part could not be read (parse errors, skipped includes, limits).
     pub fully_parsed: bool,
+    /// The dependency graph where the file records one (lockfiles), sorted; empty otherwise.
+    pub edges: Vec<DependencyEdge>,
 }
 
 /// A file that could not be inventoried at all.

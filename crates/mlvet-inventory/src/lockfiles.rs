@@ -65,6 +65,12 @@ fn each_package(
 pub(crate) fn parse_poetry_lock(content: &str, sink: &mut Sink) {
     each_package(content, "package", sink, |package, line, sink| {
         let source = toml_doc::sub_table(package, "source");
+        let name = toml_doc::str_at(package, "name").unwrap_or_default();
+        if let Some(dependencies) = toml_doc::sub_table(package, "dependencies") {
+            for (dependency, _) in dependencies.iter() {
+                sink.pypi_edge(name, dependency.get_ref().as_ref(), Some(line));
+            }
+        }
         push_locked(
             Locked {
                 name: toml_doc::str_at(package, "name").unwrap_or_default(),
@@ -142,6 +148,7 @@ pub(crate) fn parse_uv_lock(content: &str, sink: &mut Sink) {
                 .find_map(|k| toml_doc::str_at(source, k))
                 .map(str::to_string)
         });
+        record_edges_by_name(package, sink, line);
         push_locked(
             Locked {
                 name: toml_doc::str_at(package, "name").unwrap_or_default(),
@@ -167,6 +174,7 @@ pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
         if editable {
             return;
         }
+        record_edges_by_name(package, sink, line);
         let direct_url = if let Some(vcs) = toml_doc::sub_table(package, "vcs") {
             let url = toml_doc::str_at(vcs, "url")
                 .or_else(|| toml_doc::str_at(vcs, "path"))
@@ -192,6 +200,19 @@ pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
             sink,
         );
     });
+}
+
+/// `dependencies = [{ name = "numpy" }, ...]` (uv.lock, pylock.toml): one edge per named entry.
+fn record_edges_by_name(package: &DeTable<'_>, sink: &mut Sink, line: u32) {
+    let from = toml_doc::str_at(package, "name").unwrap_or_default();
+    let Some(dependencies) = toml_doc::get(package, "dependencies") else {
+        return;
+    };
+    for entry in toml_doc::array(dependencies) {
+        if let Some(to) = toml_doc::table(entry).and_then(|t| toml_doc::str_at(t, "name")) {
+            sink.pypi_edge(from, to, Some(line));
+        }
+    }
 }
 
 /// Pipfile.lock (JSON): `default` and `develop` sections, `"version": "==X"`. Streamed: one
@@ -261,4 +282,94 @@ fn pipfile_entry(name: &str, entry: &json::Node, lines: &mut LineCursor<'_>, sin
         dependency.requirement = Some(String::new());
     }
     sink.push(dependency);
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use crate::{DependencyEdge, ManifestKind, parse_str};
+
+    fn edges(kind: ManifestKind, content: &str) -> Vec<(String, String)> {
+        parse_str(content, "lock", kind)
+            .edges
+            .into_iter()
+            .map(|DependencyEdge { from, to }| (from, to))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn uv_lock_dependencies_become_edges() {
+        let lock = r#"
+version = 1
+[[package]]
+name = "Torch"
+version = "2.1.0"
+source = { registry = "https://index.invalid/simple" }
+dependencies = [
+    { name = "filelock" },
+    { name = "typing_extensions", marker = "python_version < '3.12'" },
+]
+
+[[package]]
+name = "filelock"
+version = "3.13.1"
+source = { registry = "https://index.invalid/simple" }
+"#;
+        assert_eq!(
+            edges(ManifestKind::UvLock, lock),
+            pairs(&[("torch", "filelock"), ("torch", "typing-extensions")])
+        );
+    }
+
+    #[test]
+    fn poetry_lock_dependency_tables_become_edges() {
+        let lock = r#"
+[[package]]
+name = "transformers"
+version = "4.30.0"
+
+[package.dependencies]
+huggingface-hub = ">=0.14.1,<1.0"
+numpy = ">=1.17"
+
+[[package]]
+name = "numpy"
+version = "1.26.0"
+"#;
+        let inventory = parse_str(lock, "poetry.lock", ManifestKind::PoetryLock);
+        assert_eq!(inventory.dependencies.len(), 2);
+        assert_eq!(
+            edges(ManifestKind::PoetryLock, lock),
+            pairs(&[
+                ("transformers", "huggingface-hub"),
+                ("transformers", "numpy")
+            ])
+        );
+    }
+
+    #[test]
+    fn pylock_dependencies_become_edges() {
+        let lock = r#"
+lock-version = "1.0"
+created-by = "test"
+[[packages]]
+name = "torch"
+version = "2.1.0"
+dependencies = [{ name = "sympy" }, { not-a-name = 1 }]
+"#;
+        assert_eq!(
+            edges(ManifestKind::Pylock, lock),
+            pairs(&[("torch", "sympy")])
+        );
+    }
+
+    #[test]
+    fn files_without_a_graph_have_no_edges() {
+        assert!(edges(ManifestKind::Requirements, "torch==2.1.0\n").is_empty());
+    }
 }

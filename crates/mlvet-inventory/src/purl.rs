@@ -87,6 +87,58 @@ impl Purl {
     }
 }
 
+/// Builds the package URL of a record that has none, for the ecosystems whose purl type and
+/// name layout are defined (PyPI, npm, conda, Maven, Go, RubyGems, NuGet, crates.io,
+/// Packagist); `None` for the others. PyPI names are normalised as the purl spec requires; every
+/// segment and the version are percent-encoded (`+` in local versions becomes `%2B`).
+pub fn purl_for(ecosystem: &str, name: &str, version: Option<&str>) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let path = match ecosystem {
+        "PyPI" => format!("pypi/{}", encode(&crate::names::normalize_pypi_name(name))),
+        "npm" => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+            Some((scope, package)) => format!("npm/%40{}/{}", encode(scope), encode(package)),
+            None => format!("npm/{}", encode(name)),
+        },
+        "conda" => format!("conda/{}", encode(&name.to_ascii_lowercase())),
+        "Maven" => {
+            let (group, artifact) = name.split_once(':')?;
+            format!("maven/{}/{}", encode(group), encode(artifact))
+        }
+        "Go" => format!(
+            "golang/{}",
+            name.split('/').map(encode).collect::<Vec<_>>().join("/")
+        ),
+        "RubyGems" => format!("gem/{}", encode(name)),
+        "NuGet" => format!("nuget/{}", encode(name)),
+        "crates.io" => format!("cargo/{}", encode(name)),
+        "Packagist" => match name.split_once('/') {
+            Some((vendor, package)) => format!("composer/{}/{}", encode(vendor), encode(package)),
+            None => format!("composer/{}", encode(name)),
+        },
+        _ => return None,
+    };
+    Some(match version.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(version) => format!("pkg:{path}@{}", encode(version)),
+        None => format!("pkg:{path}"),
+    })
+}
+
+/// Percent-encodes everything but the characters a purl segment may carry as they are.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn parse_qualifiers(text: &str) -> BTreeMap<String, String> {
     text.split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -161,6 +213,47 @@ mod tests {
         assert_eq!(cargo.subpath.as_deref(), Some("sub/path"));
         let no_version = Purl::parse("PKG:PyPI/numpy").expect("purl");
         assert_eq!((no_version.ty.as_str(), no_version.version), ("pypi", None));
+    }
+
+    #[test]
+    fn builds_purls_that_parse_back() {
+        let cases = [
+            (
+                "PyPI",
+                "Torch_Vision",
+                Some("0.16.0+cu121"),
+                "pkg:pypi/torch-vision@0.16.0%2Bcu121",
+            ),
+            (
+                "npm",
+                "@types/node",
+                Some("20.1.0"),
+                "pkg:npm/%40types/node@20.1.0",
+            ),
+            (
+                "Maven",
+                "org.apache:commons",
+                Some("1.0"),
+                "pkg:maven/org.apache/commons@1.0",
+            ),
+            (
+                "Go",
+                "github.com/gin-gonic/gin",
+                None,
+                "pkg:golang/github.com/gin-gonic/gin",
+            ),
+            ("conda", "PyTorch", Some("2.1.0"), "pkg:conda/pytorch@2.1.0"),
+        ];
+        for (ecosystem, name, version, expected) in cases {
+            let purl = purl_for(ecosystem, name, version).expect("purl");
+            assert_eq!(purl, expected);
+            let parsed = Purl::parse(&purl).expect("parses back");
+            assert_eq!(parsed.ecosystem_and_name().0, ecosystem);
+            assert_eq!(parsed.version.as_deref(), version);
+        }
+        assert_eq!(purl_for("", "x", None), None);
+        assert_eq!(purl_for("Maven", "no-group", None), None);
+        assert_eq!(purl_for("PyPI", " ", None), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use mlvet_core::{Finding, Location, SourceRef};
 
 use crate::{
-    Dependency, Inventory, MAX_ENTRIES, MAX_NAME_BYTES, MAX_SPEC_BYTES, MAX_VERSION_BYTES,
-    ManifestKind, Origin, names, rules,
+    Dependency, DependencyEdge, Inventory, MAX_EDGES, MAX_ENTRIES, MAX_NAME_BYTES, MAX_SPEC_BYTES,
+    MAX_VERSION_BYTES, ManifestKind, Origin, names, rules,
 };
 
 pub(crate) struct Sink {
@@ -13,6 +13,8 @@ pub(crate) struct Sink {
     pub dependencies: Vec<Dependency>,
     pub findings: Vec<Finding>,
     pub fully_parsed: bool,
+    /// `from → to` edges by normalised name, where the file records them.
+    pub edges: Vec<DependencyEdge>,
     truncated: bool,
     parse_errors: usize,
 }
@@ -28,6 +30,7 @@ impl Sink {
             dependencies: Vec::new(),
             findings: Vec::new(),
             fully_parsed: true,
+            edges: Vec::new(),
             truncated: false,
             parse_errors: 0,
         }
@@ -105,6 +108,27 @@ impl Sink {
         self.dependencies.push(dependency);
     }
 
+    /// Records that PyPI package `from` depends on `to` (names as written; normalised here).
+    /// Edges past [`MAX_EDGES`] are dropped with one truncation finding: the dependency records
+    /// themselves are complete, only the graph is cut.
+    pub fn pypi_edge(&mut self, from: &str, to: &str, line: Option<u32>) {
+        if from.len() > MAX_NAME_BYTES || to.len() > MAX_NAME_BYTES || to.trim().is_empty() {
+            return;
+        }
+        if self.edges.len() >= MAX_EDGES {
+            if self.edges.len() == MAX_EDGES {
+                self.truncated(line, format!("more than {MAX_EDGES} dependency edges; the rest of the graph was not recorded"));
+                // One past the limit marks the finding as reported; it is removed in `finish`.
+                self.edges.push(DependencyEdge::default());
+            }
+            return;
+        }
+        self.edges.push(DependencyEdge {
+            from: names::normalize_pypi_name(from),
+            to: names::normalize_pypi_name(to),
+        });
+    }
+
     /// A parse problem in this sink's file.
     pub fn parse_error(&mut self, line: Option<u32>, message: impl Into<String>) {
         let file = self.display.clone();
@@ -160,8 +184,12 @@ impl Sink {
         });
         self.dependencies.dedup();
         self.findings.sort_by(mlvet_core::Finding::report_order);
+        self.edges.retain(|edge| !edge.from.is_empty());
+        self.edges.sort_unstable();
+        self.edges.dedup();
         Inventory {
             kind: self.kind,
+            edges: self.edges,
             dependencies: self.dependencies,
             findings: self.findings,
             fully_parsed: self.fully_parsed,

@@ -12,6 +12,9 @@ fn format_like_text() -> impl Strategy<Value = String> {
         Just("[[package]]\nname = \"x\"\nversion = \"1\"\n".to_string()),
         Just("{\"components\": [{\"purl\": \"pkg:pypi/a@1\", \"components\": [".to_string()),
         Just("]}".to_string()),
+        Just("dependencies = [{ name = \"y\" }, { name = \"\" }]\n".to_string()),
+        Just("[package.dependencies]\nnumpy = \">=1\"\n".to_string()),
+        Just("[[packages]]\nname = \"z\"\ndependencies = [{ name = \"x\" }]\n".to_string()),
         Just("<component><name>a</name><purl>pkg:npm/b@2</purl>".to_string()),
         Just("</component>".to_string()),
         Just("dependencies:\n  - numpy=1.0=py_0\n  - pip:\n    - torch==2\n".to_string()),
@@ -129,4 +132,21 @@ proptest! {
 
 fn format_like_text_bytes(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Dependency edges from lockfiles are sorted, unique, named and normalised, whatever the input.
+    #[test]
+    fn lockfile_edges_are_well_formed(text in format_like_text()) {
+        for kind in [ManifestKind::UvLock, ManifestKind::PoetryLock, ManifestKind::Pylock] {
+            let inventory = parse_str(&text, "lock", kind);
+            prop_assert!(inventory.edges.windows(2).all(|pair| pair[0] < pair[1]));
+            for edge in &inventory.edges {
+                prop_assert!(!edge.from.is_empty() && !edge.to.is_empty());
+                prop_assert_eq!(normalize_pypi_name(&edge.to), edge.to.clone());
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@
 //! reports back.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,12 @@ pub struct Report {
     pub artifacts: Vec<Artifact>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ScanError>,
+    /// Since 1.1: every dependency record the inventory found.
+    #[serde(default)]
+    pub packages: Vec<InventoryPackage>,
+    /// Since 1.1: the model (and dataset) artefacts, for inventories and AI-BOMs.
+    #[serde(default)]
+    pub models: Vec<Model>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +47,13 @@ pub struct Tool {
 pub struct Summary {
     pub artifacts: u64,
     pub by_verdict: ByVerdict,
+    /// Findings that are not suppressed.
     pub findings: u64,
+    /// Unsuppressed findings per severity.
     pub by_severity: BySeverity,
+    /// Since 1.1: findings an ignore or a VEX statement suppresses (not counted above).
+    #[serde(default)]
+    pub suppressed: u64,
     pub errors: u64,
     pub fail_on: Option<Severity>,
     /// True when mlvet exits non-zero: scan errors, or findings at or above `fail_on`.
@@ -83,10 +95,72 @@ pub struct Artifact {
     pub verdict: Verdict,
     pub fully_inspected: bool,
     pub size: u64,
+    /// Unsuppressed findings on this artefact.
     pub finding_count: u64,
-    /// Facts the format parser read (architecture, parameters, quantization...); omitted when none.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Since 1.1: `model` or `dependencies`.
+    #[serde(default)]
+    pub kind: ArtifactKind,
+    /// Since 1.1: lower-case hex SHA-256 of the file when the scan hashed it.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Since 1.1: where the artefact came from (a Hugging Face repository), when known.
+    #[serde(default)]
+    pub origin: Option<Origin>,
+    /// Since 1.1: facts the format parser read (`architecture`, `parameters`, `dtype`...).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Since 1.1: what an artefact is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    #[default]
+    Model,
+    Dependencies,
+}
+
+/// Since 1.1: the repository an artefact came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub hub: String,
+    pub repo_type: String,
+    pub repo_id: String,
+    pub revision: Option<String>,
+    pub path_in_repo: Option<String>,
+}
+
+/// Since 1.1: one model or dataset file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    pub path: String,
+    /// `model`, or `dataset` when its origin is a dataset repository.
+    pub kind: String,
+    pub format: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub verdict: Verdict,
+    pub fully_inspected: bool,
+    pub origin: Option<Origin>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Since 1.1: one dependency record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryPackage {
+    /// Unique within the report; `depends_on` refers to it.
+    pub id: String,
+    pub ecosystem: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub requirement: Option<String>,
+    pub markers: Option<String>,
+    pub scope: Option<String>,
+    pub purl: Option<String>,
+    pub direct_url: Option<String>,
+    pub ml: bool,
+    pub source: Source,
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +181,18 @@ pub struct Finding {
     pub remediation: Option<String>,
     pub package: Option<Package>,
     pub advisory: Option<Advisory>,
+    /// Since 1.1: why the finding does not count, or null when it does.
+    #[serde(default)]
+    pub suppressed: Option<Suppressed>,
+}
+
+/// Since 1.1: the ignore or VEX statement that suppresses a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppressed {
+    /// `config`, `inline` or `vex`.
+    pub kind: String,
+    pub reason: String,
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +330,7 @@ impl Report {
         let mut findings: Vec<&mlvet_core::Finding> = report.findings().collect();
         findings.sort_by(|a, b| json_finding_order(a, b));
         let findings: Vec<Finding> = findings.into_iter().map(Finding::from).collect();
+        let active: Vec<&Finding> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
 
         let mut errors: Vec<ScanError> = report
             .errors
@@ -266,8 +353,9 @@ impl Report {
             summary: Summary {
                 artifacts: count(artifacts.len()),
                 by_verdict: by_verdict(&artifacts),
-                findings: count(findings.len()),
-                by_severity: by_severity(&findings),
+                findings: count(active.len()),
+                by_severity: by_severity(&active),
+                suppressed: count(findings.len() - active.len()),
                 errors: count(errors.len()),
                 fail_on: meta.fail_on.map(Severity::from),
                 failed: status != crate::ExitStatus::Clean,
@@ -283,6 +371,54 @@ impl Report {
             artifacts,
             findings,
             errors,
+            packages: report.packages.iter().map(InventoryPackage::from).collect(),
+            models: crate::inventory::models(report)
+                .map(|(artifact, kind)| Model {
+                    path: artifact.path.clone(),
+                    kind: kind.as_str().to_string(),
+                    format: artifact.format.clone(),
+                    size: artifact.size,
+                    sha256: artifact.sha256.clone(),
+                    verdict: artifact.verdict.into(),
+                    fully_inspected: artifact.fully_inspected,
+                    origin: artifact.origin.as_ref().map(Origin::from),
+                    metadata: artifact.metadata.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&mlvet_core::ArtifactOrigin> for Origin {
+    fn from(origin: &mlvet_core::ArtifactOrigin) -> Self {
+        Origin {
+            hub: origin.hub.clone(),
+            repo_type: origin.repo_type.clone(),
+            repo_id: origin.repo_id.clone(),
+            revision: origin.revision.clone(),
+            path_in_repo: origin.path_in_repo.clone(),
+        }
+    }
+}
+
+impl From<&mlvet_core::InventoryPackage> for InventoryPackage {
+    fn from(package: &mlvet_core::InventoryPackage) -> Self {
+        InventoryPackage {
+            id: package.id.clone(),
+            ecosystem: package.ecosystem.clone(),
+            name: package.name.clone(),
+            version: package.version.clone(),
+            requirement: package.requirement.clone(),
+            markers: package.markers.clone(),
+            scope: package.scope.clone(),
+            purl: package.purl.clone(),
+            direct_url: package.direct_url.clone(),
+            ml: package.ml,
+            source: Source {
+                file: package.source.file.clone(),
+                line: package.source.line,
+            },
+            depends_on: package.depends_on.clone(),
         }
     }
 }
@@ -320,7 +456,7 @@ fn by_verdict(artifacts: &[Artifact]) -> ByVerdict {
     counts
 }
 
-fn by_severity(findings: &[Finding]) -> BySeverity {
+fn by_severity(findings: &[&Finding]) -> BySeverity {
     let mut counts = BySeverity::default();
     for finding in findings {
         let slot = match finding.severity {
@@ -343,7 +479,19 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
             verdict: artifact.verdict.into(),
             fully_inspected: artifact.fully_inspected,
             size: artifact.size,
-            finding_count: count(artifact.findings.len()),
+            finding_count: count(
+                artifact
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppression.is_none())
+                    .count(),
+            ),
+            kind: match artifact.kind {
+                mlvet_core::ArtifactKind::Model => ArtifactKind::Model,
+                mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
+            },
+            sha256: artifact.sha256.clone(),
+            origin: artifact.origin.as_ref().map(Origin::from),
             metadata: artifact.metadata.clone(),
         }
     }
@@ -375,6 +523,11 @@ impl From<&mlvet_core::Finding> for Finding {
             remediation: finding.remediation.clone(),
             package: finding.package.as_ref().map(Package::from),
             advisory: finding.advisory.as_ref().map(Advisory::from),
+            suppressed: finding.suppression.as_ref().map(|s| Suppressed {
+                kind: s.kind.as_str().to_string(),
+                reason: s.reason.clone(),
+                source: s.source.clone(),
+            }),
         }
     }
 }

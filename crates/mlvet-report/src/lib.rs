@@ -3,11 +3,19 @@
 //! - [`render_terminal`]: the report for people (grouped by artefact, worst first, optional colour).
 //! - [`render_json`]: the versioned, frozen machine report; its shape is [`json_v1::Report`],
 //!   documented field by field in `docs/json-report.md` and `docs/json-report.schema.json`.
+//! - [`render_sarif`]: SARIF 2.1.0 for code-scanning tools (GitHub code scanning).
+//! - [`render_cyclonedx`]: a CycloneDX 1.6 AI-BOM (packages, models with model cards,
+//!   vulnerabilities), from a small serde model of the parts of the spec mlvet writes.
+//! - [`render_markdown`]: a bounded summary for pull-request comments.
 //! - [`exit_status`]: what the run means for the process exit code.
 //!
 //! Nothing here does I/O or prints: every renderer returns a `String`.
 
+mod cyclonedx;
+mod inventory;
 pub mod json_v1;
+mod markdown;
+mod sarif;
 mod terminal;
 mod text;
 
@@ -19,11 +27,14 @@ pub mod text_internals {
 
 use mlvet_core::{ScanReport, Severity};
 
+pub use cyclonedx::{CycloneDxOptions, render_cyclonedx};
+pub use markdown::{MARKDOWN_MAX_CHARS, render_markdown};
+pub use sarif::{SarifOptions, render_sarif};
 pub use terminal::render_terminal;
 
 /// The `schema_version` of the JSON report. Additive changes bump the minor part, breaking
 /// changes the major part (and get a new `json_vN` module).
-pub const JSON_SCHEMA_VERSION: &str = "1.0";
+pub const JSON_SCHEMA_VERSION: &str = "1.1";
 
 /// Facts about the run that are not part of the scan result itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,10 +111,14 @@ pub fn exit_status(report: &ScanReport, fail_on: Option<Severity>) -> ExitStatus
     }
 }
 
-/// Number of findings whose severity is at or above `threshold` (0 when there is none).
+/// Number of unsuppressed findings whose severity is at or above `threshold` (0 when there is
+/// none). Suppressed findings never fail a run.
 pub(crate) fn count_at_or_above(report: &ScanReport, threshold: Option<Severity>) -> usize {
     match threshold {
-        Some(level) => report.findings().filter(|f| f.severity >= level).count(),
+        Some(level) => report
+            .findings()
+            .filter(|f| f.suppression.is_none() && f.severity >= level)
+            .count(),
         None => 0,
     }
 }

@@ -311,6 +311,21 @@ impl Terminal {
     /// The labelled detail lines of a finding, in display order.
     fn finding_fields(&self, finding: &Finding, artifact_path: &str) -> Vec<(String, String)> {
         let mut fields: Vec<(String, String)> = Vec::new();
+        if let Some(suppression) = &finding.suppression {
+            let source = suppression
+                .source
+                .as_deref()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default();
+            fields.push((
+                "suppressed".to_string(),
+                format!(
+                    "{} ({}{source})",
+                    suppression.reason,
+                    suppression.kind.as_str()
+                ),
+            ));
+        }
         if let Some(at) = location_detail(&finding.location, artifact_path) {
             fields.push(("at".to_string(), at));
         }
@@ -391,7 +406,7 @@ impl Terminal {
             return Vec::new();
         };
         let mut failing: Vec<&Finding> = report
-            .findings()
+            .active_findings()
             .filter(|f| f.severity >= threshold)
             .collect();
         failing.sort_by(|a, b| Finding::report_order(a, b));
@@ -466,18 +481,25 @@ impl Terminal {
 
         line.push_str(&format!(
             " · {}",
-            plural(report.findings().count(), "finding")
+            plural(report.active_findings().count(), "finding")
         ));
         let severities: Vec<String> = Severity::ALL
             .into_iter()
             .rev()
             .filter_map(|severity| {
-                let n = report.findings().filter(|f| f.severity == severity).count();
+                let n = report
+                    .active_findings()
+                    .filter(|f| f.severity == severity)
+                    .count();
                 (n > 0).then(|| self.paint.severity(&format!("{n} {severity}"), severity))
             })
             .collect();
         if !severities.is_empty() {
             line.push_str(&format!(" ({})", severities.join(", ")));
+        }
+        let suppressed = report.findings().count() - report.active_findings().count();
+        if suppressed > 0 {
+            line.push_str(&format!(" · {suppressed} suppressed"));
         }
 
         let errors = plural(report.errors.len(), "error");

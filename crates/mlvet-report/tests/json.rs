@@ -30,6 +30,7 @@ fn empty_report_has_every_top_level_field() {
             "artifacts": 0,
             "by_verdict": {"malicious": 0, "vulnerable": 0, "suspicious": 0, "safe": 0},
             "findings": 0,
+            "suppressed": 0,
             "by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0},
             "errors": 0,
             "fail_on": null,
@@ -38,14 +39,21 @@ fn empty_report_has_every_top_level_field() {
         })
     );
     assert_eq!(value["database"], Value::Null);
-    for key in ["warnings", "artifacts", "findings", "errors"] {
+    for key in [
+        "warnings",
+        "artifacts",
+        "findings",
+        "errors",
+        "packages",
+        "models",
+    ] {
         assert_eq!(value[key], serde_json::json!([]), "{key}");
     }
     let keys: Vec<&String> = value
         .as_object()
         .map(|o| o.keys().collect())
         .unwrap_or_default();
-    assert_eq!(keys.len(), 9, "no undocumented top-level field: {keys:?}");
+    assert_eq!(keys.len(), 11, "no undocumented top-level field: {keys:?}");
 }
 
 #[test]
@@ -303,4 +311,74 @@ fn status_matches_exit_status() {
     let dto = json_v1::Report::new(&malicious_report(), &meta(None));
     assert_eq!(dto.summary.status, Status::Clean);
     assert!(!dto.summary.failed);
+}
+
+#[test]
+fn suppressed_findings_are_listed_but_not_counted() {
+    let value = parse(&render_json(&full_report(), &meta(Some(Severity::High))));
+    let findings = value["findings"].as_array().expect("findings");
+    let suppressed: Vec<&Value> = findings
+        .iter()
+        .filter(|f| !f["suppressed"].is_null())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressed"]["kind"], "vex");
+    assert_eq!(
+        suppressed[0]["suppressed"]["source"],
+        "security/mlvet.openvex.json"
+    );
+    assert_eq!(value["summary"]["suppressed"], 1);
+    assert_eq!(
+        value["summary"]["findings"].as_u64(),
+        Some(findings.len() as u64 - 1)
+    );
+    let lock = artifact(&value, "uv.lock");
+    assert_eq!(lock["finding_count"], 0);
+    assert_eq!(
+        lock["verdict"], "safe",
+        "a VEX-suppressed vulnerability does not count"
+    );
+    assert_eq!(lock["kind"], "dependencies");
+}
+
+#[test]
+fn inventory_and_models_are_reported() {
+    let value = parse(&render_json(&full_report(), &meta(Some(Severity::High))));
+    let packages = value["packages"].as_array().expect("packages");
+    assert_eq!(packages.len(), 4);
+    let transformers = packages
+        .iter()
+        .find(|p| p["name"] == "transformers")
+        .expect("transformers");
+    assert_eq!(
+        transformers["depends_on"],
+        serde_json::json!(["pkg:pypi/numpy@1.26.0|uv.lock:20"])
+    );
+    let models = value["models"].as_array().expect("models");
+    let paths: Vec<&str> = models.iter().filter_map(|m| m["path"].as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "hub/model.safetensors",
+            "hub/train.parquet",
+            "models/bundle.tar",
+            "models/encoder.safetensors"
+        ]
+    );
+    assert_eq!(models[0]["metadata"]["architecture"], "LlamaForCausalLM");
+    assert_eq!(models[0]["origin"]["revision"], HUB_COMMIT);
+    assert_eq!(models[1]["kind"], "dataset");
+    assert_eq!(
+        artifact(&value, "hub/model.safetensors")["sha256"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+}
+
+fn artifact<'a>(value: &'a Value, path: &str) -> &'a Value {
+    value["artifacts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["path"] == path))
+        .unwrap_or_else(|| panic!("no artifact {path}"))
 }

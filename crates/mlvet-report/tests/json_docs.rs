@@ -32,6 +32,7 @@ fn full_json() -> Value {
 }
 
 /// Every field path of a JSON value: `summary.by_verdict.safe`, `findings[].package.source.line`.
+/// `metadata` maps are open (any key): their keys are data, not fields, and are not descended into.
 fn field_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match value {
         Value::Object(map) => {
@@ -42,6 +43,9 @@ fn field_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
                     format!("{prefix}.{key}")
                 };
                 out.insert(path.clone());
+                if key == "metadata" {
+                    continue;
+                }
                 field_paths(child, &path, out);
             }
         }

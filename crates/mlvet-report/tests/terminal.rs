@@ -157,7 +157,7 @@ critical  dependency-known-vulnerability at requirements.txt:3: torch 1.13.0 is
   models/locked.pt: permission denied (os error 13)
   models/vanished.pt: no such file or directory
 
-mlvet: 4 artifacts scanned — 1 malicious, 2 vulnerable, 1 safe · 4 findings (3 critical, 1 medium) · 2 errors · 1 warning · FAILED: scan errors
+mlvet: 7 artifacts scanned — 1 malicious, 2 vulnerable, 4 safe · 4 findings (3 critical, 1 medium) · 1 suppressed · 2 errors · 1 warning · FAILED: scan errors
 "#,
     );
 }
@@ -431,4 +431,18 @@ fn informational_findings_are_collapsed_unless_verbose() {
         10,
         "verbose lists everything:\n{text}"
     );
+}
+
+/// A suppressed finding is shown with its reason and counted apart, never as failing.
+#[test]
+fn suppressed_findings_show_their_reason_and_do_not_fail() {
+    let report = mlvet_core::ScanReport {
+        artifacts: vec![suppressed_vulnerability_artifact()],
+        ..mlvet_core::ScanReport::default()
+    };
+    let out = render_terminal(&report, &meta(Some(Severity::High)), &plain());
+    assert!(out.contains("suppressed"), "{out}");
+    assert!(out.contains("the pipeline never calls"), "{out}");
+    assert!(out.contains("· 0 findings · 1 suppressed ·"), "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
 }

@@ -1,18 +1,21 @@
 //! `mlvet scan`: walk the inputs, send every file to the analysis that reads it the way its real
 //! loader would, match the dependency inventory against the advisory database, render, exit.
 
+mod epoch;
+mod hash;
 mod no_database;
+mod packages;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use mlvet_core::{ArtifactReport, RuleMeta, ScanError, ScanReport};
+use mlvet_core::{ArtifactKind, ArtifactReport, RuleMeta, ScanError, ScanReport};
 use mlvet_formats::{ScanOptions, WalkedFile};
 use mlvet_inventory::{Inventory, TargetEnv};
 use rayon::prelude::*;
 
-use crate::cli::{OutputFormat, ScanArgs};
+use crate::cli::{ScanArgs, ScanFormat};
 
 /// Rules reported by the scan orchestration itself (not by one analysis).
 pub fn rules() -> Vec<&'static RuleMeta> {
@@ -47,8 +50,23 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         duration_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
     };
     let text = match args.format {
-        OutputFormat::Json => mlvet_report::render_json(&report, &meta),
-        OutputFormat::Terminal => {
+        ScanFormat::Json => mlvet_report::render_json(&report, &meta),
+        ScanFormat::Sarif => {
+            let rules = crate::rules::all_rules();
+            mlvet_report::render_sarif(
+                &report,
+                &meta,
+                &mlvet_report::SarifOptions { rules: &rules },
+            )
+        }
+        ScanFormat::Cyclonedx => {
+            let options = mlvet_report::CycloneDxOptions {
+                timestamp: epoch::source_date_epoch()?,
+            };
+            mlvet_report::render_cyclonedx(&report, &meta, &options)
+        }
+        ScanFormat::Markdown => mlvet_report::render_markdown(&report, &meta),
+        ScanFormat::Terminal => {
             let color = args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -91,9 +109,10 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
     let inventory_enabled = !args.no_deps;
     // The folder pass (model folders, hub origins) needs the whole list after the scans.
     let walked = files.clone();
+    let hash_models = hash::wanted(args);
     let outcomes: Vec<Outcome> = files
         .into_par_iter()
-        .map(|file| scan_one(file, &options, &roots, inventory_enabled))
+        .map(|file| scan_one(file, &options, &roots, inventory_enabled, hash_models))
         .collect();
 
     let mut report = ScanReport {
@@ -157,6 +176,7 @@ fn scan_one(
     options: &ScanOptions,
     roots: &[PathBuf],
     inventory_enabled: bool,
+    hash_models: bool,
 ) -> Outcome {
     if inventory_enabled {
         let prefix = match read_prefix(&file.path) {
@@ -180,7 +200,20 @@ fn scan_one(
         }
     }
     match mlvet_formats::scan_file(&file.path, &file.display, options) {
-        Ok(Some(artifact)) => Outcome::Model(artifact),
+        Ok(Some(mut artifact)) => {
+            if hash_models {
+                match hash::sha256_file(&file.path) {
+                    Ok(digest) => artifact.sha256 = Some(digest),
+                    Err(err) => {
+                        return Outcome::Failed(ScanError {
+                            path: file.display.clone(),
+                            message: format!("cannot hash: {err}"),
+                        });
+                    }
+                }
+            }
+            Outcome::Model(artifact)
+        }
         Ok(None) => Outcome::NotOfInterest,
         Err(err) => Outcome::Failed(ScanError {
             path: file.display.clone(),
@@ -241,7 +274,9 @@ fn match_dependencies(
         )),
     }
 
+    let mut package_ids = packages::IdAllocator::default();
     for (file, inventory) in inventories {
+        let edges = inventory.edges;
         let mut findings = inventory.findings;
         let mut fully_inspected = inventory.fully_parsed;
         let dependencies: Vec<_> = inventory
@@ -273,13 +308,22 @@ fn match_dependencies(
                 }
             }
         }
-        report.artifacts.push(ArtifactReport::new(
-            file.display,
-            inventory.kind.as_str().to_string(),
-            file.size,
-            fully_inspected,
-            findings,
+        // Moved, not copied, once matching is done: the inventory is held once at the peak.
+        report.packages.extend(packages::from_dependencies(
+            dependencies,
+            &edges,
+            &mut package_ids,
         ));
+        report.artifacts.push(
+            ArtifactReport::new(
+                file.display,
+                inventory.kind.as_str().to_string(),
+                file.size,
+                fully_inspected,
+                findings,
+            )
+            .with_kind(ArtifactKind::Dependencies),
+        );
     }
     Ok(())
 }

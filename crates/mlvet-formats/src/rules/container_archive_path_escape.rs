@@ -32,6 +32,10 @@ A `.nemo` tar containing `model_config.yaml`, `model_weights.ckpt` and
 ## Remediation
 Do not extract or load the archive. If the contents are needed, list them and extract only the
 expected members with a filtering extractor (`tarfile` with `filter="data"`).
+
+## References
+- [CVE-2007-4559: `tarfile` extraction follows `..` and absolute member names](https://nvd.nist.gov/vuln/detail/CVE-2007-4559)
+- [PEP 706: filters for `tarfile` extraction](https://peps.python.org/pep-0706/)
 "#,
 };
 

@@ -20,6 +20,9 @@ clean.
 
 ## Remediation
 Load TorchScript only from sources you trust, or read the `code/` files before using the module.
+
+## References
+- [PyTorch: TorchScript](https://pytorch.org/docs/stable/jit.html)
 "#,
 };
 

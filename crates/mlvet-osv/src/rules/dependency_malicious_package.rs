@@ -27,6 +27,9 @@ reqeusts==2.28.1   # MAL-2022-…: Malicious code in reqeusts (PyPI)
 ## Remediation
 Remove the package, and check whether it was ever installed: if so, treat the machines that
 installed it as compromised (rotate the credentials they held). Fix the name if it was a typo.
+
+## References
+- [OpenSSF malicious packages (OSV `MAL-` records)](https://github.com/ossf/malicious-packages)
 "#,
 };
 

@@ -35,6 +35,9 @@ torch>=1.10          # admits 1.13.0, affected by CVE-2022-45907 (fixed in 1.13.
 ## Remediation
 Raise the lower bound above the affected versions (`torch>=2.6.0`) and pin exact versions in a
 lockfile (`uv lock`, `pip-compile`, `poetry lock`); scan the lockfile.
+
+## References
+- [pip: repeatable installs](https://pip.pypa.io/en/stable/topics/repeatable-installs/)
 "#,
 };
 

@@ -38,6 +38,10 @@ torch==2.5.1+cu121   # GHSA-53q9-r3pm-6pq6: torch.load with weights_only=True le
 Upgrade to the fixed version named in the finding (the lowest fixed version above the one in
 use that no merged record still lists as affected). When no fix exists, the message says so:
 mitigate as the advisory describes, or replace the package.
+
+## References
+- [OSV schema: evaluating affected versions](https://ossf.github.io/osv-schema/)
+- [PyPA advisory database](https://github.com/pypa/advisory-database)
 "#,
 };
 

@@ -28,7 +28,13 @@ calls it on `REDUCE`: a reference to `os.system`, `builtins.eval`, `pkgutil.reso
 
 ## Remediation
 Do not load the file. Obtain the model from a trusted source, or re-export it in a format that
-cannot execute code (safetensors, ONNX without custom ops)."#,
+cannot execute code (safetensors, ONNX without custom ops).
+
+## References
+- [Python `pickle` documentation: the security warning](https://docs.python.org/3/library/pickle.html)
+- [Hugging Face: pickle scanning and its limits](https://huggingface.co/docs/hub/security-pickle)
+- [CVE-2025-32434 / GHSA-53q9-r3pm-6pq6: `torch.load(weights_only=True)` still runs code](https://github.com/advisories/GHSA-53q9-r3pm-6pq6)
+"#,
 };
 
 pub(crate) fn finding(

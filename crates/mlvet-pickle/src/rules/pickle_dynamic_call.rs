@@ -15,7 +15,11 @@ Trampolines such as `pkgutil.resolve_name` or `operator.attrgetter` return arbit
 the pickle then calls; the real callee is invisible to a static reading.
 
 ## Remediation
-Review what produces the callee; treat the file as untrusted unless it is explained."#,
+Review what produces the callee; treat the file as untrusted unless it is explained.
+
+## References
+- [Python `pickle` documentation: restricting globals](https://docs.python.org/3/library/pickle.html#restricting-globals)
+"#,
 };
 
 pub(crate) fn finding(

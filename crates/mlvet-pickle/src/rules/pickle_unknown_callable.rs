@@ -19,7 +19,12 @@ execute code, touch files or the network when called with attacker-chosen argume
 
 ## Remediation
 Check what the named callable does. If it is a legitimate class of your model's library, add it to a
-policy extension (`[[allow]]` entry with a reason); otherwise treat the file as untrusted."#,
+policy extension (`[[allow]]` entry with a reason); otherwise treat the file as untrusted.
+
+## References
+- [Python `pickle` documentation: restricting globals](https://docs.python.org/3/library/pickle.html#restricting-globals)
+- [Hugging Face: pickle scanning and its limits](https://huggingface.co/docs/hub/security-pickle)
+"#,
 };
 
 pub(crate) fn finding(
