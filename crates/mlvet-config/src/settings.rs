@@ -365,8 +365,14 @@ impl Validator<'_> {
                 out.push(table);
             }
         }
-        let mut document = policy_document(false, allow);
-        document.push_str(&policy_document(true, deny));
+        let mut root = toml::Table::new();
+        for (key, entries) in [("allow", allow), ("deny", deny)] {
+            root.insert(
+                key.to_string(),
+                toml::Value::Array(entries.into_iter().map(toml::Value::Table).collect()),
+            );
+        }
+        let document = toml::to_string(&root).unwrap_or_default();
         mlvet_pickle::Policy::from_toml_str(&document)
             .map_err(|e| self.invalid(0..0, "policy", e.to_string()))
     }
