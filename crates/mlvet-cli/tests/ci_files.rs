@@ -25,15 +25,29 @@ fn action_yml_is_a_complete_composite_action() {
     assert_eq!(str_of(&action["runs"], "using"), "composite");
 
     let inputs = action["inputs"].as_mapping().expect("inputs");
-    for required in ["version", "sha256", "paths", "format", "fail-on", "config", "sarif-file", "report"] {
+    for required in [
+        "version",
+        "sha256",
+        "paths",
+        "format",
+        "fail-on",
+        "config",
+        "sarif-file",
+        "report",
+    ] {
         let input = inputs
             .get(required)
             .unwrap_or_else(|| panic!("input {required}"));
-        assert!(input["description"].as_str().is_some(), "{required} has a description");
+        assert!(
+            input["description"].as_str().is_some(),
+            "{required} has a description"
+        );
     }
     let outputs = action["outputs"].as_mapping().expect("outputs");
     for required in ["exit-code", "report"] {
-        let output = outputs.get(required).unwrap_or_else(|| panic!("output {required}"));
+        let output = outputs
+            .get(required)
+            .unwrap_or_else(|| panic!("output {required}"));
         let value = str_of(output, "value");
         assert!(value.contains("steps.scan.outputs."), "{required}: {value}");
     }
@@ -58,11 +72,17 @@ fn action_yml_is_a_complete_composite_action() {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect();
-        assert!(inputs.contains_key(name.as_str()), "undeclared input `{name}`");
+        assert!(
+            inputs.contains_key(name.as_str()),
+            "undeclared input `{name}`"
+        );
     }
     // The release download is verified before it runs.
     assert!(text.contains("sha256"), "sha256 verification");
-    assert!(text.contains("cargo install --locked --path"), "source fallback");
+    assert!(
+        text.contains("cargo install --locked --path"),
+        "source fallback"
+    );
 }
 
 #[test]
@@ -82,12 +102,23 @@ fn pre_commit_hooks_declare_what_pre_commit_requires() {
         assert!(str_of(hook, "entry").starts_with("mlvet scan"));
         assert_eq!(hook["pass_filenames"].as_bool(), Some(true));
         let files = str_of(hook, "files");
-        for expected in ["pkl", "joblib", "safetensors", "requirements", "uv\\.lock", "pyproject\\.toml"] {
-            assert!(files.contains(expected), "files pattern covers {expected}: {files}");
+        for expected in [
+            "pkl",
+            "joblib",
+            "safetensors",
+            "requirements",
+            "uv\\.lock",
+            "pyproject\\.toml",
+        ] {
+            assert!(
+                files.contains(expected),
+                "files pattern covers {expected}: {files}"
+            );
         }
     }
     // The rust hook builds the binary this repository defines.
-    let manifest = std::fs::read_to_string(repo_root().join("crates/mlvet-cli/Cargo.toml")).expect("read");
+    let manifest =
+        std::fs::read_to_string(repo_root().join("crates/mlvet-cli/Cargo.toml")).expect("read");
     assert!(manifest.contains("name = \"mlvet\""));
 }
 
@@ -102,7 +133,10 @@ fn the_yaml_examples_in_docs_ci_md_parse() {
         assert!(parsed.is_ok(), "{body}\n{parsed:?}");
         blocks += 1;
     }
-    assert!(blocks >= 4, "GitHub, plain GitHub, GitLab and pre-commit examples");
+    assert!(
+        blocks >= 4,
+        "GitHub, plain GitHub, GitLab and pre-commit examples"
+    );
     assert!(text.contains("github/codeql-action/upload-sarif"));
     assert!(text.contains("id: mlvet-scan"));
 }

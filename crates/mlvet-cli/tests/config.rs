@@ -55,7 +55,12 @@ impl Project {
         let records = repo_root().join("../shared/advisories/pypa-advisory-database/vulns/torch");
         let out = self.run_in(
             Path::new("."),
-            &["db", "import", "--quiet", records.to_str().expect("utf-8 path")],
+            &[
+                "db",
+                "import",
+                "--quiet",
+                records.to_str().expect("utf-8 path"),
+            ],
         );
         assert_eq!(out.status.code(), Some(0), "import: {}", stderr(&out));
         self
@@ -113,7 +118,10 @@ fn mlvet_toml_in_a_parent_directory_applies() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
 
     project.write("mlvet.toml", "fail-on = \"never\"\n");
-    let out = project.run_in(Path::new("models"), &["scan", "ranker.joblib", "--format", "json"]);
+    let out = project.run_in(
+        Path::new("models"),
+        &["scan", "ranker.joblib", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json_report(&out);
     assert_eq!(report["summary"]["fail_on"], serde_json::Value::Null);
@@ -133,7 +141,12 @@ fn pyproject_tool_mlvet_applies_and_mlvet_toml_wins_over_it() {
 
     project.write("mlvet.toml", "fail-on = \"high\"\n");
     let out = project.run(&["scan", "ranker.joblib"]);
-    assert_eq!(out.status.code(), Some(1), "mlvet.toml first: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "mlvet.toml first: {}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -155,7 +168,12 @@ fn explicit_config_and_no_config() {
     let strict = elsewhere.path().join("strict.toml");
     std::fs::write(&strict, "fail-on = \"low\"\n").expect("write");
 
-    let out = project.run(&["scan", "ranker.joblib", "--config", strict.to_str().expect("utf-8")]);
+    let out = project.run(&[
+        "scan",
+        "ranker.joblib",
+        "--config",
+        strict.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(1), "--config replaces discovery");
 
     for flag in ["--no-config", "--isolated"] {
@@ -174,15 +192,29 @@ fn the_fail_on_flag_overrides_the_configuration() {
     let project = Project::new();
     project.fixture("ranker.joblib", "ranker.joblib");
     project.write("mlvet.toml", "fail-on = \"never\"\n");
-    let out = project.run(&["scan", "ranker.joblib", "--fail-on", "high", "--format", "json"]);
+    let out = project.run(&[
+        "scan",
+        "ranker.joblib",
+        "--fail-on",
+        "high",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report = json_report(&out);
     assert_eq!(report["summary"]["fail_on"], "high");
-    assert_eq!(report["summary"]["status"], "findings-at-or-above-threshold");
+    assert_eq!(
+        report["summary"]["status"],
+        "findings-at-or-above-threshold"
+    );
 
     project.write("mlvet.toml", "fail-on = \"critical\"\n");
     let out = project.run(&["scan", "ranker.joblib"]);
-    assert_eq!(out.status.code(), Some(0), "high < critical from the config");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "high < critical from the config"
+    );
 }
 
 // ---------------------------------------------------------------- errors are usage errors
@@ -192,10 +224,26 @@ fn configuration_errors_exit_2_naming_file_line_and_key() {
     let project = Project::new();
     project.fixture("ranker.joblib", "ranker.joblib");
     for (text, line, key) in [
-        ("fail-on = \"high\"\n\n[[ignore]]\nrule = \"pickle-unknown-callable\"\n", ":3:", "ignore.reason"),
-        ("fail-on = \"high\"\nfail_on = \"never\"\n", ":2:", "fail_on"),
-        ("[[ignore]]\nrule = \"pickle-unknown-calable\"\nreason = \"typo\"\n", ":1:", "pickle-unknown-calable"),
-        ("[[ignore]]\nrule = \"pickle-unknown-callable\"\nreason = \"r\"\nexpires = \"soon\"\n", ":4:", ""),
+        (
+            "fail-on = \"high\"\n\n[[ignore]]\nrule = \"pickle-unknown-callable\"\n",
+            ":3:",
+            "ignore.reason",
+        ),
+        (
+            "fail-on = \"high\"\nfail_on = \"never\"\n",
+            ":2:",
+            "fail_on",
+        ),
+        (
+            "[[ignore]]\nrule = \"pickle-unknown-calable\"\nreason = \"typo\"\n",
+            ":1:",
+            "pickle-unknown-calable",
+        ),
+        (
+            "[[ignore]]\nrule = \"pickle-unknown-callable\"\nreason = \"r\"\nexpires = \"soon\"\n",
+            ":4:",
+            "",
+        ),
         ("exclude = [\"models/\", \" \"]\n", ":1:", "exclude"),
         ("[policy]\nallow = [\"Ranker\"]\n", ":2:", "policy.allow"),
     ] {
@@ -216,7 +264,10 @@ fn a_platform_without_a_python_version_is_a_usage_error() {
     project.fixture("requirements.txt", "requirements.txt");
     let out = project.run(&["scan", "requirements.txt"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    project.write("mlvet.toml", "platform = \"win32\"\npython-version = \"3.11\"\n");
+    project.write(
+        "mlvet.toml",
+        "platform = \"win32\"\npython-version = \"3.11\"\n",
+    );
     let out = project.run(&["scan", "requirements.txt", "--no-deps"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
@@ -229,7 +280,10 @@ fn excluded_paths_are_never_scanned() {
     project.fixture("ranker.joblib", "models/ranker.joblib");
     project.fixture("ranker.joblib", "cache/tmp.joblib");
     project.fixture("ranker.joblib", "keep/ranker.joblib");
-    project.write("mlvet.toml", "exclude = [\"models/\", \"*.tmp.joblib\", \"/cache\"]\n");
+    project.write(
+        "mlvet.toml",
+        "exclude = [\"models/\", \"*.tmp.joblib\", \"/cache\"]\n",
+    );
     let out = project.run(&["scan", ".", "--format", "json"]);
     let report = json_report(&out);
     let paths: Vec<&str> = report["artifacts"]
@@ -251,7 +305,9 @@ fn excluded_paths_are_never_scanned() {
     let report = json_report(&out);
     assert_eq!(report["summary"]["artifacts"], 0);
     assert!(
-        warnings(&report).iter().any(|w| w.contains("models/ranker.joblib is excluded")),
+        warnings(&report)
+            .iter()
+            .any(|w| w.contains("models/ranker.joblib is excluded")),
         "{report:#}"
     );
 }
@@ -266,7 +322,12 @@ fn excluded_directories_are_not_entered() {
     std::fs::create_dir_all(fifo.parent().expect("parent")).expect("mkdir");
     common::mkfifo(&fifo);
     let out = project.run(&["scan", "data/queue.pkl", "keep", "--fail-on", "never"]);
-    assert_eq!(out.status.code(), Some(3), "a FIFO is a scan error: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a FIFO is a scan error: {}",
+        stdout(&out)
+    );
     project.write("mlvet.toml", "exclude = [\"data/\"]\n");
     let out = project.run(&["scan", "data/queue.pkl", "keep", "--fail-on", "never"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -285,7 +346,10 @@ fn policy_allow_and_deny_change_the_pickle_verdict() {
     };
     assert_eq!(scan(&project), (Some(1), "suspicious".to_string()));
 
-    project.write("mlvet.toml", "[policy]\nallow = [\"mycompany.models.Ranker\"]\n");
+    project.write(
+        "mlvet.toml",
+        "[policy]\nallow = [\"mycompany.models.Ranker\"]\n",
+    );
     assert_eq!(scan(&project), (Some(0), "safe".to_string()));
 
     // The pickle policy's own entry format works too.
@@ -331,7 +395,9 @@ fn an_ignore_by_rule_suppresses_but_keeps_the_finding() {
     assert_eq!(report["summary"]["status"], "clean");
     let findings = findings_for(&report, "models/ranker.joblib");
     assert!(
-        findings.iter().any(|f| f["rule"] == "pickle-unknown-callable"),
+        findings
+            .iter()
+            .any(|f| f["rule"] == "pickle-unknown-callable"),
         "the suppressed finding stays in the report: {report:#}"
     );
     assert!(warnings(&report).is_empty(), "{:?}", warnings(&report));
@@ -344,10 +410,17 @@ fn an_ignore_by_rule_suppresses_but_keeps_the_finding() {
     let out = project.run(&["scan", "models", "--verbose"]);
     let text = stdout(&out);
     assert!(text.contains("pickle-unknown-callable"), "{text}");
-    assert!(text.contains("config: our own estimator, reviewed in PR 42 (mlvet.toml:1)"), "{text}");
+    assert!(
+        text.contains("config: our own estimator, reviewed in PR 42 (mlvet.toml:1)"),
+        "{text}"
+    );
     let out = project.run(&["scan", "models", "--quiet", "--fail-on", "low"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(!stdout(&out).contains("pickle-unknown-callable"), "{}", stdout(&out));
+    assert!(
+        !stdout(&out).contains("pickle-unknown-callable"),
+        "{}",
+        stdout(&out)
+    );
 
     // The path narrowing is real: elsewhere the same finding is not ignored.
     project.fixture("ranker.joblib", "incoming/ranker.joblib");
@@ -356,7 +429,9 @@ fn an_ignore_by_rule_suppresses_but_keeps_the_finding() {
     let report = json_report(&out);
     assert_eq!(verdict(&report, "incoming/ranker.joblib"), "suspicious");
     assert!(
-        warnings(&report).iter().any(|w| w.contains("mlvet.toml:1") && w.contains("matched no finding")),
+        warnings(&report)
+            .iter()
+            .any(|w| w.contains("mlvet.toml:1") && w.contains("matched no finding")),
         "unused ignore: {report:#}"
     );
 }
@@ -365,7 +440,14 @@ fn an_ignore_by_rule_suppresses_but_keeps_the_finding() {
 fn an_ignore_of_the_cve_suppresses_the_pysec_match_through_its_aliases() {
     let project = Project::new().with_torch_advisories();
     project.fixture("requirements.txt", "requirements.txt");
-    let out = project.run(&["scan", "requirements.txt", "--fail-on", "medium", "--format", "json"]);
+    let out = project.run(&[
+        "scan",
+        "requirements.txt",
+        "--fail-on",
+        "medium",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json_report(&out);
     assert_eq!(verdict(&report, "requirements.txt"), "vulnerable");
@@ -380,7 +462,9 @@ fn an_ignore_of_the_cve_suppresses_the_pysec_match_through_its_aliases() {
     assert_eq!(verdict(&report, "requirements.txt"), "safe");
     let findings = findings_for(&report, "requirements.txt");
     assert!(
-        findings.iter().any(|f| f["advisory"]["id"] == "PYSEC-2022-43015"),
+        findings
+            .iter()
+            .any(|f| f["advisory"]["id"] == "PYSEC-2022-43015"),
         "{report:#}"
     );
     assert!(warnings(&report).is_empty(), "{:?}", warnings(&report));
@@ -392,7 +476,11 @@ fn an_ignore_of_the_cve_suppresses_the_pysec_match_through_its_aliases() {
     );
     let out = project.run(&["scan", "requirements.txt", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(warnings(&json_report(&out)).iter().any(|w| w.contains("matched no finding")));
+    assert!(
+        warnings(&json_report(&out))
+            .iter()
+            .any(|w| w.contains("matched no finding"))
+    );
 }
 
 #[test]
@@ -416,8 +504,16 @@ fn an_expired_ignore_stops_applying_and_warns() {
 
     // In the terminal report too (not with --quiet, whose summary still counts it).
     let out = project.run(&["scan", "requirements.txt"]);
-    let text = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(text.contains("warning: mlvet.toml:3: the ignore of advisory PYSEC-2022-43015 expired on 2020-01-31"), "{text}");
+    let text = stdout(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains(
+            "warning: mlvet.toml:3: the ignore of advisory PYSEC-2022-43015 expired on 2020-01-31"
+        ),
+        "{text}"
+    );
     let out = project.run(&["scan", "requirements.txt", "--quiet"]);
     assert!(!stdout(&out).contains("expired"), "{}", stdout(&out));
     assert!(stdout(&out).contains("1 warning"), "{}", stdout(&out));
@@ -429,7 +525,10 @@ fn an_expired_ignore_stops_applying_and_warns() {
 fn vex_not_affected_suppresses_a_real_advisory_match() {
     let project = Project::new().with_torch_advisories();
     project.fixture("requirements.txt", "requirements.txt");
-    project.fixture("not-affected.openvex.json", "security/not-affected.openvex.json");
+    project.fixture(
+        "not-affected.openvex.json",
+        "security/not-affected.openvex.json",
+    );
 
     let out = project.run(&[
         "scan",
@@ -452,7 +551,10 @@ fn vex_not_affected_suppresses_a_real_advisory_match() {
         "fail-on = \"medium\"\nvex = [\"security/not-affected.openvex.json\"]\n",
     );
     std::fs::create_dir(project.root().join("sub")).expect("mkdir");
-    let out = project.run_in(Path::new("sub"), &["scan", "../requirements.txt", "--verbose"]);
+    let out = project.run_in(
+        Path::new("sub"),
+        &["scan", "../requirements.txt", "--verbose"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
@@ -468,10 +570,21 @@ fn vex_affected_and_superseded_statements_do_not_suppress() {
     for name in ["affected.openvex.json", "superseded.openvex.json"] {
         project.fixture(name, name);
         let out = project.run(&[
-            "scan", "requirements.txt", "--fail-on", "medium", "--vex", name, "--format", "json",
+            "scan",
+            "requirements.txt",
+            "--fail-on",
+            "medium",
+            "--vex",
+            name,
+            "--format",
+            "json",
         ]);
         assert_eq!(out.status.code(), Some(1), "{name}");
-        assert_eq!(verdict(&json_report(&out), "requirements.txt"), "vulnerable", "{name}");
+        assert_eq!(
+            verdict(&json_report(&out), "requirements.txt"),
+            "vulnerable",
+            "{name}"
+        );
     }
 }
 
@@ -523,7 +636,11 @@ fn no_escape_codes_without_a_tty() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(!out.stderr.contains(&0x1b), "stderr: {:?}", stderr(&out));
     assert!(!out.stdout.contains(&0x1b), "stdout: {:?}", stdout(&out));
-    assert!(out.stderr.is_empty(), "nothing but the report: {:?}", stderr(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "nothing but the report: {:?}",
+        stderr(&out)
+    );
 }
 
 /// A scan writes nothing but the requested output: not in the (read-only) scanned tree, not in
@@ -556,9 +673,23 @@ fn a_scan_writes_nothing_anywhere() {
         .output()
         .expect("run mlvet");
     set_read_only(&tree, false);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("no advisory database"), "{}", stdout(&out));
-    assert_eq!(listing(project.root()), before, "the scanned tree is unchanged");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("no advisory database"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        listing(project.root()),
+        before,
+        "the scanned tree is unchanged"
+    );
     assert!(
         walk(home.path()).is_empty(),
         "HOME stays empty: {:?}",

@@ -75,14 +75,29 @@ mod tests {
         std::fs::write(repo.join("pyproject.toml"), "[project]\nname = \"x\"\n").expect("write");
         assert_eq!(discover(&deep).expect("ok"), None, "no [tool.mlvet]");
 
-        std::fs::write(repo.join("pyproject.toml"), "[tool.mlvet]\nfail-on = \"low\"\n").expect("write");
-        assert_eq!(discover(&deep).expect("ok"), Some(repo.join("pyproject.toml")));
+        std::fs::write(
+            repo.join("pyproject.toml"),
+            "[tool.mlvet]\nfail-on = \"low\"\n",
+        )
+        .expect("write");
+        assert_eq!(
+            discover(&deep).expect("ok"),
+            Some(repo.join("pyproject.toml"))
+        );
 
         std::fs::write(repo.join("mlvet.toml"), "").expect("write");
-        assert_eq!(discover(&deep).expect("ok"), Some(repo.join("mlvet.toml")), "mlvet.toml first");
+        assert_eq!(
+            discover(&deep).expect("ok"),
+            Some(repo.join("mlvet.toml")),
+            "mlvet.toml first"
+        );
 
         std::fs::write(repo.join("a/.mlvet.toml"), "").expect("write");
-        assert_eq!(discover(&deep).expect("ok"), Some(repo.join("a/.mlvet.toml")), "nearest");
+        assert_eq!(
+            discover(&deep).expect("ok"),
+            Some(repo.join("a/.mlvet.toml")),
+            "nearest"
+        );
     }
 
     #[test]

@@ -96,11 +96,21 @@ mod tests {
     fn purls_parse() {
         assert_eq!(
             Purl::parse("pkg:pypi/torch@2.1.0"),
-            Some(Purl { kind: "pypi".into(), namespace: None, name: "torch".into(), version: Some("2.1.0".into()) })
+            Some(Purl {
+                kind: "pypi".into(),
+                namespace: None,
+                name: "torch".into(),
+                version: Some("2.1.0".into())
+            })
         );
         assert_eq!(
             Purl::parse("pkg:npm/%40scope/pkg@1.0.0?arch=x#sub/path"),
-            Some(Purl { kind: "npm".into(), namespace: Some("@scope".into()), name: "pkg".into(), version: Some("1.0.0".into()) })
+            Some(Purl {
+                kind: "npm".into(),
+                namespace: Some("@scope".into()),
+                name: "pkg".into(),
+                version: Some("1.0.0".into())
+            })
         );
         assert_eq!(Purl::parse("pkg:pypi/torch").map(|p| p.version), Some(None));
         assert_eq!(Purl::parse("pkg:"), None);

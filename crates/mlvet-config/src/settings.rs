@@ -256,7 +256,12 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn invalid(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
+    fn invalid(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
             line: line_column(self.text, span.start).0,
@@ -355,8 +360,10 @@ impl Validator<'_> {
                 let span = item.span();
                 let table = match item.into_inner() {
                     PolicyItem::Entry(table) => table,
-                    PolicyItem::Dotted(dotted) => dotted_entry(&dotted, key == "policy.deny", &source)
-                        .map_err(|message| self.invalid(span.clone(), key, message))?,
+                    PolicyItem::Dotted(dotted) => {
+                        dotted_entry(&dotted, key == "policy.deny", &source)
+                            .map_err(|message| self.invalid(span.clone(), key, message))?
+                    }
                 };
                 // Each entry alone through the pickle policy parser: errors keep their line.
                 let single = policy_document(key == "policy.deny", vec![table.clone()]);
@@ -478,7 +485,10 @@ fn dotted_entry(dotted: &str, deny: bool, source: &str) -> Result<toml::Table, S
     );
     if deny {
         table.insert("severity".into(), toml::Value::String("critical".into()));
-        table.insert("category".into(), toml::Value::String("project-policy".into()));
+        table.insert(
+            "category".into(),
+            toml::Value::String("project-policy".into()),
+        );
         table.insert(
             "reason".into(),
             toml::Value::String(format!("denied by the project configuration {source}")),
@@ -543,14 +553,23 @@ reason = "test fixtures"
         assert_eq!(config.exclude, vec!["data/", "*.ckpt"]);
         assert_eq!(config.python_version.as_deref(), Some("3.11"));
         assert_eq!(config.platform.as_deref(), Some("darwin"));
-        assert_eq!(config.vex, vec![PathBuf::from("/p/security/mlvet.openvex.json")]);
+        assert_eq!(
+            config.vex,
+            vec![PathBuf::from("/p/security/mlvet.openvex.json")]
+        );
         assert_eq!(config.ignores.len(), 2);
         assert_eq!(config.ignores[0].line, 12, "the `[[ignore]]` header");
         assert_eq!(config.ignores[0].expires, Date::new(2099, 12, 31));
         assert_eq!(config.ignores[1].rule(), Some("pickle-unknown-global"));
         let policy = config.policy.expect("policy");
-        assert!(matches!(policy.classify("mycompany.models", "Ranker"), Classification::Allowed { .. }));
-        assert!(matches!(policy.classify("mycompany.io", "Reader"), Classification::Allowed { .. }));
+        assert!(matches!(
+            policy.classify("mycompany.models", "Ranker"),
+            Classification::Allowed { .. }
+        ));
+        assert!(matches!(
+            policy.classify("mycompany.io", "Reader"),
+            Classification::Allowed { .. }
+        ));
         assert!(policy.classify("mycompany.admin", "run").is_denied());
         assert!(policy.classify("mycompany", "admin").is_denied());
     }
@@ -570,7 +589,8 @@ reason = "test fixtures"
 
     #[test]
     fn an_ignore_without_reason_is_an_error() {
-        let err = parse_toml("\n[[ignore]]\nrule = \"pickle-unknown-global\"\n").expect_err("no reason");
+        let err =
+            parse_toml("\n[[ignore]]\nrule = \"pickle-unknown-global\"\n").expect_err("no reason");
         assert_eq!(
             err,
             ConfigError::Invalid {
@@ -592,11 +612,23 @@ reason = "test fixtures"
             ("python-version = \"three\"", "python-version"),
             ("platform = \"beos\"", "platform"),
             ("[[ignore]]\nreason = \"r\"", "ignore"),
-            ("[[ignore]]\nrule = \"r\"\nreason = \"r\"\nexpires = 2026-02-30", ""),
-            ("[[ignore]]\nrule = \"r\"\nreason = \"r\"\nexpires = 2026-01-01T00:00:00Z", "ignore.expires"),
+            (
+                "[[ignore]]\nrule = \"r\"\nreason = \"r\"\nexpires = 2026-02-30",
+                "",
+            ),
+            (
+                "[[ignore]]\nrule = \"r\"\nreason = \"r\"\nexpires = 2026-01-01T00:00:00Z",
+                "ignore.expires",
+            ),
             ("[policy]\nallow = [\"nodots\"]", "policy.allow"),
-            ("[policy]\nallow = [{ module = \"m\", names = [\"X\"] }]", "policy.allow"),
-            ("[policy]\ndeny = [{ module = \"m\", severity = \"huge\", category = \"c\", reason = \"r\" }]", "policy.deny"),
+            (
+                "[policy]\nallow = [{ module = \"m\", names = [\"X\"] }]",
+                "policy.allow",
+            ),
+            (
+                "[policy]\ndeny = [{ module = \"m\", severity = \"huge\", category = \"c\", reason = \"r\" }]",
+                "policy.deny",
+            ),
             ("vex = [\"\"]", "vex"),
             ("exclude = \"data/\"", ""),
         ] {
@@ -608,7 +640,8 @@ reason = "test fixtures"
     #[test]
     fn pyproject_reads_tool_mlvet_only() {
         let text = "[project]\nname = \"x\"\n\n[tool.ruff]\nline-length = 100\n\n[tool.mlvet]\nfail-on = \"low\"\n";
-        let config = parse(text, Path::new("/p/pyproject.toml"), ConfigKind::Pyproject).expect("valid");
+        let config =
+            parse(text, Path::new("/p/pyproject.toml"), ConfigKind::Pyproject).expect("valid");
         assert_eq!(config.fail_on, Some(FailOn::At(Severity::Low)));
         let err = parse(
             "[tool.mlvet]\nfail-on = \"low\"\nbogus = 1\n",
@@ -617,8 +650,12 @@ reason = "test fixtures"
         )
         .expect_err("unknown key");
         assert!(err.to_string().starts_with("/p/pyproject.toml:3:"), "{err}");
-        let none = parse("[project]\nname = \"x\"\n", Path::new("/p/pyproject.toml"), ConfigKind::Pyproject)
-            .expect("no table");
+        let none = parse(
+            "[project]\nname = \"x\"\n",
+            Path::new("/p/pyproject.toml"),
+            ConfigKind::Pyproject,
+        )
+        .expect("no table");
         assert_eq!(none.fail_on, None);
     }
 }

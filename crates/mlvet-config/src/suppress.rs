@@ -161,7 +161,11 @@ fn deciding_statement<'a>(
             if !advisory_matches(finding, &statement.vulnerability_ids) {
                 continue;
             }
-            if !statement.purls.iter().any(|purl| purl_matches(purl, package)) {
+            if !statement
+                .purls
+                .iter()
+                .any(|purl| purl_matches(purl, package))
+            {
                 continue;
             }
             if best.is_none_or(|(_, current)| statement.timestamp >= current.timestamp) {
@@ -185,7 +189,9 @@ fn purl_matches(purl: &str, package: &mlvet_core::PackageRef) -> bool {
         return false;
     }
     let name_matches = match kind {
-        "pypi" => purl.namespace.is_none() && normalize_pypi(&purl.name) == normalize_pypi(&package.name),
+        "pypi" => {
+            purl.namespace.is_none() && normalize_pypi(&purl.name) == normalize_pypi(&package.name)
+        }
         "maven" => purl
             .namespace
             .as_ref()
@@ -248,18 +254,22 @@ mod tests {
     };
 
     fn torch_finding(version: &str) -> Finding {
-        Finding::new(&VULN, Location::file("requirements.txt").with_line(1), "torch is vulnerable")
-            .package(PackageRef {
-                ecosystem: "PyPI".into(),
-                name: "torch".into(),
-                version: Some(version.into()),
-                ..PackageRef::default()
-            })
-            .advisory(AdvisoryRef {
-                id: "PYSEC-2022-43015".into(),
-                aliases: vec!["CVE-2022-45907".into()],
-                ..AdvisoryRef::default()
-            })
+        Finding::new(
+            &VULN,
+            Location::file("requirements.txt").with_line(1),
+            "torch is vulnerable",
+        )
+        .package(PackageRef {
+            ecosystem: "PyPI".into(),
+            name: "torch".into(),
+            version: Some(version.into()),
+            ..PackageRef::default()
+        })
+        .advisory(AdvisoryRef {
+            id: "PYSEC-2022-43015".into(),
+            aliases: vec!["CVE-2022-45907".into()],
+            ..AdvisoryRef::default()
+        })
     }
 
     fn report(findings: Vec<Finding>) -> ScanReport {
@@ -289,14 +299,27 @@ mod tests {
         crate::vex::parse(text.as_bytes(), Path::new("v.json")).expect("valid vex")
     }
 
-    const TODAY: Date = Date { year: 2026, month: 6, day: 1 };
+    const TODAY: Date = Date {
+        year: 2026,
+        month: 6,
+        day: 1,
+    };
 
     #[test]
     fn an_alias_ignore_suppresses_and_the_verdict_follows() {
-        let list = ignores("[[ignore]]\nadvisory = \"cve-2022-45907\"\nreason = \"not reachable\"\n");
+        let list =
+            ignores("[[ignore]]\nadvisory = \"cve-2022-45907\"\nreason = \"not reachable\"\n");
         let mut r = report(vec![torch_finding("1.13.0")]);
         assert_eq!(r.artifacts[0].verdict, Verdict::Vulnerable);
-        let applied = apply(&mut r, &IgnoreSet { source: "mlvet.toml".into(), ignores: &list }, &[], TODAY);
+        let applied = apply(
+            &mut r,
+            &IgnoreSet {
+                source: "mlvet.toml".into(),
+                ignores: &list,
+            },
+            &[],
+            TODAY,
+        );
         assert_eq!(applied.by_config, 1);
         let finding = &r.artifacts[0].findings[0];
         let suppression = finding.suppression.as_ref().expect("suppressed");
@@ -314,7 +337,15 @@ mod tests {
              [[ignore]]\nrule = \"vulnerable-dependency\"\npath = \"/other/**\"\nreason = \"r\"\n",
         );
         let mut r = report(vec![torch_finding("1.13.0")]);
-        apply(&mut r, &IgnoreSet { source: "mlvet.toml".into(), ignores: &list }, &[], TODAY);
+        apply(
+            &mut r,
+            &IgnoreSet {
+                source: "mlvet.toml".into(),
+                ignores: &list,
+            },
+            &[],
+            TODAY,
+        );
         assert!(r.artifacts[0].findings[0].suppression.is_none());
         assert_eq!(r.warnings.len(), 2, "both unused: {:?}", r.warnings);
     }
@@ -325,15 +356,37 @@ mod tests {
             "[[ignore]]\nadvisory = \"PYSEC-2022-43015\"\nreason = \"r\"\nexpires = 2026-05-31\n",
         );
         let mut r = report(vec![torch_finding("1.13.0")]);
-        apply(&mut r, &IgnoreSet { source: "mlvet.toml".into(), ignores: &list }, &[], TODAY);
+        apply(
+            &mut r,
+            &IgnoreSet {
+                source: "mlvet.toml".into(),
+                ignores: &list,
+            },
+            &[],
+            TODAY,
+        );
         assert!(r.artifacts[0].findings[0].suppression.is_none());
         assert_eq!(r.artifacts[0].verdict, Verdict::Vulnerable);
-        assert!(r.warnings[0].contains("expired on 2026-05-31"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("expired on 2026-05-31"),
+            "{:?}",
+            r.warnings
+        );
 
         // The last day itself still applies.
-        let list = ignores("[[ignore]]\nadvisory = \"PYSEC-2022-43015\"\nreason = \"r\"\nexpires = 2026-06-01\n");
+        let list = ignores(
+            "[[ignore]]\nadvisory = \"PYSEC-2022-43015\"\nreason = \"r\"\nexpires = 2026-06-01\n",
+        );
         let mut r = report(vec![torch_finding("1.13.0")]);
-        apply(&mut r, &IgnoreSet { source: "mlvet.toml".into(), ignores: &list }, &[], TODAY);
+        apply(
+            &mut r,
+            &IgnoreSet {
+                source: "mlvet.toml".into(),
+                ignores: &list,
+            },
+            &[],
+            TODAY,
+        );
         assert!(r.artifacts[0].findings[0].suppression.is_some());
     }
 
@@ -343,17 +396,31 @@ mod tests {
             r#"{"vulnerability": {"name": "CVE-2022-45907"}, "products": [{"@id": "pkg:pypi/torch@1.13.0"}],
                 "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}"#,
         );
-        let none = IgnoreSet { source: "-".into(), ignores: &[] };
+        let none = IgnoreSet {
+            source: "-".into(),
+            ignores: &[],
+        };
         let mut r = report(vec![torch_finding("1.13.0"), torch_finding("1.12.0")]);
         let applied = apply(&mut r, &none, std::slice::from_ref(&document), TODAY);
         assert_eq!(applied.by_vex, 1);
         let suppressed: Vec<_> = r.artifacts[0]
             .findings
             .iter()
-            .map(|f| (f.package.as_ref().and_then(|p| p.version.clone()), f.suppression.is_some()))
+            .map(|f| {
+                (
+                    f.package.as_ref().and_then(|p| p.version.clone()),
+                    f.suppression.is_some(),
+                )
+            })
             .collect();
-        assert!(suppressed.contains(&(Some("1.13.0".into()), true)), "{suppressed:?}");
-        assert!(suppressed.contains(&(Some("1.12.0".into()), false)), "{suppressed:?}");
+        assert!(
+            suppressed.contains(&(Some("1.13.0".into()), true)),
+            "{suppressed:?}"
+        );
+        assert!(
+            suppressed.contains(&(Some("1.12.0".into()), false)),
+            "{suppressed:?}"
+        );
         assert_eq!(r.artifacts[0].verdict, Verdict::Vulnerable);
     }
 
@@ -365,10 +432,16 @@ mod tests {
                {"vulnerability": {"name": "PYSEC-2022-43015"}, "products": [{"@id": "pkg:pypi/torch@1.13"}],
                 "status": "not_affected", "impact_statement": "never loaded", "timestamp": "2024-02-01T00:00:00Z"}"#,
         );
-        let none = IgnoreSet { source: "-".into(), ignores: &[] };
+        let none = IgnoreSet {
+            source: "-".into(),
+            ignores: &[],
+        };
         let mut r = report(vec![torch_finding("1.13.0")]);
         apply(&mut r, &none, std::slice::from_ref(&document), TODAY);
-        assert!(r.artifacts[0].findings[0].suppression.is_none(), "later affected wins");
+        assert!(
+            r.artifacts[0].findings[0].suppression.is_none(),
+            "later affected wins"
+        );
 
         let document = vex(
             r#"{"vulnerability": {"name": "CVE-2022-45907"}, "products": [{"@id": "pkg:github/acme/app",
@@ -377,7 +450,10 @@ mod tests {
         );
         let mut r = report(vec![torch_finding("1.13.0")]);
         apply(&mut r, &none, std::slice::from_ref(&document), TODAY);
-        let suppression = r.artifacts[0].findings[0].suppression.as_ref().expect("subcomponent matches");
+        let suppression = r.artifacts[0].findings[0]
+            .suppression
+            .as_ref()
+            .expect("subcomponent matches");
         assert_eq!(suppression.kind, SuppressionKind::Vex);
         assert_eq!(suppression.reason, "not_affected: never loaded");
     }

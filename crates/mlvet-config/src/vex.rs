@@ -212,7 +212,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<VexDocument, ConfigError> {
             "`last_updated` `{updated}` is not an RFC 3339 date-time"
         )));
     }
-    if !raw.version.as_u64().is_some_and(|v| v >= 1) {
+    if raw.version.as_u64().is_none_or(|v| v < 1) {
         return Err(error(format!(
             "`version` is {}, not an integer of at least 1",
             raw.version
@@ -282,15 +282,20 @@ fn validate_statement(
         return Err("`affected` needs an `action_statement`".into());
     }
     if let Some(version) = &raw.version
-        && !version.as_u64().is_some_and(|v| v >= 1)
+        && version.as_u64().is_none_or(|v| v < 1)
     {
-        return Err(format!("`version` is {version}, not an integer of at least 1"));
+        return Err(format!(
+            "`version` is {version}, not an integer of at least 1"
+        ));
     }
     let mut timestamp = document_time;
     for (key, value) in [
         ("timestamp", &raw.timestamp),
         ("last_updated", &raw.last_updated),
-        ("action_statement_timestamp", &raw.action_statement_timestamp),
+        (
+            "action_statement_timestamp",
+            &raw.action_statement_timestamp,
+        ),
     ] {
         if let Some(text) = value {
             let parsed = parse_rfc3339(text)
@@ -319,10 +324,19 @@ fn validate_statement(
             collect_purls(sub, &mut purls)?;
         }
     }
-    let _ = (&raw.supplier, &raw.status_notes, &raw.vulnerability.description);
+    let _ = (
+        &raw.supplier,
+        &raw.status_notes,
+        &raw.vulnerability.description,
+    );
     let mut vulnerability_ids = vec![raw.vulnerability.name.trim().to_string()];
     vulnerability_ids.extend(raw.vulnerability.id.iter().map(|s| s.trim().to_string()));
-    vulnerability_ids.extend(raw.vulnerability.aliases.iter().map(|s| s.trim().to_string()));
+    vulnerability_ids.extend(
+        raw.vulnerability
+            .aliases
+            .iter()
+            .map(|s| s.trim().to_string()),
+    );
     vulnerability_ids.retain(|id| !id.is_empty());
     let _ = index;
     Ok(VexStatement {
@@ -390,13 +404,23 @@ mod tests {
         ))
         .expect("valid");
         let statement = &parsed.statements[0];
-        assert_eq!(statement.vulnerability_ids, ["CVE-2022-45907", "GHSA-47fc-vmwq-366v"]);
+        assert_eq!(
+            statement.vulnerability_ids,
+            ["CVE-2022-45907", "GHSA-47fc-vmwq-366v"]
+        );
         assert_eq!(
             statement.purls,
-            ["pkg:github/acme/app@v1", "pkg:pypi/torch@1.13.0", "pkg:pypi/numpy"]
+            [
+                "pkg:github/acme/app@v1",
+                "pkg:pypi/torch@1.13.0",
+                "pkg:pypi/numpy"
+            ]
         );
         assert_eq!(statement.status, VexStatus::NotAffected);
-        assert_eq!(statement.timestamp, parse_rfc3339("2024-02-01T11:00:00Z").expect("time"));
+        assert_eq!(
+            statement.timestamp,
+            parse_rfc3339("2024-02-01T11:00:00Z").expect("time")
+        );
     }
 
     #[test]
@@ -405,27 +429,56 @@ mod tests {
             r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "products": [{"@id": "pkg:pypi/x"}]}"#,
         ))
         .expect("valid");
-        assert_eq!(parsed.statements[0].timestamp, parse_rfc3339("2024-01-01T00:00:00Z").expect("t"));
+        assert_eq!(
+            parsed.statements[0].timestamp,
+            parse_rfc3339("2024-01-01T00:00:00Z").expect("t")
+        );
     }
 
     #[test]
     fn invalid_documents_say_why() {
         for (statements, expected) in [
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected"}"#, "justification"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "affected"}"#, "action_statement"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "unknown"}"#, "status"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected", "justification": "because"}"#, "justification"),
-            (r#"{"vulnerability": {"name": ""}, "status": "fixed"}"#, "vulnerability.name"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "timestamp": "yesterday"}"#, "timestamp"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "products": [{"@id": "pkg:"}]}"#, "package URL"),
-            (r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "colour": "red"}"#, "colour"),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected"}"#,
+                "justification",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "affected"}"#,
+                "action_statement",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "unknown"}"#,
+                "status",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected", "justification": "because"}"#,
+                "justification",
+            ),
+            (
+                r#"{"vulnerability": {"name": ""}, "status": "fixed"}"#,
+                "vulnerability.name",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "timestamp": "yesterday"}"#,
+                "timestamp",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "products": [{"@id": "pkg:"}]}"#,
+                "package URL",
+            ),
+            (
+                r#"{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "colour": "red"}"#,
+                "colour",
+            ),
         ] {
             let err = parse_str(&doc(statements)).expect_err(statements);
             assert!(err.to_string().contains(expected), "{statements}: {err}");
         }
         let err = parse_str("{}").expect_err("empty");
         assert!(err.to_string().contains("@context"), "{err}");
-        let err = parse_str(&doc("").replace("https://openvex.dev/ns/v0.2.0", "https://example.com")).expect_err("ctx");
+        let err =
+            parse_str(&doc("").replace("https://openvex.dev/ns/v0.2.0", "https://example.com"))
+                .expect_err("ctx");
         assert!(err.to_string().contains("@context"), "{err}");
         let err = parse_str(&doc("")).expect_err("no statements");
         assert!(err.to_string().contains("statements"), "{err}");

@@ -113,7 +113,10 @@ fn suppressed_findings_never_fail_the_run() {
         }
         artifact.refresh_verdict();
     }
-    assert_eq!(exit_status(&report, Some(Severity::Info)), ExitStatus::Clean);
+    assert_eq!(
+        exit_status(&report, Some(Severity::Info)),
+        ExitStatus::Clean
+    );
     assert_eq!(
         exit_status(&with_error(report), Some(Severity::Info)),
         ExitStatus::ScanErrors

@@ -466,7 +466,8 @@ fn suppressed_findings_show_only_when_verbose() {
     );
     assert!(verbose.contains("pickle-dangerous-callable"), "{verbose}");
     assert!(
-        verbose.contains("suppressed") && verbose.contains("config: fixture for the red-team suite (mlvet.toml:7)"),
+        verbose.contains("suppressed")
+            && verbose.contains("config: fixture for the red-team suite (mlvet.toml:7)"),
         "{verbose}"
     );
 

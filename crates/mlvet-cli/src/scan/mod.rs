@@ -78,7 +78,10 @@ enum Outcome {
     Failed(ScanError),
 }
 
-pub fn build_report(args: &ScanArgs, settings: &settings::ScanSettings) -> anyhow::Result<ScanReport> {
+pub fn build_report(
+    args: &ScanArgs,
+    settings: &settings::ScanSettings,
+) -> anyhow::Result<ScanReport> {
     let mut options = ScanOptions::default();
     if let Some(policy) = &settings.config_policy {
         options.policy.extend(policy.clone());
@@ -91,9 +94,8 @@ pub fn build_report(args: &ScanArgs, settings: &settings::ScanSettings) -> anyho
         options.policy.extend(extra);
     }
 
-    let (files, walk_errors) = mlvet_formats::walk_excluding(&args.paths, &|path, is_dir| {
-        settings.excluded(path, is_dir)
-    });
+    let (files, walk_errors) =
+        mlvet_formats::walk_excluding(&args.paths, &|path, is_dir| settings.excluded(path, is_dir));
     let roots = inclusion_roots(&args.paths);
     let inventory_enabled = !args.no_deps;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();

@@ -80,10 +80,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         .python_version
         .clone()
         .or_else(|| config.python_version.clone());
-    let platform = args
-        .platform
-        .clone()
-        .or_else(|| config.platform.clone());
+    let platform = args.platform.clone().or_else(|| config.platform.clone());
     if platform.is_some() && python_version.is_none() {
         return Err(usage(
             "a target platform needs a target Python: pass --python-version (or set \
@@ -92,8 +89,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         ));
     }
 
-    let config_excludes =
-        PathGlobs::new(&config.root, &config.exclude).map_err(usage)?;
+    let config_excludes = PathGlobs::new(&config.root, &config.exclude).map_err(usage)?;
     let flag_excludes = PathGlobs::new(&cwd, &args.config.exclude)
         .map_err(|message| usage(format!("--exclude: {message}")))?;
 
