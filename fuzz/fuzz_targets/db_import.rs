@@ -7,15 +7,10 @@ use libfuzzer_sys::fuzz_target;
 use mlvet_db::{Database, NoProgress};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut db) = Database::in_memory() else {
-        return;
-    };
+    let Ok(mut db) = Database::in_memory() else { return };
     for name in ["all.zip", "record.json", "record.yaml"] {
         if let Ok(stats) = db.import_bytes(name, data, &NoProgress) {
-            assert_eq!(
-                stats.records,
-                stats.inserted + stats.updated + stats.unchanged
-            );
+            assert_eq!(stats.records, stats.inserted + stats.updated + stats.unchanged);
         }
     }
     let _ = db.status();
