@@ -87,13 +87,14 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit non-zero when a finding reaches this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
-    pub fail_on: FailOn,
-    /// Print only the summary line and the findings that reach --fail-on.
+    /// Exit non-zero when a finding reaches this severity [default: high, or `fail-on` in the
+    /// configuration].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Print only what fails the run (findings reaching --fail-on, scan errors) and the summary.
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
-    /// List safe artefacts too, with every piece of evidence.
+    /// List safe artefacts and suppressed findings too, with every piece of evidence.
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Extra pickle policy (TOML, same format as the built-in policy); its entries win.
@@ -108,17 +109,35 @@ pub struct ScanArgs {
     /// Evaluate requirement markers for this target Python (e.g. 3.11) instead of keeping them all.
     #[arg(long, value_name = "X.Y")]
     pub python_version: Option<String>,
-    /// Target platform for marker evaluation: linux, darwin or win32 (with --python-version).
-    #[arg(
-        long,
-        value_name = "PLATFORM",
-        requires = "python_version",
-        default_value = "linux"
-    )]
-    pub platform: String,
+    /// Target platform for marker evaluation: linux, darwin or win32 (with --python-version)
+    /// [default: linux, or `platform` in the configuration].
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
     /// Where mlvet keeps its state (advisory database). Defaults to $MLVET_DATA_DIR or the per-user data directory.
     #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Project configuration, ignores and VEX (docs/configuration.md).
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Read the configuration from FILE (an mlvet.toml, or a pyproject.toml's [tool.mlvet])
+    /// instead of discovering it from the current directory upwards.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file (built-in defaults and command-line flags only).
+    #[arg(long, visible_alias = "isolated")]
+    pub no_config: bool,
+    /// Skip files and folders matching this gitignore-style pattern (repeatable; added to the
+    /// configuration's `exclude`).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Apply the `not_affected` statements of this OpenVEX document (repeatable; added to the
+    /// configuration's `vex`).
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

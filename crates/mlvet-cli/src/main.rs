@@ -36,6 +36,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(err) if err.downcast_ref::<UsageError>().is_some() => {
+            let message = format!("{err:#}");
+            let _ = writeln!(
+                anstream::stderr(),
+                "mlvet: error: {}",
+                mlvet_report::text_internals::sanitize(&message)
+            );
+            ExitCode::from(exit::USAGE)
+        }
         Err(err) => {
             let mut stderr = anstream::stderr();
             // Errors quote paths, archive members and record contents: sanitised like a report.
@@ -49,6 +58,19 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// A mistake in what the user asked for that clap cannot see: a configuration or VEX file that is
+/// invalid or missing, conflicting settings. Exits with [`exit::USAGE`] (2), like a bad flag.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Writes a rendered report to `--output` or standard output.
 pub(crate) fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {

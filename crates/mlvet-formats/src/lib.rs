@@ -128,7 +128,7 @@ use mlvet_core::{ArtifactReport, Location, RuleMeta};
 pub use mlvet_core::fs::open_regular;
 pub use npy::{Literal, NpyError, NpyHeader, parse_header as parse_npy_header, parse_literal};
 pub use sniff::{Format, SNIFF_LEN, sniff};
-pub use walk::{WalkedFile, scan_paths, walk};
+pub use walk::{WalkedFile, scan_paths, walk, walk_excluding};
 
 use crate::engine::Scan;
 use crate::rules::{container_extension_mismatch, container_unrecognized_model_file};

@@ -20,10 +20,23 @@ pub struct WalkedFile {
 /// Lists the regular files under `inputs` (files and directories), sorted by display path.
 /// Symbolic links are followed only when they resolve inside the root being walked.
 pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
+    walk_excluding(inputs, &|_, _| false)
+}
+
+/// [`walk`], leaving out every path for which `excluded(path, is_dir)` is true: an excluded
+/// directory is never entered and an excluded file never opened (the configuration's `exclude`).
+/// Inputs named on the command line are subject to it too.
+pub fn walk_excluding(
+    inputs: &[PathBuf],
+    excluded: &(dyn Fn(&Path, bool) -> bool + Sync),
+) -> (Vec<WalkedFile>, Vec<ScanError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
         let shown = input.to_string_lossy().into_owned();
+        if excluded(input, input.is_dir()) {
+            continue;
+        }
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(e) => {
@@ -59,6 +72,10 @@ pub fn walk(inputs: &[PathBuf]) -> (Vec<WalkedFile>, Vec<ScanError>) {
         for entry in walkdir::WalkDir::new(input)
             .follow_links(false)
             .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                entry.depth() == 0 || !excluded(entry.path(), entry.file_type().is_dir())
+            })
         {
             let entry = match entry {
                 Ok(e) => e,

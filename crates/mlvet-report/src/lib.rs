@@ -55,9 +55,10 @@ pub struct RunMeta {
 pub struct TerminalOptions {
     /// Emit ANSI colour codes. When false the output contains no escape sequence at all.
     pub color: bool,
-    /// List safe artefacts one per line and show confidence, sizes, advisory details.
+    /// List safe artefacts one per line and show confidence, sizes, advisory details, and the
+    /// findings an ignore or a VEX statement suppressed (hidden otherwise, counted in the summary).
     pub verbose: bool,
-    /// Only warnings, the findings that fail the run, errors, and the summary line.
+    /// Only the findings that fail the run, errors, and the summary line (which counts warnings).
     pub quiet: bool,
     /// Terminal width in columns; `None` means 80.
     pub width: Option<usize>,
@@ -69,8 +70,8 @@ pub struct TerminalOptions {
 /// 1. [`ExitStatus::ScanErrors`] when any path could not be scanned (`report.errors` non-empty),
 ///    whatever was found elsewhere and whatever the threshold (even `fail_on = None`): an
 ///    incomplete scan must never look clean.
-/// 2. [`ExitStatus::FindingsAtOrAboveThreshold`] when `fail_on` is set and at least one finding
-///    has a severity at or above it.
+/// 2. [`ExitStatus::FindingsAtOrAboveThreshold`] when `fail_on` is set and at least one
+///    unsuppressed finding has a severity at or above it (suppressed findings never count).
 /// 3. [`ExitStatus::Clean`] otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExitStatus {
@@ -112,7 +113,7 @@ pub fn exit_status(report: &ScanReport, fail_on: Option<Severity>) -> ExitStatus
 }
 
 /// Number of unsuppressed findings whose severity is at or above `threshold` (0 when there is
-/// none). Suppressed findings never fail a run.
+/// none). Findings an ignore or a VEX statement suppressed never fail the run.
 pub(crate) fn count_at_or_above(report: &ScanReport, threshold: Option<Severity>) -> usize {
     match threshold {
         Some(level) => report

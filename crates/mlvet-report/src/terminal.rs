@@ -9,8 +9,11 @@
 //! 4. errors (paths that could not be scanned);
 //! 5. the one-line summary.
 //!
-//! Quiet mode keeps what a CI log needs: warnings, one line per finding at or above the
-//! `fail_on` threshold (none when there is no threshold), errors, and the summary.
+//! Quiet mode keeps only what fails the run: one line per finding at or above the `fail_on`
+//! threshold (none when there is no threshold), errors, and the summary (which counts warnings).
+//!
+//! Suppressed findings (an ignore in the configuration, a VEX statement) are shown only in
+//! verbose mode, marked `suppressed`; otherwise they are only counted in the summary.
 //!
 //! All text that comes from scanned content is passed through [`sanitize`] so a hostile file
 //! cannot inject escape sequences; without colour the output contains no escape codes at all.
@@ -47,7 +50,7 @@ pub fn render_terminal(report: &ScanReport, meta: &RunMeta, opts: &TerminalOptio
     let warnings = warnings(report);
     let mut blocks: Vec<Vec<String>> = Vec::new();
 
-    if !warnings.is_empty() {
+    if !warnings.is_empty() && !opts.quiet {
         blocks.push(out.warnings(&warnings));
     }
     if opts.quiet {
@@ -194,7 +197,9 @@ impl Terminal {
                     && if verbose {
                         a.findings.is_empty()
                     } else {
-                        a.findings.iter().all(|f| f.severity == Severity::Info)
+                        a.findings
+                            .iter()
+                            .all(|f| f.severity == Severity::Info || f.suppression.is_some())
                     }
             });
 
@@ -224,7 +229,11 @@ impl Terminal {
 
     fn artifact(&self, artifact: &ArtifactReport) -> Vec<String> {
         let mut lines = self.artifact_header(artifact);
-        let mut findings: Vec<&Finding> = artifact.findings.iter().collect();
+        let mut findings: Vec<&Finding> = artifact
+            .findings
+            .iter()
+            .filter(|f| self.verbose || f.suppression.is_none())
+            .collect();
         findings.sort_by(|a, b| Finding::report_order(a, b));
         let hidden = if self.verbose {
             Vec::new()
@@ -347,6 +356,17 @@ impl Terminal {
         }
         if let Some(fix) = &finding.remediation {
             fields.push(("fix".to_string(), sanitize(fix).into_owned()));
+        }
+        if let Some(suppression) = &finding.suppression {
+            let mut text = format!(
+                "{}: {}",
+                suppression.kind.as_str(),
+                sanitize(&suppression.reason)
+            );
+            if let Some(source) = &suppression.source {
+                text.push_str(&format!(" ({})", sanitize(source)));
+            }
+            fields.push(("suppressed".to_string(), text));
         }
         fields
     }

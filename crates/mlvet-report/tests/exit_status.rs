@@ -98,3 +98,27 @@ fn full_report_without_errors() -> ScanReport {
     report.errors.clear();
     report
 }
+
+/// Suppressed findings (an ignore, a VEX statement) never fail the run; scan errors still do.
+#[test]
+fn suppressed_findings_never_fail_the_run() {
+    let mut report = malicious_report();
+    for artifact in &mut report.artifacts {
+        for finding in &mut artifact.findings {
+            finding.suppression = Some(mlvet_core::Suppression {
+                kind: mlvet_core::SuppressionKind::Config,
+                reason: "reviewed".into(),
+                source: Some("mlvet.toml:3".into()),
+            });
+        }
+        artifact.refresh_verdict();
+    }
+    assert_eq!(
+        exit_status(&report, Some(Severity::Info)),
+        ExitStatus::Clean
+    );
+    assert_eq!(
+        exit_status(&with_error(report), Some(Severity::Info)),
+        ExitStatus::ScanErrors
+    );
+}

@@ -132,7 +132,7 @@ mlvet: 3 artifacts scanned — 1 suspicious, 2 safe · 0 findings · 2 errors ·
     );
 }
 
-/// Quiet: warnings, one line per finding at or above the threshold, errors, summary.
+/// Quiet: one line per finding at or above the threshold, errors, summary (warnings counted).
 #[test]
 fn quiet_shows_only_failing_findings() {
     let opts = TerminalOptions {
@@ -142,9 +142,7 @@ fn quiet_shows_only_failing_findings() {
     let out = render_terminal(&full_report(), &meta(Some(Severity::High)), &opts);
     assert_text(
         &out,
-        r#"warning: advisory database is older than 30 days
-
-critical  pickle-dangerous-callable at models/bundle.tar ▸ weights.zip ▸
+        r#"critical  pickle-dangerous-callable at models/bundle.tar ▸ weights.zip ▸
           archive/data.pkl @ opcode 7 (byte 42): Loading this file calls
           os.system, which runs a shell command.
 critical  dependency-known-vulnerability at pyproject.toml:12: torch>=1.12
@@ -445,4 +443,56 @@ fn suppressed_findings_show_their_reason_and_do_not_fail() {
     assert!(out.contains("the pipeline never calls"), "{out}");
     assert!(out.contains("· 0 findings · 1 suppressed ·"), "{out}");
     assert!(!out.contains("FAILED"), "{out}");
+}
+
+/// Suppressed findings are hidden (and counted) by default, listed with their reason when verbose,
+/// and never listed by quiet mode.
+#[test]
+fn suppressed_findings_show_only_when_verbose() {
+    let mut report = malicious_report();
+    for artifact in &mut report.artifacts {
+        for finding in &mut artifact.findings {
+            if finding.severity == Severity::Critical {
+                finding.suppression = Some(mlvet_core::Suppression {
+                    kind: mlvet_core::SuppressionKind::Config,
+                    reason: "fixture for the red-team suite".into(),
+                    source: Some("mlvet.toml:7".into()),
+                });
+            }
+        }
+        artifact.refresh_verdict();
+    }
+    let normal = render_terminal(&report, &meta(Some(Severity::High)), &plain());
+    assert!(!normal.contains("pickle-dangerous-callable"), "{normal}");
+    assert!(
+        normal.contains("· 1 finding (1 medium) · 1 suppressed · 0 errors"),
+        "{normal}"
+    );
+    assert!(!normal.contains("FAILED"), "{normal}");
+
+    let verbose = render_terminal(
+        &report,
+        &meta(Some(Severity::High)),
+        &TerminalOptions {
+            verbose: true,
+            ..plain()
+        },
+    );
+    assert!(verbose.contains("pickle-dangerous-callable"), "{verbose}");
+    assert!(
+        verbose.contains("suppressed")
+            && verbose.contains("config: fixture for the red-team suite (mlvet.toml:7)"),
+        "{verbose}"
+    );
+
+    let quiet = render_terminal(
+        &report,
+        &meta(Some(Severity::Low)),
+        &TerminalOptions {
+            quiet: true,
+            ..plain()
+        },
+    );
+    assert!(!quiet.contains("pickle-dangerous-callable"), "{quiet}");
+    assert!(quiet.contains("1 suppressed"), "{quiet}");
 }

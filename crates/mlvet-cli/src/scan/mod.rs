@@ -5,6 +5,7 @@ mod epoch;
 mod hash;
 mod no_database;
 mod packages;
+pub mod settings;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -42,11 +43,12 @@ fn configure_worker_threads() {
 pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     configure_worker_threads();
-    let report = build_report(args)?;
+    let settings = settings::resolve(args)?;
+    let report = build_report(args, &settings)?;
     let meta = mlvet_report::RunMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
-        fail_on: args.fail_on.threshold(),
+        fail_on: settings.fail_on,
         duration_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
     };
     let text = match args.format {
@@ -80,7 +82,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         }
     };
     crate::write_output(args.output.as_deref(), &text)?;
-    Ok(crate::exit::code_for(&report, args.fail_on.threshold()))
+    Ok(crate::exit::code_for(&report, settings.fail_on))
 }
 
 /// What one walked file turned out to be.
@@ -94,8 +96,14 @@ enum Outcome {
     Failed(ScanError),
 }
 
-pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
+pub fn build_report(
+    args: &ScanArgs,
+    settings: &settings::ScanSettings,
+) -> anyhow::Result<ScanReport> {
     let mut options = ScanOptions::default();
+    if let Some(policy) = &settings.config_policy {
+        options.policy.extend(policy.clone());
+    }
     if let Some(path) = &args.policy {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read policy {}", path.display()))?;
@@ -104,21 +112,39 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
         options.policy.extend(extra);
     }
 
-    let (files, walk_errors) = mlvet_formats::walk(&args.paths);
+    let (files, walk_errors) =
+        mlvet_formats::walk_excluding(&args.paths, &|path, is_dir| settings.excluded(path, is_dir));
     let roots = inclusion_roots(&args.paths);
     let inventory_enabled = !args.no_deps;
     // The folder pass (model folders, hub origins) needs the whole list after the scans.
     let walked = files.clone();
     let hash_models = hash::wanted(args);
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let progress = crate::progress::ScanProgress::new(&files, show_progress);
     let outcomes: Vec<Outcome> = files
         .into_par_iter()
-        .map(|file| scan_one(file, &options, &roots, inventory_enabled, hash_models))
+        .map(|file| {
+            progress.start(&file.display);
+            let size = file.size;
+            let outcome = scan_one(file, &options, &roots, inventory_enabled, hash_models);
+            progress.done(size);
+            outcome
+        })
         .collect();
+    progress.finish();
 
     let mut report = ScanReport {
         errors: walk_errors,
         ..ScanReport::default()
     };
+    for input in &args.paths {
+        if settings.excluded(input, input.is_dir()) {
+            report.warnings.push(format!(
+                "{} is excluded by `exclude` (configuration or --exclude) and was not scanned",
+                input.display()
+            ));
+        }
+    }
     let mut inventories = Vec::new();
     for outcome in outcomes {
         match outcome {
@@ -130,10 +156,10 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
     }
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     if !inventories.is_empty() {
-        let target = args
+        let target = settings
             .python_version
             .as_ref()
-            .map(|python| TargetEnv::new(python, &args.platform));
+            .map(|python| TargetEnv::new(python, &settings.platform));
         match_dependencies(
             &mut report,
             inventories,
@@ -141,6 +167,14 @@ pub fn build_report(args: &ScanArgs) -> anyhow::Result<ScanReport> {
             target.as_ref(),
         )?;
     }
+    // After the scan, on the whole report: suppressed findings stay in it, marked, and verdicts
+    // are derived again without them.
+    mlvet_config::suppress::apply(
+        &mut report,
+        &settings.ignore_set(),
+        &settings.vex,
+        mlvet_config::Date::today_utc(),
+    );
     report.sort();
     Ok(report)
 }

@@ -1,0 +1,122 @@
+//! The effective settings of one scan: the project configuration (discovered, `--config`, or none
+//! with `--no-config`) merged with the command line. Flags win over the configuration; lists
+//! (`--exclude`, `--vex`) add to it. Precedence is documented in `docs/configuration.md`.
+
+use std::path::{Path, PathBuf};
+
+use mlvet_config::{Config, PathGlobs, vex::VexDocument};
+use mlvet_core::Severity;
+
+use crate::UsageError;
+use crate::cli::ScanArgs;
+
+/// Everything a scan needs to know beyond its inputs.
+pub struct ScanSettings {
+    pub fail_on: Option<Severity>,
+    pub python_version: Option<String>,
+    pub platform: String,
+    /// The configuration file that was read, as shown in messages.
+    pub config_source: Option<String>,
+    /// Its pickle policy additions (the `--policy` file goes on top of them).
+    pub config_policy: Option<mlvet_pickle::Policy>,
+    pub ignores: Vec<mlvet_config::Ignore>,
+    pub vex: Vec<VexDocument>,
+    config_excludes: PathGlobs,
+    flag_excludes: PathGlobs,
+}
+
+impl ScanSettings {
+    /// Whether the walker must skip `path` (never open it).
+    pub fn excluded(&self, path: &Path, is_dir: bool) -> bool {
+        self.config_excludes.matches(path, is_dir) || self.flag_excludes.matches(path, is_dir)
+    }
+
+    /// The ignores and where they were declared, for [`mlvet_config::suppress::apply`].
+    pub fn ignore_set(&self) -> mlvet_config::suppress::IgnoreSet<'_> {
+        mlvet_config::suppress::IgnoreSet {
+            source: self.config_source.clone().unwrap_or_default(),
+            ignores: &self.ignores,
+        }
+    }
+}
+
+/// Loads the configuration `args` select and merges the command line over it. Every problem with
+/// the configuration or a VEX document is a [`UsageError`] (exit code 2).
+pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
+    let usage = |message: String| anyhow::Error::new(UsageError(message));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config_path = if args.config.no_config {
+        None
+    } else if let Some(path) = &args.config.config {
+        Some(path.clone())
+    } else {
+        mlvet_config::discover(&cwd).map_err(|e| usage(e.to_string()))?
+    };
+    let config = match &config_path {
+        Some(path) => Config::load(path).map_err(|e| usage(e.to_string()))?,
+        None => Config::empty(cwd.join("mlvet.toml")),
+    };
+    let config_source = config_path.as_ref().map(|path| shown(path, &cwd));
+
+    let known_rules = crate::rules::all_rules();
+    for ignore in &config.ignores {
+        if let Some(rule) = ignore.rule()
+            && !known_rules.iter().any(|known| known.id == rule)
+        {
+            return Err(usage(format!(
+                "{}:{}: `ignore.rule`: unknown rule `{rule}` (`mlvet rules` lists them)",
+                config_source.as_deref().unwrap_or_default(),
+                ignore.line
+            )));
+        }
+    }
+
+    let fail_on = match (args.fail_on, config.fail_on) {
+        (Some(flag), _) => flag.threshold(),
+        (None, Some(configured)) => configured.threshold(),
+        (None, None) => Some(Severity::High),
+    };
+    let python_version = args
+        .python_version
+        .clone()
+        .or_else(|| config.python_version.clone());
+    let platform = args.platform.clone().or_else(|| config.platform.clone());
+    if platform.is_some() && python_version.is_none() {
+        return Err(usage(
+            "a target platform needs a target Python: pass --python-version (or set \
+             `python-version` in the configuration)"
+                .to_string(),
+        ));
+    }
+
+    let config_excludes = PathGlobs::new(&config.root, &config.exclude).map_err(usage)?;
+    let flag_excludes = PathGlobs::new(&cwd, &args.config.exclude)
+        .map_err(|message| usage(format!("--exclude: {message}")))?;
+
+    let mut vex = Vec::new();
+    for path in config.vex.iter().chain(args.config.vex.iter()) {
+        vex.push(mlvet_config::vex::load(path).map_err(|e| usage(e.to_string()))?);
+    }
+
+    Ok(ScanSettings {
+        fail_on,
+        python_version,
+        platform: platform.unwrap_or_else(|| "linux".to_string()),
+        config_source,
+        config_policy: config.policy,
+        ignores: config.ignores,
+        vex,
+        config_excludes,
+        flag_excludes,
+    })
+}
+
+/// `path` relative to the current directory when it lies below it, as given otherwise.
+fn shown(path: &Path, cwd: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .strip_prefix(cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
