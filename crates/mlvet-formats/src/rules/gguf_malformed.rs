@@ -27,6 +27,7 @@ Re-download the file from a trusted source and compare its hash with the publish
 ## References
 - Databricks, "GGML GGUF file format vulnerabilities" (2024): unchecked counts and lengths in
   llama.cpp's GGUF reader
+- <https://github.com/ggml-org/ggml/blob/master/docs/gguf.md>
 "#,
 };
 

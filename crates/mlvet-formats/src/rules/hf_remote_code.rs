@@ -30,6 +30,7 @@ another repository).
 
 ## References
 - transformers documentation, "Customizing models" / "Using a model with custom code"
+- <https://github.com/huggingface/transformers/blob/main/docs/source/en/custom_models.md>
 "#,
 };
 

@@ -43,6 +43,8 @@ the credentials the environment could reach, and rebuild the environment from a 
 ## References
 - Python documentation, `site` module: "Lines starting with `import` are executed"
 - OSV `MAL-2026-2144` (litellm), BerriAI/litellm issue #24512
+- <https://docs.python.org/3/library/site.html>
+- <https://osv.dev/vulnerability/MAL-2026-2144>
 "#,
 };
 

@@ -47,6 +47,8 @@ with a runtime that renders templates in a sandbox (llama-cpp-python >= 0.2.72, 
 ## References
 - CVE-2024-34359 / GHSA-56xg-wfcc-g829: llama-cpp-python server-side template injection
 - Jinja2 sandbox documentation: `jinja2.sandbox.ImmutableSandboxedEnvironment`
+- <https://github.com/advisories/GHSA-56xg-wfcc-g829>
+- <https://jinja.palletsprojects.com/en/stable/sandbox/>
 "#,
 };
 

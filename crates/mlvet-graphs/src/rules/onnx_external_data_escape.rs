@@ -38,6 +38,8 @@ Do not load the model. If it came from a trusted exporter, re-export it; otherwi
 - CVE-2022-25882 (onnx external data directory traversal)
 - CVE-2024-27318 (onnx path sanitisation bypass)
 - CVE-2025-51480 (onnx `save_external_data` arbitrary file write)
+- <https://nvd.nist.gov/vuln/detail/CVE-2022-25882>
+- <https://nvd.nist.gov/vuln/detail/CVE-2024-27318>
 "#,
 };
 

@@ -21,6 +21,8 @@ Do not load the model.
 
 ## References
 - CVE-2025-1550, CVE-2025-8747 (safe mode bypasses in Keras model loading)
+- <https://nvd.nist.gov/vuln/detail/CVE-2025-1550>
+- <https://nvd.nist.gov/vuln/detail/CVE-2025-8747>
 "#,
 };
 

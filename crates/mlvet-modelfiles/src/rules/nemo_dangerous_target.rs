@@ -35,6 +35,8 @@ name NeMo's and PyTorch's own classes.
 ## References
 - CVE-2025-23304 (NVIDIA NeMo: code execution through a malicious `.nemo` file)
 - Hydra `instantiate` documentation: `_target_`, `_args_`, `_partial_`
+- <https://nvd.nist.gov/vuln/detail/CVE-2025-23304>
+- <https://hydra.cc/docs/advanced/instantiate_objects/overview/>
 "#,
 };
 

@@ -30,6 +30,7 @@ with `--policy` (a `[[allow]]` entry for its module) once reviewed.
 
 ## References
 - Hydra `instantiate` documentation: `_target_`, `_args_`, `_partial_`
+- <https://hydra.cc/docs/advanced/instantiate_objects/overview/>
 "#,
 };
 

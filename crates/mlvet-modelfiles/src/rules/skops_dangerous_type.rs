@@ -27,6 +27,8 @@ Never add such types to `trusted=`. Do not load the file.
 
 ## References
 - CVE-2025-54412, CVE-2025-54413, CVE-2025-54886 (skops < 0.12.0)
+- <https://nvd.nist.gov/vuln/detail/CVE-2025-54412>
+- <https://skops.readthedocs.io/en/stable/persistence.html>
 "#,
 };
 

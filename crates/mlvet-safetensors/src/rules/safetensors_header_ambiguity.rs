@@ -31,6 +31,7 @@ Re-export the weights with the `safetensors` library and compare with the publis
 ## References
 - safetensors format specification: huggingface/safetensors `README.md` ("Format")
 - Bishop Fox, "An Exploration of JSON Interoperability Vulnerabilities" (duplicate keys)
+- <https://github.com/huggingface/safetensors#format>
 "#,
 };
 

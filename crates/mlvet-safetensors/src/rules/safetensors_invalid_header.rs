@@ -36,6 +36,7 @@ the publisher's. Do not load the file with a reader that skips validation.
 
 ## References
 - safetensors format and loader: huggingface/safetensors, `safetensors/src/tensor.rs`
+- <https://github.com/huggingface/safetensors/blob/main/safetensors/src/tensor.rs>
 "#,
 };
 
