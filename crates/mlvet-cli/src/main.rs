@@ -72,6 +72,27 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Like [`write_output`], for a renderer that writes into a buffered sink itself.
+pub(crate) fn write_output_with(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut sink = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut sink).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let stdout = anstream::stdout();
+            let mut sink = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            write(&mut sink).context("cannot write to standard output")
+        }
+    }
+}
+
 /// Writes a rendered report to `--output` or standard output.
 pub(crate) fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;

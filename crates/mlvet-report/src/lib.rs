@@ -127,17 +127,33 @@ pub(crate) fn count_at_or_above(report: &ScanReport, threshold: Option<Severity>
 /// Renders the JSON report (schema [`JSON_SCHEMA_VERSION`]), pretty-printed with a trailing
 /// newline. Deterministic: the same report and metadata always give the same bytes.
 pub fn render_json(report: &ScanReport, meta: &RunMeta) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_json(report, meta, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`render_json`] streamed into `out`: the same bytes, without holding the whole document in
+/// memory (a report of 100,000 packages is tens of MB of pretty JSON, and a growing string
+/// briefly needs twice that while it reallocates). Only `out`'s own errors are returned.
+pub fn write_json<W: std::io::Write>(
+    report: &ScanReport,
+    meta: &RunMeta,
+    mut out: W,
+) -> std::io::Result<()> {
     let dto = json_v1::Report::new(report, meta);
-    let mut out = match serde_json::to_string_pretty(&dto) {
-        Ok(json) => json,
+    if let Err(err) = serde_json::to_writer_pretty(&mut out, &dto) {
+        if err.is_io() {
+            return Err(std::io::Error::other(err));
+        }
         // The DTO holds only strings, integers, finite floats, booleans and sequences, which
         // serde_json always serialises; keep a valid document anyway rather than panic.
-        Err(err) => serde_json::json!({
+        let fallback = serde_json::json!({
             "schema_version": JSON_SCHEMA_VERSION,
             "error": format!("could not serialise the report: {err}"),
-        })
-        .to_string(),
-    };
-    out.push('\n');
-    out
+        });
+        out.write_all(fallback.to_string().as_bytes())?;
+    }
+    out.write_all(b"\n")?;
+    out.flush()
 }

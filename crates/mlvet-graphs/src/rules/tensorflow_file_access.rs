@@ -49,6 +49,8 @@ data in as tensors.
 ## References
 - modelscan `SavedModelTensorflowOpScan` (`ReadFile`, `WriteFile`)
 - ModelAudit TensorFlow SavedModel scanner (dangerous op list)
+- <https://github.com/protectai/modelscan/blob/main/modelscan/settings.py>
+- <https://www.tensorflow.org/api_docs/python/tf/io/read_file>
 "#,
 };
 

@@ -36,6 +36,7 @@ Do not load the model in a process that registers Python functions. Re-export it
 ## References
 - TensorFlow `tf.py_function` documentation ("not serializable": the body is not saved)
 - ModelAudit `tensorflow` scanner (PyFunc family listed as critical)
+- <https://www.tensorflow.org/api_docs/python/tf/py_function>
 "#,
 };
 

@@ -30,6 +30,8 @@ exposed servers (CVE-2023-43654, "ShellTorch").
 ## References
 - TorchServe model archiver documentation (`MANIFEST.json`, handlers)
 - CVE-2023-43654 (TorchServe SSRF / arbitrary model registration)
+- <https://github.com/pytorch/serve/blob/master/model-archiver/README.md>
+- <https://nvd.nist.gov/vuln/detail/CVE-2023-43654>
 "#,
 };
 
