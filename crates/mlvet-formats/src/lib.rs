@@ -1,9 +1,10 @@
 //! Format sniffing and loader-faithful container parsing for mlvet.
 //!
-//! Every file is identified by its content ([`sniff`]), never by its name, except the Hugging
-//! Face tokenizer and processor files that carry chat templates, which transformers itself loads
-//! by name (`hf_templates`). Containers are opened
-//! the way the libraries that load models open them, and every pickle found inside is handed to
+//! Every file is identified by its content ([`sniff`]). Names decide only where the loader itself
+//! goes by name or the format has no magic: the Hugging Face tokenizer and processor files that
+//! carry chat templates (`hf_templates`), `.msgpack` (Flax), `.pb`/`.pbtxt`/`.onnx`/`.tflite`
+//! claims that must then parse, `.pth` files in site directories, and the model-folder pass
+//! ([`folders`]). Containers are opened the way the libraries that load models open them, and every pickle found inside is handed to
 //! the pickle simulator (`mlvet-pickle`). Parts that cannot be inspected make an artefact
 //! suspicious, never safe.
 //!

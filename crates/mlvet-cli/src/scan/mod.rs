@@ -51,15 +51,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
         fail_on: settings.fail_on,
         duration_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
     };
-    if args.format == ScanFormat::Json {
-        // Streamed: the report of a large inventory is never held in memory as one string.
-        crate::write_output_with(args.output.as_deref(), |out| {
-            mlvet_report::write_json(&report, &meta, out)
-        })?;
-        return Ok(crate::exit::code_for(&report, settings.fail_on));
-    }
     let text = match args.format {
-        ScanFormat::Json => mlvet_report::render_json(&report, &meta),
+        ScanFormat::Json => {
+            // Streamed: the report of a large inventory is never held in memory as one string.
+            crate::write_output_with(args.output.as_deref(), |out| {
+                mlvet_report::write_json(&report, &meta, out)
+            })?;
+            return Ok(crate::exit::code_for(&report, settings.fail_on));
+        }
         ScanFormat::Sarif => {
             let rules = crate::rules::all_rules();
             mlvet_report::render_sarif(
