@@ -78,7 +78,8 @@ impl FailOn {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files and directories to scan.
+    /// Files and directories to scan; `hf://ORG/NAME[@REVISION][/PATH]` (or a Hub URL) scans a
+    /// Hugging Face Hub repository by range reads, without downloading it.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -116,6 +117,14 @@ pub struct ScanArgs {
     /// Where mlvet keeps its state (advisory database). Defaults to $MLVET_DATA_DIR or the per-user data directory.
     #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Read the Hugging Face token for `hf://` targets from FILE [default: $HF_TOKEN]. It is sent
+    /// to the Hub ($HF_ENDPOINT) only, never to the CDN downloads redirect to.
+    #[arg(long, value_name = "FILE")]
+    pub hf_token_file: Option<PathBuf>,
+    /// Bytes read at most from one file of an `hf://` target; a file needing more is reported
+    /// not fully inspected.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub hf_max_file_bytes: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
 }

@@ -65,6 +65,29 @@ pub(crate) fn kind_of(display: &str) -> Option<TemplateFile> {
 pub(crate) fn scan(path: &Path, display: &str, kind: TemplateFile) -> ArtifactReport {
     let loc = Location::file(display);
     let (size, outcome) = read(path, &loc);
+    report(display, kind, &loc, size, outcome)
+}
+
+/// Scans one template file read from `reader` (`size` bytes), e.g. a remote file.
+pub(crate) fn scan_reader<R: Read>(
+    reader: R,
+    size: u64,
+    display: &str,
+    kind: TemplateFile,
+) -> ArtifactReport {
+    let loc = Location::file(display);
+    let outcome = read_text(reader, &loc);
+    report(display, kind, &loc, size, outcome)
+}
+
+fn report(
+    display: &str,
+    kind: TemplateFile,
+    loc: &Location,
+    size: u64,
+    outcome: Result<String, Finding>,
+) -> ArtifactReport {
+    let loc = loc.clone();
     let (findings, inspected) = match outcome {
         Ok(text) => {
             let check = match kind {
@@ -103,33 +126,27 @@ fn read(path: &Path, loc: &Location) -> (u64, Result<String, Finding>) {
         }
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    (size, read_text(file, loc))
+}
+
+/// At most [`MAX_JSON_BYTES`] of UTF-8 text from `reader`.
+fn read_text<R: Read>(reader: R, loc: &Location) -> Result<String, Finding> {
     let mut bytes = Vec::new();
-    if let Err(e) = file.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes) {
-        return (
-            size,
-            Err(container_uninspectable_member::finding(
-                loc.clone(),
-                format!("unreadable: {e}"),
-            )),
-        );
+    if let Err(e) = reader.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes) {
+        return Err(container_uninspectable_member::finding(
+            loc.clone(),
+            format!("unreadable: {e}"),
+        ));
     }
     if bytes.len() as u64 > MAX_JSON_BYTES {
-        return (
-            size,
-            Err(container_resource_limit::finding(
-                loc.clone(),
-                format!("larger than {MAX_JSON_BYTES} bytes; not parsed"),
-            )),
-        );
+        return Err(container_resource_limit::finding(
+            loc.clone(),
+            format!("larger than {MAX_JSON_BYTES} bytes; not parsed"),
+        ));
     }
     // transformers opens these files as UTF-8 text (a BOM would make the JSON invalid there too).
-    match String::from_utf8(bytes) {
-        Ok(text) => (size, Ok(text)),
-        Err(_) => (
-            size,
-            Err(container_malformed::finding(loc.clone(), "not valid UTF-8")),
-        ),
-    }
+    String::from_utf8(bytes)
+        .map_err(|_| container_malformed::finding(loc.clone(), "not valid UTF-8"))
 }
 
 /// The `chat_template` of a JSON config: absent, a string, or a list of `{name, template}`.

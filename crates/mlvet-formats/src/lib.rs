@@ -196,7 +196,7 @@ pub fn scan_file(
     if let Some(kind) = hf_templates::kind_of(display) {
         return Ok(Some(hf_templates::scan(path, display, kind)));
     }
-    let mut file = open_regular(path).map_err(|source| ScanFileError::Open {
+    let file = open_regular(path).map_err(|source| ScanFileError::Open {
         path: display.to_string(),
         source,
     })?;
@@ -207,6 +207,38 @@ pub fn scan_file(
             source,
         })?
         .len();
+    scan_open(file, size, display, path.parent(), opts)
+}
+
+/// [`scan_file`] over any random-access reader of `size` bytes (a remote file read by ranges):
+/// the same analyses, reading only what they read from a local file. Files that a local scan
+/// would look for beside it (ONNX external data, old joblib side files) are not available and
+/// are reported as such.
+pub fn scan_reader<R: Read + Seek>(
+    mut reader: R,
+    size: u64,
+    display: &str,
+    opts: &ScanOptions,
+) -> Result<Option<ArtifactReport>, ScanFileError> {
+    if let Some(kind) = hf_templates::kind_of(display) {
+        reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|source| ScanFileError::Read {
+                path: display.to_string(),
+                source,
+            })?;
+        return Ok(Some(hf_templates::scan_reader(reader, size, display, kind)));
+    }
+    scan_open(reader, size, display, None, opts)
+}
+
+fn scan_open<R: Read + Seek>(
+    mut file: R,
+    size: u64,
+    display: &str,
+    folder: Option<&Path>,
+    opts: &ScanOptions,
+) -> Result<Option<ArtifactReport>, ScanFileError> {
     let mut prefix = Vec::with_capacity(SNIFF_LEN);
     (&mut file)
         .take(SNIFF_LEN as u64)
@@ -228,13 +260,13 @@ pub fn scan_file(
         )));
     }
     if format == Format::NotAModel {
-        if let Some(report) = graphs::scan_reader(&mut file, size, display, path.parent()) {
+        if let Some(report) = graphs::scan_reader(&mut file, size, display, folder) {
             return Ok(Some(report));
         }
         if let Some(report) = polyglot::scan_unmodelled(&mut file, display, size, &prefix, opts) {
             return Ok(Some(report));
         }
-        return Ok(unrecognized(display, path.parent(), size, opts, || {
+        return Ok(unrecognized(display, folder, size, opts, || {
             file.seek(SeekFrom::Start(0))?;
             Ok(std::io::BufReader::new(file))
         }));
@@ -244,7 +276,7 @@ pub fn scan_file(
     let name = scan.scan_seekable(&mut file, size, &loc, 0);
     polyglot::scan_other_readings(&mut scan, &mut file, size, &prefix, format, name, &loc);
     drop(file);
-    side_files::resolve(&mut scan, path.parent());
+    side_files::resolve(&mut scan, folder);
     Ok(Some(finish(scan, display, name, size)))
 }
 

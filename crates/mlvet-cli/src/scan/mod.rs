@@ -3,6 +3,7 @@
 
 mod epoch;
 mod hash;
+mod hub;
 mod no_database;
 mod packages;
 pub mod settings;
@@ -118,9 +119,11 @@ pub fn build_report(
         options.policy.extend(extra);
     }
 
+    // `hf://` targets and Hub URLs are scanned remotely; everything else is a local path.
+    let (hub_targets, local_paths) = hub::split_inputs(&args.paths);
     let (files, walk_errors) =
-        mlvet_formats::walk_excluding(&args.paths, &|path, is_dir| settings.excluded(path, is_dir));
-    let roots = inclusion_roots(&args.paths);
+        mlvet_formats::walk_excluding(&local_paths, &|path, is_dir| settings.excluded(path, is_dir));
+    let roots = inclusion_roots(&local_paths);
     let inventory_enabled = !args.no_deps;
     // The folder pass (model folders, hub origins) needs the whole list after the scans.
     let walked = files.clone();
@@ -143,7 +146,7 @@ pub fn build_report(
         errors: walk_errors,
         ..ScanReport::default()
     };
-    for input in &args.paths {
+    for input in &local_paths {
         if settings.excluded(input, input.is_dir()) {
             report.warnings.push(format!(
                 "{} is excluded by `exclude` (configuration or --exclude) and was not scanned",
@@ -161,6 +164,7 @@ pub fn build_report(
         }
     }
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
+    hub::scan_into(&hub_targets, args, &options, &mut report)?;
     if !inventories.is_empty() {
         let target = settings
             .python_version
