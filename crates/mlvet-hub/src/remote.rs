@@ -165,13 +165,13 @@ impl<'c> RemoteFile<'c> {
     /// `[start, end]` (inclusive), through the cached location or a fresh resolve.
     fn fetch_range(&mut self, start: u64, end: u64) -> Result<Vec<u8>, HubError> {
         loop {
-            let via_resolve = self.location.is_none();
             let url = self.location.clone().unwrap_or_else(|| self.resolve_url.clone());
             let answer = self.follow(&url, start, end)?;
+            let from_cdn = !self.client.is_hub_origin(&answer.url);
             match answer.status {
                 206 => return self.checked_partial(answer, start, end),
                 200 => return self.whole_answer(answer, start, end),
-                400 | 403 | 410 | 416 if !via_resolve && !self.reresolved => {
+                400 | 403 | 410 | 416 if from_cdn && !self.reresolved => {
                     // The signed URL expired or was refused: re-resolve once.
                     drop(answer);
                     self.location = None;

@@ -267,11 +267,23 @@ pub fn scan_file(
     let mut artifact = match scanned {
         Ok(artifact) => artifact,
         Err(error) => {
+            let why = remote.error.as_ref().map_or_else(|| error.to_string(), ToString::to_string);
             remote.error.get_or_insert(HubError::BadResponse {
                 url: display.clone(),
                 message: error.to_string(),
             });
-            None
+            // Not even its start could be read: an artefact that is not fully inspected, never
+            // a file silently left out.
+            Some(ArtifactReport::new(
+                display.clone(),
+                "unknown".to_string(),
+                size,
+                false,
+                vec![mlvet_formats::rules::container_uninspectable_member::finding(
+                    Location::file(&display),
+                    format!("unreadable from the Hub: {why}"),
+                )],
+            ))
         }
     };
     let (integrity, mismatch) = verify(&remote, file, &display);

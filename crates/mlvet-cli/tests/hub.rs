@@ -1,0 +1,454 @@
+//! `mlvet scan hf://…` end to end against a loopback Hub and CDN on two host names
+//! (`mlvet_hub::mock`): pinning, range reads, redirects, tokens, errors, rate limits, integrity,
+//! and the same verdicts as a local scan of the same files.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Output;
+
+use mlvet_hub::mock::{Behaviour, MockFile, MockHub, MockRepo};
+use serde_json::Value;
+
+fn run(mock: &MockHub, data: &Path, args: &[&str], token: Option<&str>) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlvet"));
+    command
+        .args(args)
+        .current_dir(common::repo_root())
+        .env("MLVET_DATA_DIR", data)
+        .env("NO_COLOR", "1")
+        .env("HF_ENDPOINT", mock.endpoint())
+        .env_remove("HF_TOKEN")
+        .env_remove("HUGGING_FACE_HUB_TOKEN")
+        .env_remove("HF_TOKEN_PATH");
+    if let Some(token) = token {
+        command.env("HF_TOKEN", token);
+    }
+    command.output().expect("run mlvet")
+}
+
+fn scan_json(mock: &MockHub, target: &str, token: Option<&str>) -> (Output, Value) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let output = run(mock, data.path(), &["scan", "--no-deps", "--format", "json", target], token);
+    let report = common::json_report(&output);
+    (output, report)
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(common::repo_root().join(path)).expect("fixture")
+}
+
+fn artifacts(report: &Value) -> &Vec<Value> {
+    report["artifacts"].as_array().expect("artifacts")
+}
+
+fn meta<'a>(artifact: &'a Value, key: &str) -> &'a str {
+    artifact["metadata"][key].as_str().unwrap_or_else(|| panic!("no {key} in {artifact:#}"))
+}
+
+fn errors(report: &Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .map(|e| e.iter().map(|e| e["message"].as_str().unwrap_or("").to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// A safetensors file of `total` bytes: a real header (padded with spaces) for one F32 tensor
+/// filling the rest.
+fn safetensors_head(total: u64) -> Vec<u8> {
+    let header_len = 256u64;
+    let data = total - 8 - header_len;
+    let mut header = format!(
+        "{{\"__metadata__\":{{\"format\":\"pt\"}},\"weight\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[0,{}]}}}}",
+        data / 4,
+        data
+    )
+    .into_bytes();
+    header.resize(header_len as usize, b' ');
+    let mut out = header_len.to_le_bytes().to_vec();
+    out.extend(header);
+    out
+}
+
+fn small_repo() -> MockRepo {
+    MockRepo::new(
+        "org/model",
+        vec![
+            MockFile::new("config.json", br#"{"model_type": "bert", "architectures": ["BertModel"]}"#.to_vec(), false),
+            MockFile::new("pytorch_model.bin", fixture("tests/fixtures/models/safe/torch_state_dict.pt"), true),
+            MockFile::new("evil/model.pkl", fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"), true),
+            MockFile::new("README.md", b"# a model\n".to_vec(), false),
+        ],
+    )
+}
+
+#[test]
+fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
+    let repo = small_repo();
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let (output, report) = scan_json(&mock, "hf://org/model", None);
+    assert_eq!(output.status.code(), Some(1), "malicious pickle fails the run: {report:#}");
+    let evil = common::artifact(&report, &format!("hf://org/model@{commit}/evil/model.pkl"));
+    assert_eq!(evil["verdict"], "malicious");
+    assert_eq!(evil["origin"]["repo_id"], "org/model");
+    assert_eq!(evil["origin"]["revision"], commit.as_str());
+    assert_eq!(evil["origin"]["path_in_repo"], "evil/model.pkl");
+    assert_eq!(meta(evil, "hub_integrity"), "sha256 verified (read whole)");
+    let torch = common::artifact(&report, &format!("hf://org/model@{commit}/pytorch_model.bin"));
+    assert_eq!(torch["verdict"], "safe");
+    assert_eq!(torch["format"], "pytorch-zip");
+    assert!(meta(torch, "hub_bytes_read").parse::<u64>().expect("number") > 0);
+    assert!(meta(torch, "hub_requests").parse::<u32>().expect("number") >= 2, "resolve + CDN");
+    assert_eq!(meta(torch, "hub_resolver_calls"), "1");
+    assert_eq!(meta(torch, "hub_scan"), "no issue reported");
+    // Facts of config.json reach the weights (the folder pass runs on the remote files).
+    assert_eq!(torch["metadata"]["model_type"], "bert");
+    assert!(errors(&report).is_empty(), "{report:#}");
+
+    // One repo-info call; every resolve names the commit; the CDN never sees a token or a
+    // compressible range request.
+    let log = mock.log();
+    let info_calls = log.iter().filter(|r| r.target.starts_with("/api/models/org/model/revision/")).count();
+    assert_eq!(info_calls, 1);
+    for request in log.iter().filter(|r| r.target.contains("/resolve/")) {
+        assert!(request.target.contains(&commit), "{}", request.target);
+        assert_eq!(request.header("accept-encoding"), Some("identity"));
+    }
+    assert!(log.iter().any(|r| r.host == "cdn" && r.status == 206));
+    assert!(log.iter().all(|r| !(r.host == "cdn" && r.method == "HEAD")));
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
+
+    // The terminal report names the pinned artefacts with what was read.
+    let data = tempfile::tempdir().expect("tempdir");
+    let output = run(&mock, data.path(), &["scan", "--no-deps", "-v", "hf://org/model"], None);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains(&format!("hf://org/model@{commit}/evil/model.pkl")), "{text}");
+    assert!(text.contains("requests; sha256 verified (read whole); Hub scan: no issue reported"), "{text}");
+}
+
+#[test]
+fn multi_gigabyte_safetensors_is_vetted_from_its_header() {
+    let size = 5u64 * 1024 * 1024 * 1024;
+    let repo = MockRepo::new(
+        "org/big",
+        vec![MockFile::sparse("model-00001-of-00002.safetensors", size, safetensors_head(size), Vec::new())],
+    );
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(
+        vec![repo],
+        Behaviour {
+            full_get_max: Some(1024 * 1024 * 1024),
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let (output, report) = scan_json(&mock, "hf://org/big", None);
+    assert_eq!(output.status.code(), Some(0), "{report:#}");
+    let artifact = common::artifact(&report, &format!("hf://org/big@{commit}/model-00001-of-00002.safetensors"));
+    assert_eq!(artifact["verdict"], "safe");
+    assert_eq!(artifact["format"], "safetensors");
+    assert_eq!(artifact["size"], size);
+    let read: u64 = meta(artifact, "hub_bytes_read").parse().expect("number");
+    assert!(read <= 256 * 1024, "read {read} bytes of a {size}-byte file");
+    assert_eq!(meta(artifact, "hub_integrity"), "partial read, not verified");
+    assert!(mock.violations().is_empty());
+}
+
+#[test]
+fn same_verdicts_as_a_local_scan_on_every_fixture() {
+    let dirs = ["tests/fixtures/models", "tests/fixtures/gguf", "tests/fixtures/graphs", "tests/fixtures/keras"];
+    let mut repos = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        repos.push(MockRepo::from_dir(&format!("fixtures/set{i}"), &common::repo_root().join(dir)).expect("repo"));
+    }
+    let heads: Vec<String> = repos.iter().map(|r| r.head().to_string()).collect();
+    let mock = MockHub::start(repos, Behaviour::default()).expect("mock");
+    let mut compared = 0;
+    for (i, dir) in dirs.iter().enumerate() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let local = common::json_report(&run(&mock, data.path(), &["scan", "--no-deps", "--format", "json", dir], None));
+        let (_, remote) = scan_json(&mock, &format!("hf://fixtures/set{i}"), None);
+        let summarise = |report: &Value, prefix: &str| -> BTreeMap<String, (String, String, bool, BTreeSet<String>)> {
+            artifacts(report)
+                .iter()
+                .map(|a| {
+                    let path = a["path"].as_str().unwrap_or("");
+                    let rel = path.strip_prefix(prefix).unwrap_or(path).to_string();
+                    let rules: BTreeSet<String> = report["findings"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|f| f["path"] == a["path"])
+                        .filter_map(|f| f["rule"].as_str().map(str::to_string))
+                        .collect();
+                    (
+                        rel,
+                        (
+                            a["verdict"].as_str().unwrap_or("").to_string(),
+                            a["format"].as_str().unwrap_or("").to_string(),
+                            a["fully_inspected"].as_bool().unwrap_or(false),
+                            rules,
+                        ),
+                    )
+                })
+                .collect()
+        };
+        let local = summarise(&local, &format!("{dir}/"));
+        let remote = summarise(&remote, &format!("hf://fixtures/set{i}@{}/", heads[i]));
+        for (path, expected) in &local {
+            if known_difference(path) {
+                continue;
+            }
+            let got = remote.get(path).unwrap_or_else(|| panic!("{dir}/{path} missing from the Hub scan"));
+            assert_eq!(got, expected, "{dir}/{path}: Hub scan differs from the local scan");
+            compared += 1;
+        }
+        for path in remote.keys() {
+            assert!(local.contains_key(path) || known_difference(path), "{path} only in the Hub scan");
+        }
+    }
+    assert!(compared > 150, "compared {compared} artefacts");
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
+}
+
+/// Files a local scan reads beside the artefact (ONNX external data on disk, symbolic links),
+/// which a Hub repository does not have in the same form.
+fn known_difference(path: &str) -> bool {
+    path.starts_with("onnx/external_")
+}
+
+#[test]
+fn gated_repositories_need_a_granted_token_which_never_reaches_the_cdn() {
+    let mut repo = small_repo();
+    repo.gated = true;
+    let mut behaviour = Behaviour::default();
+    behaviour.tokens.insert("hf_granted".to_string(), BTreeSet::from(["org/model".to_string()]));
+    behaviour.tokens.insert("hf_other".to_string(), BTreeSet::new());
+    let mock = MockHub::start(vec![repo], behaviour).expect("mock");
+
+    let (output, report) = scan_json(&mock, "hf://org/model", None);
+    assert_eq!(output.status.code(), Some(3), "{report:#}");
+    assert!(artifacts(&report).is_empty());
+    assert!(errors(&report).iter().any(|e| e.contains("gated") && e.contains("HF_TOKEN")), "{report:#}");
+
+    let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_other"));
+    assert_eq!(output.status.code(), Some(3));
+    assert!(errors(&report).iter().any(|e| e.contains("not been granted")), "{report:#}");
+
+    let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_bad"));
+    assert_eq!(output.status.code(), Some(3));
+    assert!(errors(&report).iter().any(|e| e.contains("rejected the token")), "{report:#}");
+
+    mock.clear_log();
+    let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_granted"));
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    assert_eq!(artifacts(&report).len(), 2, "{report:#}");
+    let log = mock.log();
+    assert!(log.iter().filter(|r| r.host == "hub").all(|r| r.header("authorization") == Some("Bearer hf_granted")));
+    assert!(log.iter().filter(|r| r.host == "cdn").all(|r| r.header("authorization").is_none()));
+    assert!(log.iter().any(|r| r.host == "cdn"));
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
+
+    // The token can come from a file too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "hf_granted\n").expect("token");
+    let output = run(
+        &mock,
+        dir.path(),
+        &["scan", "--no-deps", "--format", "json", "--hf-token-file", token_file.to_str().expect("utf-8"), "hf://org/model"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn missing_repository_revision_and_file_are_errors() {
+    let mock = MockHub::start(vec![small_repo()], Behaviour::default()).expect("mock");
+    for (target, expected) in [
+        ("hf://org/absent", "repository not found"),
+        ("hf://org/model@no-such-branch", "revision `no-such-branch` not found"),
+        ("hf://org/model/no/such/file.bin", "`no/such/file.bin` not found"),
+        ("hf://gpt2", "namespace"),
+    ] {
+        let (output, report) = scan_json(&mock, target, None);
+        assert_eq!(output.status.code(), Some(3), "{target}: {report:#}");
+        assert!(errors(&report).iter().any(|e| e.contains(expected)), "{target}: {report:#}");
+        assert!(artifacts(&report).is_empty());
+    }
+}
+
+#[test]
+fn revisions_paths_urls_and_dataset_repos() {
+    let mut repo = small_repo();
+    let first = repo.head().to_string();
+    let files = repo.commits[&first].clone();
+    let second = repo.add_commit("main", files[..2].to_vec());
+    repo.refs.insert("v1".to_string(), first.clone());
+    let mut dataset = small_repo();
+    dataset.repo_type = mlvet_hub::RepoType::Dataset;
+    dataset.id = "org/data".to_string();
+    let dataset_head = dataset.head().to_string();
+    let mock = MockHub::start(vec![repo, dataset], Behaviour::default()).expect("mock");
+
+    let (_, report) = scan_json(&mock, "hf://org/model@v1/evil/model.pkl", None);
+    assert_eq!(artifacts(&report).len(), 1);
+    common::artifact(&report, &format!("hf://org/model@{first}/evil/model.pkl"));
+    // A short commit resolves to the full one.
+    let (_, report) = scan_json(&mock, &format!("hf://org/model@{}", &first[..7]), None);
+    common::artifact(&report, &format!("hf://org/model@{first}/evil/model.pkl"));
+    // main moved: the file is gone there.
+    let (_, report) = scan_json(&mock, "hf://org/model", None);
+    common::artifact(&report, &format!("hf://org/model@{second}/pytorch_model.bin"));
+    assert!(artifacts(&report).iter().all(|a| !a["path"].as_str().unwrap_or("").contains("evil")));
+    // A web URL of a file on the endpoint's host.
+    let url = format!("{}/org/model/blob/v1/evil/model.pkl", mock.endpoint());
+    let (_, report) = scan_json(&mock, &url, None);
+    common::artifact(&report, &format!("hf://org/model@{first}/evil/model.pkl"));
+    // Dataset repositories.
+    let (_, report) = scan_json(&mock, "hf://datasets/org/data/evil", None);
+    let artifact = common::artifact(&report, &format!("hf://datasets/org/data@{dataset_head}/evil/model.pkl"));
+    assert_eq!(artifact["origin"]["repo_type"], "dataset");
+}
+
+#[test]
+fn a_branch_moving_during_the_scan_does_not_mix_commits() {
+    let mut repo = small_repo();
+    let first = repo.head().to_string();
+    let moved_files = vec![MockFile::new("pytorch_model.bin", fixture("tests/fixtures/models/malicious/torch_injected_data_pkl.pt"), true)];
+    let second = repo.add_commit("main", moved_files);
+    repo.refs.insert("main".to_string(), first.clone());
+    let mock = MockHub::start(
+        vec![repo],
+        Behaviour {
+            move_after_info: Some(("org/model".to_string(), "main".to_string(), second.clone())),
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let (_, report) = scan_json(&mock, "hf://org/model", None);
+    let torch = common::artifact(&report, &format!("hf://org/model@{first}/pytorch_model.bin"));
+    assert_eq!(torch["verdict"], "safe", "read at the pinned commit, not the moved branch");
+    assert!(errors(&report).is_empty(), "{report:#}");
+    let log = mock.log();
+    assert!(log.iter().all(|r| !r.target.contains(&second)));
+    assert!(log.iter().filter(|r| r.target.contains("/resolve/")).all(|r| r.target.contains(&first)));
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_retried_within_bounds() {
+    let mock = MockHub::start(
+        vec![small_repo()],
+        Behaviour {
+            rate_limit_every: Some(4),
+            fail_5xx_once: true,
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let (output, report) = scan_json(&mock, "hf://org/model", None);
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    assert_eq!(artifacts(&report).len(), 2, "{report:#}");
+    assert!(errors(&report).is_empty(), "{report:#}");
+    let log = mock.log();
+    assert!(log.iter().any(|r| r.status == 429));
+    assert!(log.iter().any(|r| r.status == 503));
+}
+
+#[test]
+fn expired_signed_urls_are_re_resolved_once() {
+    let mock = MockHub::start(
+        vec![small_repo()],
+        Behaviour {
+            expire_first_signed_url: true,
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let (_, report) = scan_json(&mock, "hf://org/model/pytorch_model.bin", None);
+    let torch = &artifacts(&report)[0];
+    assert_eq!(torch["verdict"], "safe", "{report:#}");
+    assert_eq!(meta(torch, "hub_resolver_calls"), "2");
+    assert!(mock.log().iter().any(|r| r.host == "cdn" && r.status == 403));
+}
+
+#[test]
+fn a_cdn_that_ignores_range_is_streamed_within_the_budget_or_not_trusted() {
+    let size = 3u64 * 1024 * 1024 * 1024;
+    let repo = MockRepo::new(
+        "org/norange",
+        vec![
+            MockFile::new("model.pkl", fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"), true),
+            MockFile::new("safe.pt", fixture("tests/fixtures/models/safe/torch_state_dict.pt"), true),
+            MockFile::sparse("big.safetensors", size, safetensors_head(size), Vec::new()),
+        ],
+    );
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(
+        vec![repo],
+        Behaviour {
+            cdn_ignores_range: true,
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let data = tempfile::tempdir().expect("tempdir");
+    let output = run(
+        &mock,
+        data.path(),
+        &["scan", "--no-deps", "--format", "json", "--hf-max-file-bytes", "8388608", "hf://org/norange"],
+        None,
+    );
+    let report = common::json_report(&output);
+    assert_eq!(output.status.code(), Some(3), "the big file is a scan error: {report:#}");
+    let pickle = common::artifact(&report, &format!("hf://org/norange@{commit}/model.pkl"));
+    assert_eq!(pickle["verdict"], "malicious");
+    assert_eq!(meta(pickle, "hub_range_ignored"), "true");
+    let safe = common::artifact(&report, &format!("hf://org/norange@{commit}/safe.pt"));
+    assert_eq!(safe["verdict"], "safe", "small files are streamed whole: {report:#}");
+    let big = common::artifact(&report, &format!("hf://org/norange@{commit}/big.safetensors"));
+    assert_ne!(big["verdict"], "safe", "{report:#}");
+    assert_eq!(big["fully_inspected"], false);
+    assert!(errors(&report).iter().any(|e| e.contains("ignores Range")), "{report:#}");
+}
+
+#[test]
+fn paginated_tree_listing_when_the_repo_info_has_no_sizes() {
+    let repo = small_repo();
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(
+        vec![repo],
+        Behaviour {
+            omit_blobs: true,
+            page_size: Some(2),
+            ..Behaviour::default()
+        },
+    )
+    .expect("mock");
+    let (_, report) = scan_json(&mock, "hf://org/model", None);
+    assert_eq!(artifacts(&report).len(), 2, "{report:#}");
+    common::artifact(&report, &format!("hf://org/model@{commit}/evil/model.pkl"));
+    let tree_pages = mock.log().iter().filter(|r| r.target.contains("/tree/")).count();
+    assert!(tree_pages >= 3, "{tree_pages} tree pages");
+}
+
+#[test]
+fn bytes_that_differ_from_the_commit_are_reported() {
+    let mut tampered = MockFile::new("config.json", br#"{"model_type": "bert"}"#.to_vec(), false);
+    tampered.blob_id = "0000000000000000000000000000000000000000".to_string();
+    let mut lfs = MockFile::new("model.pkl", fixture("tests/fixtures/models/safe/builtins_only_p4.pkl"), true);
+    lfs.sha256 = "1".repeat(64);
+    let repo = MockRepo::new("org/tampered", vec![tampered, lfs]);
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let (output, report) = scan_json(&mock, "hf://org/tampered", None);
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    for path in ["config.json", "model.pkl"] {
+        let display = format!("hf://org/tampered@{commit}/{path}");
+        let artifact = common::artifact(&report, &display);
+        assert_eq!(artifact["verdict"], "suspicious", "{report:#}");
+        assert!(common::findings_for(&report, &display).iter().any(|f| f["rule"] == "hub-integrity-mismatch"));
+    }
+}
