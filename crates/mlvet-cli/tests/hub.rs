@@ -411,7 +411,8 @@ fn a_cdn_that_ignores_range_is_streamed_within_the_budget_or_not_trusted() {
     let big = common::artifact(&report, &format!("hf://org/norange@{commit}/big.safetensors"));
     assert_ne!(big["verdict"], "safe", "{report:#}");
     assert_eq!(big["fully_inspected"], false);
-    assert!(errors(&report).iter().any(|e| e.contains("ignores Range")), "{report:#}");
+    assert!(errors(&report).iter().any(|e| e.contains("big.safetensors: byte budget")), "{report:#}");
+    assert_eq!(meta(big, "hub_range_ignored"), "true");
 }
 
 #[test]

@@ -75,8 +75,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in stdin.lock().lines() {}
     let violations = mock.violations();
     let log = mock.log();
+    let count = |host: &str| log.iter().filter(|r| r.host == host).count();
+    let bytes = |host: &str| log.iter().filter(|r| r.host == host).map(|r| r.body_bytes).sum::<u64>();
     let summary = serde_json::json!({
         "requests": log.len(),
+        "hub_requests": count("hub"),
+        "cdn_requests": count("cdn"),
+        "resolver_requests": log.iter().filter(|r| r.target.contains("/resolve/")).count(),
+        "hub_bytes": bytes("hub"),
+        "cdn_bytes": bytes("cdn"),
         "violations": violations,
     });
     eprintln!("{summary}");

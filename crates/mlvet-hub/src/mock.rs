@@ -56,17 +56,18 @@ impl Content {
             Content::Bytes(b) => b[start as usize..end as usize].to_vec(),
             Content::Sparse { size, head, tail } => {
                 let tail_at = size - tail.len() as u64;
-                (start..end)
-                    .map(|i| {
-                        if i < head.len() as u64 {
-                            head[i as usize]
-                        } else if i >= tail_at {
-                            tail[(i - tail_at) as usize]
-                        } else {
-                            0
-                        }
-                    })
-                    .collect()
+                let mut out = vec![0u8; (end - start) as usize];
+                let head_len = head.len() as u64;
+                if start < head_len {
+                    let stop = end.min(head_len);
+                    out[..(stop - start) as usize].copy_from_slice(&head[start as usize..stop as usize]);
+                }
+                if end > tail_at {
+                    let from = start.max(tail_at);
+                    let dst = (from - start) as usize;
+                    out[dst..].copy_from_slice(&tail[(from - tail_at) as usize..(end - tail_at) as usize]);
+                }
+                out
             }
         }
     }
@@ -248,6 +249,8 @@ pub struct Logged {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub status: u16,
+    /// Body bytes announced in the answer (`Content-Length`).
+    pub body_bytes: u64,
 }
 
 impl Logged {
@@ -427,6 +430,8 @@ struct Response {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// A body streamed from content instead (`[start, end)`), for large answers.
+    stream: Option<(Content, u64, u64)>,
     /// `Content-Length` to announce for HEAD (the body is not sent).
     head_length: Option<u64>,
 }
@@ -437,6 +442,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
             head_length: None,
         }
     }
@@ -478,6 +484,11 @@ fn connection(stream: TcpStream, side: Side, state: &Mutex<State>, ports: (u16, 
             Side::Hub => hub_route(&request, state, ports),
             Side::Cdn => cdn_route(&request, state),
         };
+        let body_bytes = match (&response.stream, request.method.as_str()) {
+            (_, "HEAD") => 0,
+            (Some((_, start, end)), _) => end - start,
+            (None, _) => response.body.len() as u64,
+        };
         {
             let mut s = lock(state);
             s.log.push(Logged {
@@ -486,6 +497,7 @@ fn connection(stream: TcpStream, side: Side, state: &Mutex<State>, ports: (u16, 
                 target: request.target.clone(),
                 headers: request.headers.clone(),
                 status: response.status,
+                body_bytes,
             });
         }
         write_response(&mut writer, &request, response)?;
@@ -558,14 +570,25 @@ fn write_response(writer: &mut TcpStream, request: &Request, response: Response)
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    let length = match (request.method.as_str(), response.head_length) {
-        ("HEAD", Some(length)) => length,
+    let length = match (request.method.as_str(), response.head_length, &response.stream) {
+        ("HEAD", Some(length), _) => length,
+        (_, _, Some((_, start, end))) => end - start,
         _ => response.body.len() as u64,
     };
     head.push_str(&format!("Content-Length: {length}\r\n\r\n"));
     writer.write_all(head.as_bytes())?;
     if request.method != "HEAD" {
-        writer.write_all(&response.body)?;
+        match &response.stream {
+            Some((content, start, end)) => {
+                let mut at = *start;
+                while at < *end {
+                    let next = (at + 1024 * 1024).min(*end);
+                    writer.write_all(&content.slice(at, next))?;
+                    at = next;
+                }
+            }
+            None => writer.write_all(&response.body)?,
+        }
     }
     writer.flush()
 }
@@ -1006,7 +1029,7 @@ fn serve_bytes(request: &Request, content: &Content, etag: &str, gzip_ignores_ra
             if request.method == "HEAD" {
                 r.head_length = Some(end - start + 1);
             } else {
-                r.body = content.slice(start, end + 1);
+                r.stream = Some((content.clone(), start, end + 1));
             }
             r
         }
@@ -1015,7 +1038,7 @@ fn serve_bytes(request: &Request, content: &Content, etag: &str, gzip_ignores_ra
             if request.method == "HEAD" {
                 r.head_length = Some(size);
             } else {
-                r.body = content.slice(0, size);
+                r.stream = Some((content.clone(), 0, size));
             }
             r
         }
@@ -1060,7 +1083,7 @@ fn cdn_route(request: &Request, state: &Mutex<State>) -> Response {
     let cdn_etag = format!("\"{}\"", sha256_hex(format!("cdn:{}", file.sha256).as_bytes()));
     if ignore {
         let mut r = Response::new(200).header("ETag", cdn_etag).header("Content-Type", "application/octet-stream");
-        r.body = file.content.slice(0, file.content.len());
+        r.stream = Some((file.content.clone(), 0, file.content.len()));
         return r;
     }
     serve_bytes(request, &file.content, &cdn_etag, false)

@@ -286,6 +286,18 @@ pub fn scan_file(
             ))
         }
     };
+    if let (Some(error), Some(report)) = (&remote.error, &mut artifact)
+        && report.fully_inspected
+    {
+        // A read failed somewhere (an analysis may have taken it for "nothing there"): what
+        // could not be read is never reported safe.
+        report.fully_inspected = false;
+        report.findings.push(mlvet_formats::rules::container_uninspectable_member::finding(
+            Location::file(&display),
+            format!("part of the file could not be read from the Hub: {error}"),
+        ));
+        report.refresh_verdict();
+    }
     let (integrity, mismatch) = verify(&remote, file, &display);
     let read = FileRead {
         path: file.path.clone(),
