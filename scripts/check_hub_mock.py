@@ -122,8 +122,7 @@ def main() -> int:
     raises("missing file → EntryNotFoundError", hf_errors.EntryNotFoundError,
            lambda: hf_hub_download("mlvet/fixtures", "absent.json", revision=commit, cache_dir=work / "c6"))
 
-    proc.stdin.close()
-    proc.wait(timeout=30)
+    proc.communicate(input="", timeout=30)
     shutil.rmtree(work, ignore_errors=True)
     print(f"huggingface_hub {huggingface_hub.__version__}: {len(failures)} failure(s)")
     return 1 if failures else 0

@@ -30,7 +30,12 @@ fn run(mock: &MockHub, data: &Path, args: &[&str], token: Option<&str>) -> Outpu
 
 fn scan_json(mock: &MockHub, target: &str, token: Option<&str>) -> (Output, Value) {
     let data = tempfile::tempdir().expect("tempdir");
-    let output = run(mock, data.path(), &["scan", "--no-deps", "--format", "json", target], token);
+    let output = run(
+        mock,
+        data.path(),
+        &["scan", "--no-deps", "--format", "json", target],
+        token,
+    );
     let report = common::json_report(&output);
     (output, report)
 }
@@ -44,13 +49,19 @@ fn artifacts(report: &Value) -> &Vec<Value> {
 }
 
 fn meta<'a>(artifact: &'a Value, key: &str) -> &'a str {
-    artifact["metadata"][key].as_str().unwrap_or_else(|| panic!("no {key} in {artifact:#}"))
+    artifact["metadata"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {artifact:#}"))
 }
 
 fn errors(report: &Value) -> Vec<String> {
     report["errors"]
         .as_array()
-        .map(|e| e.iter().map(|e| e["message"].as_str().unwrap_or("").to_string()).collect())
+        .map(|e| {
+            e.iter()
+                .map(|e| e["message"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -75,9 +86,21 @@ fn small_repo() -> MockRepo {
     MockRepo::new(
         "org/model",
         vec![
-            MockFile::new("config.json", br#"{"model_type": "bert", "architectures": ["BertModel"]}"#.to_vec(), false),
-            MockFile::new("pytorch_model.bin", fixture("tests/fixtures/models/safe/torch_state_dict.pt"), true),
-            MockFile::new("evil/model.pkl", fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"), true),
+            MockFile::new(
+                "config.json",
+                br#"{"model_type": "bert", "architectures": ["BertModel"]}"#.to_vec(),
+                false,
+            ),
+            MockFile::new(
+                "pytorch_model.bin",
+                fixture("tests/fixtures/models/safe/torch_state_dict.pt"),
+                true,
+            ),
+            MockFile::new(
+                "evil/model.pkl",
+                fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"),
+                true,
+            ),
             MockFile::new("README.md", b"# a model\n".to_vec(), false),
         ],
     )
@@ -89,18 +112,33 @@ fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
     let commit = repo.head().to_string();
     let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
     let (output, report) = scan_json(&mock, "hf://org/model", None);
-    assert_eq!(output.status.code(), Some(1), "malicious pickle fails the run: {report:#}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "malicious pickle fails the run: {report:#}"
+    );
     let evil = common::artifact(&report, &format!("hf://org/model@{commit}/evil/model.pkl"));
     assert_eq!(evil["verdict"], "malicious");
     assert_eq!(evil["origin"]["repo_id"], "org/model");
     assert_eq!(evil["origin"]["revision"], commit.as_str());
     assert_eq!(evil["origin"]["path_in_repo"], "evil/model.pkl");
     assert_eq!(meta(evil, "hub_integrity"), "sha256 verified (read whole)");
-    let torch = common::artifact(&report, &format!("hf://org/model@{commit}/pytorch_model.bin"));
+    let torch = common::artifact(
+        &report,
+        &format!("hf://org/model@{commit}/pytorch_model.bin"),
+    );
     assert_eq!(torch["verdict"], "safe");
     assert_eq!(torch["format"], "pytorch-zip");
-    assert!(meta(torch, "hub_bytes_read").parse::<u64>().expect("number") > 0);
-    assert!(meta(torch, "hub_requests").parse::<u32>().expect("number") >= 2, "resolve + CDN");
+    assert!(
+        meta(torch, "hub_bytes_read")
+            .parse::<u64>()
+            .expect("number")
+            > 0
+    );
+    assert!(
+        meta(torch, "hub_requests").parse::<u32>().expect("number") >= 2,
+        "resolve + CDN"
+    );
     assert_eq!(meta(torch, "hub_resolver_calls"), "1");
     assert_eq!(meta(torch, "hub_scan"), "no issue reported");
     // Facts of config.json reach the weights (the folder pass runs on the remote files).
@@ -110,7 +148,10 @@ fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
     // One repo-info call; every resolve names the commit; the CDN never sees a token or a
     // compressible range request.
     let log = mock.log();
-    let info_calls = log.iter().filter(|r| r.target.starts_with("/api/models/org/model/revision/")).count();
+    let info_calls = log
+        .iter()
+        .filter(|r| r.target.starts_with("/api/models/org/model/revision/"))
+        .count();
     assert_eq!(info_calls, 1);
     for request in log.iter().filter(|r| r.target.contains("/resolve/")) {
         assert!(request.target.contains(&commit), "{}", request.target);
@@ -122,10 +163,21 @@ fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
 
     // The terminal report names the pinned artefacts with what was read.
     let data = tempfile::tempdir().expect("tempdir");
-    let output = run(&mock, data.path(), &["scan", "--no-deps", "-v", "hf://org/model"], None);
+    let output = run(
+        &mock,
+        data.path(),
+        &["scan", "--no-deps", "-v", "hf://org/model"],
+        None,
+    );
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains(&format!("hf://org/model@{commit}/evil/model.pkl")), "{text}");
-    assert!(text.contains("requests; sha256 verified (read whole); Hub scan: no issue reported"), "{text}");
+    assert!(
+        text.contains(&format!("hf://org/model@{commit}/evil/model.pkl")),
+        "{text}"
+    );
+    assert!(
+        text.contains("requests; sha256 verified (read whole); Hub scan: no issue reported"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -133,7 +185,12 @@ fn multi_gigabyte_safetensors_is_vetted_from_its_header() {
     let size = 5u64 * 1024 * 1024 * 1024;
     let repo = MockRepo::new(
         "org/big",
-        vec![MockFile::sparse("model-00001-of-00002.safetensors", size, safetensors_head(size), Vec::new())],
+        vec![MockFile::sparse(
+            "model-00001-of-00002.safetensors",
+            size,
+            safetensors_head(size),
+            Vec::new(),
+        )],
     );
     let commit = repo.head().to_string();
     let mock = MockHub::start(
@@ -146,31 +203,55 @@ fn multi_gigabyte_safetensors_is_vetted_from_its_header() {
     .expect("mock");
     let (output, report) = scan_json(&mock, "hf://org/big", None);
     assert_eq!(output.status.code(), Some(0), "{report:#}");
-    let artifact = common::artifact(&report, &format!("hf://org/big@{commit}/model-00001-of-00002.safetensors"));
+    let artifact = common::artifact(
+        &report,
+        &format!("hf://org/big@{commit}/model-00001-of-00002.safetensors"),
+    );
     assert_eq!(artifact["verdict"], "safe");
     assert_eq!(artifact["format"], "safetensors");
     assert_eq!(artifact["size"], size);
     let read: u64 = meta(artifact, "hub_bytes_read").parse().expect("number");
-    assert!(read <= 256 * 1024, "read {read} bytes of a {size}-byte file");
-    assert_eq!(meta(artifact, "hub_integrity"), "partial read, not verified");
+    assert!(
+        read <= 256 * 1024,
+        "read {read} bytes of a {size}-byte file"
+    );
+    assert_eq!(
+        meta(artifact, "hub_integrity"),
+        "partial read, not verified"
+    );
     assert!(mock.violations().is_empty());
 }
 
 #[test]
 fn same_verdicts_as_a_local_scan_on_every_fixture() {
-    let dirs = ["tests/fixtures/models", "tests/fixtures/gguf", "tests/fixtures/graphs", "tests/fixtures/keras"];
+    let dirs = [
+        "tests/fixtures/models",
+        "tests/fixtures/gguf",
+        "tests/fixtures/graphs",
+        "tests/fixtures/keras",
+    ];
     let mut repos = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
-        repos.push(MockRepo::from_dir(&format!("fixtures/set{i}"), &common::repo_root().join(dir)).expect("repo"));
+        repos.push(
+            MockRepo::from_dir(&format!("fixtures/set{i}"), &common::repo_root().join(dir))
+                .expect("repo"),
+        );
     }
     let heads: Vec<String> = repos.iter().map(|r| r.head().to_string()).collect();
     let mock = MockHub::start(repos, Behaviour::default()).expect("mock");
     let mut compared = 0;
     for (i, dir) in dirs.iter().enumerate() {
         let data = tempfile::tempdir().expect("tempdir");
-        let local = common::json_report(&run(&mock, data.path(), &["scan", "--no-deps", "--format", "json", dir], None));
+        let local = common::json_report(&run(
+            &mock,
+            data.path(),
+            &["scan", "--no-deps", "--format", "json", dir],
+            None,
+        ));
         let (_, remote) = scan_json(&mock, &format!("hf://fixtures/set{i}"), None);
-        let summarise = |report: &Value, prefix: &str| -> BTreeMap<String, (String, String, bool, BTreeSet<String>)> {
+        let summarise = |report: &Value,
+                         prefix: &str|
+         -> BTreeMap<String, (String, String, bool, BTreeSet<String>)> {
             artifacts(report)
                 .iter()
                 .map(|a| {
@@ -201,12 +282,20 @@ fn same_verdicts_as_a_local_scan_on_every_fixture() {
             if known_difference(path) {
                 continue;
             }
-            let got = remote.get(path).unwrap_or_else(|| panic!("{dir}/{path} missing from the Hub scan"));
-            assert_eq!(got, expected, "{dir}/{path}: Hub scan differs from the local scan");
+            let got = remote
+                .get(path)
+                .unwrap_or_else(|| panic!("{dir}/{path} missing from the Hub scan"));
+            assert_eq!(
+                got, expected,
+                "{dir}/{path}: Hub scan differs from the local scan"
+            );
             compared += 1;
         }
         for path in remote.keys() {
-            assert!(local.contains_key(path) || known_difference(path), "{path} only in the Hub scan");
+            assert!(
+                local.contains_key(path) || known_difference(path),
+                "{path} only in the Hub scan"
+            );
         }
     }
     assert!(compared > 150, "compared {compared} artefacts");
@@ -224,30 +313,58 @@ fn gated_repositories_need_a_granted_token_which_never_reaches_the_cdn() {
     let mut repo = small_repo();
     repo.gated = true;
     let mut behaviour = Behaviour::default();
-    behaviour.tokens.insert("hf_granted".to_string(), BTreeSet::from(["org/model".to_string()]));
-    behaviour.tokens.insert("hf_other".to_string(), BTreeSet::new());
+    behaviour.tokens.insert(
+        "hf_granted".to_string(),
+        BTreeSet::from(["org/model".to_string()]),
+    );
+    behaviour
+        .tokens
+        .insert("hf_other".to_string(), BTreeSet::new());
     let mock = MockHub::start(vec![repo], behaviour).expect("mock");
 
     let (output, report) = scan_json(&mock, "hf://org/model", None);
     assert_eq!(output.status.code(), Some(3), "{report:#}");
     assert!(artifacts(&report).is_empty());
-    assert!(errors(&report).iter().any(|e| e.contains("gated") && e.contains("HF_TOKEN")), "{report:#}");
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|e| e.contains("gated") && e.contains("HF_TOKEN")),
+        "{report:#}"
+    );
 
     let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_other"));
     assert_eq!(output.status.code(), Some(3));
-    assert!(errors(&report).iter().any(|e| e.contains("not been granted")), "{report:#}");
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|e| e.contains("not been granted")),
+        "{report:#}"
+    );
 
     let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_bad"));
     assert_eq!(output.status.code(), Some(3));
-    assert!(errors(&report).iter().any(|e| e.contains("rejected the token")), "{report:#}");
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|e| e.contains("rejected the token")),
+        "{report:#}"
+    );
 
     mock.clear_log();
     let (output, report) = scan_json(&mock, "hf://org/model", Some("hf_granted"));
     assert_eq!(output.status.code(), Some(1), "{report:#}");
     assert_eq!(artifacts(&report).len(), 2, "{report:#}");
     let log = mock.log();
-    assert!(log.iter().filter(|r| r.host == "hub").all(|r| r.header("authorization") == Some("Bearer hf_granted")));
-    assert!(log.iter().filter(|r| r.host == "cdn").all(|r| r.header("authorization").is_none()));
+    assert!(
+        log.iter()
+            .filter(|r| r.host == "hub")
+            .all(|r| r.header("authorization") == Some("Bearer hf_granted"))
+    );
+    assert!(
+        log.iter()
+            .filter(|r| r.host == "cdn")
+            .all(|r| r.header("authorization").is_none())
+    );
     assert!(log.iter().any(|r| r.host == "cdn"));
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 
@@ -258,7 +375,15 @@ fn gated_repositories_need_a_granted_token_which_never_reaches_the_cdn() {
     let output = run(
         &mock,
         dir.path(),
-        &["scan", "--no-deps", "--format", "json", "--hf-token-file", token_file.to_str().expect("utf-8"), "hf://org/model"],
+        &[
+            "scan",
+            "--no-deps",
+            "--format",
+            "json",
+            "--hf-token-file",
+            token_file.to_str().expect("utf-8"),
+            "hf://org/model",
+        ],
         None,
     );
     assert_eq!(output.status.code(), Some(1));
@@ -269,13 +394,22 @@ fn missing_repository_revision_and_file_are_errors() {
     let mock = MockHub::start(vec![small_repo()], Behaviour::default()).expect("mock");
     for (target, expected) in [
         ("hf://org/absent", "repository not found"),
-        ("hf://org/model@no-such-branch", "revision `no-such-branch` not found"),
-        ("hf://org/model/no/such/file.bin", "`no/such/file.bin` not found"),
+        (
+            "hf://org/model@no-such-branch",
+            "revision `no-such-branch` not found",
+        ),
+        (
+            "hf://org/model/no/such/file.bin",
+            "`no/such/file.bin` not found",
+        ),
         ("hf://gpt2", "namespace"),
     ] {
         let (output, report) = scan_json(&mock, target, None);
         assert_eq!(output.status.code(), Some(3), "{target}: {report:#}");
-        assert!(errors(&report).iter().any(|e| e.contains(expected)), "{target}: {report:#}");
+        assert!(
+            errors(&report).iter().any(|e| e.contains(expected)),
+            "{target}: {report:#}"
+        );
         assert!(artifacts(&report).is_empty());
     }
 }
@@ -301,15 +435,25 @@ fn revisions_paths_urls_and_dataset_repos() {
     common::artifact(&report, &format!("hf://org/model@{first}/evil/model.pkl"));
     // main moved: the file is gone there.
     let (_, report) = scan_json(&mock, "hf://org/model", None);
-    common::artifact(&report, &format!("hf://org/model@{second}/pytorch_model.bin"));
-    assert!(artifacts(&report).iter().all(|a| !a["path"].as_str().unwrap_or("").contains("evil")));
+    common::artifact(
+        &report,
+        &format!("hf://org/model@{second}/pytorch_model.bin"),
+    );
+    assert!(
+        artifacts(&report)
+            .iter()
+            .all(|a| !a["path"].as_str().unwrap_or("").contains("evil"))
+    );
     // A web URL of a file on the endpoint's host.
     let url = format!("{}/org/model/blob/v1/evil/model.pkl", mock.endpoint());
     let (_, report) = scan_json(&mock, &url, None);
     common::artifact(&report, &format!("hf://org/model@{first}/evil/model.pkl"));
     // Dataset repositories.
     let (_, report) = scan_json(&mock, "hf://datasets/org/data/evil", None);
-    let artifact = common::artifact(&report, &format!("hf://datasets/org/data@{dataset_head}/evil/model.pkl"));
+    let artifact = common::artifact(
+        &report,
+        &format!("hf://datasets/org/data@{dataset_head}/evil/model.pkl"),
+    );
     assert_eq!(artifact["origin"]["repo_type"], "dataset");
 }
 
@@ -317,7 +461,11 @@ fn revisions_paths_urls_and_dataset_repos() {
 fn a_branch_moving_during_the_scan_does_not_mix_commits() {
     let mut repo = small_repo();
     let first = repo.head().to_string();
-    let moved_files = vec![MockFile::new("pytorch_model.bin", fixture("tests/fixtures/models/malicious/torch_injected_data_pkl.pt"), true)];
+    let moved_files = vec![MockFile::new(
+        "pytorch_model.bin",
+        fixture("tests/fixtures/models/malicious/torch_injected_data_pkl.pt"),
+        true,
+    )];
     let second = repo.add_commit("main", moved_files);
     repo.refs.insert("main".to_string(), first.clone());
     let mock = MockHub::start(
@@ -329,12 +477,22 @@ fn a_branch_moving_during_the_scan_does_not_mix_commits() {
     )
     .expect("mock");
     let (_, report) = scan_json(&mock, "hf://org/model", None);
-    let torch = common::artifact(&report, &format!("hf://org/model@{first}/pytorch_model.bin"));
-    assert_eq!(torch["verdict"], "safe", "read at the pinned commit, not the moved branch");
+    let torch = common::artifact(
+        &report,
+        &format!("hf://org/model@{first}/pytorch_model.bin"),
+    );
+    assert_eq!(
+        torch["verdict"], "safe",
+        "read at the pinned commit, not the moved branch"
+    );
     assert!(errors(&report).is_empty(), "{report:#}");
     let log = mock.log();
     assert!(log.iter().all(|r| !r.target.contains(&second)));
-    assert!(log.iter().filter(|r| r.target.contains("/resolve/")).all(|r| r.target.contains(&first)));
+    assert!(
+        log.iter()
+            .filter(|r| r.target.contains("/resolve/"))
+            .all(|r| r.target.contains(&first))
+    );
 }
 
 #[test]
@@ -371,7 +529,11 @@ fn expired_signed_urls_are_re_resolved_once() {
     let torch = &artifacts(&report)[0];
     assert_eq!(torch["verdict"], "safe", "{report:#}");
     assert_eq!(meta(torch, "hub_resolver_calls"), "2");
-    assert!(mock.log().iter().any(|r| r.host == "cdn" && r.status == 403));
+    assert!(
+        mock.log()
+            .iter()
+            .any(|r| r.host == "cdn" && r.status == 403)
+    );
 }
 
 #[test]
@@ -380,8 +542,16 @@ fn a_cdn_that_ignores_range_is_streamed_within_the_budget_or_not_trusted() {
     let repo = MockRepo::new(
         "org/norange",
         vec![
-            MockFile::new("model.pkl", fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"), true),
-            MockFile::new("safe.pt", fixture("tests/fixtures/models/safe/torch_state_dict.pt"), true),
+            MockFile::new(
+                "model.pkl",
+                fixture("tests/fixtures/models/malicious/reduce_os_system_p4.pkl"),
+                true,
+            ),
+            MockFile::new(
+                "safe.pt",
+                fixture("tests/fixtures/models/safe/torch_state_dict.pt"),
+                true,
+            ),
             MockFile::sparse("big.safetensors", size, safetensors_head(size), Vec::new()),
         ],
     );
@@ -398,20 +568,43 @@ fn a_cdn_that_ignores_range_is_streamed_within_the_budget_or_not_trusted() {
     let output = run(
         &mock,
         data.path(),
-        &["scan", "--no-deps", "--format", "json", "--hf-max-file-bytes", "8388608", "hf://org/norange"],
+        &[
+            "scan",
+            "--no-deps",
+            "--format",
+            "json",
+            "--hf-max-file-bytes",
+            "8388608",
+            "hf://org/norange",
+        ],
         None,
     );
     let report = common::json_report(&output);
-    assert_eq!(output.status.code(), Some(3), "the big file is a scan error: {report:#}");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "the big file is a scan error: {report:#}"
+    );
     let pickle = common::artifact(&report, &format!("hf://org/norange@{commit}/model.pkl"));
     assert_eq!(pickle["verdict"], "malicious");
     assert_eq!(meta(pickle, "hub_range_ignored"), "true");
     let safe = common::artifact(&report, &format!("hf://org/norange@{commit}/safe.pt"));
-    assert_eq!(safe["verdict"], "safe", "small files are streamed whole: {report:#}");
-    let big = common::artifact(&report, &format!("hf://org/norange@{commit}/big.safetensors"));
+    assert_eq!(
+        safe["verdict"], "safe",
+        "small files are streamed whole: {report:#}"
+    );
+    let big = common::artifact(
+        &report,
+        &format!("hf://org/norange@{commit}/big.safetensors"),
+    );
     assert_ne!(big["verdict"], "safe", "{report:#}");
     assert_eq!(big["fully_inspected"], false);
-    assert!(errors(&report).iter().any(|e| e.contains("big.safetensors: byte budget")), "{report:#}");
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|e| e.contains("big.safetensors: byte budget")),
+        "{report:#}"
+    );
     assert_eq!(meta(big, "hub_range_ignored"), "true");
 }
 
@@ -431,7 +624,11 @@ fn paginated_tree_listing_when_the_repo_info_has_no_sizes() {
     let (_, report) = scan_json(&mock, "hf://org/model", None);
     assert_eq!(artifacts(&report).len(), 2, "{report:#}");
     common::artifact(&report, &format!("hf://org/model@{commit}/evil/model.pkl"));
-    let tree_pages = mock.log().iter().filter(|r| r.target.contains("/tree/")).count();
+    let tree_pages = mock
+        .log()
+        .iter()
+        .filter(|r| r.target.contains("/tree/"))
+        .count();
     assert!(tree_pages >= 3, "{tree_pages} tree pages");
 }
 
@@ -439,7 +636,11 @@ fn paginated_tree_listing_when_the_repo_info_has_no_sizes() {
 fn bytes_that_differ_from_the_commit_are_reported() {
     let mut tampered = MockFile::new("config.json", br#"{"model_type": "bert"}"#.to_vec(), false);
     tampered.blob_id = "0000000000000000000000000000000000000000".to_string();
-    let mut lfs = MockFile::new("model.pkl", fixture("tests/fixtures/models/safe/builtins_only_p4.pkl"), true);
+    let mut lfs = MockFile::new(
+        "model.pkl",
+        fixture("tests/fixtures/models/safe/builtins_only_p4.pkl"),
+        true,
+    );
     lfs.sha256 = "1".repeat(64);
     let repo = MockRepo::new("org/tampered", vec![tampered, lfs]);
     let commit = repo.head().to_string();
@@ -450,6 +651,10 @@ fn bytes_that_differ_from_the_commit_are_reported() {
         let display = format!("hf://org/tampered@{commit}/{path}");
         let artifact = common::artifact(&report, &display);
         assert_eq!(artifact["verdict"], "suspicious", "{report:#}");
-        assert!(common::findings_for(&report, &display).iter().any(|f| f["rule"] == "hub-integrity-mismatch"));
+        assert!(
+            common::findings_for(&report, &display)
+                .iter()
+                .any(|f| f["rule"] == "hub-integrity-mismatch")
+        );
     }
 }

@@ -130,6 +130,8 @@ fn read(path: &Path, loc: &Location) -> (u64, Result<String, Finding>) {
 }
 
 /// At most [`MAX_JSON_BYTES`] of UTF-8 text from `reader`.
+// The error is the finding itself, reported once per file: boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
 fn read_text<R: Read>(reader: R, loc: &Location) -> Result<String, Finding> {
     let mut bytes = Vec::new();
     if let Err(e) = reader.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes) {

@@ -37,14 +37,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Some(file) => std::fs::read(file)?,
                     None => Vec::new(),
                 };
-                sparse.push((id.to_string(), MockFile::sparse(path, size.parse()?, std::fs::read(head)?, tail)));
+                sparse.push((
+                    id.to_string(),
+                    MockFile::sparse(path, size.parse()?, std::fs::read(head)?, tail),
+                ));
             }
             "--gated" => {
                 gated.insert(value);
             }
             "--token" => {
                 let (token, id) = value.split_once(':').ok_or("--token TOKEN:ORG/NAME")?;
-                behaviour.tokens.entry(token.to_string()).or_default().insert(id.to_string());
+                behaviour
+                    .tokens
+                    .entry(token.to_string())
+                    .or_default()
+                    .insert(id.to_string());
             }
             "--page-size" => behaviour.page_size = Some(value.parse()?),
             other => return Err(format!("unknown argument {other}").into()),
@@ -64,9 +71,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for repo in &mut repos {
         repo.gated = gated.contains(&repo.id);
     }
-    let heads: BTreeMap<String, String> = repos.iter().map(|r| (r.id.clone(), r.head().to_string())).collect();
+    let heads: BTreeMap<String, String> = repos
+        .iter()
+        .map(|r| (r.id.clone(), r.head().to_string()))
+        .collect();
     let mock = MockHub::start(repos, behaviour)?;
-    let line = serde_json::json!({"endpoint": mock.endpoint(), "cdn": mock.cdn_base(), "repos": heads});
+    let line =
+        serde_json::json!({"endpoint": mock.endpoint(), "cdn": mock.cdn_base(), "repos": heads});
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;
     out.flush()?;
@@ -76,7 +87,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let violations = mock.violations();
     let log = mock.log();
     let count = |host: &str| log.iter().filter(|r| r.host == host).count();
-    let bytes = |host: &str| log.iter().filter(|r| r.host == host).map(|r| r.body_bytes).sum::<u64>();
+    let bytes = |host: &str| {
+        log.iter()
+            .filter(|r| r.host == host)
+            .map(|r| r.body_bytes)
+            .sum::<u64>()
+    };
     let summary = serde_json::json!({
         "requests": log.len(),
         "hub_requests": count("hub"),

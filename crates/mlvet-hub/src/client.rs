@@ -21,7 +21,11 @@ const MAX_API_BODY: u64 = 64 * 1024 * 1024;
 const MAX_HOPS: usize = 5;
 
 /// Characters left as they are in a path segment (as Python's `quote(safe="")` plus `-._~`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Where the Hub is and how to talk to it.
 #[derive(Clone)]
@@ -128,7 +132,9 @@ pub enum HubError {
     BadToken { message: String },
     #[error("{repo}: access to this repository is disabled")]
     Disabled { repo: String },
-    #[error("{url}: rate limited by the Hub ({detail}); retry later or authenticate for a higher limit")]
+    #[error(
+        "{url}: rate limited by the Hub ({detail}); retry later or authenticate for a higher limit"
+    )]
     RateLimited { url: String, detail: String },
     #[error("{url}: HTTP {status}: {message}")]
     Status {
@@ -136,7 +142,9 @@ pub enum HubError {
         status: u16,
         message: String,
     },
-    #[error("{path}: the Hub answered for commit {got}, not the pinned {expected} (the revision moved or a mirror is inconsistent)")]
+    #[error(
+        "{path}: the Hub answered for commit {got}, not the pinned {expected} (the revision moved or a mirror is inconsistent)"
+    )]
     CommitMismatch {
         path: String,
         expected: String,
@@ -184,7 +192,13 @@ impl Answer {
     }
 
     /// The error this answer means, from its status and the Hub's error headers.
-    pub fn into_error(self, repo: &str, revision: &str, path: Option<&str>, authed: bool) -> HubError {
+    pub fn into_error(
+        self,
+        repo: &str,
+        revision: &str,
+        path: Option<&str>,
+        authed: bool,
+    ) -> HubError {
         let code = self.header("x-error-code").unwrap_or("").to_string();
         let header_message = self.header("x-error-message").map(str::to_string);
         let status = self.status;
@@ -275,10 +289,7 @@ impl HubClient {
     pub(crate) fn send(&self, url: &str, range: Option<(u64, u64)>) -> Result<Answer, HubError> {
         let mut attempt = 0u32;
         loop {
-            let mut request = self
-                .agent
-                .get(url)
-                .header("Accept-Encoding", "identity");
+            let mut request = self.agent.get(url).header("Accept-Encoding", "identity");
             if let Some((start, end)) = range {
                 request = request.header("Range", format!("bytes={start}-{end}"));
             }
@@ -306,7 +317,12 @@ impl HubClient {
             let headers: Vec<(String, String)> = response
                 .headers()
                 .iter()
-                .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let answer = Answer {
                 status,
@@ -314,7 +330,9 @@ impl HubClient {
                 headers,
                 body: response.into_body(),
             };
-            if matches!(status, 408 | 429 | 500 | 502 | 503 | 504) && attempt < self.config.max_retries {
+            if matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+                && attempt < self.config.max_retries
+            {
                 let wait = retry_wait(&answer, attempt);
                 if wait > self.config.max_wait {
                     return Ok(answer);
@@ -400,18 +418,26 @@ impl HubClient {
             if answer.status != 200 {
                 return Err(answer.into_error(&target.repo_id, commit, None, self.authenticated()));
             }
-            let next = answer.header("link").and_then(next_link).map(str::to_string);
+            let next = answer
+                .header("link")
+                .and_then(next_link)
+                .map(str::to_string);
             let body = answer.read_body(MAX_API_BODY)?;
-            let page: Vec<TreeEntry> = serde_json::from_slice(&body).map_err(|e| HubError::BadResponse {
-                url: url.clone(),
-                message: format!("tree page is not the expected JSON: {e}"),
-            })?;
-            files.extend(page.into_iter().filter(|e| e.kind == "file").map(|e| RepoFile {
-                path: e.path,
-                size: Some(e.size),
-                blob_id: e.oid,
-                lfs_sha256: e.lfs.as_ref().and_then(|l| l.oid.clone()),
-            }));
+            let page: Vec<TreeEntry> =
+                serde_json::from_slice(&body).map_err(|e| HubError::BadResponse {
+                    url: url.clone(),
+                    message: format!("tree page is not the expected JSON: {e}"),
+                })?;
+            files.extend(
+                page.into_iter()
+                    .filter(|e| e.kind == "file")
+                    .map(|e| RepoFile {
+                        path: e.path,
+                        size: Some(e.size),
+                        blob_id: e.oid,
+                        lfs_sha256: e.lfs.as_ref().and_then(|l| l.oid.clone()),
+                    }),
+            );
             match next {
                 Some(next) => {
                     let next = join_url(&url, &next);
@@ -488,13 +514,17 @@ pub(crate) fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit('@').next()?.to_ascii_lowercase();
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']'));
+    let has_port = authority.rsplit_once(':').is_some_and(|(_, port)| {
+        port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')
+    });
     let authority = if has_port {
         authority
     } else {
-        let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+        let port = if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            80
+        };
         format!("{authority}:{port}")
     };
     Some(format!("{}://{authority}", scheme.to_ascii_lowercase()))
@@ -535,7 +565,10 @@ pub(crate) fn encode_segment(text: &str) -> String {
 }
 
 pub fn is_full_commit(sha: &str) -> bool {
-    sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    sha.len() == 40
+        && sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The fields of the repo-info answer mlvet uses (every field optional but `sha`).
@@ -650,13 +683,25 @@ mod tests {
 
     #[test]
     fn origins_and_joins() {
-        assert_eq!(origin_of("https://huggingface.co/x").as_deref(), Some("https://huggingface.co:443"));
-        assert_eq!(origin_of("http://127.0.0.1:8080/a?b").as_deref(), Some("http://127.0.0.1:8080"));
-        assert_ne!(origin_of("http://127.0.0.1:8080/"), origin_of("http://127.0.0.1:8081/"));
+        assert_eq!(
+            origin_of("https://huggingface.co/x").as_deref(),
+            Some("https://huggingface.co:443")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/a?b").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_ne!(
+            origin_of("http://127.0.0.1:8080/"),
+            origin_of("http://127.0.0.1:8081/")
+        );
         assert_eq!(join_url("http://h:1/a/b/c", "/x?y"), "http://h:1/x?y");
         assert_eq!(join_url("http://h:1/a/b/c", "http://o:2/z"), "http://o:2/z");
         assert_eq!(join_url("http://h:1/a/b/c", "d"), "http://h:1/a/b/d");
-        assert_eq!(next_link("<http://h/api?cursor=2>; rel=\"next\""), Some("http://h/api?cursor=2"));
+        assert_eq!(
+            next_link("<http://h/api?cursor=2>; rel=\"next\""),
+            Some("http://h/api?cursor=2")
+        );
         assert_eq!(encode_segment("refs/pr/1"), "refs%2Fpr%2F1");
         assert!(is_full_commit("0123456789abcdef0123456789abcdef01234567"));
         assert!(!is_full_commit("0123456"));

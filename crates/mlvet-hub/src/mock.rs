@@ -60,12 +60,15 @@ impl Content {
                 let head_len = head.len() as u64;
                 if start < head_len {
                     let stop = end.min(head_len);
-                    out[..(stop - start) as usize].copy_from_slice(&head[start as usize..stop as usize]);
+                    out[..(stop - start) as usize]
+                        .copy_from_slice(&head[start as usize..stop as usize]);
                 }
                 if end > tail_at {
                     let from = start.max(tail_at);
                     let dst = (from - start) as usize;
-                    out[dst..].copy_from_slice(&tail[(from - tail_at) as usize..(end - tail_at) as usize]);
+                    out[dst..].copy_from_slice(
+                        &tail[(from - tail_at) as usize..(end - tail_at) as usize],
+                    );
                 }
                 out
             }
@@ -167,7 +170,10 @@ impl MockRepo {
 
     /// Adds a commit with `files` and points `branch` at it; returns its id.
     pub fn add_commit(&mut self, branch: &str, files: Vec<MockFile>) -> String {
-        let sha = commit_id(&format!("{}:{branch}:{}", self.id, self.commits.len()), &files);
+        let sha = commit_id(
+            &format!("{}:{branch}:{}", self.id, self.commits.len()),
+            &files,
+        );
         self.commits.insert(sha.clone(), files);
         self.refs.insert(branch.to_string(), sha.clone());
         sha
@@ -203,8 +209,28 @@ fn is_lfs_name(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("");
     matches!(
         ext,
-        "bin" | "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "joblib" | "npy" | "npz" | "safetensors" | "gguf"
-            | "onnx" | "h5" | "keras" | "msgpack" | "zip" | "tar" | "gz" | "7z" | "pb" | "tflite" | "model"
+        "bin"
+            | "pt"
+            | "pth"
+            | "ckpt"
+            | "pkl"
+            | "pickle"
+            | "joblib"
+            | "npy"
+            | "npz"
+            | "safetensors"
+            | "gguf"
+            | "onnx"
+            | "h5"
+            | "keras"
+            | "msgpack"
+            | "zip"
+            | "tar"
+            | "gz"
+            | "7z"
+            | "pb"
+            | "tflite"
+            | "model"
     )
 }
 
@@ -289,7 +315,12 @@ impl MockHub {
     }
 
     /// On given ports (0: any free port).
-    pub fn start_on(repos: Vec<MockRepo>, behaviour: Behaviour, hub_port: u16, cdn_port: u16) -> io::Result<MockHub> {
+    pub fn start_on(
+        repos: Vec<MockRepo>,
+        behaviour: Behaviour,
+        hub_port: u16,
+        cdn_port: u16,
+    ) -> io::Result<MockHub> {
         let hub = TcpListener::bind(("127.0.0.1", hub_port))?;
         let cdn = TcpListener::bind(("127.0.0.1", cdn_port))?;
         let hub_port = hub.local_addr()?.port();
@@ -381,7 +412,9 @@ impl Drop for MockHub {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,7 +453,11 @@ fn form_pairs(text: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let d = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let d = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (d(k), d(v))
         })
         .collect()
@@ -469,7 +506,12 @@ impl Response {
     }
 }
 
-fn connection(stream: TcpStream, side: Side, state: &Mutex<State>, ports: (u16, u16)) -> io::Result<()> {
+fn connection(
+    stream: TcpStream,
+    side: Side,
+    state: &Mutex<State>,
+    ports: (u16, u16),
+) -> io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -570,7 +612,11 @@ fn write_response(writer: &mut TcpStream, request: &Request, response: Response)
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    let length = match (request.method.as_str(), response.head_length, &response.stream) {
+    let length = match (
+        request.method.as_str(),
+        response.head_length,
+        &response.stream,
+    ) {
         ("HEAD", Some(length), _) => length,
         (_, _, Some((_, start, end))) => end - start,
         _ => response.body.len() as u64,
@@ -598,33 +644,51 @@ fn caller(request: &Request, behaviour: &Behaviour) -> Result<Option<String>, Re
     let Some(auth) = request.header("authorization") else {
         return Ok(None);
     };
-    let token = auth.strip_prefix("Bearer ").unwrap_or(auth).trim().to_string();
+    let token = auth
+        .strip_prefix("Bearer ")
+        .unwrap_or(auth)
+        .trim()
+        .to_string();
     if behaviour.tokens.contains_key(&token) {
         Ok(Some(token))
     } else {
-        Err(Response::error(401, None, "Invalid credentials in Authorization header"))
+        Err(Response::error(
+            401,
+            None,
+            "Invalid credentials in Authorization header",
+        ))
     }
 }
 
 fn rate_headers(response: Response, bucket: &str, remaining: u32) -> Response {
     response
         .header("RateLimit", format!("\"{bucket}\";r={remaining};t=60"))
-        .header("RateLimit-Policy", format!("\"fixed window\";\"{bucket}\";q=3000;w=300"))
+        .header(
+            "RateLimit-Policy",
+            format!("\"fixed window\";\"{bucket}\";q=3000;w=300"),
+        )
 }
 
 fn hub_route(request: &Request, state: &Mutex<State>, ports: (u16, u16)) -> Response {
     let path = request.path().to_string();
-    let bucket = if path.contains("/resolve/") { "resolvers" } else { "api" };
+    let bucket = if path.contains("/resolve/") {
+        "resolvers"
+    } else {
+        "api"
+    };
     let mut s = lock(state);
     s.counter += 1;
     let counter = s.counter;
     if let Some(every) = s.behaviour.rate_limit_every
         && every > 0
-        && counter % every == 0
+        && counter.is_multiple_of(every)
     {
         return Response::error(429, None, "rate limited")
             .header("RateLimit", format!("\"{bucket}\";r=0;t=1"))
-            .header("RateLimit-Policy", format!("\"fixed window\";\"{bucket}\";q={every};w=300"))
+            .header(
+                "RateLimit-Policy",
+                format!("\"fixed window\";\"{bucket}\";q={every};w=300"),
+            )
             .header("Retry-After", "1");
     }
     if path.contains("/resolve/") && s.behaviour.fail_5xx_once && !s.failed_once {
@@ -638,7 +702,11 @@ fn hub_route(request: &Request, state: &Mutex<State>, ports: (u16, u16)) -> Resp
 }
 
 fn split_type(path: &str) -> (RepoType, &str) {
-    for (prefix, kind) in [("datasets/", RepoType::Dataset), ("spaces/", RepoType::Space), ("models/", RepoType::Model)] {
+    for (prefix, kind) in [
+        ("datasets/", RepoType::Dataset),
+        ("spaces/", RepoType::Space),
+        ("models/", RepoType::Model),
+    ] {
         if let Some(rest) = path.strip_prefix(prefix) {
             return (kind, rest);
         }
@@ -657,16 +725,28 @@ fn hub_dispatch(request: &Request, s: &mut State, ports: (u16, u16)) -> Result<R
         };
         let repo = find_repo(s, kind, &format!("{ns}/{name}"), who.as_deref(), true)?;
         let file = decode(file);
-        let files = repo.commits.get(*sha).ok_or_else(|| Response::error(404, Some("RevisionNotFound"), "revision not found"))?;
+        let files = repo
+            .commits
+            .get(*sha)
+            .ok_or_else(|| Response::error(404, Some("RevisionNotFound"), "revision not found"))?;
         let entry = files.iter().find(|f| f.path == file).ok_or_else(|| {
-            Response::error(404, Some("EntryNotFound"), "entry not found").header("X-Repo-Commit", sha.to_string())
+            Response::error(404, Some("EntryNotFound"), "entry not found")
+                .header("X-Repo-Commit", sha.to_string())
         })?;
-        return Ok(serve_bytes(request, &entry.content, &format!("\"{}\"", entry.blob_id), true)
-            .header("X-Repo-Commit", sha.to_string()));
+        return Ok(serve_bytes(
+            request,
+            &entry.content,
+            &format!("\"{}\"", entry.blob_id),
+            true,
+        )
+        .header("X-Repo-Commit", sha.to_string()));
     }
     if let Some(rest) = path.strip_prefix("api/") {
         let (kind, rest) = split_type(rest);
-        if let Some(prefix) = ["models/", "datasets/", "spaces/"].iter().find(|p| path[4..].starts_with(*p)) {
+        if let Some(prefix) = ["models/", "datasets/", "spaces/"]
+            .iter()
+            .find(|p| path[4..].starts_with(*p))
+        {
             let _ = prefix;
         } else {
             return Err(Response::error(404, None, "not found"));
@@ -676,7 +756,13 @@ fn hub_dispatch(request: &Request, s: &mut State, ports: (u16, u16)) -> Result<R
             [ns, name] => (format!("{ns}/{name}"), "", ""),
             [ns, name, action] => (format!("{ns}/{name}"), *action, ""),
             [ns, name, action, tail] => (format!("{ns}/{name}"), *action, *tail),
-            _ => return Err(Response::error(404, Some("RepoNotFound"), "Repository not found")),
+            _ => {
+                return Err(Response::error(
+                    404,
+                    Some("RepoNotFound"),
+                    "Repository not found",
+                ));
+            }
         };
         return api(request, s, kind, &id, action, tail, who.as_deref(), ports);
     }
@@ -691,17 +777,32 @@ fn hub_dispatch(request: &Request, s: &mut State, ports: (u16, u16)) -> Result<R
     let rev = decode(rev);
     let sha = resolve_rev(&repo, &rev)?;
     let file = decode(file);
-    let Some(entry) = repo.commits.get(&sha).and_then(|files| files.iter().find(|f| f.path == file)) else {
-        return Err(Response::error(404, Some("EntryNotFound"), &format!("{file} does not exist at {sha}"))
-            .header("X-Repo-Commit", sha));
+    let Some(entry) = repo
+        .commits
+        .get(&sha)
+        .and_then(|files| files.iter().find(|f| f.path == file))
+    else {
+        return Err(Response::error(
+            404,
+            Some("EntryNotFound"),
+            &format!("{file} does not exist at {sha}"),
+        )
+        .header("X-Repo-Commit", sha));
     };
     let size = entry.content.len();
     if entry.lfs {
-        let expires = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) + 3600;
+        let expires = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            + 3600;
         let object = &sha256_hex(id.as_bytes())[..24];
         let url_path = format!("/xet-bridge-us/{object}/{}", entry.xet_hash);
         let signature = sign(&url_path, expires);
-        let location = format!("http://localhost:{}{url_path}?Expires={expires}&Signature={signature}&Key-Pair-Id=K2MOCK", ports.1);
+        let location = format!(
+            "http://localhost:{}{url_path}?Expires={expires}&Signature={signature}&Key-Pair-Id=K2MOCK",
+            ports.1
+        );
         let mut body = Response::new(302)
             .header("Location", location.clone())
             .header("X-Repo-Commit", sha.clone())
@@ -804,18 +905,46 @@ fn resolve_rev(repo: &MockRepo, rev: &str) -> Result<String, Response> {
     if let Some(sha) = repo.refs.get(rev) {
         return Ok(sha.clone());
     }
-    if rev.len() >= 7 && rev.bytes().all(|b| b.is_ascii_hexdigit())
+    if rev.len() >= 7
+        && rev.bytes().all(|b| b.is_ascii_hexdigit())
         && let Some(sha) = repo.commits.keys().find(|sha| sha.starts_with(rev))
     {
         return Ok(sha.clone());
     }
-    Err(Response::error(404, Some("RevisionNotFound"), &format!("Invalid rev id: {rev}")))
+    Err(Response::error(
+        404,
+        Some("RevisionNotFound"),
+        &format!("Invalid rev id: {rev}"),
+    ))
 }
 
 const VALID_EXPAND: &[&str] = &[
-    "author", "baseModels", "cardData", "config", "createdAt", "disabled", "downloads", "downloadsAllTime", "gated",
-    "inference", "lastModified", "library_name", "likes", "model-index", "pipeline_tag", "private", "safetensors",
-    "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "gguf", "usedStorage", "xetEnabled",
+    "author",
+    "baseModels",
+    "cardData",
+    "config",
+    "createdAt",
+    "disabled",
+    "downloads",
+    "downloadsAllTime",
+    "gated",
+    "inference",
+    "lastModified",
+    "library_name",
+    "likes",
+    "model-index",
+    "pipeline_tag",
+    "private",
+    "safetensors",
+    "sha",
+    "siblings",
+    "spaces",
+    "tags",
+    "transformersInfo",
+    "trendingScore",
+    "gguf",
+    "usedStorage",
+    "xetEnabled",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -831,10 +960,18 @@ fn api(
 ) -> Result<Response, Response> {
     let repo = find_repo(s, kind, id, who, false)?.clone();
     let query = request.query();
-    let flag = |name: &str| query.iter().any(|(k, v)| k == name && matches!(v.to_ascii_lowercase().as_str(), "true" | "1"));
+    let flag = |name: &str| {
+        query
+            .iter()
+            .any(|(k, v)| k == name && matches!(v.to_ascii_lowercase().as_str(), "true" | "1"))
+    };
     match action {
         "" | "revision" => {
-            let rev = if action == "revision" { decode(tail) } else { "main".to_string() };
+            let rev = if action == "revision" {
+                decode(tail)
+            } else {
+                "main".to_string()
+            };
             let sha = resolve_rev(&repo, &rev)?;
             let expand: Vec<&str> = query
                 .iter()
@@ -842,7 +979,11 @@ fn api(
                 .map(|(_, v)| v.as_str())
                 .collect();
             if let Some(bad) = expand.iter().find(|e| !VALID_EXPAND.contains(e)) {
-                return Err(Response::error(400, None, &format!("\"expand\" must be one of {VALID_EXPAND:?}; got {bad}")));
+                return Err(Response::error(
+                    400,
+                    None,
+                    &format!("\"expand\" must be one of {VALID_EXPAND:?}; got {bad}"),
+                ));
             }
             let blobs = flag("blobs") && !s.behaviour.omit_blobs;
             let files = &repo.commits[&sha];
@@ -889,7 +1030,9 @@ fn api(
                 repo.refs.insert(branch, new_sha);
                 s.moved = true;
             }
-            Ok(Response::new(200).header("ETag", format!("W/\"{}\"", &sha[..16])).json(&info))
+            Ok(Response::new(200)
+                .header("ETag", format!("W/\"{}\"", &sha[..16]))
+                .json(&info))
         }
         "tree" => {
             let (rev, sub) = tail.split_once('/').unwrap_or((tail, ""));
@@ -908,14 +1051,30 @@ fn api(
                     continue;
                 };
                 if !recursive && let Some((dir, _)) = rel.split_once('/') {
-                    let full = if sub.is_empty() { dir.to_string() } else { format!("{sub}/{dir}") };
+                    let full = if sub.is_empty() {
+                        dir.to_string()
+                    } else {
+                        format!("{sub}/{dir}")
+                    };
                     dirs.insert(full);
                     continue;
                 }
                 if recursive {
                     let mut parent = String::new();
-                    for part in f.path.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
-                        parent = if parent.is_empty() { part.to_string() } else { format!("{parent}/{part}") };
+                    for part in f
+                        .path
+                        .split('/')
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .rev()
+                        .skip(1)
+                        .rev()
+                    {
+                        parent = if parent.is_empty() {
+                            part.to_string()
+                        } else {
+                            format!("{parent}/{part}")
+                        };
                         if parent.len() > sub.len() {
                             dirs.insert(parent.clone());
                         }
@@ -937,20 +1096,38 @@ fn api(
             }
             entries.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
             let page = s.behaviour.page_size.unwrap_or(1000).max(1);
-            let cursor: usize = query.iter().find(|(k, _)| k == "cursor").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let cursor: usize = query
+                .iter()
+                .find(|(k, _)| k == "cursor")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
             let slice: Vec<Value> = entries.iter().skip(cursor).take(page).cloned().collect();
             let mut response = Response::new(200);
             if cursor + page < entries.len() {
                 let base = request.target.split('?').next().unwrap_or("");
-                let mut q: Vec<String> = query.iter().filter(|(k, _)| k != "cursor").map(|(k, v)| format!("{k}={}", encode(v))).collect();
+                let mut q: Vec<String> = query
+                    .iter()
+                    .filter(|(k, _)| k != "cursor")
+                    .map(|(k, v)| format!("{k}={}", encode(v)))
+                    .collect();
                 q.push(format!("cursor={}", cursor + page));
-                response = response.header("Link", format!("<http://127.0.0.1:{}{base}?{}>; rel=\"next\"", ports.0, q.join("&")));
+                response = response.header(
+                    "Link",
+                    format!(
+                        "<http://127.0.0.1:{}{base}?{}>; rel=\"next\"",
+                        ports.0,
+                        q.join("&")
+                    ),
+                );
             }
             Ok(response.json(&Value::Array(slice)))
         }
         "paths-info" => {
             let sha = resolve_rev(&repo, &decode(tail))?;
-            let wanted: Vec<String> = if request.header("content-type").is_some_and(|c| c.contains("json")) {
+            let wanted: Vec<String> = if request
+                .header("content-type")
+                .is_some_and(|c| c.contains("json"))
+            {
                 serde_json::from_slice::<Value>(&request.body)
                     .ok()
                     .and_then(|v| v.get("paths").cloned())
@@ -982,23 +1159,36 @@ fn api(
                 .iter()
                 .map(|(name, sha)| json!({"name": name, "ref": format!("refs/heads/{name}"), "targetCommit": sha}))
                 .collect();
-            Ok(Response::new(200).json(&json!({"branches": branches, "converts": [], "tags": [], "pullRequests": []})))
+            Ok(Response::new(200).json(
+                &json!({"branches": branches, "converts": [], "tags": [], "pullRequests": []}),
+            ))
         }
-        "xet-read-token" => Err(Response::error(501, None, "the mock has no Xet storage; use the HTTP bridge")),
+        "xet-read-token" => Err(Response::error(
+            501,
+            None,
+            "the mock has no Xet storage; use the HTTP bridge",
+        )),
         _ => Err(Response::error(404, None, "not found")),
     }
 }
 
 /// Serves `content` with `Range` support (`206`, clamped ends, `416`, multi-range → `200`); with
 /// `gzip_ignores_range`, an `Accept-Encoding: gzip` request gets the whole body gzip-compressed.
-fn serve_bytes(request: &Request, content: &Content, etag: &str, gzip_ignores_range: bool) -> Response {
+fn serve_bytes(
+    request: &Request,
+    content: &Content,
+    etag: &str,
+    gzip_ignores_range: bool,
+) -> Response {
     let size = content.len();
     let base = Response::new(200)
         .header("ETag", etag.to_string())
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", "application/octet-stream");
     if gzip_ignores_range
-        && request.header("accept-encoding").is_some_and(|e| e.contains("gzip"))
+        && request
+            .header("accept-encoding")
+            .is_some_and(|e| e.contains("gzip"))
         && request.method == "GET"
     {
         use flate2::write::GzEncoder;
@@ -1048,41 +1238,81 @@ fn serve_bytes(request: &Request, content: &Content, etag: &str, gzip_ignores_ra
 fn cdn_route(request: &Request, state: &Mutex<State>) -> Response {
     let mut s = lock(state);
     if request.header("authorization").is_some() {
-        s.violations.push(format!("Authorization sent to the CDN: {} {}", request.method, request.target));
-        return Response::error(400, None, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter...");
+        s.violations.push(format!(
+            "Authorization sent to the CDN: {} {}",
+            request.method, request.target
+        ));
+        return Response::error(
+            400,
+            None,
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter...",
+        );
     }
-    if request.header("range").is_some() && !request.header("accept-encoding").is_some_and(|e| e.trim() == "identity") {
-        s.violations.push(format!("ranged request without Accept-Encoding: identity: {}", request.target));
+    if request.header("range").is_some()
+        && request
+            .header("accept-encoding")
+            .is_none_or(|e| e.trim() != "identity")
+    {
+        s.violations.push(format!(
+            "ranged request without Accept-Encoding: identity: {}",
+            request.target
+        ));
     }
     if request.method == "HEAD" {
         return Response::error(405, None, "HEAD is not served by the bridge");
     }
     let path = request.path().to_string();
     let query = request.query();
-    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let expires: u64 = get("Expires").parse().unwrap_or(0);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     if sign(&path, expires) != get("Signature") {
         return Response::error(403, None, "Invalid signature");
     }
-    if expires < now || (s.behaviour.expire_first_signed_url && s.expired.insert(request.target.clone())) {
+    if expires < now
+        || (s.behaviour.expire_first_signed_url && s.expired.insert(request.target.clone()))
+    {
         return Response::error(403, None, "Request has expired");
     }
     let xet_hash = path.rsplit('/').next().unwrap_or("").to_string();
-    let Some(file) = s.repos.iter().flat_map(|r| r.commits.values().flatten()).find(|f| f.xet_hash == xet_hash).cloned() else {
+    let Some(file) = s
+        .repos
+        .iter()
+        .flat_map(|r| r.commits.values().flatten())
+        .find(|f| f.xet_hash == xet_hash)
+        .cloned()
+    else {
         return Response::error(404, None, "not found");
     };
     if request.header("range").is_none()
         && let Some(max) = s.behaviour.full_get_max
         && file.content.len() > max
     {
-        return Response::error(400, None, "file too large for a full download; use Range requests");
+        return Response::error(
+            400,
+            None,
+            "file too large for a full download; use Range requests",
+        );
     }
     let ignore = s.behaviour.cdn_ignores_range;
     drop(s);
-    let cdn_etag = format!("\"{}\"", sha256_hex(format!("cdn:{}", file.sha256).as_bytes()));
+    let cdn_etag = format!(
+        "\"{}\"",
+        sha256_hex(format!("cdn:{}", file.sha256).as_bytes())
+    );
     if ignore {
-        let mut r = Response::new(200).header("ETag", cdn_etag).header("Content-Type", "application/octet-stream");
+        let mut r = Response::new(200)
+            .header("ETag", cdn_etag)
+            .header("Content-Type", "application/octet-stream");
         r.stream = Some((file.content.clone(), 0, file.content.len()));
         return r;
     }

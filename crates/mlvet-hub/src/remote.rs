@@ -12,10 +12,10 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::client::{Answer, HubClient, HubError};
 
-/// Smallest range fetched.
-pub const BLOCK: u64 = 64 * 1024;
-/// Largest read-ahead for sequential reads.
-const MAX_READAHEAD_BLOCKS: u64 = 64;
+/// Smallest range fetched: a scattered read (a zip local header) costs one block.
+pub const BLOCK: u64 = 16 * 1024;
+/// Largest read-ahead for sequential reads (4 MiB).
+const MAX_READAHEAD_BLOCKS: u64 = 256;
 
 /// What reading one file cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -165,7 +165,10 @@ impl<'c> RemoteFile<'c> {
     /// `[start, end]` (inclusive), through the cached location or a fresh resolve.
     fn fetch_range(&mut self, start: u64, end: u64) -> Result<Vec<u8>, HubError> {
         loop {
-            let url = self.location.clone().unwrap_or_else(|| self.resolve_url.clone());
+            let url = self
+                .location
+                .clone()
+                .unwrap_or_else(|| self.resolve_url.clone());
             let answer = self.follow(&url, start, end)?;
             let from_cdn = !self.client.is_hub_origin(&answer.url);
             match answer.status {
@@ -188,8 +191,14 @@ impl<'c> RemoteFile<'c> {
                     });
                 }
                 _ => {
-                    let authed = self.client.authenticated() && self.client.is_hub_origin(&answer.url);
-                    return Err(answer.into_error(&self.repo, &self.commit, Some(&self.path), authed));
+                    let authed =
+                        self.client.authenticated() && self.client.is_hub_origin(&answer.url);
+                    return Err(answer.into_error(
+                        &self.repo,
+                        &self.commit,
+                        Some(&self.path),
+                        authed,
+                    ));
                 }
             }
         }
@@ -210,19 +219,23 @@ impl<'c> RemoteFile<'c> {
             if on_hub && answer.url.contains("/resolve/") {
                 resolver_calls += 1;
             }
-            if on_hub && let Some(got) = answer.header("x-repo-commit") {
-                if got != commit {
-                    return Err(HubError::CommitMismatch {
-                        path: path.clone(),
-                        expected: commit.clone(),
-                        got: got.to_string(),
-                    });
-                }
+            if on_hub
+                && let Some(got) = answer.header("x-repo-commit")
+                && got != commit
+            {
+                return Err(HubError::CommitMismatch {
+                    path: path.clone(),
+                    expected: commit.clone(),
+                    got: got.to_string(),
+                });
             }
             if on_hub && let Some(etag) = answer.header("x-linked-etag") {
                 linked_etag = Some(etag.trim_matches('"').to_string());
             }
-            if on_hub && let Some(linked) = answer.header("x-linked-size").and_then(|s| s.trim().parse::<u64>().ok())
+            if on_hub
+                && let Some(linked) = answer
+                    .header("x-linked-size")
+                    .and_then(|s| s.trim().parse::<u64>().ok())
                 && linked != size
             {
                 return Err(HubError::BadResponse {
@@ -245,7 +258,12 @@ impl<'c> RemoteFile<'c> {
         Ok(answer)
     }
 
-    fn checked_partial(&mut self, answer: Answer, start: u64, end: u64) -> Result<Vec<u8>, HubError> {
+    fn checked_partial(
+        &mut self,
+        answer: Answer,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>, HubError> {
         let url = answer.url.clone();
         let bad = |message: String| HubError::BadResponse {
             url: url.clone(),
@@ -261,16 +279,25 @@ impl<'c> RemoteFile<'c> {
             return Err(bad(format!("asked bytes={start}-{end}, got `{range}`")));
         }
         if total.is_some_and(|t| t != self.size) {
-            return Err(bad(format!("Content-Range total differs from the listed size {}: `{range}`", self.size)));
+            return Err(bad(format!(
+                "Content-Range total differs from the listed size {}: `{range}`",
+                self.size
+            )));
         }
-        if answer.header("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
+        if answer
+            .header("content-encoding")
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
+        {
             return Err(bad("range answered with an encoded body".to_string()));
         }
         let expected = b - a + 1;
         let body = answer.read_body(expected)?;
         self.stats.bytes_read += body.len() as u64;
         if body.len() as u64 != expected {
-            return Err(bad(format!("short body: {} of {expected} bytes", body.len())));
+            return Err(bad(format!(
+                "short body: {} of {expected} bytes",
+                body.len()
+            )));
         }
         if b != end {
             // Fewer bytes than asked is allowed only at the end of the file.
@@ -285,7 +312,10 @@ impl<'c> RemoteFile<'c> {
     /// budget (keeping what was read), else give up on the file.
     fn whole_answer(&mut self, answer: Answer, start: u64, end: u64) -> Result<Vec<u8>, HubError> {
         self.stats.range_ignored = true;
-        if answer.header("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
+        if answer
+            .header("content-encoding")
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
+        {
             return Err(HubError::BadResponse {
                 url: answer.url.clone(),
                 message: "the server ignored Range and compressed the body".to_string(),
@@ -309,9 +339,7 @@ impl<'c> RemoteFile<'c> {
         Err(HubError::Budget {
             path: self.path.clone(),
             budget: self.budget,
-            why: format!(
-                "the server ignores Range; only the first {got} bytes fit in the budget"
-            ),
+            why: format!("the server ignores Range; only the first {got} bytes fit in the budget"),
         })
     }
 }
@@ -345,7 +373,8 @@ impl Read for RemoteFile<'_> {
                 1
             };
             // A read spanning several blocks fetches them together.
-            let span = (buf.len() as u64).div_ceil(BLOCK) + 1;
+            let last_needed = (self.pos + buf.len() as u64 - 1).min(self.size - 1) / BLOCK;
+            let span = last_needed - block + 1;
             if let Err(error) = self.fetch_blocks(block, self.readahead.max(span)) {
                 return Err(self.fail(error));
             }
@@ -375,7 +404,10 @@ impl Seek for RemoteFile<'_> {
                 self.pos = n;
                 Ok(n)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            )),
         }
     }
 }
@@ -386,7 +418,10 @@ mod tests {
 
     #[test]
     fn content_ranges() {
-        assert_eq!(parse_content_range("bytes 0-9/100"), Some((0, 9, Some(100))));
+        assert_eq!(
+            parse_content_range("bytes 0-9/100"),
+            Some((0, 9, Some(100)))
+        );
         assert_eq!(parse_content_range("bytes 5-5/*"), Some((5, 5, None)));
         assert_eq!(parse_content_range("bytes */100"), None);
     }

@@ -1,10 +1,10 @@
 //! Scanning a Hub target: resolve the revision once, list the files at that commit, read each one
 //! by ranges through the same analyses as a local scan, verify what was read whole.
 
-use std::collections::BTreeMap;
 use mlvet_core::{ArtifactOrigin, ArtifactReport, Location, ScanError};
 use mlvet_formats::{ScanOptions, WalkedFile};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 
 use crate::client::{HubClient, HubError, RepoFile, RepoInfo};
 use crate::integrity;
@@ -123,7 +123,10 @@ const FOLDER_CONFIGS: &[&str] = &[
 const MAX_FOLDER_CONFIG: u64 = 16 * 1024 * 1024;
 
 /// Resolves the target's revision (one repo-info call) and lists the files to scan at that commit.
-pub fn resolve(client: &HubClient, target: &HubTarget) -> Result<(RepoInfo, Vec<RepoFile>), HubError> {
+pub fn resolve(
+    client: &HubClient,
+    target: &HubTarget,
+) -> Result<(RepoInfo, Vec<RepoFile>), HubError> {
     let info = client.repo_info(target)?;
     let files = match info.files() {
         Some(files) => files,
@@ -152,7 +155,11 @@ pub fn resolve(client: &HubClient, target: &HubTarget) -> Result<(RepoInfo, Vec<
 
 /// Scans a Hub target: an error only when nothing could be scanned (repository, revision, path,
 /// access); per-file failures are in [`HubScan::errors`].
-pub fn scan_target(client: &HubClient, target: &HubTarget, opts: &HubScanOptions) -> Result<HubScan, HubError> {
+pub fn scan_target(
+    client: &HubClient,
+    target: &HubTarget,
+    opts: &HubScanOptions,
+) -> Result<HubScan, HubError> {
     let (info, mut files) = resolve(client, target)?;
     let commit = info.sha.clone();
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -174,14 +181,23 @@ pub fn scan_target(client: &HubClient, target: &HubTarget, opts: &HubScanOptions
     if let Some(first) = rest.next() {
         let outcome = scan_file(client, target, &info, first, opts);
         if let Some(fatal) = &outcome.fatal
-            && matches!(fatal, HubError::Gated { .. } | HubError::BadToken { .. } | HubError::RepoNotFound { .. } | HubError::Disabled { .. })
+            && matches!(
+                fatal,
+                HubError::Gated { .. }
+                    | HubError::BadToken { .. }
+                    | HubError::RepoNotFound { .. }
+                    | HubError::Disabled { .. }
+            )
         {
             return Err(fatal.clone());
         }
         outcomes.push(outcome);
     }
     let rest: Vec<&RepoFile> = rest.collect();
-    outcomes.par_extend(rest.into_par_iter().map(|file| scan_file(client, target, &info, file, opts)));
+    outcomes.par_extend(
+        rest.into_par_iter()
+            .map(|file| scan_file(client, target, &info, file, opts)),
+    );
 
     let tmp = tempfile::tempdir().map_err(|e| HubError::BadResponse {
         url: target.display(&commit, ""),
@@ -209,7 +225,8 @@ pub fn scan_target(client: &HubClient, target: &HubTarget, opts: &HubScanOptions
     }
     mlvet_formats::folders::apply(&walked, &mut artifacts);
     // Findings of the folder pass become artefacts of their own: give them their origin and reads.
-    let by_display: BTreeMap<&str, &FileRead> = reads.iter().map(|r| (r.display.as_str(), r)).collect();
+    let by_display: BTreeMap<&str, &FileRead> =
+        reads.iter().map(|r| (r.display.as_str(), r)).collect();
     for artifact in &mut artifacts {
         if let Some(read) = by_display.get(artifact.path.as_str()) {
             annotate(artifact, target, &commit, read);
@@ -234,10 +251,19 @@ fn annotate(artifact: &mut ArtifactReport, target: &HubTarget, commit: &str, rea
         path_in_repo: Some(read.path.clone()),
     });
     let meta = &mut artifact.metadata;
-    meta.insert("hub_bytes_read".to_string(), read.stats.bytes_read.to_string());
+    meta.insert(
+        "hub_bytes_read".to_string(),
+        read.stats.bytes_read.to_string(),
+    );
     meta.insert("hub_requests".to_string(), read.stats.requests.to_string());
-    meta.insert("hub_resolver_calls".to_string(), read.stats.resolver_calls.to_string());
-    meta.insert("hub_integrity".to_string(), read.integrity.as_str().to_string());
+    meta.insert(
+        "hub_resolver_calls".to_string(),
+        read.stats.resolver_calls.to_string(),
+    );
+    meta.insert(
+        "hub_integrity".to_string(),
+        read.integrity.as_str().to_string(),
+    );
     meta.insert("hub_scan".to_string(), read.hub_scan.clone());
     if read.stats.range_ignored {
         meta.insert("hub_range_ignored".to_string(), "true".to_string());
@@ -256,18 +282,30 @@ pub fn scan_file(
     let display = target.display(commit, &file.path);
     let size = file.size.unwrap_or(0);
     let url = client.resolve_url(target, commit, &file.path);
-    let mut remote = RemoteFile::new(client, &target.repo_id, commit, &file.path, url, size, opts.file_budget);
+    let mut remote = RemoteFile::new(
+        client,
+        &target.repo_id,
+        commit,
+        &file.path,
+        url,
+        size,
+        opts.file_budget,
+    );
     let scanned = mlvet_formats::scan_reader(&mut remote, size, &display, &opts.scan);
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
-    let config = if FOLDER_CONFIGS.contains(&name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
-        remote.read_all().ok()
-    } else {
-        None
-    };
+    let config =
+        if FOLDER_CONFIGS.contains(&name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
+            remote.read_all().ok()
+        } else {
+            None
+        };
     let mut artifact = match scanned {
         Ok(artifact) => artifact,
         Err(error) => {
-            let why = remote.error.as_ref().map_or_else(|| error.to_string(), ToString::to_string);
+            let why = remote
+                .error
+                .as_ref()
+                .map_or_else(|| error.to_string(), ToString::to_string);
             remote.error.get_or_insert(HubError::BadResponse {
                 url: display.clone(),
                 message: error.to_string(),
@@ -279,10 +317,12 @@ pub fn scan_file(
                 "unknown".to_string(),
                 size,
                 false,
-                vec![mlvet_formats::rules::container_uninspectable_member::finding(
-                    Location::file(&display),
-                    format!("unreadable from the Hub: {why}"),
-                )],
+                vec![
+                    mlvet_formats::rules::container_uninspectable_member::finding(
+                        Location::file(&display),
+                        format!("unreadable from the Hub: {why}"),
+                    ),
+                ],
             ))
         }
     };
@@ -292,10 +332,12 @@ pub fn scan_file(
         // A read failed somewhere (an analysis may have taken it for "nothing there"): what
         // could not be read is never reported safe.
         report.fully_inspected = false;
-        report.findings.push(mlvet_formats::rules::container_uninspectable_member::finding(
-            Location::file(&display),
-            format!("part of the file could not be read from the Hub: {error}"),
-        ));
+        report.findings.push(
+            mlvet_formats::rules::container_uninspectable_member::finding(
+                Location::file(&display),
+                format!("part of the file could not be read from the Hub: {error}"),
+            ),
+        );
         report.refresh_verdict();
     }
     let (integrity, mismatch) = verify(&remote, file, &display);
@@ -317,7 +359,13 @@ pub fn scan_file(
     if let Some(mismatch) = &mismatch {
         // Bytes that are not the commit's: whatever the analyses said, the artefact is suspect.
         let report = artifact.get_or_insert_with(|| {
-            ArtifactReport::new(display.clone(), "unknown".to_string(), size, true, Vec::new())
+            ArtifactReport::new(
+                display.clone(),
+                "unknown".to_string(),
+                size,
+                true,
+                Vec::new(),
+            )
         });
         report.findings.push(mismatch.clone());
         report.refresh_verdict();
@@ -354,7 +402,12 @@ fn verify(
     {
         return (
             Integrity::Mismatch,
-            Some(hub_integrity_mismatch::finding(loc(), "X-Linked-Etag", sha, etag)),
+            Some(hub_integrity_mismatch::finding(
+                loc(),
+                "X-Linked-Etag",
+                sha,
+                etag,
+            )),
         );
     }
     let Some(content) = remote.content() else {
@@ -367,7 +420,12 @@ fn verify(
         } else {
             (
                 Integrity::Mismatch,
-                Some(hub_integrity_mismatch::finding(loc(), "sha256", expected, &got)),
+                Some(hub_integrity_mismatch::finding(
+                    loc(),
+                    "sha256",
+                    expected,
+                    &got,
+                )),
             )
         };
     }
@@ -378,10 +436,14 @@ fn verify(
         } else {
             (
                 Integrity::Mismatch,
-                Some(hub_integrity_mismatch::finding(loc(), "git blob id", expected, &got)),
+                Some(hub_integrity_mismatch::finding(
+                    loc(),
+                    "git blob id",
+                    expected,
+                    &got,
+                )),
             )
         };
     }
     (Integrity::NoReference, None)
 }
-

@@ -77,7 +77,9 @@ impl HubTarget {
 pub enum TargetError {
     #[error("`{0}`: expected hf://[datasets/|spaces/]NAMESPACE/NAME[@REVISION][/PATH]")]
     Malformed(String),
-    #[error("`{0}`: a repository needs a namespace (NAMESPACE/NAME); ids without one are not accepted")]
+    #[error(
+        "`{0}`: a repository needs a namespace (NAMESPACE/NAME); ids without one are not accepted"
+    )]
     NoNamespace(String),
     #[error("`{0}`: invalid character in the repository id")]
     InvalidId(String),
@@ -144,7 +146,10 @@ fn split_revision(rev_and_path: &str) -> (String, Option<String>) {
         _ => 1,
     };
     let rev = segments[..taken.min(segments.len())].join("/");
-    let path = segments.get(taken..).filter(|rest| !rest.is_empty()).map(|rest| rest.join("/"));
+    let path = segments
+        .get(taken..)
+        .filter(|rest| !rest.is_empty())
+        .map(|rest| rest.join("/"));
     (decode(&rev), path.filter(|p| !p.is_empty()))
 }
 
@@ -175,7 +180,9 @@ fn build(
     if revision.as_deref().is_some_and(str::is_empty) {
         return Err(TargetError::Malformed(input.to_string()));
     }
-    let path = path.map(|p| decode(p.trim_end_matches('/'))).filter(|p| !p.is_empty());
+    let path = path
+        .map(|p| decode(p.trim_end_matches('/')))
+        .filter(|p| !p.is_empty());
     if path
         .as_deref()
         .is_some_and(|p| p.split('/').any(|s| s == ".." || s.is_empty()))
@@ -273,8 +280,11 @@ mod tests {
         let target = t("https://hf.co/datasets/org/name/tree/refs%2Fconvert%2Fparquet");
         assert_eq!(target.repo_type, RepoType::Dataset);
         assert_eq!(target.revision.as_deref(), Some("refs/convert/parquet"));
-        let target = parse_target("http://127.0.0.1:9/org/name/resolve/abc/a.bin", "http://127.0.0.1:9")
-            .expect("endpoint host");
+        let target = parse_target(
+            "http://127.0.0.1:9/org/name/resolve/abc/a.bin",
+            "http://127.0.0.1:9",
+        )
+        .expect("endpoint host");
         assert_eq!(target.path.as_deref(), Some("a.bin"));
         assert!(!is_hub_target("https://example.invalid/org/name", EP));
         assert!(!is_hub_target("models/org", EP));

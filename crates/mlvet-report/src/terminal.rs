@@ -697,6 +697,27 @@ fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("PiB"))
 }
 
+/// For a file scanned on the Hub by range reads (`mlvet scan hf://…`): what was read, how, and
+/// the Hub's own scan status beside mlvet's verdict.
+fn hub_read_note(artifact: &ArtifactReport) -> Option<String> {
+    let meta = &artifact.metadata;
+    let bytes: u64 = meta.get("hub_bytes_read")?.parse().ok()?;
+    let requests = meta.get("hub_requests").map_or("?", String::as_str);
+    let mut note = format!(
+        "read {} of {} in {requests} request{}",
+        human_size(bytes),
+        human_size(artifact.size),
+        if requests == "1" { "" } else { "s" }
+    );
+    if let Some(integrity) = meta.get("hub_integrity") {
+        note.push_str(&format!("; {}", sanitize(integrity)));
+    }
+    if let Some(status) = meta.get("hub_scan") {
+        note.push_str(&format!("; Hub scan: {}", sanitize(status)));
+    }
+    Some(note)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,25 +747,4 @@ mod tests {
             Some("b · line 3")
         );
     }
-}
-
-/// For a file scanned on the Hub by range reads (`mlvet scan hf://…`): what was read, how, and
-/// the Hub's own scan status beside mlvet's verdict.
-fn hub_read_note(artifact: &ArtifactReport) -> Option<String> {
-    let meta = &artifact.metadata;
-    let bytes: u64 = meta.get("hub_bytes_read")?.parse().ok()?;
-    let requests = meta.get("hub_requests").map_or("?", String::as_str);
-    let mut note = format!(
-        "read {} of {} in {requests} request{}",
-        human_size(bytes),
-        human_size(artifact.size),
-        if requests == "1" { "" } else { "s" }
-    );
-    if let Some(integrity) = meta.get("hub_integrity") {
-        note.push_str(&format!("; {}", sanitize(integrity)));
-    }
-    if let Some(status) = meta.get("hub_scan") {
-        note.push_str(&format!("; Hub scan: {}", sanitize(status)));
-    }
-    Some(note)
 }

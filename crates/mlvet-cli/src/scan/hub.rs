@@ -12,7 +12,8 @@ use crate::cli::ScanArgs;
 
 /// Splits the inputs into Hub targets (as typed) and local paths.
 pub fn split_inputs(inputs: &[PathBuf]) -> (Vec<String>, Vec<PathBuf>) {
-    let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| mlvet_hub::DEFAULT_ENDPOINT.to_string());
+    let endpoint =
+        std::env::var("HF_ENDPOINT").unwrap_or_else(|_| mlvet_hub::DEFAULT_ENDPOINT.to_string());
     let endpoint = endpoint.trim_end_matches('/');
     let mut hub = Vec::new();
     let mut local = Vec::new();

@@ -121,8 +121,9 @@ pub fn build_report(
 
     // `hf://` targets and Hub URLs are scanned remotely; everything else is a local path.
     let (hub_targets, local_paths) = hub::split_inputs(&args.paths);
-    let (files, walk_errors) =
-        mlvet_formats::walk_excluding(&local_paths, &|path, is_dir| settings.excluded(path, is_dir));
+    let (files, walk_errors) = mlvet_formats::walk_excluding(&local_paths, &|path, is_dir| {
+        settings.excluded(path, is_dir)
+    });
     let roots = inclusion_roots(&local_paths);
     let inventory_enabled = !args.no_deps;
     // The folder pass (model folders, hub origins) needs the whole list after the scans.
