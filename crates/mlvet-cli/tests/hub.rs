@@ -108,7 +108,11 @@ fn small_repo() -> MockRepo {
 
 #[test]
 fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
-    let repo = small_repo();
+    let mut repo = small_repo();
+    repo.security = Some(serde_json::json!({
+        "scansDone": true,
+        "filesWithIssues": [{"path": "evil/model.pkl", "level": "unsafe"}]
+    }));
     let commit = repo.head().to_string();
     let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
     let (output, report) = scan_json(&mock, "hf://org/model", None);
@@ -123,6 +127,11 @@ fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
     assert_eq!(evil["origin"]["revision"], commit.as_str());
     assert_eq!(evil["origin"]["path_in_repo"], "evil/model.pkl");
     assert_eq!(meta(evil, "hub_integrity"), "sha256 verified (read whole)");
+    assert_eq!(
+        meta(evil, "hub_scan"),
+        "unsafe",
+        "the Hub's own verdict, beside mlvet's"
+    );
     let torch = common::artifact(
         &report,
         &format!("hf://org/model@{commit}/pytorch_model.bin"),
@@ -158,6 +167,18 @@ fn scans_a_repository_at_its_pinned_commit_and_reports_reads_per_file() {
         assert_eq!(request.header("accept-encoding"), Some("identity"));
     }
     assert!(log.iter().any(|r| r.host == "cdn" && r.status == 206));
+    // Git files come through the Hub's cache route, which ignores Range for gzip-accepting
+    // clients: mlvet's ranges there are answered 206.
+    let cached: Vec<_> = log
+        .iter()
+        .filter(|r| r.target.starts_with("/api/resolve-cache/"))
+        .collect();
+    assert!(!cached.is_empty());
+    assert!(
+        cached
+            .iter()
+            .all(|r| r.status == 206 && r.header("accept-encoding") == Some("identity"))
+    );
     assert!(log.iter().all(|r| !(r.host == "cdn" && r.method == "HEAD")));
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 
