@@ -679,3 +679,84 @@ fn bytes_that_differ_from_the_commit_are_reported() {
         );
     }
 }
+
+#[test]
+fn large_torch_zip_local_headers_are_prefetched_with_the_same_verdict() {
+    use std::io::{Read, Write};
+    // A PyTorch checkpoint with 100 more 64 KiB storages: larger than the prefetch threshold.
+    let original = fixture("tests/fixtures/models/safe/torch_state_dict.pt");
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(original)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let prefix = source
+        .by_index(0)
+        .expect("entry")
+        .name()
+        .expect("name")
+        .split('/')
+        .next()
+        .unwrap_or("archive")
+        .to_string();
+    for i in 0..source.len() {
+        let mut entry = source.by_index(i).expect("entry");
+        let name = entry.name().expect("name").to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read");
+        out.start_file(name, stored).expect("start");
+        out.write_all(&bytes).expect("write");
+    }
+    for i in 0..100 {
+        out.start_file(format!("{prefix}/data/extra{i}"), stored)
+            .expect("start");
+        out.write_all(&vec![0u8; 64 * 1024]).expect("write");
+    }
+    let bytes = out.finish().expect("finish").into_inner();
+    let size = bytes.len() as u64;
+    assert!(size > 4 * 1024 * 1024);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pytorch_model.bin"), &bytes).expect("write");
+
+    let repo = MockRepo::new(
+        "org/shard",
+        vec![MockFile::new("pytorch_model.bin", bytes, true)],
+    );
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let (_, remote) = scan_json(&mock, "hf://org/shard", None);
+    let data = tempfile::tempdir().expect("tempdir");
+    let local_path = dir.path().join("pytorch_model.bin");
+    let local = common::json_report(&run(
+        &mock,
+        data.path(),
+        &[
+            "scan",
+            "--no-deps",
+            "--format",
+            "json",
+            local_path.to_str().expect("utf-8"),
+        ],
+        None,
+    ));
+    let hub_display = format!("hf://org/shard@{commit}/pytorch_model.bin");
+    let hub = common::artifact(&remote, &hub_display);
+    let here = common::artifact(&local, local_path.to_str().expect("utf-8"));
+    for key in ["verdict", "format", "fully_inspected"] {
+        assert_eq!(hub[key], here[key], "{key}: {remote:#} vs {local:#}");
+    }
+    let rules = |report: &Value, path: &str| -> BTreeSet<String> {
+        common::findings_for(report, path)
+            .iter()
+            .filter_map(|f| f["rule"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        rules(&remote, &hub_display),
+        rules(&local, local_path.to_str().expect("utf-8"))
+    );
+    let read: u64 = meta(hub, "hub_bytes_read").parse().expect("number");
+    assert!(read < size / 2, "read {read} of {size}");
+    assert_eq!(meta(hub, "hub_resolver_calls"), "1");
+    assert!(errors(&remote).is_empty(), "{remote:#}");
+    assert!(mock.violations().is_empty());
+}

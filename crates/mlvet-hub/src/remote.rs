@@ -122,6 +122,54 @@ impl<'c> RemoteFile<'c> {
         })
     }
 
+    /// Fetches the missing `blocks` concurrently (`parallel` requests at a time) from the signed
+    /// URL already resolved, so that scattered reads that follow (a zip's local headers) hit the
+    /// cache instead of costing one round trip each. A hint only: blocks that fail are fetched
+    /// on demand later, and nothing is fetched past the budget.
+    pub fn prefetch(&mut self, blocks: &[u64], parallel: usize) {
+        let Some(location) = self.location.clone() else {
+            return;
+        };
+        let mut wanted: Vec<u64> = blocks
+            .iter()
+            .copied()
+            .filter(|b| *b < self.block_count() && !self.blocks.contains_key(b))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() || self.stats.bytes_read + wanted.len() as u64 * BLOCK > self.budget {
+            return;
+        }
+        let client = self.client;
+        let size = self.size;
+        let location = location.as_str();
+        let per_thread = wanted.len().div_ceil(parallel.max(1));
+        let results: Vec<(u64, Option<Vec<u8>>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = wanted
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|&block| (block, fetch_block(client, location, block, size)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (block, bytes) in results {
+            self.stats.requests += 1;
+            if let Some(bytes) = bytes {
+                self.stats.bytes_read += bytes.len() as u64;
+                self.store(block * BLOCK, &bytes);
+            }
+        }
+    }
+
     fn fail(&mut self, error: HubError) -> io::Error {
         let message = error.to_string();
         self.error.get_or_insert(error);
@@ -342,6 +390,26 @@ impl<'c> RemoteFile<'c> {
             why: format!("the server ignores Range; only the first {got} bytes fit in the budget"),
         })
     }
+}
+
+/// One block from an already signed URL; `None` unless a `206` with exactly that range.
+fn fetch_block(client: &HubClient, url: &str, block: u64, size: u64) -> Option<Vec<u8>> {
+    let start = block * BLOCK;
+    let end = ((block + 1) * BLOCK).min(size).checked_sub(1)?;
+    let answer = client.send(url, Some((start, end))).ok()?;
+    if answer.status != 206
+        || answer
+            .header("content-encoding")
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
+    {
+        return None;
+    }
+    let (a, b, total) = parse_content_range(answer.header("content-range")?)?;
+    if a != start || b != end || total.is_some_and(|t| t != size) {
+        return None;
+    }
+    let body = answer.read_body(end - start + 1).ok()?;
+    (body.len() as u64 == end - start + 1).then_some(body)
 }
 
 /// `bytes a-b/N` or `bytes a-b/*`.

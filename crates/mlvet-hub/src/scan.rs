@@ -291,6 +291,9 @@ pub fn scan_file(
         size,
         opts.file_budget,
     );
+    if size > ZIP_PREFETCH_MIN {
+        prefetch_zip_local_headers(&mut remote);
+    }
     let scanned = mlvet_formats::scan_reader(&mut remote, size, &display, &opts.scan);
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let config =
@@ -446,4 +449,103 @@ fn verify(
         };
     }
     (Integrity::NoReference, None)
+}
+
+/// Zips smaller than this are read in few ranges anyway.
+const ZIP_PREFETCH_MIN: u64 = 4 * 1024 * 1024;
+/// Concurrent range requests of one prefetch.
+const PREFETCH_PARALLEL: usize = 8;
+/// Largest central directory read for the prefetch hint.
+const PREFETCH_CD_MAX: u64 = 64 * 1024 * 1024;
+
+/// A zip (a PyTorch checkpoint) is checked member by member, local header included, and the
+/// local headers of tensor storages are spread through the file: read the central directory
+/// first and fetch the blocks of every local header concurrently, so that the analysis (which
+/// reads them one after the other) finds them cached. Only a hint: any parse failure here
+/// leaves the analysis to read on demand, with the same bytes and the same verdict.
+fn prefetch_zip_local_headers(remote: &mut RemoteFile<'_>) {
+    use std::io::{Read, Seek, SeekFrom};
+    let size = remote.size();
+    let mut magic = [0u8; 4];
+    if remote.seek(SeekFrom::Start(0)).is_err()
+        || remote.read_exact(&mut magic).is_err()
+        || magic != *b"PK\x03\x04"
+    {
+        let _ = remote.seek(SeekFrom::Start(0));
+        return;
+    }
+    let offsets = zip_local_header_offsets(remote, size).unwrap_or_default();
+    let _ = remote.seek(SeekFrom::Start(0));
+    if remote.error.is_some() {
+        return;
+    }
+    let blocks: Vec<u64> = offsets
+        .iter()
+        .flat_map(|&(offset, name_len)| {
+            let first = offset / crate::remote::BLOCK;
+            let last = (offset + 30 + name_len + 64) / crate::remote::BLOCK;
+            first..=last
+        })
+        .collect();
+    remote.prefetch(&blocks, PREFETCH_PARALLEL);
+}
+
+/// `(local header offset, name length)` of every central-directory entry.
+fn zip_local_header_offsets(remote: &mut RemoteFile<'_>, size: u64) -> Option<Vec<(u64, u64)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let u16_at = |b: &[u8], i: usize| -> Option<u64> {
+        Some(u64::from(u16::from_le_bytes(
+            b.get(i..i + 2)?.try_into().ok()?,
+        )))
+    };
+    let u32_at = |b: &[u8], i: usize| -> Option<u64> {
+        Some(u64::from(u32::from_le_bytes(
+            b.get(i..i + 4)?.try_into().ok()?,
+        )))
+    };
+    let u64_at = |b: &[u8], i: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
+    };
+    let mut read_at = |offset: u64, len: u64| -> Option<Vec<u8>> {
+        remote.seek(SeekFrom::Start(offset)).ok()?;
+        let mut buf = vec![0; usize::try_from(len).ok()?];
+        remote.read_exact(&mut buf).ok()?;
+        Some(buf)
+    };
+    let tail_len = size.min(65_557);
+    let tail_start = size - tail_len;
+    let tail = read_at(tail_start, tail_len)?;
+    let eocd = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))?;
+    let mut cd_size = u32_at(&tail, eocd + 12)?;
+    let mut cd_offset = u32_at(&tail, eocd + 16)?;
+    if (cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF)
+        && eocd >= 20
+        && tail[eocd - 20..].starts_with(b"PK\x06\x07")
+    {
+        let record = read_at(u64_at(&tail, eocd - 20 + 8)?, 56)?;
+        if !record.starts_with(b"PK\x06\x06") {
+            return None;
+        }
+        cd_size = u64_at(&record, 40)?;
+        cd_offset = u64_at(&record, 48)?;
+    }
+    if cd_size > PREFETCH_CD_MAX || cd_offset.checked_add(cd_size)? > size {
+        return None;
+    }
+    let cd = read_at(cd_offset, cd_size)?;
+    let mut offsets = Vec::new();
+    let mut at = 0usize;
+    while cd.get(at..at + 4) == Some(b"PK\x01\x02") {
+        let name_len = u16_at(&cd, at + 28)?;
+        let extra_len = u16_at(&cd, at + 30)?;
+        let comment_len = u16_at(&cd, at + 32)?;
+        let offset = u32_at(&cd, at + 42)?;
+        if offset != 0xFFFF_FFFF && offset < size {
+            offsets.push((offset, name_len));
+        }
+        at += 46 + usize::try_from(name_len + extra_len + comment_len).ok()?;
+    }
+    Some(offsets)
 }
