@@ -217,7 +217,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Decodes hex (either case); `None` for odd lengths or other characters.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| match c {
