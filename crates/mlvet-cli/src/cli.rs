@@ -261,6 +261,10 @@ pub struct VerifyArgs {
     /// Keyless Sigstore: the OIDC issuer of the identity.
     #[arg(long, value_name = "URL", requires = "identity")]
     pub issuer: Option<String>,
+    /// Keyless Sigstore: a trusted_root.json to use instead of the embedded public-good root
+    /// (builds with the `sigstore` feature).
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub trusted_root: Option<PathBuf>,
     /// Leave out these paths (relative to the model, or existing paths inside it; repeatable),
     /// on top of the signature's own ignore paths.
     #[arg(long = "ignore-paths", value_name = "PATH")]

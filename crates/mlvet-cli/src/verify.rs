@@ -16,6 +16,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| default_signature(&args.model));
     let signature = read_bounded(&signature_path, oms::bundle::MAX_SIGNATURE_BYTES)?;
+    #[cfg(feature = "sigstore")]
+    if let (Some(identity), Some(issuer)) = (&args.identity, &args.issuer) {
+        return run_keyless(args, &signature_path, &signature, identity, issuer);
+    }
     let trust = trust(args)?;
     let mut ignore_paths = relative_ignores(&args.model, &args.ignore_paths);
     if let Some(relative) = inside(&args.model, &signature_path) {
@@ -28,6 +32,44 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     };
     let result = oms::verify(&args.model, &signature, &trust, &options);
     let (text, code) = match result {
+        Ok(verified) => render_verified(args.format, &args.model, &verified)?,
+        Err(OmsError::Io(message)) => anyhow::bail!("cannot verify {}: {message}", args.model.display()),
+        Err(err) => render_failure(args.format, &args.model, &err)?,
+    };
+    crate::write_output(None, &text)?;
+    Ok(code)
+}
+
+#[cfg(feature = "sigstore")]
+fn run_keyless(
+    args: &VerifyArgs,
+    signature_path: &Path,
+    signature: &[u8],
+    identity: &str,
+    issuer: &str,
+) -> anyhow::Result<u8> {
+    let mut ignore_paths = relative_ignores(&args.model, &args.ignore_paths);
+    if let Some(relative) = inside(&args.model, signature_path) {
+        ignore_paths.push(relative);
+    }
+    let options = VerifyOptions {
+        ignore_paths,
+        ignore_git_paths: !args.no_ignore_git_paths,
+        ignore_unsigned_files: args.ignore_unsigned_files,
+    };
+    let trusted_root_json = match &args.trusted_root {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let policy = oms::keyless::KeylessPolicy {
+        identity: identity.to_string(),
+        issuer: issuer.to_string(),
+        trusted_root_json,
+    };
+    let (text, code) = match oms::keyless::verify(&args.model, signature, &policy, &options) {
         Ok(verified) => render_verified(args.format, &args.model, &verified)?,
         Err(OmsError::Io(message)) => anyhow::bail!("cannot verify {}: {message}", args.model.display()),
         Err(err) => render_failure(args.format, &args.model, &err)?,
@@ -50,9 +92,9 @@ fn default_signature(model: &Path) -> PathBuf {
 fn trust(args: &VerifyArgs) -> anyhow::Result<Trust> {
     if args.identity.is_some() || args.issuer.is_some() {
         return Err(UsageError(
-            "keyless Sigstore verification (--identity/--issuer) is not available in this build: \
-             it needs the Sigstore trust root and transparency-log verification, which mlvet does \
-             not carry yet; verify key or certificate signatures with --key or --cert-chain"
+            "keyless Sigstore verification (--identity/--issuer) is not in this build: build \
+             mlvet with `--features sigstore` (Sigstore trust root, Rekor and Fulcio checks); \
+             key and certificate signatures verify with --key or --cert-chain"
                 .to_string(),
         )
         .into());

@@ -280,6 +280,7 @@ const KEYLESS_FIXTURES: &[&str] = &[
     "v1.1.0-sigstore",
 ];
 
+#[cfg(not(feature = "sigstore"))]
 #[test]
 fn keyless_fixtures_are_refused_with_a_clear_reason_not_reported_verified() {
     for name in KEYLESS_FIXTURES {
@@ -467,4 +468,41 @@ fn sign_writes_the_reference_statement_layout() {
         bundle["verificationMaterial"]["publicKey"]["hint"].as_str().map(str::len),
         Some(64)
     );
+}
+
+/// With the `sigstore` feature: every keyless fixture verifies offline against the embedded
+/// public-good trust root, for the identity and issuer the reference is given, and nothing else.
+#[cfg(feature = "sigstore")]
+#[test]
+fn keyless_fixtures_verify_offline_for_the_right_identity_only() {
+    for name in KEYLESS_FIXTURES {
+        let folder = fixtures().join(name);
+        let verify = |model: &Path, identity: &str| {
+            let mut args = vec![
+                "verify".to_string(),
+                model.display().to_string(),
+                "--signature".into(),
+                folder.join("model.sig").display().to_string(),
+                "--identity".into(),
+                identity.to_string(),
+                "--issuer".into(),
+                "https://sigstore.verify.ibm.com/oauth2".into(),
+            ];
+            if folder.join("ignore-me").exists() {
+                args.push("--ignore-paths".into());
+                args.push("ignore-me".into());
+            }
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&refs)
+        };
+        let out = verify(&folder, "stefanb@us.ibm.com");
+        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
+        let out = verify(&folder, "mallory@example.com");
+        assert_eq!(code(&out), SIGNATURE_INVALID, "{name}: {}", text(&out));
+        let copy = copy_fixture(name);
+        std::fs::write(copy.path().join("signme-1"), b"tampered").expect("write");
+        let out = verify(copy.path(), "stefanb@us.ibm.com");
+        assert_eq!(code(&out), SIGNATURE_INVALID, "{name}: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("modified  signme-1"), "{name}: {}", text(&out));
+    }
 }

@@ -11,6 +11,8 @@
 pub mod bundle;
 pub mod certs;
 pub mod keys;
+#[cfg(feature = "sigstore")]
+pub mod keyless;
 pub mod model;
 pub mod statement;
 
