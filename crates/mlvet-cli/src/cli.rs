@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Vet the supply chain of a machine-learning stack",
     long_about = None,
     after_help = "Exit codes: 0 nothing reached --fail-on; 1 a finding reached --fail-on; \
-                  2 usage error; 3 an input could not be scanned or mlvet failed."
+                  2 usage error; 3 an input could not be scanned or mlvet failed; \
+                  4 `lock --check` found a modified, missing or new artefact or a corrupt cache blob; \
+                  5 `verify`: the signature or the model did not verify."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +31,12 @@ pub enum Command {
     Advisories(AdvisoriesArgs),
     /// List every rule mlvet can report.
     Rules(RulesArgs),
+    /// Pin every model, tokenizer and dataset artefact in mlvet.lock; --check compares.
+    Lock(LockArgs),
+    /// Verify an OpenSSF model signature (model-signing bundle) against a model.
+    Verify(VerifyArgs),
+    /// Sign a model with an EC private key (OpenSSF model signing, key method).
+    Sign(SignArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,4 +231,86 @@ pub struct RulesArgs {
     /// Print the full rule documentation as Markdown (the source of docs/rules.md).
     #[arg(long)]
     pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The folder whose artefacts are pinned.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Compare the folder with the lockfile instead of writing it; exits 4 when any artefact is
+    /// modified, missing or new.
+    #[arg(long)]
+    pub check: bool,
+    /// The lockfile [default: PATH/mlvet.lock].
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The model folder (or single file) that was signed.
+    pub model: PathBuf,
+    /// The signature bundle [default: MODEL/model.sig, or MODEL.sig for a file].
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// Key method: the signer's EC public key (PEM or DER; P-256, P-384 or P-521).
+    #[arg(long, value_name = "PUB.pem", conflicts_with = "cert_chain")]
+    pub key: Option<PathBuf>,
+    /// Certificate method: the trusted root (and intermediate) certificates, PEM (repeatable).
+    #[arg(long = "cert-chain", value_name = "CA.pem")]
+    pub cert_chain: Vec<PathBuf>,
+    /// Keyless Sigstore: the signer identity (certificate SAN).
+    #[arg(long, value_name = "ID", requires = "issuer")]
+    pub identity: Option<String>,
+    /// Keyless Sigstore: the OIDC issuer of the identity.
+    #[arg(long, value_name = "URL", requires = "identity")]
+    pub issuer: Option<String>,
+    /// Keyless Sigstore: a trusted_root.json to use instead of the embedded public-good root
+    /// (builds with the `sigstore` feature).
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub trusted_root: Option<PathBuf>,
+    /// Leave out these paths (relative to the model, or existing paths inside it; repeatable),
+    /// on top of the signature's own ignore paths.
+    #[arg(long = "ignore-paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Hash .git, .gitattributes, .github and .gitignore too (left out by default).
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Check only the files the signature names; files it does not name are not reported.
+    #[arg(long)]
+    pub ignore_unsigned_files: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The model folder (or single file) to sign.
+    pub model: PathBuf,
+    /// The EC private key (PEM: `EC PRIVATE KEY` or unencrypted PKCS#8; P-256, P-384 or P-521).
+    #[arg(long, value_name = "PRIV.pem")]
+    pub key: PathBuf,
+    /// Where to write the signature bundle.
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    /// Leave out these paths (relative to the model, or existing paths inside it; repeatable).
+    #[arg(long = "ignore-paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Sign .git, .gitattributes, .github and .gitignore too (left out by default).
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Hash symbolic links' targets instead of refusing them.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+    /// File hash: sha256, blake2b or blake3.
+    #[arg(long, value_name = "NAME", default_value = "sha256")]
+    pub hash_type: String,
+    /// Hash each file in shards of this many bytes (the format's `shards` serialisation).
+    #[arg(long, value_name = "BYTES")]
+    pub shard_size: Option<u64>,
 }

@@ -9,6 +9,12 @@ pub const USAGE: u8 = 2;
 /// An input could not be scanned, or mlvet itself failed (I/O, database, network).
 /// Wins over `FINDINGS` (see [`code_for`]); never hidden by `--fail-on never`.
 pub const ERROR: u8 = 3;
+/// `mlvet lock --check`: an artefact is modified, missing or new against the lockfile, or a
+/// Hugging Face cache blob does not match its content address (also `mlvet lock`, which then
+/// refuses to write the lock).
+pub const PROVENANCE_MISMATCH: u8 = 4;
+/// `mlvet verify`: the signature is invalid or untrusted, or the model differs from what it signs.
+pub const SIGNATURE_INVALID: u8 = 5;
 
 /// The exit code of a finished scan. Scan errors win over findings: an incomplete scan is reported
 /// as such (the findings are still in the report), and never ends in `CLEAN`.

@@ -4,9 +4,12 @@ mod advisories;
 mod cli;
 mod db;
 mod exit;
+mod lock;
 mod progress;
 mod rules;
 mod scan;
+mod sign;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
         Command::Db(command) => db::run(command),
         Command::Advisories(args) => advisories::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Lock(args) => lock::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Sign(args) => sign::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -34,7 +34,7 @@ pub const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
 
 /// Gives the global rayon pool (the walk and the per-file scans) worker threads with
 /// [`WORKER_STACK_BYTES`] of stack. Only the first call in a process configures the pool.
-fn configure_worker_threads() {
+pub(crate) fn configure_worker_threads() {
     // An error means the pool already exists (configured by an earlier call): nothing to do.
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK_BYTES)
