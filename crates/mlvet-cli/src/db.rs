@@ -69,6 +69,8 @@ pub fn run(command: DbCommand) -> anyhow::Result<u8> {
             };
             crate::write_output(None, &text)?;
         }
+        DbCommand::Generations(args) => crate::db_generations::generations(&args)?,
+        DbCommand::Diff(args) => crate::db_generations::diff(&args)?,
     }
     Ok(crate::exit::CLEAN)
 }
