@@ -23,10 +23,7 @@ pub fn generations(args: &DbGenerationsArgs) -> anyhow::Result<()> {
     let db = open(&args.data)?;
     let generations = db.generations()?;
     let text = if args.json || args.format == OutputFormat::Json {
-        format!(
-            "{:#}\n",
-            serde_json::json!({ "generations": generations })
-        )
+        format!("{:#}\n", serde_json::json!({ "generations": generations }))
     } else {
         generations_text(&generations)
     };
@@ -151,7 +148,11 @@ fn diff_text(delta: &Delta) -> String {
     for (key, kinds) in delta.by_package() {
         let parts: Vec<String> = KINDS
             .iter()
-            .filter_map(|k| kinds.get(k).map(|ids| format!("{} {}", ids.len(), k.as_str())))
+            .filter_map(|k| {
+                kinds
+                    .get(k)
+                    .map(|ids| format!("{} {}", ids.len(), k.as_str()))
+            })
             .collect();
         text.push_str(&format!(
             "  {}/{}: {}\n",

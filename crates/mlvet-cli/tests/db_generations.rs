@@ -28,7 +28,10 @@ fn generations_and_diffs_follow_imports() {
     let none = mlvet(data.path(), &["db", "generations"]);
     assert_ne!(none.status.code(), Some(0));
 
-    ok(&mlvet(data.path(), &["db", "import", vulns.to_str().expect("utf-8")]));
+    ok(&mlvet(
+        data.path(),
+        &["db", "import", vulns.to_str().expect("utf-8")],
+    ));
     // The torch record, withdrawn in a later copy.
     let text = std::fs::read_to_string(vulns.join("torch/PYSEC-2022-43015.yaml")).expect("read");
     let mut record = mlvet_osv_like(&text);
@@ -37,9 +40,15 @@ fn generations_and_diffs_follow_imports() {
     let records = tempfile::tempdir().expect("records");
     let file = records.path().join("PYSEC-2022-43015.json");
     std::fs::write(&file, record.to_string()).expect("write");
-    ok(&mlvet(data.path(), &["db", "import", file.to_str().expect("utf-8")]));
+    ok(&mlvet(
+        data.path(),
+        &["db", "import", file.to_str().expect("utf-8")],
+    ));
     // Re-importing changes nothing: no third generation.
-    ok(&mlvet(data.path(), &["db", "import", file.to_str().expect("utf-8")]));
+    ok(&mlvet(
+        data.path(),
+        &["db", "import", file.to_str().expect("utf-8")],
+    ));
 
     let listed = json_report(&mlvet(data.path(), &["db", "generations", "--json"]));
     let generations = listed["generations"].as_array().expect("array");
@@ -54,7 +63,10 @@ fn generations_and_diffs_follow_imports() {
 
     // The default diff is the last generation.
     let diff = json_report(&mlvet(data.path(), &["db", "diff", "--format", "json"]));
-    assert_eq!((diff["from"].as_u64(), diff["to"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (diff["from"].as_u64(), diff["to"].as_u64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(diff["summary"]["withdrawn"], 1);
     let advisory = &diff["advisories"][0];
     assert_eq!(advisory["id"], "PYSEC-2022-43015");
@@ -67,7 +79,10 @@ fn generations_and_diffs_follow_imports() {
 
     let human = ok(&mlvet(data.path(), &["db", "diff", "1", "2"]));
     assert!(human.contains("1 withdrawn"), "{human}");
-    assert!(human.contains("withdrawn  PYSEC-2022-43015  PyPI/torch"), "{human}");
+    assert!(
+        human.contains("withdrawn  PYSEC-2022-43015  PyPI/torch"),
+        "{human}"
+    );
 
     // From nothing to the first import: every record is new.
     let first = json_report(&mlvet(data.path(), &["db", "diff", "0", "1", "--json"]));

@@ -52,7 +52,11 @@ fn each_change_to_a_real_record_is_the_right_delta() {
     assert_eq!((first.modified, first.removed), (0, 0));
     let delta = db.delta(0, 1).expect("delta");
     assert_eq!(delta.changes.len(), 2_661);
-    assert!(delta.touched_packages().contains(&PackageKey::new("PyPI", "torch")));
+    assert!(
+        delta
+            .touched_packages()
+            .contains(&PackageKey::new("PyPI", "torch"))
+    );
 
     // Re-importing the same records changes nothing and records no generation.
     let again = db
@@ -73,13 +77,22 @@ fn each_change_to_a_real_record_is_the_right_delta() {
                 }
             }
         }
-        affected.versions.retain(|v| v.starts_with("1.0") || v.starts_with("1.1.") || v.starts_with("1.2") || v.starts_with("1.3") || v.starts_with("1.4"));
+        affected.versions.retain(|v| {
+            v.starts_with("1.0")
+                || v.starts_with("1.1.")
+                || v.starts_with("1.2")
+                || v.starts_with("1.3")
+                || v.starts_with("1.4")
+        });
     }
     assert_eq!(import(&mut db, &narrowed).generation, Some(2));
     let delta = db.delta(1, 2).expect("delta");
     assert_eq!(delta.changes.len(), 1);
     let change = &delta.changes[0];
-    assert_eq!((change.id.as_str(), change.change), (original.id.as_str(), ChangeKind::Modified));
+    assert_eq!(
+        (change.id.as_str(), change.change),
+        (original.id.as_str(), ChangeKind::Modified)
+    );
     assert_eq!(change.old.modified.as_deref(), original.modified.as_deref());
     assert_eq!(change.new.modified.as_deref(), Some("2025-01-01T00:00:00Z"));
     let torch = PackageKey::new("PyPI", "torch");
@@ -91,7 +104,12 @@ fn each_change_to_a_real_record_is_the_right_delta() {
     assert!(!matches_in(&db, &original.id, "torch", "1.12.0"));
     assert!(matches_in(&db, &original.id, "torch", "1.4.0"));
     // Before generation 1 nothing existed.
-    assert!(!matches_in(&db.view_at(0).expect("view"), &original.id, "torch", "1.4.0"));
+    assert!(!matches_in(
+        &db.view_at(0).expect("view"),
+        &original.id,
+        "torch",
+        "1.4.0"
+    ));
 
     // Generation 3: withdrawn.
     let mut withdrawn = narrowed.clone();
@@ -105,7 +123,12 @@ fn each_change_to_a_real_record_is_the_right_delta() {
         (RecordState::Current, RecordState::Withdrawn)
     );
     assert!(!matches_in(&db, &original.id, "torch", "1.4.0"));
-    assert!(matches_in(&db.view_at(2).expect("view"), &original.id, "torch", "1.4.0"));
+    assert!(matches_in(
+        &db.view_at(2).expect("view"),
+        &original.id,
+        "torch",
+        "1.4.0"
+    ));
 
     // Generation 4: re-published under another package name: the old key loses it, the new
     // key gains it.
@@ -123,19 +146,41 @@ fn each_change_to_a_real_record_is_the_right_delta() {
         vec![torch.clone(), nightly.clone()]
     );
     let by_package = delta.by_package();
-    assert_eq!(by_package[&torch][&ChangeKind::Removed], vec![original.id.clone()]);
-    assert_eq!(by_package[&nightly][&ChangeKind::Added], vec![original.id.clone()]);
+    assert_eq!(
+        by_package[&torch][&ChangeKind::Removed],
+        vec![original.id.clone()]
+    );
+    assert_eq!(
+        by_package[&nightly][&ChangeKind::Added],
+        vec![original.id.clone()]
+    );
 
     // Across generations 1..4 the record collapses to one change: current before, current after
     // (under its new name): a modification.
     let delta = db.delta(1, 4).expect("delta");
     assert_eq!(delta.changes.len(), 1);
-    assert_eq!(delta.changes[0].old.modified.as_deref(), original.modified.as_deref());
-    assert_eq!(delta.changes[0].new.modified.as_deref(), Some("2025-03-01T00:00:00Z"));
+    assert_eq!(
+        delta.changes[0].old.modified.as_deref(),
+        original.modified.as_deref()
+    );
+    assert_eq!(
+        delta.changes[0].new.modified.as_deref(),
+        Some("2025-03-01T00:00:00Z")
+    );
     assert_eq!(delta.count(ChangeKind::Modified), 1);
     // A view of any generation shows that generation's version.
-    assert!(matches_in(&db.view_at(1).expect("view"), &original.id, "torch", "1.12.0"));
-    assert!(!matches_in(&db.view_at(3).expect("view"), &original.id, "torch", "1.4.0"));
+    assert!(matches_in(
+        &db.view_at(1).expect("view"),
+        &original.id,
+        "torch",
+        "1.12.0"
+    ));
+    assert!(!matches_in(
+        &db.view_at(3).expect("view"),
+        &original.id,
+        "torch",
+        "1.4.0"
+    ));
     assert!(matches_in(&db, &original.id, "torch-nightly", "1.4.0"));
     assert!(!matches_in(&db, &original.id, "torch", "1.4.0"));
 
@@ -143,7 +188,12 @@ fn each_change_to_a_real_record_is_the_right_delta() {
     drop(db);
     let db = Database::open(dir.path()).expect("open").expect("present");
     assert_eq!(db.current_generation().expect("generation"), 4);
-    let listed: Vec<u64> = db.generations().expect("list").iter().map(|g| g.id).collect();
+    let listed: Vec<u64> = db
+        .generations()
+        .expect("list")
+        .iter()
+        .map(|g| g.id)
+        .collect();
     assert_eq!(listed, [1, 2, 3, 4]);
     assert!(db.delta(4, 4).expect("empty").changes.is_empty());
 }
@@ -167,5 +217,8 @@ fn a_record_changed_twice_in_one_import_is_one_change() {
     let delta = db.delta(1, 2).expect("delta");
     assert_eq!(delta.changes.len(), 1);
     assert_eq!(delta.changes[0].change, ChangeKind::Withdrawn);
-    assert_eq!(delta.changes[0].old.modified.as_deref(), original.modified.as_deref());
+    assert_eq!(
+        delta.changes[0].old.modified.as_deref(),
+        original.modified.as_deref()
+    );
 }

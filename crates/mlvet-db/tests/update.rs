@@ -375,26 +375,51 @@ fn a_full_sync_removes_records_that_disappeared_upstream() {
         "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"}, "versions": ["1.0.0"]}]});
     db.import_bytes("npm.json", npm.to_string().as_bytes(), &NoProgress)
         .expect("import npm");
-    let first = db.update(&server.config(), &NoProgress).expect("first sync");
+    let first = db
+        .update(&server.config(), &NoProgress)
+        .expect("first sync");
     assert_eq!(first.ecosystems[0].import.generation, Some(2));
 
     // GHSA-b is gone from the export; a forced full sync removes it and records the removal.
-    server.route("/PyPI/all.zip", 200, zip_of(&[("GHSA-a.json", a.as_bytes())]));
+    server.route(
+        "/PyPI/all.zip",
+        200,
+        zip_of(&[("GHSA-a.json", a.as_bytes())]),
+    );
     let mut config = server.config();
     config.force_full = true;
     let second = db.update(&config, &NoProgress).expect("second sync");
     let pypi = &second.ecosystems[0];
     assert_eq!((pypi.import.removed, pypi.import.generation), (1, Some(3)));
-    assert!(db.advisories_for("PyPI", "keras").expect("lookup").is_empty());
-    assert_eq!(db.advisories_for("npm", "left-pad").expect("lookup").len(), 1);
+    assert!(
+        db.advisories_for("PyPI", "keras")
+            .expect("lookup")
+            .is_empty()
+    );
+    assert_eq!(
+        db.advisories_for("npm", "left-pad").expect("lookup").len(),
+        1
+    );
     let delta = db.delta(2, 3).expect("delta");
     assert_eq!(delta.changes.len(), 1);
-    assert_eq!((delta.changes[0].id.as_str(), delta.changes[0].change), ("GHSA-b", mlvet_db::ChangeKind::Removed));
-    assert_eq!(delta.changes[0].old.packages, vec![mlvet_db::PackageKey::new("PyPI", "keras")]);
+    assert_eq!(
+        (delta.changes[0].id.as_str(), delta.changes[0].change),
+        ("GHSA-b", mlvet_db::ChangeKind::Removed)
+    );
+    assert_eq!(
+        delta.changes[0].old.packages,
+        vec![mlvet_db::PackageKey::new("PyPI", "keras")]
+    );
     assert!(delta.changes[0].new.packages.is_empty());
     // What matched before is still known.
     let before = db.view_at(2).expect("view");
-    assert_eq!(before.advisories_for("PyPI", "keras").expect("lookup").len(), 1);
+    assert_eq!(
+        before
+            .advisories_for("PyPI", "keras")
+            .expect("lookup")
+            .len(),
+        1
+    );
 
     // An export with an unreadable entry removes nothing: unread is not gone.
     server.route(

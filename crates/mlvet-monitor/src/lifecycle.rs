@@ -108,10 +108,10 @@ pub struct Reconciled {
 
 /// The triple changes of a re-match, grouped by the projects holding each triple (the fan-out;
 /// `projects_of` is the store's `(ecosystem, name, version)` index). Projects sorted.
-pub fn fan_out<'a>(
-    changes: &'a [TripleChange],
+pub fn fan_out(
+    changes: &[TripleChange],
     mut projects_of: impl FnMut(&Triple) -> Vec<String>,
-) -> BTreeMap<String, Vec<&'a TripleChange>> {
+) -> BTreeMap<String, Vec<&TripleChange>> {
     let mut out: BTreeMap<String, Vec<&TripleChange>> = BTreeMap::new();
     for change in changes {
         for project in projects_of(&change.triple) {
@@ -183,8 +183,14 @@ pub fn reconcile(
             match found {
                 Some(index) => {
                     taken[index] = true;
-                    let (record, event) =
-                        follow(project, &existing[index], triple, matched, cause, generation);
+                    let (record, event) = follow(
+                        project,
+                        &existing[index],
+                        triple,
+                        matched,
+                        cause,
+                        generation,
+                    );
                     if let Some(record) = record {
                         out.records.push(record);
                     }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mlvet_core::{AdvisoryRef, SourceRef, Severity};
+use mlvet_core::{AdvisoryRef, Severity, SourceRef};
 use mlvet_db::{Delta, PackageKey};
 use mlvet_inventory::{Dependency, Origin};
 use mlvet_osv::{AdvisorySource, MatchOptions, MemorySource, match_dependencies};
@@ -239,7 +239,10 @@ fn matches_against(source: &MemorySource, triple: &Triple) -> Vec<Match> {
 
 /// The matches of one triple against `source` (a lookup failure is an error: "could not look"
 /// must never read as "not affected"). A version its ecosystem cannot compare matches nothing.
-pub fn match_triple(source: &dyn AdvisorySource, triple: &Triple) -> Result<Vec<Match>, MonitorError> {
+pub fn match_triple(
+    source: &dyn AdvisorySource,
+    triple: &Triple,
+) -> Result<Vec<Match>, MonitorError> {
     Ok(matches_against(&snapshot(source, &triple.key())?, triple))
 }
 

@@ -15,7 +15,8 @@ const PYPA: &str = concat!(
 );
 
 fn torch_record() -> Advisory {
-    let text = std::fs::read_to_string(format!("{PYPA}/torch/PYSEC-2022-43015.yaml")).expect("read");
+    let text =
+        std::fs::read_to_string(format!("{PYPA}/torch/PYSEC-2022-43015.yaml")).expect("read");
     mlvet_osv::parse_yaml(&text).expect("parse")
 }
 
@@ -37,15 +38,18 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
     let mut h = Harness::new(db);
 
     // p1 holds torch 1.12.0, p2 torch 1.4.0, p3 torch 2.0.0 (not affected), p4 no torch.
-    let created = h.upload("p1", &[torch("1.12.0"), Triple::new("PyPI", "numpy", "1.26.4")]);
+    let created = h.upload(
+        "p1",
+        &[torch("1.12.0"), Triple::new("PyPI", "numpy", "1.26.4")],
+    );
     assert!(types(&created).contains(&("finding.created".into(), "p1".into())));
     h.upload("p2", &[torch("1.4.0")]);
     h.upload("p3", &[torch("2.0.0")]);
     h.upload("p4", &[Triple::new("PyPI", "requests", "2.32.3")]);
     let torch_open = |h: &Harness, p: &str| {
-        h.open()
-            .iter()
-            .any(|(project, triple, id, _)| project == p && triple.name == "torch" && id == "PYSEC-2022-43015")
+        h.open().iter().any(|(project, triple, id, _)| {
+            project == p && triple.name == "torch" && id == "PYSEC-2022-43015"
+        })
     };
     assert!(torch_open(&h, "p1") && torch_open(&h, "p2") && !torch_open(&h, "p3"));
     h.events.clear();
@@ -63,7 +67,11 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
                 }
             }
         }
-        affected.versions.retain(|v| ["1.0", "1.1.", "1.2", "1.3", "1.4"].iter().any(|p| v.starts_with(p)));
+        affected.versions.retain(|v| {
+            ["1.0", "1.1.", "1.2", "1.3", "1.4"]
+                .iter()
+                .any(|p| v.starts_with(p))
+        });
     }
     import(&mut h.db, &narrowed);
     let events = h.catch_up();
@@ -78,7 +86,7 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
     assert_eq!(events[1].data["changes"]["fixed"]["to"], "1.5.0");
     assert_eq!(events[0].data["finding"]["state"], "retracted");
     assert_eq!(events[0].data["project"]["id"], "p1");
-    assert_eq!(h.open(), h.from_scratch());
+    assert_eq!(h.open(), h.matched_from_scratch());
 
     // p2 triages its finding as suppressed; the withdrawal then retracts it without a word.
     for f in h.findings.iter_mut().filter(|f| f.project == "p2") {
@@ -93,8 +101,16 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
     withdrawn.withdrawn = Some("2025-02-01T00:00:00Z".into());
     import(&mut h.db, &withdrawn);
     assert_eq!(h.catch_up(), vec![], "suppressed findings never notify");
-    let p2 = h.findings.iter().find(|f| f.project == "p2" && f.package.name == "torch").expect("kept");
-    assert_eq!(p2.state, FindingState::Retracted, "findings are never deleted");
+    let p2 = h
+        .findings
+        .iter()
+        .find(|f| f.project == "p2" && f.package.name == "torch")
+        .expect("kept");
+    assert_eq!(
+        p2.state,
+        FindingState::Retracted,
+        "findings are never deleted"
+    );
 
     // Re-published: both findings re-open, p2's keeps its triage (and stays quiet), p1's notifies
     // as created again with reopened: true.
@@ -102,16 +118,29 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
     back.modified = Some("2025-03-01T00:00:00Z".into());
     import(&mut h.db, &back);
     let events = h.catch_up();
-    assert_eq!(types(&events), [("finding.created".to_string(), "p1".to_string())]);
+    assert_eq!(
+        types(&events),
+        [("finding.created".to_string(), "p1".to_string())]
+    );
     assert_eq!(events[0].data["reopened"], true);
     assert_eq!(events[0].data["cause"], "advisory");
-    let p2 = h.findings.iter().find(|f| f.project == "p2" && f.package.name == "torch").expect("kept");
+    let p2 = h
+        .findings
+        .iter()
+        .find(|f| f.project == "p2" && f.package.name == "torch")
+        .expect("kept");
     assert_eq!(p2.state, FindingState::Open);
-    assert_eq!(p2.triage.as_ref().map(|t| t.status.as_str()), Some("not_affected"));
-    assert_eq!(h.open(), h.from_scratch());
+    assert_eq!(
+        p2.triage.as_ref().map(|t| t.status.as_str()),
+        Some("not_affected")
+    );
+    assert_eq!(h.open(), h.matched_from_scratch());
 
     // p1 upgrades torch to a fixed version: resolved, cause inventory.
-    let events = h.upload("p1", &[torch("1.13.1"), Triple::new("PyPI", "numpy", "1.26.4")]);
+    let events = h.upload(
+        "p1",
+        &[torch("1.13.1"), Triple::new("PyPI", "numpy", "1.26.4")],
+    );
     let resolved: Vec<_> = events
         .iter()
         .filter(|e| e.event_type == EventType::FindingResolved)
@@ -130,11 +159,17 @@ fn advisory_changes_reach_exactly_the_affected_projects() {
     .expect("record");
     import(&mut h.db, &new);
     let events = h.catch_up();
-    assert_eq!(types(&events), [("finding.created".to_string(), "p4".to_string())]);
-    assert_eq!(events[0].data["finding"]["advisory"]["id"], "GHSA-test-new1-0001");
+    assert_eq!(
+        types(&events),
+        [("finding.created".to_string(), "p4".to_string())]
+    );
+    assert_eq!(
+        events[0].data["finding"]["advisory"]["id"],
+        "GHSA-test-new1-0001"
+    );
     assert_eq!(events[0].data["finding"]["severity"], "critical");
     assert_eq!(events[0].data["finding"]["advisory"]["fixed"], "2.33.0");
-    assert_eq!(h.open(), h.from_scratch());
+    assert_eq!(h.open(), h.matched_from_scratch());
 }
 
 #[test]
@@ -145,7 +180,10 @@ fn a_version_upgrade_that_stays_vulnerable_updates_the_finding() {
     let mut h = Harness::new(db);
     h.upload("p", &[torch("1.10.0")]);
     let events = h.upload("p", &[torch("1.11.0")]);
-    assert_eq!(types(&events), [("finding.updated".to_string(), "p".to_string())]);
+    assert_eq!(
+        types(&events),
+        [("finding.updated".to_string(), "p".to_string())]
+    );
     assert_eq!(events[0].data["changes"]["version"]["to"], "1.11.0");
     assert_eq!(events[0].data["cause"], "inventory");
     // Uploading the same inventory again emits nothing: no duplicate notification.

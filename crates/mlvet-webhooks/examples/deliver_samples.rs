@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use mlvet_webhooks::{DeliveryConfig, Deliverer, Envelope, Message, Outcome, Secret, new_message_id};
+use mlvet_webhooks::{
+    Deliverer, DeliveryConfig, Envelope, Message, Outcome, Secret, new_message_id,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -21,11 +23,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         allow_private: true,
         ..DeliveryConfig::default()
     });
-    let types = ["finding.created", "finding.updated", "finding.resolved", "finding.retracted", "advisories.updated"];
+    let types = [
+        "finding.created",
+        "finding.updated",
+        "finding.resolved",
+        "finding.retracted",
+        "advisories.updated",
+    ];
     let mut attempts_total = 0;
     for i in 0..count {
         let id = new_message_id()?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
         let envelope = Envelope::new(
             types[i % types.len()],
             now,
@@ -40,16 +50,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-            let attempt = deliverer.deliver(url, &secret, &Message { id: &id, timestamp, body: &body });
+            let timestamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs() as i64;
+            let attempt = deliverer.deliver(
+                url,
+                &secret,
+                &Message {
+                    id: &id,
+                    timestamp,
+                    body: &body,
+                },
+            );
             match attempt.outcome {
                 Outcome::Delivered => break,
                 Outcome::Retry if attempts < 5 => continue,
-                other => return Err(format!("{id}: {} after {attempts} attempts: {attempt:?}", other.as_str()).into()),
+                other => {
+                    return Err(format!(
+                        "{id}: {} after {attempts} attempts: {attempt:?}",
+                        other.as_str()
+                    )
+                    .into());
+                }
             }
         }
         attempts_total += attempts;
     }
-    println!("{{\"messages\": {count}, \"attempts\": {attempts_total}}}");
+    use std::io::Write;
+    writeln!(
+        std::io::stdout().lock(),
+        "{{\"messages\": {count}, \"attempts\": {attempts_total}}}"
+    )?;
     Ok(())
 }

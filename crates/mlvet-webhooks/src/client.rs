@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::DefaultConnector;
 
+use crate::WebhookError;
 use crate::retry::{Outcome, parse_retry_after};
 use crate::signature::{Secret, sign};
 use crate::ssrf::{GuardedResolver, REFUSED};
-use crate::WebhookError;
 
 /// How deliveries are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,9 @@ impl Deliverer {
                     Outcome::Retry
                 };
                 let text = match error {
-                    ureq::Error::Timeout(_) => format!("timed out after {:?} ({text})", self.config.timeout),
+                    ureq::Error::Timeout(_) => {
+                        format!("timed out after {:?} ({text})", self.config.timeout)
+                    }
                     _ => text,
                 };
                 return failed(text, outcome);

@@ -83,8 +83,7 @@ mod tests {
     #[test]
     fn envelopes_and_ids() {
         let envelope = Envelope::new("finding.created", 0, serde_json::json!({"a": 1}));
-        let body: serde_json::Value =
-            serde_json::from_slice(&envelope.to_body()).expect("json");
+        let body: serde_json::Value = serde_json::from_slice(&envelope.to_body()).expect("json");
         assert_eq!(
             body,
             serde_json::json!({"type": "finding.created", "timestamp": "1970-01-01T00:00:00Z", "data": {"a": 1}})

@@ -30,7 +30,7 @@ mod signature;
 pub mod ssrf;
 mod subscription;
 
-pub use client::{Attempt, DeliveryConfig, Deliverer, Message};
+pub use client::{Attempt, Deliverer, DeliveryConfig, Message};
 pub use envelope::{Envelope, format_rfc3339, new_message_id};
 pub use retry::{Outcome, RetryPolicy};
 pub use signature::{Secret, VerifyError, sign, verify};

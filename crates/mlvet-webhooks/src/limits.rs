@@ -95,7 +95,9 @@ impl Limiter {
             refilled_at: now,
             in_flight: 0,
         });
-        let elapsed = now.saturating_duration_since(bucket.refilled_at).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(bucket.refilled_at)
+            .as_secs_f64();
         bucket.tokens =
             (bucket.tokens + elapsed * limits.per_second).min(f64::from(limits.burst.max(1)));
         bucket.refilled_at = now.max(bucket.refilled_at);
@@ -105,7 +107,9 @@ impl Limiter {
         }
         if bucket.tokens < 1.0 {
             let rate = limits.per_second.max(f64::MIN_POSITIVE);
-            return Err(Duration::from_secs_f64(((1.0 - bucket.tokens) / rate).min(3_600.0)));
+            return Err(Duration::from_secs_f64(
+                ((1.0 - bucket.tokens) / rate).min(3_600.0),
+            ));
         }
         bucket.tokens -= 1.0;
         bucket.in_flight += 1;
@@ -153,9 +157,14 @@ mod tests {
         let a = limiter.try_acquire("e1", now).expect("first");
         let _b = limiter.try_acquire("e1", now).expect("second");
         assert!(limiter.try_acquire("e1", now).is_err(), "third waits");
-        let _other = limiter.try_acquire("e2", now).expect("other endpoints are free");
+        let _other = limiter
+            .try_acquire("e2", now)
+            .expect("other endpoints are free");
         drop(a);
-        assert!(limiter.try_acquire("e1", now).is_ok(), "a released slot is reusable");
+        assert!(
+            limiter.try_acquire("e1", now).is_ok(),
+            "a released slot is reusable"
+        );
     }
 
     #[test]

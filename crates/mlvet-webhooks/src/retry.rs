@@ -170,19 +170,35 @@ mod tests {
     fn the_schedule_jitters_within_bounds_and_ends() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.next_delay(0, None, 0.5), None, "no attempt yet");
-        assert_eq!(policy.next_delay(1, None, 0.5), Some(Duration::from_secs(5)));
-        assert_eq!(policy.next_delay(2, None, 0.0), Some(Duration::from_secs(240)));
-        assert_eq!(policy.next_delay(2, None, 1.0), Some(Duration::from_secs(360)));
+        assert_eq!(
+            policy.next_delay(1, None, 0.5),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            policy.next_delay(2, None, 0.0),
+            Some(Duration::from_secs(240))
+        );
+        assert_eq!(
+            policy.next_delay(2, None, 1.0),
+            Some(Duration::from_secs(360))
+        );
         assert_eq!(
             policy.next_delay(9, None, 0.5),
             Some(Duration::from_secs(86_400))
         );
-        assert_eq!(policy.next_delay(10, None, 0.5), None, "dead after 10 attempts");
+        assert_eq!(
+            policy.next_delay(10, None, 0.5),
+            None,
+            "dead after 10 attempts"
+        );
         let total: u64 = (1..=9)
             .filter_map(|n| policy.next_delay(n, None, 0.5))
             .map(|d| d.as_secs())
             .sum();
-        assert!((3 * 86_400..4 * 86_400).contains(&total), "about 3 days: {total}");
+        assert!(
+            (3 * 86_400..4 * 86_400).contains(&total),
+            "about 3 days: {total}"
+        );
         for _ in 0..100 {
             let r = random_unit();
             assert!((0.0..1.0).contains(&r));

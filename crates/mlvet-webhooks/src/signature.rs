@@ -145,10 +145,7 @@ mod tests {
             1614265330,
             br#"{"test": 2432232314}"#,
         );
-        assert_eq!(
-            signature,
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
     #[test]
@@ -163,7 +160,10 @@ mod tests {
         assert_eq!(stale(1_301), Err(VerifyError::Stale(301)));
         // A second signature (rotation) is accepted when one of them is valid.
         let both = format!("{} {good}", sign(&other, "msg_1", 1_000, body));
-        assert_eq!(verify(&secret, "msg_1", "1000", &both, body, 1_000, 300), Ok(()));
+        assert_eq!(
+            verify(&secret, "msg_1", "1000", &both, body, 1_000, 300),
+            Ok(())
+        );
         // Any change to id, timestamp or body breaks it.
         assert_eq!(
             verify(&secret, "msg_2", "1000", &good, body, 1_000, 300),

@@ -61,7 +61,12 @@ impl Subscription {
     }
 
     /// Whether an event goes to this endpoint.
-    pub fn wants(&self, event_type: &str, severity: Option<Severity>, project: Option<&str>) -> bool {
+    pub fn wants(
+        &self,
+        event_type: &str,
+        severity: Option<Severity>,
+        project: Option<&str>,
+    ) -> bool {
         let type_ok = self.events.iter().any(|e| e == "*" || e == event_type);
         let severity_ok = match (self.min_severity, severity) {
             (Some(min), Some(severity)) => severity >= min,
@@ -104,8 +109,12 @@ mod tests {
         let bad = |json: &str| subscription(json).validate().is_err();
         assert!(bad(r#"{"url": "ftp://h.example.com/", "events": ["*"]}"#));
         assert!(bad(r#"{"url": "not a url", "events": ["*"]}"#));
-        assert!(bad(r#"{"url": "https://u:p@h.example.com/", "events": ["*"]}"#));
+        assert!(bad(
+            r#"{"url": "https://u:p@h.example.com/", "events": ["*"]}"#
+        ));
         assert!(bad(r#"{"url": "https://h.example.com/", "events": []}"#));
-        assert!(bad(r#"{"url": "https://h.example.com/", "events": ["finding.deleted"]}"#));
+        assert!(bad(
+            r#"{"url": "https://h.example.com/", "events": ["finding.deleted"]}"#
+        ));
     }
 }

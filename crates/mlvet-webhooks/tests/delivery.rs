@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mlvet_webhooks::limits::{EndpointLimits, Limiter};
 use mlvet_webhooks::{
-    DeliveryConfig, Deliverer, Envelope, Message, Outcome, RetryPolicy, Secret, verify,
+    Deliverer, DeliveryConfig, Envelope, Message, Outcome, RetryPolicy, Secret, verify,
 };
 
 /// One request as the receiver saw it.
@@ -22,7 +22,8 @@ struct Received {
 }
 
 /// What the receiver answers: status, extra headers, delay before answering.
-type Script = Arc<Mutex<Vec<(u16, Vec<(String, String)>, Duration)>>>;
+type Answer = (u16, Vec<(String, String)>, Duration);
+type Script = Arc<Mutex<Vec<Answer>>>;
 
 /// A loopback HTTP receiver answering from a script (the last entry repeats) and recording
 /// requests; it also tracks how many requests it handles at once.
@@ -33,7 +34,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start(script: Vec<(u16, Vec<(String, String)>, Duration)>) -> Receiver {
+    fn start(script: Vec<Answer>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
         let script: Script = Arc::new(Mutex::new(script));
@@ -97,7 +98,10 @@ fn handle(mut stream: std::net::TcpStream, script: &Script, received: &Mutex<Vec
             script[0].clone()
         }
     };
-    received.lock().expect("lock").push(Received { headers, body });
+    received
+        .lock()
+        .expect("lock")
+        .push(Received { headers, body });
     std::thread::sleep(delay);
     let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n");
     for (name, value) in extra {
@@ -107,7 +111,7 @@ fn handle(mut stream: std::net::TcpStream, script: &Script, received: &Mutex<Vec
     let _ = stream.write_all(head.as_bytes());
 }
 
-fn answer(status: u16) -> (u16, Vec<(String, String)>, Duration) {
+fn answer(status: u16) -> Answer {
     (status, Vec::new(), Duration::ZERO)
 }
 
@@ -154,7 +158,11 @@ fn a_receiver_that_fails_then_recovers_gets_the_same_id_signed_each_time() {
         attempts.push(attempt.clone());
         match attempt.outcome {
             Outcome::Retry => {
-                assert!(policy.next_delay(attempts.len(), attempt.retry_after, 0.5).is_some());
+                assert!(
+                    policy
+                        .next_delay(attempts.len(), attempt.retry_after, 0.5)
+                        .is_some()
+                );
             }
             other => {
                 assert_eq!(other, Outcome::Delivered);
@@ -191,9 +199,16 @@ fn gone_disables_and_retry_after_is_honoured() {
     let receiver = Receiver::start(vec![answer(410)]);
     let secret = Secret::generate().expect("secret");
     let body = body();
-    let message = Message { id: "msg_1", timestamp: now(), body: &body };
+    let message = Message {
+        id: "msg_1",
+        timestamp: now(),
+        body: &body,
+    };
     let attempt = allowing().deliver(&receiver.url, &secret, &message);
-    assert_eq!((attempt.outcome, attempt.status), (Outcome::Disable, Some(410)));
+    assert_eq!(
+        (attempt.outcome, attempt.status),
+        (Outcome::Disable, Some(410))
+    );
 
     let throttled = Receiver::start(vec![(
         429,
@@ -221,12 +236,25 @@ fn a_slow_receiver_times_out_and_is_retried() {
     let attempt = deliverer.deliver(
         &receiver.url,
         &secret,
-        &Message { id: "msg_slow", timestamp: now(), body: &body },
+        &Message {
+            id: "msg_slow",
+            timestamp: now(),
+            body: &body,
+        },
     );
-    assert!(started.elapsed() < Duration::from_secs(2), "bounded by the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded by the timeout"
+    );
     assert_eq!(attempt.outcome, Outcome::Retry);
     assert_eq!(attempt.status, None);
-    assert!(attempt.error.as_deref().is_some_and(|e| e.contains("timed out")), "{attempt:?}");
+    assert!(
+        attempt
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")),
+        "{attempt:?}"
+    );
 }
 
 #[test]
@@ -242,10 +270,20 @@ fn redirects_are_not_followed() {
     let attempt = allowing().deliver(
         &redirecting.url,
         &secret,
-        &Message { id: "msg_r", timestamp: now(), body: &body },
+        &Message {
+            id: "msg_r",
+            timestamp: now(),
+            body: &body,
+        },
     );
-    assert_eq!((attempt.outcome, attempt.status), (Outcome::Retry, Some(302)));
-    assert!(target.received().is_empty(), "the redirect target was never contacted");
+    assert_eq!(
+        (attempt.outcome, attempt.status),
+        (Outcome::Retry, Some(302))
+    );
+    assert!(
+        target.received().is_empty(),
+        "the redirect target was never contacted"
+    );
 }
 
 #[test]
@@ -257,8 +295,15 @@ fn private_destinations_are_refused_without_the_allow_flag() {
     });
     let secret = Secret::generate().expect("secret");
     let body = body();
-    let message = Message { id: "msg_p", timestamp: now(), body: &body };
-    let port = receiver.url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook");
+    let message = Message {
+        id: "msg_p",
+        timestamp: now(),
+        body: &body,
+    };
+    let port = receiver
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/hook");
     for url in [
         receiver.url.clone(),
         // A name resolving to loopback is judged by the address, not the name.
@@ -275,12 +320,26 @@ fn private_destinations_are_refused_without_the_allow_flag() {
             "{url}: {attempt:?}"
         );
     }
-    assert!(receiver.received().is_empty(), "nothing reached the receiver");
-    for url in ["ftp://example.com/x", "http://user:pw@example.com/", "nonsense"] {
-        assert_eq!(guarded.deliver(url, &secret, &message).outcome, Outcome::Refused, "{url}");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
+    for url in [
+        "ftp://example.com/x",
+        "http://user:pw@example.com/",
+        "nonsense",
+    ] {
+        assert_eq!(
+            guarded.deliver(url, &secret, &message).outcome,
+            Outcome::Refused,
+            "{url}"
+        );
     }
     // With the flag (tests, on-premises receivers) the same destination is delivered to.
-    assert_eq!(allowing().deliver(&receiver.url, &secret, &message).outcome, Outcome::Delivered);
+    assert_eq!(
+        allowing().deliver(&receiver.url, &secret, &message).outcome,
+        Outcome::Delivered
+    );
 }
 
 #[test]
@@ -299,9 +358,19 @@ fn the_endpoint_limit_caps_requests_in_flight() {
             let (deliverer, limiter, secret, body, url) =
                 (&deliverer, &limiter, &secret, &body, &receiver.url);
             scope.spawn(move || {
-                let _permit = limiter.acquire("endpoint-1", Duration::from_secs(10)).expect("permit");
+                let _permit = limiter
+                    .acquire("endpoint-1", Duration::from_secs(10))
+                    .expect("permit");
                 let id = format!("msg_{i}");
-                let attempt = deliverer.deliver(url, secret, &Message { id: &id, timestamp: now(), body });
+                let attempt = deliverer.deliver(
+                    url,
+                    secret,
+                    &Message {
+                        id: &id,
+                        timestamp: now(),
+                        body,
+                    },
+                );
                 assert_eq!(attempt.outcome, Outcome::Delivered);
             });
         }

@@ -88,7 +88,10 @@ impl Harness {
         if current == self.matched_generation {
             return Vec::new();
         }
-        let delta = self.db.delta(self.matched_generation, current).expect("delta");
+        let delta = self
+            .db
+            .delta(self.matched_generation, current)
+            .expect("delta");
         let before = self.db.view_at(self.matched_generation).expect("view");
         let result = rematch_delta(&delta, &before, &self.db, &self.index).expect("rematch");
         let index = &self.index;
@@ -131,7 +134,7 @@ impl Harness {
     }
 
     /// What matching every inventory from scratch gives.
-    pub fn from_scratch(&self) -> BTreeSet<(String, Triple, String, Vec<String>)> {
+    pub fn matched_from_scratch(&self) -> BTreeSet<(String, Triple, String, Vec<String>)> {
         let mut out = BTreeSet::new();
         for (id, inventory) in &self.inventories {
             let list: Vec<Triple> = inventory.iter().cloned().collect();
