@@ -209,3 +209,65 @@ impl Event {
 /// Changed ids listed in one `advisories.updated` body (a full first sync changes thousands;
 /// Standard Webhooks advises small payloads).
 pub const MAX_LISTED_ADVISORIES: usize = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlvet_db::{AdvisoryChange, PackageKey, RecordSide, RecordState};
+
+    #[test]
+    fn event_types_round_trip_and_serialise_by_their_public_names() {
+        for event_type in EventType::ALL {
+            assert_eq!(EventType::parse(event_type.as_str()), Some(event_type));
+            assert_eq!(
+                serde_json::to_value(event_type).expect("json"),
+                event_type.as_str()
+            );
+        }
+        assert_eq!(EventType::parse("finding.deleted"), None);
+    }
+
+    #[test]
+    fn summaries_and_inventory_events() {
+        let side = |state, packages: Vec<PackageKey>| RecordSide {
+            state,
+            modified: None,
+            packages,
+        };
+        let delta = Delta {
+            from: 4,
+            to: 5,
+            changes: (0..150)
+                .map(|i| AdvisoryChange {
+                    id: format!("X-{i:03}"),
+                    change: ChangeKind::Added,
+                    old: side(RecordState::Absent, vec![]),
+                    new: side(RecordState::Current, vec![PackageKey::new("PyPI", "torch")]),
+                })
+                .collect(),
+        };
+        let event = Event::advisories_updated(&delta, 7);
+        assert_eq!(event.event_type, EventType::AdvisoriesUpdated);
+        assert_eq!(event.project, None);
+        assert_eq!(event.data["generation"], 5);
+        assert_eq!(event.data["added"], 150);
+        assert_eq!(event.data["packages_touched"], 1);
+        assert_eq!(event.data["projects_affected"], 7);
+        assert_eq!(
+            event.data["advisories"].as_array().map(Vec::len),
+            Some(MAX_LISTED_ADVISORIES)
+        );
+        assert_eq!(event.data["advisories_truncated"], true);
+
+        let project = ProjectRef {
+            id: "p1".into(),
+            name: "demo".into(),
+        };
+        let processed = Event::inventory_processed(&project, 300, 4, 5);
+        assert_eq!(processed.data["inventory"]["packages"], 300);
+        assert_eq!(processed.data["project"]["id"], "p1");
+        let failed = Event::inventory_failed(&project, "not a lockfile");
+        assert_eq!(failed.event_type.as_str(), "inventory.failed");
+        assert_eq!(failed.data["error"], "not a lockfile");
+    }
+}

@@ -112,7 +112,7 @@ pub fn verify(
         .parse()
         .map_err(|_| VerifyError::BadTimestamp)?;
     let skew = now.saturating_sub(timestamp);
-    if skew.abs() > tolerance_seconds {
+    if skew.unsigned_abs() > tolerance_seconds.max(0).unsigned_abs() {
         return Err(VerifyError::Stale(skew));
     }
     for candidate in signatures.split_whitespace() {
@@ -185,6 +185,11 @@ mod tests {
             verify(&secret, "msg_1", "x", &good, body, 1_000, 300),
             Err(VerifyError::BadTimestamp)
         );
+        // Extreme timestamps are stale, never an overflow.
+        let extreme = i64::MAX.to_string();
+        assert!(verify(&secret, "msg_1", &extreme, &good, body, -5, i64::MAX).is_err());
+        let extreme = i64::MIN.to_string();
+        assert!(verify(&secret, "msg_1", &extreme, &good, body, 5, 300).is_err());
     }
 
     #[test]
