@@ -40,15 +40,18 @@ fn generations_and_diffs_follow_imports() {
     let records = tempfile::tempdir().expect("records");
     let file = records.path().join("PYSEC-2022-43015.json");
     std::fs::write(&file, record.to_string()).expect("write");
-    ok(&mlvet(
+    // The import summary names the generation it recorded.
+    let summary = ok(&mlvet(
         data.path(),
         &["db", "import", file.to_str().expect("utf-8")],
     ));
+    assert!(summary.contains("advisory generation 2"), "{summary}");
     // Re-importing changes nothing: no third generation.
-    ok(&mlvet(
+    let again = ok(&mlvet(
         data.path(),
         &["db", "import", file.to_str().expect("utf-8")],
     ));
+    assert!(!again.contains("generation"), "{again}");
 
     let listed = json_report(&mlvet(data.path(), &["db", "generations", "--json"]));
     let generations = listed["generations"].as_array().expect("array");

@@ -48,7 +48,9 @@ impl Rng {
 fn sample(cumulative: &[f64], rng: &mut Rng) -> usize {
     let total = cumulative.last().copied().unwrap_or(1.0);
     let x = rng.unit() * total;
-    cumulative.partition_point(|&c| c <= x).min(cumulative.len() - 1)
+    cumulative
+        .partition_point(|&c| c <= x)
+        .min(cumulative.len() - 1)
 }
 
 fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
@@ -77,7 +79,9 @@ impl Universe {
         let mut names: Vec<String> = std::fs::read_dir(PYPA)
             .map(|dir| {
                 dir.filter_map(Result::ok)
-                    .map(|e| mlvet_osv::normalize_package_name("PyPI", &e.file_name().to_string_lossy()))
+                    .map(|e| {
+                        mlvet_osv::normalize_package_name("PyPI", &e.file_name().to_string_lossy())
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -104,7 +108,8 @@ impl Universe {
                     .collect()
             })
             .collect();
-        let name_weights = cumulative((0..names.len()).map(|rank| 1.0 / ((rank + 1) as f64).powf(1.1)));
+        let name_weights =
+            cumulative((0..names.len()).map(|rank| 1.0 / ((rank + 1) as f64).powf(1.1)));
         let version_weights: Vec<Vec<f64>> = versions
             .iter()
             .map(|v| cumulative((0..v.len()).map(|i| 0.8f64.powi((v.len() - 1 - i) as i32))))
@@ -125,7 +130,11 @@ impl Universe {
             }
             inventory.push(list);
         }
-        let name_ids = names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        let name_ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
         Universe {
             names,
             versions,
@@ -145,7 +154,9 @@ impl Universe {
 
     fn pair(&self, triple: &Triple) -> Option<(u32, u16)> {
         let n = *self.name_ids.get(&triple.name)?;
-        let v = self.versions[n as usize].iter().position(|v| *v == triple.version)?;
+        let v = self.versions[n as usize]
+            .iter()
+            .position(|v| *v == triple.version)?;
         Some((n, v as u16))
     }
 }
@@ -175,9 +186,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
@@ -186,7 +199,8 @@ fn peak_rss_mib() -> f64 {
 fn sign_all(events: &[Event], secret: &Secret) -> usize {
     let mut signed = 0;
     for (i, event) in events.iter().enumerate() {
-        let body = Envelope::new(event.event_type.as_str(), 1_700_000_000, event.data.clone()).to_body();
+        let body =
+            Envelope::new(event.event_type.as_str(), 1_700_000_000, event.data.clone()).to_body();
         let signature = sign(secret, &format!("msg_{i}"), 1_700_000_000, &body);
         signed += usize::from(!signature.is_empty());
     }
@@ -254,7 +268,10 @@ fn advisory_round(
         triples: result.triples_evaluated,
         changed: result.changes.len(),
         projects: by_project.len(),
-        events: events.iter().map(|e| e.event_type.as_str().to_string()).collect(),
+        events: events
+            .iter()
+            .map(|e| e.event_type.as_str().to_string())
+            .collect(),
         event_count: signed,
     }
 }
@@ -279,12 +296,27 @@ fn full_match(
         .collect();
     let mut events = 0;
     for (p, inventory) in universe.projects.iter().enumerate() {
-        let held: BTreeSet<Triple> = inventory.iter().map(|pair| universe.triple(*pair)).collect();
+        let held: BTreeSet<Triple> = inventory
+            .iter()
+            .map(|pair| universe.triple(*pair))
+            .collect();
         let matches: Vec<(Triple, Vec<Match>)> = inventory
             .iter()
-            .filter_map(|pair| by_pair.get(pair).map(|m| (universe.triple(*pair), m.clone())))
+            .filter_map(|pair| {
+                by_pair
+                    .get(pair)
+                    .map(|m| (universe.triple(*pair), m.clone()))
+            })
             .collect();
-        let out = reconcile(&project(p), &findings[p], &held, &matches, &Scope::Project, cause, generation);
+        let out = reconcile(
+            &project(p),
+            &findings[p],
+            &held,
+            &matches,
+            &Scope::Project,
+            cause,
+            generation,
+        );
         for record in out.records {
             match findings[p].iter_mut().find(|f| f.id == record.id) {
                 Some(slot) => *slot = record,
@@ -297,7 +329,10 @@ fn full_match(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let projects = args.first().copied().unwrap_or(10_000);
     let packages = args.get(1).copied().unwrap_or(300);
     let hits = args.get(2).copied().unwrap_or(1_000);
@@ -360,7 +395,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut events_json = vec![serde_json::json!({"introduced": "0"})];
     match &fixed {
         Some(f) => events_json.push(serde_json::json!({"fixed": f})),
-        None => events_json.push(serde_json::json!({"last_affected": universe.versions[n as usize][last]})),
+        None => events_json
+            .push(serde_json::json!({"last_affected": universe.versions[n as usize][last]})),
     }
     let mut record = serde_json::json!({
         "id": "GHSA-bench-mark-0001",
@@ -372,11 +408,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "affected": [{"package": {"ecosystem": "PyPI", "name": name}, "ranges": [{"type": "ECOSYSTEM", "events": events_json}]}]
     });
     let secret = Secret::generate()?;
-    let run = advisory_round(&mut db, &universe, &mut findings, &record.to_string(), &secret);
-    report(&mut out, &format!("new advisory on {name} (projects holding an affected version: {covered})"), &run)?;
+    let run = advisory_round(
+        &mut db,
+        &universe,
+        &mut findings,
+        &record.to_string(),
+        &secret,
+    );
+    report(
+        &mut out,
+        &format!("new advisory on {name} (projects holding an affected version: {covered})"),
+        &run,
+    )?;
     record["modified"] = "2026-12-02T00:00:00Z".into();
     record["withdrawn"] = "2026-12-02T00:00:00Z".into();
-    let run = advisory_round(&mut db, &universe, &mut findings, &record.to_string(), &secret);
+    let run = advisory_round(
+        &mut db,
+        &universe,
+        &mut findings,
+        &record.to_string(),
+        &secret,
+    );
     report(&mut out, "withdrawal of that advisory", &run)?;
     writeln!(out, "peak RSS {:.0} MiB", peak_rss_mib())?;
     Ok(())

@@ -327,6 +327,17 @@ fn follow(
 /// `{"field": {"from", "to"}}`.
 fn changes(old: &FindingRecord, new: &FindingRecord) -> serde_json::Map<String, Value> {
     let mut out = serde_json::Map::new();
+    // The common case on a re-match is "nothing changed": decide it without building JSON.
+    let (a, b) = (&old.matched, &new.matched);
+    if a.severity == b.severity
+        && a.fixed == b.fixed
+        && a.aliases == b.aliases
+        && a.advisory == b.advisory
+        && a.rule == b.rule
+        && old.package.version == new.package.version
+    {
+        return out;
+    }
     let mut note = |field: &str, from: Value, to: Value| {
         if from != to {
             out.insert(field.to_string(), json!({"from": from, "to": to}));
