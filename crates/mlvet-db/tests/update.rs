@@ -362,11 +362,21 @@ fn plain_http_is_refused_except_on_loopback() {
 fn a_full_sync_removes_records_that_disappeared_upstream() {
     let server = Server::start();
     let a = record("GHSA-a", "2024-01-01T00:00:00Z", "torch", "a");
-    let b = record("GHSA-b", "2024-01-02T00:00:00Z", "keras", "b");
+    // A real PyPA record, the one that will disappear upstream.
+    let pyyaml_dir = common::pypa_dir().join("vulns/pyyaml");
+    let mut pyyaml_files: Vec<_> = std::fs::read_dir(&pyyaml_dir)
+        .expect("pyyaml records")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    pyyaml_files.sort();
+    let real = mlvet_osv::parse_yaml(&std::fs::read_to_string(&pyyaml_files[0]).expect("read"))
+        .expect("real record");
+    let b = real.to_canonical_json();
+    let b_id = real.id.clone();
     server.route(
         "/PyPI/all.zip",
         200,
-        zip_of(&[("GHSA-a.json", a.as_bytes()), ("GHSA-b.json", b.as_bytes())]),
+        zip_of(&[("GHSA-a.json", a.as_bytes()), ("real.json", b.as_bytes())]),
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let mut db = Database::open_or_create(dir.path()).expect("db");
@@ -380,7 +390,8 @@ fn a_full_sync_removes_records_that_disappeared_upstream() {
         .expect("first sync");
     assert_eq!(first.ecosystems[0].import.generation, Some(2));
 
-    // GHSA-b is gone from the export; a forced full sync removes it and records the removal.
+    // The real record is gone from the export; a forced full sync removes it and records the
+    // removal.
     server.route(
         "/PyPI/all.zip",
         200,
@@ -392,7 +403,7 @@ fn a_full_sync_removes_records_that_disappeared_upstream() {
     let pypi = &second.ecosystems[0];
     assert_eq!((pypi.import.removed, pypi.import.generation), (1, Some(3)));
     assert!(
-        db.advisories_for("PyPI", "keras")
+        db.advisories_for("PyPI", "pyyaml")
             .expect("lookup")
             .is_empty()
     );
@@ -404,22 +415,19 @@ fn a_full_sync_removes_records_that_disappeared_upstream() {
     assert_eq!(delta.changes.len(), 1);
     assert_eq!(
         (delta.changes[0].id.as_str(), delta.changes[0].change),
-        ("GHSA-b", mlvet_db::ChangeKind::Removed)
+        (b_id.as_str(), mlvet_db::ChangeKind::Removed)
     );
+    assert_eq!(delta.changes[0].old.modified, real.modified);
     assert_eq!(
         delta.changes[0].old.packages,
-        vec![mlvet_db::PackageKey::new("PyPI", "keras")]
+        vec![mlvet_db::PackageKey::new("PyPI", "pyyaml")]
     );
     assert!(delta.changes[0].new.packages.is_empty());
     // What matched before is still known.
     let before = db.view_at(2).expect("view");
-    assert_eq!(
-        before
-            .advisories_for("PyPI", "keras")
-            .expect("lookup")
-            .len(),
-        1
-    );
+    let earlier = before.advisories_for("PyPI", "pyyaml").expect("lookup");
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(earlier[0].id, b_id);
 
     // An export with an unreadable entry removes nothing: unread is not gone.
     server.route(
