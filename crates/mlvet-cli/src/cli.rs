@@ -165,6 +165,36 @@ pub enum DbCommand {
     Import(DbImportArgs),
     /// Show what the database holds and how old it is.
     Status(DbStatusArgs),
+    /// List the advisory generations: one per import or update that changed something.
+    Generations(DbGenerationsArgs),
+    /// Show what changed between two generations (default: the last one), per advisory and per package.
+    Diff(DbDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbGenerationsArgs {
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDiffArgs {
+    /// The generation to compare from (exclusive); default: the one before TO.
+    pub from: Option<u64>,
+    /// The generation to compare to (inclusive); default: the newest.
+    pub to: Option<u64>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    #[command(flatten)]
+    pub data: DataDirArg,
 }
 
 #[derive(Debug, Args)]

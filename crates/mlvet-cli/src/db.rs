@@ -69,6 +69,8 @@ pub fn run(command: DbCommand) -> anyhow::Result<u8> {
             };
             crate::write_output(None, &text)?;
         }
+        DbCommand::Generations(args) => crate::db_generations::generations(&args)?,
+        DbCommand::Diff(args) => crate::db_generations::diff(&args)?,
     }
     Ok(crate::exit::CLEAN)
 }
@@ -90,6 +92,15 @@ fn import_summary(stats: &ImportStats) -> String {
         stats.withdrawn,
         stats.ignored
     );
+    if stats.removed > 0 {
+        text.push_str(&format!(
+            "; {} removed (no longer in the export)",
+            stats.removed
+        ));
+    }
+    if let Some(generation) = stats.generation {
+        text.push_str(&format!("; advisory generation {generation}"));
+    }
     if stats.failed > 0 {
         text.push_str(&format!("; {} could not be read:", stats.failed));
         for failure in &stats.failures {

@@ -3,6 +3,7 @@
 mod advisories;
 mod cli;
 mod db;
+mod db_generations;
 mod exit;
 mod lock;
 mod progress;

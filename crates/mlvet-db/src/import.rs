@@ -50,6 +50,10 @@ pub struct ImportStats {
     pub failed: u64,
     /// The first failures with their reasons (at most 100; `failed` counts all).
     pub failures: Vec<ImportFailure>,
+    /// Stored records a full sync removed because the export no longer holds them.
+    pub removed: u64,
+    /// The advisory generation this import or update recorded; `None` when nothing changed.
+    pub generation: Option<u64>,
     /// The newest `modified` among the records read (UTC nanoseconds), the update cursor.
     pub(crate) newest_modified_ns: Option<i64>,
 }
@@ -65,7 +69,7 @@ pub struct ImportFailure {
 impl ImportStats {
     /// Whether the import changed the database.
     pub fn changed(&self) -> bool {
-        self.inserted + self.updated > 0
+        self.inserted + self.updated + self.removed > 0
     }
 
     pub(crate) fn fail(&mut self, origin: String, message: String) {
@@ -118,17 +122,46 @@ pub(crate) struct Importer<'a> {
     pending: Vec<Pending>,
     pending_bytes: usize,
     pub(crate) stats: ImportStats,
+    /// Ids of every record read, kept when a full sync will remove the records it did not see.
+    pub(crate) seen: Option<std::collections::HashSet<String>>,
 }
 
 impl<'a> Importer<'a> {
-    pub(crate) fn new(tx: &'a mut dyn StoreTx, progress: &'a dyn Progress) -> Self {
+    /// An importer writing into `tx`; `kind` (`import` or `update`) and `source` describe the
+    /// generation the transaction records if it changes anything.
+    pub(crate) fn new(
+        tx: &'a mut dyn StoreTx,
+        progress: &'a dyn Progress,
+        kind: &str,
+        source: &str,
+    ) -> Self {
+        tx.set_origin(kind, source);
         Importer {
             tx,
             progress,
             pending: Vec::new(),
             pending_bytes: 0,
             stats: ImportStats::default(),
+            seen: None,
         }
+    }
+
+    /// Removes the stored records of `ecosystem` this import did not read (a full sync), unless
+    /// some record failed to read: a record that could not be read is not known to be gone.
+    pub(crate) fn remove_unseen(&mut self, ecosystem: &str) -> Result<(), DbError> {
+        let Some(seen) = self.seen.as_ref() else {
+            return Ok(());
+        };
+        if self.stats.failed > 0 {
+            return Ok(());
+        }
+        self.stats.removed += self.tx.remove_missing(&ecosystem_key(ecosystem), seen)?;
+        Ok(())
+    }
+
+    /// The generation the transaction recorded so far.
+    pub(crate) fn generation(&self) -> Option<u64> {
+        self.tx.recorded_generation()
     }
 
     /// Imports whatever `path` is: a record file, a zip export or a directory.
@@ -378,6 +411,9 @@ impl<'a> Importer<'a> {
     /// Writes one parsed record and counts what happened.
     pub(crate) fn store(&mut self, row: &AdvisoryRow) -> Result<(), DbError> {
         self.stats.records += 1;
+        if let Some(seen) = self.seen.as_mut() {
+            seen.insert(row.id.clone());
+        }
         if row.withdrawn.is_some() {
             self.stats.withdrawn += 1;
         }

@@ -14,6 +14,7 @@
 //! "no network" must never look like "no vulnerabilities".
 
 mod error;
+mod generation;
 mod import;
 mod progress;
 mod status;
@@ -29,6 +30,10 @@ use std::time::Duration;
 use mlvet_osv::{Advisory, AdvisorySource, OsvError, normalize_package_name};
 
 pub use error::DbError;
+pub use generation::{
+    AdvisoryChange, ChangeKind, Delta, Generation, GenerationView, PackageKey, RecordSide,
+    RecordState,
+};
 pub use import::{ImportFailure, ImportStats};
 pub use progress::{NoProgress, Progress};
 pub use status::{EcosystemStatus, SourceStatus, Status};
@@ -213,7 +218,7 @@ impl Database {
     ) -> Result<ImportStats, DbError> {
         let mut stats = ImportStats::default();
         self.store_mut().write(&mut |tx| {
-            let mut importer = Importer::new(tx, progress);
+            let mut importer = Importer::new(tx, progress, "import", source);
             run(&mut importer)?;
             let records = importer.stats.records;
             importer.record_source(&SourceRow {
@@ -222,6 +227,7 @@ impl Database {
                 updated_at_ns: now_nanos(),
                 records,
             })?;
+            importer.stats.generation = importer.generation();
             stats = std::mem::take(&mut importer.stats);
             Ok(())
         })?;
@@ -266,6 +272,49 @@ impl Database {
                 stale: true,
             },
         }
+    }
+
+    /// Every advisory generation, oldest first (see [`Generation`]).
+    pub fn generations(&self) -> Result<Vec<Generation>, DbError> {
+        self.store().generations()
+    }
+
+    /// The newest generation; 0 when no change was ever recorded.
+    pub fn current_generation(&self) -> Result<u64, DbError> {
+        Ok(self.generations()?.last().map_or(0, |g| g.id))
+    }
+
+    /// What changed after generation `from` up to and including `to`, one entry per advisory
+    /// (its state before the first change, after the last). `from >= to` gives an empty delta.
+    pub fn delta(&self, from: u64, to: u64) -> Result<Delta, DbError> {
+        if from >= to {
+            return Ok(Delta {
+                from,
+                to,
+                changes: Vec::new(),
+            });
+        }
+        let rows = self.store().change_rows(from, to)?;
+        Ok(generation::collapse(from, to, rows))
+    }
+
+    /// The advisory set as it was at `generation` (0: before the first recorded generation), for
+    /// the matcher. The view reads current records through this database and overlays the
+    /// earlier versions of records changed since; it is built in memory from the history.
+    pub fn view_at(&self, generation: u64) -> Result<GenerationView<'_>, DbError> {
+        let rows = self.store().records_as_of(generation)?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let record = match row.json {
+                Some(json) => Some(generation::parse_stored(
+                    &self.file.display().to_string(),
+                    &json,
+                )?),
+                None => None,
+            };
+            records.push((row.advisory_id, record));
+        }
+        Ok(GenerationView::new(self, generation, records))
     }
 
     /// Current (non-withdrawn) advisories affecting the curated ML packages

@@ -411,10 +411,14 @@ impl Sync<'_> {
         let (ecosystem, base, progress) = (self.ecosystem, self.base, self.progress);
         let mut stats = ImportStats::default();
         self.store.write(&mut |tx| {
-            let mut importer = Importer::new(tx, progress);
+            let mut importer = Importer::new(tx, progress, "update", base);
+            importer.seen = Some(std::collections::HashSet::new());
             importer.import_zip(std::io::BufReader::new(&file), &url)?;
+            // A full sync mirrors the export: records it no longer holds are gone upstream.
+            importer.remove_unseen(ecosystem)?;
             let cursor = importer.stats.newest_modified_ns;
             record_sync(&mut importer, ecosystem, base, cursor, SyncMethod::Full)?;
+            importer.stats.generation = importer.generation();
             stats = std::mem::take(&mut importer.stats);
             Ok(())
         })?;
@@ -527,7 +531,7 @@ impl Sync<'_> {
         let (ecosystem, base, progress) = (self.ecosystem, self.base, self.progress);
         let mut stats = ImportStats::default();
         self.store.write(&mut |tx| {
-            let mut importer = Importer::new(tx, progress);
+            let mut importer = Importer::new(tx, progress, "update", base);
             importer.stats = failures.clone();
             for row in &records {
                 importer.store(row)?;
@@ -539,6 +543,7 @@ impl Sync<'_> {
                 Some(next_cursor),
                 SyncMethod::Incremental,
             )?;
+            importer.stats.generation = importer.generation();
             stats = std::mem::take(&mut importer.stats);
             Ok(())
         })?;

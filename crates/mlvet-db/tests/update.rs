@@ -357,3 +357,85 @@ fn plain_http_is_refused_except_on_loopback() {
         Err(DbError::BadEcosystem(_))
     ));
 }
+
+#[test]
+fn a_full_sync_removes_records_that_disappeared_upstream() {
+    let server = Server::start();
+    let a = record("GHSA-a", "2024-01-01T00:00:00Z", "torch", "a");
+    // A real PyPA record, the one that will disappear upstream.
+    let pyyaml_dir = common::pypa_dir().join("vulns/pyyaml");
+    let mut pyyaml_files: Vec<_> = std::fs::read_dir(&pyyaml_dir)
+        .expect("pyyaml records")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    pyyaml_files.sort();
+    let real = mlvet_osv::parse_yaml(&std::fs::read_to_string(&pyyaml_files[0]).expect("read"))
+        .expect("real record");
+    let b = real.to_canonical_json();
+    let b_id = real.id.clone();
+    server.route(
+        "/PyPI/all.zip",
+        200,
+        zip_of(&[("GHSA-a.json", a.as_bytes()), ("real.json", b.as_bytes())]),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Database::open_or_create(dir.path()).expect("db");
+    // A record of another ecosystem is not this export's business.
+    let npm = serde_json::json!({"id": "GHSA-npm", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"}, "versions": ["1.0.0"]}]});
+    db.import_bytes("npm.json", npm.to_string().as_bytes(), &NoProgress)
+        .expect("import npm");
+    let first = db
+        .update(&server.config(), &NoProgress)
+        .expect("first sync");
+    assert_eq!(first.ecosystems[0].import.generation, Some(2));
+
+    // The real record is gone from the export; a forced full sync removes it and records the
+    // removal.
+    server.route(
+        "/PyPI/all.zip",
+        200,
+        zip_of(&[("GHSA-a.json", a.as_bytes())]),
+    );
+    let mut config = server.config();
+    config.force_full = true;
+    let second = db.update(&config, &NoProgress).expect("second sync");
+    let pypi = &second.ecosystems[0];
+    assert_eq!((pypi.import.removed, pypi.import.generation), (1, Some(3)));
+    assert!(
+        db.advisories_for("PyPI", "pyyaml")
+            .expect("lookup")
+            .is_empty()
+    );
+    assert_eq!(
+        db.advisories_for("npm", "left-pad").expect("lookup").len(),
+        1
+    );
+    let delta = db.delta(2, 3).expect("delta");
+    assert_eq!(delta.changes.len(), 1);
+    assert_eq!(
+        (delta.changes[0].id.as_str(), delta.changes[0].change),
+        (b_id.as_str(), mlvet_db::ChangeKind::Removed)
+    );
+    assert_eq!(delta.changes[0].old.modified, real.modified);
+    assert_eq!(
+        delta.changes[0].old.packages,
+        vec![mlvet_db::PackageKey::new("PyPI", "pyyaml")]
+    );
+    assert!(delta.changes[0].new.packages.is_empty());
+    // What matched before is still known.
+    let before = db.view_at(2).expect("view");
+    let earlier = before.advisories_for("PyPI", "pyyaml").expect("lookup");
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(earlier[0].id, b_id);
+
+    // An export with an unreadable entry removes nothing: unread is not gone.
+    server.route(
+        "/PyPI/all.zip",
+        200,
+        zip_of(&[("GHSA-x.json", b"{not json")]),
+    );
+    let third = db.update(&config, &NoProgress).expect("third sync");
+    assert_eq!(third.ecosystems[0].import.removed, 0);
+    assert_eq!(db.advisories_for("PyPI", "torch").expect("lookup").len(), 1);
+}

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempPath;
 
 use super::sqlite::{Opened, SqliteStore};
-use super::{Counts, SourceRow, Store, StoreTx, SyncRow};
+use super::{ChangeRow, Counts, RecordAsOf, SourceRow, Store, StoreTx, SyncRow};
 use crate::DbError;
 
 pub(crate) struct CopyOnWriteStore {
@@ -200,5 +200,17 @@ impl Store for CopyOnWriteStore {
 
     fn sync_row(&self, ecosystem: &str) -> Result<Option<SyncRow>, DbError> {
         self.reader.sync_row(ecosystem)
+    }
+
+    fn generations(&self) -> Result<Vec<crate::generation::Generation>, DbError> {
+        self.reader.generations()
+    }
+
+    fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError> {
+        self.reader.change_rows(from, to)
+    }
+
+    fn records_as_of(&self, after: u64) -> Result<Vec<RecordAsOf>, DbError> {
+        self.reader.records_as_of(after)
     }
 }

@@ -72,9 +72,25 @@ pub(crate) struct Counts {
 }
 
 /// Writes inside one transaction.
+///
+/// Every change to a record (insert, replacement, removal) is also recorded in the transaction's
+/// generation (see `generation.rs`): the first change allocates it, a transaction that changes
+/// nothing records none.
 pub(crate) trait StoreTx {
+    /// Names what this transaction is (`import` or `update`) and where its records come from, for
+    /// the generation it may record. Call before the first write.
+    fn set_origin(&mut self, kind: &str, source: &str);
+    /// The generation this transaction recorded so far (`None` while nothing changed).
+    fn recorded_generation(&self) -> Option<u64>;
     /// Inserts the record, or replaces the stored one if this one's `modified` is newer.
     fn upsert(&mut self, row: &AdvisoryRow) -> Result<Upserted, DbError>;
+    /// Removes every record naming a package of `ecosystem` whose id is not in `keep` (a full sync:
+    /// records that disappeared upstream). Returns how many were removed.
+    fn remove_missing(
+        &mut self,
+        ecosystem: &str,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<u64, DbError>;
     fn record_source(&mut self, source: &SourceRow) -> Result<(), DbError>;
     fn record_sync(&mut self, sync: &SyncRow) -> Result<(), DbError>;
 }
@@ -99,4 +115,32 @@ pub(crate) trait Store: Send {
     fn sources(&self) -> Result<Vec<SourceRow>, DbError>;
     fn sync_rows(&self) -> Result<Vec<SyncRow>, DbError>;
     fn sync_row(&self, ecosystem: &str) -> Result<Option<SyncRow>, DbError>;
+    /// Every generation, oldest first, with its change counts.
+    fn generations(&self) -> Result<Vec<crate::generation::Generation>, DbError>;
+    /// The change rows of generations `from < g <= to`, ordered by advisory id then generation.
+    fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError>;
+    /// For every advisory changed after generation `after`: its state and JSON as of `after`
+    /// (the "before" side of its first later change).
+    fn records_as_of(&self, after: u64) -> Result<Vec<RecordAsOf>, DbError>;
+}
+
+/// One advisory's change within one generation, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChangeRow {
+    pub generation: u64,
+    pub advisory_id: String,
+    pub old_state: String,
+    pub new_state: String,
+    pub old_modified: Option<String>,
+    pub new_modified: Option<String>,
+    /// JSON array of `[ecosystem, name]` pairs.
+    pub old_packages: String,
+    pub new_packages: String,
+}
+
+/// A record as it was before a later change: `json` is `None` when it did not exist then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordAsOf {
+    pub advisory_id: String,
+    pub json: Option<Vec<u8>>,
 }

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{AdvisoryRow, Counts, SourceRow, Store, StoreTx, SyncRow, Upserted};
+use super::{
+    AdvisoryRow, ChangeRow, Counts, RecordAsOf, SourceRow, Store, StoreTx, SyncRow, Upserted,
+};
 use crate::DbError;
+use crate::generation::{ChangeKind, Generation, RecordState};
+use crate::time::{format_rfc3339, now_nanos};
 
 /// Ordered schema migrations; `PRAGMA user_version` is the number applied. Append only: never edit
 /// a migration that has shipped.
@@ -49,6 +53,30 @@ const MIGRATIONS: &[&str] = &[
         updated_at_ns    INTEGER NOT NULL,
         method           TEXT NOT NULL
     );",
+    // 2: advisory generations (see `generation.rs`). A generation is one import or update that
+    // changed something; each change keeps the record's state, `modified` and package keys before
+    // and after, and the record itself as it was before (`old_json`), so that any earlier
+    // generation's view can be rebuilt from the current records and the history.
+    "CREATE TABLE generation (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at_ns INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        source        TEXT NOT NULL
+    );
+    CREATE TABLE advisory_change (
+        generation   INTEGER NOT NULL REFERENCES generation(id),
+        advisory_id  TEXT NOT NULL,
+        change       TEXT NOT NULL,
+        old_state    TEXT NOT NULL,
+        new_state    TEXT NOT NULL,
+        old_modified TEXT,
+        new_modified TEXT,
+        old_packages TEXT NOT NULL,
+        new_packages TEXT NOT NULL,
+        old_json     BLOB,
+        PRIMARY KEY (generation, advisory_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX advisory_change_by_advisory ON advisory_change(advisory_id, generation);",
 ];
 
 /// The schema version this build creates and understands.
@@ -192,9 +220,140 @@ fn schema_mismatch(path: &Path, found: i64) -> DbError {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    /// `(kind, source)` of the generation this transaction records.
+    origin: (String, String),
+    /// Allocated by the first change.
+    generation: Option<i64>,
+}
+
+/// One side (before or after) of a record change.
+struct Side {
+    state: RecordState,
+    modified: Option<String>,
+    packages: String,
+}
+
+impl Side {
+    fn absent() -> Side {
+        Side {
+            state: RecordState::Absent,
+            modified: None,
+            packages: "[]".into(),
+        }
+    }
+}
+
+fn packages_json(packages: &[(String, String)]) -> String {
+    serde_json::to_string(packages).unwrap_or_else(|_| "[]".into())
 }
 
 impl SqliteTx<'_> {
+    fn generation(&mut self) -> Result<i64, DbError> {
+        if let Some(id) = self.generation {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO generation (created_at_ns, kind, source) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![now_nanos(), self.origin.0, self.origin.1])?;
+        let id = self.conn.last_insert_rowid();
+        self.generation = Some(id);
+        Ok(id)
+    }
+
+    /// Records one change of `id` in this transaction's generation. A record changed twice in
+    /// one generation (two copies in one import) keeps its first "before" side.
+    fn record_change(
+        &mut self,
+        id: &str,
+        old: Side,
+        old_json: Option<Vec<u8>>,
+        new: Side,
+    ) -> Result<(), DbError> {
+        let generation = self.generation()?;
+        let earlier: Option<(String, Option<String>, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT old_state, old_modified, old_packages FROM advisory_change \
+                 WHERE generation = ?1 AND advisory_id = ?2",
+            )?
+            .query_row(params![generation, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let old = match earlier {
+            Some((state, modified, packages)) => Side {
+                state: RecordState::parse(&state).unwrap_or(RecordState::Absent),
+                modified,
+                packages,
+            },
+            None => old,
+        };
+        let Some(kind) = ChangeKind::classify(old.state, new.state) else {
+            // Inserted and removed within one generation: nothing happened.
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM advisory_change WHERE generation = ?1 AND advisory_id = ?2",
+                )?
+                .execute(params![generation, id])?;
+            return Ok(());
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO advisory_change (generation, advisory_id, change, old_state, new_state, \
+                 old_modified, new_modified, old_packages, new_packages, old_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT(generation, advisory_id) DO UPDATE SET change = ?3, new_state = ?5, \
+                 new_modified = ?7, new_packages = ?9",
+            )?
+            .execute(params![
+                generation,
+                id,
+                kind.as_str(),
+                old.state.as_str(),
+                new.state.as_str(),
+                old.modified,
+                new.modified,
+                old.packages,
+                new.packages,
+                old_json
+            ])?;
+        Ok(())
+    }
+
+    /// The stored record's side and JSON, read before it is replaced or removed.
+    fn stored_side(&self, id: &str) -> Result<Option<(Side, Vec<u8>)>, DbError> {
+        let stored: Option<(Option<String>, Option<String>, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT modified, withdrawn, json FROM advisory WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((modified, withdrawn, json)) = stored else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT ecosystem, normalized_name FROM affected_package WHERE advisory_id = ?1 \
+             ORDER BY ecosystem, normalized_name",
+        )?;
+        let packages: Vec<(String, String)> = statement
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let state = if withdrawn.is_some() {
+            RecordState::Withdrawn
+        } else {
+            RecordState::Current
+        };
+        Ok(Some((
+            Side {
+                state,
+                modified,
+                packages: packages_json(&packages),
+            },
+            json,
+        )))
+    }
+
     fn insert_children(&self, row: &AdvisoryRow) -> Result<(), DbError> {
         let mut package = self.conn.prepare_cached(
             "INSERT OR IGNORE INTO affected_package (ecosystem, normalized_name, advisory_id) VALUES (?1, ?2, ?3)",
@@ -213,14 +372,65 @@ impl SqliteTx<'_> {
 }
 
 impl StoreTx for SqliteTx<'_> {
+    fn set_origin(&mut self, kind: &str, source: &str) {
+        self.origin = (kind.to_string(), source.to_string());
+    }
+
+    fn recorded_generation(&self) -> Option<u64> {
+        self.generation.map(|g| g.max(0) as u64)
+    }
+
+    fn remove_missing(
+        &mut self,
+        ecosystem: &str,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<u64, DbError> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT advisory_id FROM affected_package WHERE ecosystem = ?1 \
+                 ORDER BY advisory_id",
+            )?
+            .query_map([ecosystem], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut removed = 0;
+        for id in ids.iter().filter(|id| !keep.contains(*id)) {
+            let Some((old, json)) = self.stored_side(id)? else {
+                continue;
+            };
+            self.record_change(id, old, Some(json), Side::absent())?;
+            self.conn
+                .prepare_cached("DELETE FROM advisory WHERE id = ?1")?
+                .execute([id])?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     fn upsert(&mut self, row: &AdvisoryRow) -> Result<Upserted, DbError> {
         let stored: Option<i64> = self
             .conn
             .prepare_cached("SELECT modified_ns FROM advisory WHERE id = ?1")?
             .query_row([&row.id], |r| r.get(0))
             .optional()?;
+        if stored.is_some_and(|stored| stored >= row.modified_ns) {
+            return Ok(Upserted::Unchanged);
+        }
+        let (old, old_json) = match self.stored_side(&row.id)? {
+            Some((side, json)) => (side, Some(json)),
+            None => (Side::absent(), None),
+        };
+        let new = Side {
+            state: if row.withdrawn.is_some() {
+                RecordState::Withdrawn
+            } else {
+                RecordState::Current
+            },
+            modified: row.modified.clone(),
+            packages: packages_json(&row.packages),
+        };
+        self.record_change(&row.id, old, old_json, new)?;
         let outcome = match stored {
-            Some(stored) if stored >= row.modified_ns => return Ok(Upserted::Unchanged),
             Some(_) => {
                 self.conn
                     .prepare_cached(
@@ -283,7 +493,11 @@ impl Store for SqliteStore {
         work: &mut dyn FnMut(&mut dyn StoreTx) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
         let tx = self.conn.transaction()?;
-        work(&mut SqliteTx { conn: &tx })?;
+        work(&mut SqliteTx {
+            conn: &tx,
+            origin: ("import".into(), String::new()),
+            generation: None,
+        })?;
         tx.commit()?;
         Ok(())
     }
@@ -368,6 +582,87 @@ impl Store for SqliteStore {
             .query_row([ecosystem], sync_row)
             .optional()?)
     }
+
+    fn generations(&self) -> Result<Vec<Generation>, DbError> {
+        self.generations_impl()
+    }
+
+    fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError> {
+        self.change_rows_impl(from, to)
+    }
+
+    fn records_as_of(&self, after: u64) -> Result<Vec<RecordAsOf>, DbError> {
+        self.records_as_of_impl(after)
+    }
+}
+
+impl SqliteStore {
+    fn generations_impl(&self) -> Result<Vec<Generation>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT g.id, g.created_at_ns, g.kind, g.source, \
+             count(CASE WHEN c.change = 'added' THEN 1 END), \
+             count(CASE WHEN c.change = 'modified' THEN 1 END), \
+             count(CASE WHEN c.change = 'withdrawn' THEN 1 END), \
+             count(CASE WHEN c.change = 'removed' THEN 1 END) \
+             FROM generation g LEFT JOIN advisory_change c ON c.generation = g.id \
+             GROUP BY g.id ORDER BY g.id",
+        )?;
+        let rows = statement.query_map([], |r| {
+            let count = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(Generation {
+                id: r.get::<_, i64>(0)?.max(0) as u64,
+                created_at: format_rfc3339(r.get(1)?),
+                kind: r.get(2)?,
+                source: r.get(3)?,
+                added: count(4)?,
+                modified: count(5)?,
+                withdrawn: count(6)?,
+                removed: count(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn change_rows_impl(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT generation, advisory_id, old_state, new_state, old_modified, new_modified, \
+             old_packages, new_packages FROM advisory_change \
+             WHERE generation > ?1 AND generation <= ?2 ORDER BY advisory_id, generation",
+        )?;
+        let rows = statement.query_map(params![clamp(from), clamp(to)], |r| {
+            Ok(ChangeRow {
+                generation: r.get::<_, i64>(0)?.max(0) as u64,
+                advisory_id: r.get(1)?,
+                old_state: r.get(2)?,
+                new_state: r.get(3)?,
+                old_modified: r.get(4)?,
+                new_modified: r.get(5)?,
+                old_packages: r.get(6)?,
+                new_packages: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn records_as_of_impl(&self, after: u64) -> Result<Vec<RecordAsOf>, DbError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT c.advisory_id, c.old_json FROM advisory_change c \
+             WHERE c.generation = (SELECT min(d.generation) FROM advisory_change d \
+                                   WHERE d.advisory_id = c.advisory_id AND d.generation > ?1) \
+             ORDER BY c.advisory_id",
+        )?;
+        let rows = statement.query_map([clamp(after)], |r| {
+            Ok(RecordAsOf {
+                advisory_id: r.get(0)?,
+                json: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn clamp(generation: u64) -> i64 {
+    i64::try_from(generation).unwrap_or(i64::MAX)
 }
 
 fn sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncRow> {
