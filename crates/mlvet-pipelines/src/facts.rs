@@ -37,6 +37,18 @@ impl SourceKind {
         }
     }
 
+    /// The file, as named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Dockerfile => "a Dockerfile",
+            SourceKind::Shell => "a shell script",
+            SourceKind::Workflow => "a workflow",
+            SourceKind::Action => "a composite action",
+            SourceKind::Kubernetes => "a Kubernetes manifest",
+            SourceKind::Notebook => "a notebook",
+        }
+    }
+
     /// How a command of this source is named in messages.
     pub fn command_site(self) -> &'static str {
         match self {
@@ -108,28 +120,26 @@ impl Facts<'_> {
     }
 
     /// Folders a relative path named in this file (a `-r` requirements file) may be relative to:
-    /// the file's folder, and the repository root (the folder holding `.git` or `.github`).
+    /// the file's folder and each folder above it up to the repository root (the folder holding
+    /// `.git`, or the one holding `.github`), nearest first. Scripts usually run from one of them.
     pub fn base_dirs(&self) -> Vec<PathBuf> {
         let Some(path) = self.path else {
             return Vec::new();
         };
         let mut dirs = Vec::new();
-        if let Some(parent) = path.parent() {
-            dirs.push(parent.to_path_buf());
-        }
-        for ancestor in path.ancestors().skip(1) {
+        for ancestor in path.ancestors().skip(1).take(8) {
             if ancestor.file_name().is_some_and(|n| n == ".github") {
-                if let Some(root) = ancestor.parent() {
-                    dirs.push(root.to_path_buf());
-                }
+                continue;
+            }
+            if ancestor.as_os_str().is_empty() {
+                dirs.push(PathBuf::from("."));
                 break;
             }
-            if ancestor.join(".git").exists() {
-                dirs.push(ancestor.to_path_buf());
+            dirs.push(ancestor.to_path_buf());
+            if ancestor.join(".git").exists() || ancestor.join(".github").is_dir() {
                 break;
             }
         }
-        dirs.dedup();
         dirs
     }
 }

@@ -1,9 +1,16 @@
-//! Whether a requirements file puts pip in hash-checking mode, following its `-r` includes.
+//! Whether a requirements file puts the installer in hash-checking mode, following its `-r`
+//! includes.
 //!
 //! pip's semantics (`req_file.py`, "Secure installs"): a `--hash` on any requirement, or a
 //! `--require-hashes` option line, switches the whole install into hash-checking mode, where every
 //! requirement (and every dependency) must carry a hash or pip refuses to install. So one hashed
 //! line in the set of files an install reads means the install is hash-checked (or fails).
+//!
+//! uv's semantics differ (`HashCheckingMode`): by default it verifies the hashes that are present
+//! and installs unhashed requirements anyway; only `--require-hashes` (on the command line, in
+//! `UV_REQUIRE_HASHES` or as a line of the file) requires them. So for uv a file is hash-checked
+//! when it has a `--require-hashes` line or a hash on every requirement (a compiled lock such as
+//! `uv pip compile --generate-hashes` writes, which lists every dependency).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,10 +30,18 @@ pub enum HashMode {
     Unknown(String),
 }
 
-/// The hash mode of an install reading `files` (as named on the command line), looked up
+/// The hash mode of a pip install reading `files` (as named on the command line), looked up
 /// relative to `bases` in order. Files must resolve inside one of `bases`.
 pub fn hash_mode(files: &[&str], bases: &[PathBuf]) -> HashMode {
+    hash_mode_for(files, bases, false)
+}
+
+/// [`hash_mode`] with uv's semantics when `uv` is set (see the module documentation).
+pub fn hash_mode_for(files: &[&str], bases: &[PathBuf], uv: bool) -> HashMode {
     let mut any_hash = false;
+    let mut require_line = false;
+    let mut requirements = 0usize;
+    let mut hashed = 0usize;
     let mut stack: Vec<(PathBuf, usize)> = Vec::new();
     for file in files {
         match resolve(file, bases) {
@@ -46,8 +61,17 @@ pub fn hash_mode(files: &[&str], bases: &[PathBuf]) -> HashMode {
         let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for line in logical_lines(&text) {
             let words: Vec<&str> = line.split_whitespace().collect();
-            if words.iter().any(|w| *w == "--require-hashes" || w.starts_with("--hash")) {
-                any_hash = true;
+            let has_hash = words.iter().any(|w| w.starts_with("--hash"));
+            if words.first() == Some(&"--require-hashes") {
+                require_line = true;
+            }
+            any_hash |= has_hash;
+            let is_requirement = words
+                .first()
+                .is_some_and(|w| !w.starts_with('-') || *w == "-e" || *w == "--editable");
+            if is_requirement {
+                requirements += 1;
+                hashed += usize::from(has_hash);
             }
             let include = match words.as_slice() {
                 ["-r" | "--requirement", file, ..] => Some(file.to_string()),
@@ -74,7 +98,12 @@ pub fn hash_mode(files: &[&str], bases: &[PathBuf]) -> HashMode {
             }
         }
     }
-    if any_hash {
+    let checked = if uv {
+        require_line || (requirements > 0 && hashed == requirements)
+    } else {
+        require_line || any_hash
+    };
+    if checked {
         HashMode::Hashed
     } else {
         HashMode::Unhashed
@@ -179,6 +208,19 @@ mod tests {
         ));
         // Copied into the image under another folder: found by name.
         assert_eq!(hash_mode(&["/app/locked.txt"], &bases), HashMode::Hashed);
+    }
+
+    #[test]
+    fn uv_needs_every_line_hashed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("partial.txt"),
+            "torch==2.3.0 --hash=sha256:aaaa\nnumpy==2.0.0\n",
+        )
+        .expect("write");
+        let bases = vec![dir.path().to_path_buf()];
+        assert_eq!(hash_mode(&["partial.txt"], &bases), HashMode::Hashed);
+        assert_eq!(hash_mode_for(&["partial.txt"], &bases, true), HashMode::Unhashed);
     }
 
     #[test]

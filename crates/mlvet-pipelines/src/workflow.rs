@@ -66,7 +66,10 @@ impl Permissions {
         match self {
             Permissions::Unset | Permissions::WriteAll => true,
             Permissions::ReadAll => false,
-            Permissions::Scopes(scopes) => scopes.iter().any(|(_, level)| level == "write"),
+            // `id-token: write` mints OIDC tokens; it grants no write access to the repository.
+            Permissions::Scopes(scopes) => scopes
+                .iter()
+                .any(|(scope, level)| level == "write" && scope != "id-token"),
         }
     }
 }

@@ -5,6 +5,7 @@ mod epoch;
 mod hash;
 mod no_database;
 mod packages;
+mod pipelines;
 pub mod settings;
 
 use std::io::IsTerminal;
@@ -132,7 +133,11 @@ pub fn build_report(
         .map(|file| {
             progress.start(&file.display);
             let size = file.size;
-            let outcome = scan_one(file, &options, &roots, inventory_enabled, hash_models);
+            let outcome = match pipelines::scan_one(&file, &settings.pipelines) {
+                Some(Ok(report)) => Outcome::Model(report),
+                Some(Err(error)) => Outcome::Failed(error),
+                None => scan_one(file, &options, &roots, inventory_enabled, hash_models),
+            };
             progress.done(size);
             outcome
         })
@@ -161,6 +166,7 @@ pub fn build_report(
         }
     }
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
+    pipelines::run_zizmor(&mut report, &walked, settings.zizmor);
     if !inventories.is_empty() {
         let target = settings
             .python_version
@@ -262,7 +268,7 @@ fn scan_one(
     }
 }
 
-fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     mlvet_formats::open_regular(path)?

@@ -230,6 +230,14 @@ pub fn executes(step: &Step, same_step: bool) -> Option<String> {
 fn runs_repository_code(command: &Command) -> bool {
     let args = command.args();
     let first = args.first().map(String::as_str).unwrap_or("");
+    // `python -m pip install …` is pip: it runs repository code only for local installs.
+    if command.program().starts_with("python") {
+        if let Some(install) = crate::installer::install_of(command) {
+            return install.targets().iter().any(|t| t.starts_with('.') || t.starts_with('/'))
+                || install.has_flag(&["-e", "--editable", "-r", "--requirement"])
+                || install.action == crate::installer::Action::ProjectSync;
+        }
+    }
     match command.program() {
         "python" | "python3" | "py" | "pytest" | "tox" | "nox" | "make" | "cmake" | "torchrun"
         | "deepspeed" | "pre-commit" | "hatch" | "pdm" | "nbconvert" | "jupyter" | "papermill" => true,

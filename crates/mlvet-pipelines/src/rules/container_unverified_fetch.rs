@@ -17,7 +17,8 @@ pub static RULE: RuleMeta = RuleMeta {
     docs: r#"## What it does
 Reports what a build or pipeline fetches without verifying it:
 - Dockerfile `FROM` without an `@sha256:` digest (build arguments in `FROM` resolved from their
-  defaults; `scratch` and earlier stages skipped). High when the image has no tag or `:latest`.
+  defaults; `scratch` and earlier stages skipped), and Kubernetes container `image`s likewise.
+  High when the image has no tag or `:latest`.
 - `curl … | sh` (or `wget -O- … | bash`, `| python`, `| sudo sh`) and `sh -c "$(curl …)"`: a
   script downloaded and run unseen, in Dockerfiles, shell scripts, CI steps and notebooks.
 - `ADD <url>` without `--checksum=sha256:…` (Dockerfile syntax 1.6 and later verify it).
@@ -75,6 +76,7 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         findings.extend(remote_adds(facts, dockerfile));
         findings.extend(ld_preload(facts, dockerfile));
     }
+    findings.extend(manifest_images(facts));
     for script in &facts.scripts {
         findings.extend(piped_downloads(facts, script));
     }
@@ -132,6 +134,39 @@ fn base_images(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
                 findings.push(finding);
             }
             _ => {}
+        }
+    }
+    findings
+}
+
+/// Container images of Kubernetes manifests, held to the same rule as `FROM`.
+fn manifest_images(facts: &Facts<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for manifest in &facts.manifests {
+        for container in &manifest.containers {
+            let Some((image, line)) = &container.image else { continue };
+            if image.contains("@sha256:") || image.contains("{{") {
+                continue;
+            }
+            let (severity, what) = match tag_of(image) {
+                None => (Severity::High, "has no tag (implicitly :latest)"),
+                Some("latest") => (Severity::High, "uses the :latest tag"),
+                Some(_) => (Severity::Medium, "is pinned by tag only"),
+            };
+            findings.push(
+                Finding::new(
+                    &RULE,
+                    facts.at(*line),
+                    format!(
+                        "container image `{image}` of {} `{}` {what}, not by digest: each node may pull different content",
+                        manifest.kind,
+                        container.name.as_deref().unwrap_or("?")
+                    ),
+                )
+                .severity(severity)
+                .evidence("image", image.clone())
+                .remediation("Reference the image by digest: `image: name:tag@sha256:<digest>`."),
+            );
         }
     }
     findings
@@ -248,6 +283,8 @@ fn ld_preload(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
             } else {
                 (Severity::Medium, "preloads a library into every process of the image")
             };
+            // An allocator preload is informational: it does not make the image suspicious.
+            let verdict = if allocator { Verdict::Safe } else { RULE.verdict };
             findings.push(
                 Finding::new(
                     &RULE,
@@ -255,6 +292,7 @@ fn ld_preload(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
                     format!("`ENV LD_PRELOAD={value}` {what}; on GPU hosts the image environment reached the NVIDIA Container Toolkit's privileged hook (CVE-2025-23266)"),
                 )
                 .severity(severity)
+                .verdict(verdict)
                 .evidence("LD_PRELOAD", value)
                 .remediation("Do not set LD_PRELOAD in the image; load allocators explicitly in the entrypoint, and keep the NVIDIA Container Toolkit at 1.17.8 or later."),
             );

@@ -142,22 +142,22 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             "PIP_EXTRA_INDEX_URL" if setting.value.trim().is_empty() && setting.how == "ARG" => (
                 Severity::Medium,
                 Confidence::Low,
-                format!("build argument PIP_EXTRA_INDEX_URL declared in {}: when the build passes it, every pip install in the image uses an extra index; {PIP_SEMANTICS}", facts.kind.format()),
+                format!("build argument PIP_EXTRA_INDEX_URL declared in {}: when the build passes it, every pip install in the image uses an extra index; {PIP_SEMANTICS}", facts.kind.describe()),
             ),
             "PIP_EXTRA_INDEX_URL" if !setting.value.trim().is_empty() => (
                 Severity::High,
                 Confidence::High,
-                format!("PIP_EXTRA_INDEX_URL set ({}) in {}: every pip install that follows uses the extra index; {PIP_SEMANTICS}", setting.how, facts.kind.format()),
+                format!("PIP_EXTRA_INDEX_URL set ({}) in {}: every pip install that follows uses the extra index; {PIP_SEMANTICS}", setting.how, facts.kind.describe()),
             ),
             "UV_INDEX_STRATEGY" if setting.value.trim().trim_matches(['"', '\'']).starts_with("unsafe-") => (
                 Severity::High,
                 Confidence::High,
-                format!("UV_INDEX_STRATEGY={} ({}) in {}: uv then considers every index for every package, like pip, so a public upload can shadow an internal name", setting.value.trim(), setting.how, facts.kind.format()),
+                format!("UV_INDEX_STRATEGY={} ({}) in {}: uv then considers every index for every package, like pip, so a public upload can shadow an internal name", setting.value.trim(), setting.how, facts.kind.describe()),
             ),
             "UV_EXTRA_INDEX_URL" if !setting.value.trim().is_empty() => (
                 Severity::Low,
                 Confidence::Low,
-                format!("UV_EXTRA_INDEX_URL set ({}) in {}: {UV_SEMANTICS}; safe only while the extra index is the internal one and holds every internal name", setting.how, facts.kind.format()),
+                format!("UV_EXTRA_INDEX_URL set ({}) in {}: {UV_SEMANTICS}; safe only while the extra index is the internal one and holds every internal name", setting.how, facts.kind.describe()),
             ),
             _ => continue,
         };

@@ -20,11 +20,13 @@ artefact hashes.
 
 An install is accepted when:
 - it passes `--require-hashes` (or `PIP_REQUIRE_HASHES`/`UV_REQUIRE_HASHES` is set);
-- every `-r` file it reads puts pip in hash-checking mode. mlvet follows `-r` into the file (and
-  its own `-r` includes) beside the file, at the repository root, or by name when the Dockerfile
-  copied it elsewhere. pip's rule applies: a `--hash` on any line (or a `--require-hashes` line)
-  turns hash checking on for the whole install, which then fails rather than installs anything
-  unhashed;
+- every `-r` file it reads (for `uv pip sync`, every file argument) puts the installer in
+  hash-checking mode. mlvet follows `-r` into the file (and its own `-r` includes) beside the
+  file, at the repository root, or by name when the Dockerfile copied it elsewhere. pip's rule: a
+  `--hash` on any line (or a `--require-hashes` line) turns hash checking on for the whole
+  install, which then fails rather than installs anything unhashed. uv's rule: uv only verifies
+  the hashes present, so the file needs a `--require-hashes` line or a `--hash` on every
+  requirement (a compiled lock);
 - it is `uv sync --locked` or `uv sync --frozen` (installs exactly `uv.lock`, which records a
   sha256 for every artefact);
 - it only installs local files with `--no-deps` (a wheel built or copied in the same build, or the
@@ -105,8 +107,12 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         if requires_hashes {
             continue;
         }
-        let files = option_values(install.args, &["-r", "--requirement"]);
-        let targets = install.targets();
+        let mut files = option_values(install.args, &["-r", "--requirement"]);
+        let mut targets = install.targets();
+        if install.action == Action::PipSync {
+            // `uv pip sync FILE…`: the positional arguments are requirements files.
+            files.append(&mut targets);
+        }
         let local_only = !targets.is_empty() && targets.iter().all(|t| is_local(t));
         let editable_local = option_values(install.args, &["-e", "--editable"])
             .iter()
@@ -118,7 +124,7 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         let mut confidence = Confidence::High;
         let mut read_note = None;
         if !files.is_empty() {
-            match requirements::hash_mode(&files, &bases) {
+            match requirements::hash_mode_for(&files, &bases, install.installer == Installer::Uv) {
                 HashMode::Hashed if targets.is_empty() || targets.iter().all(|t| is_local(t)) => {
                     continue;
                 }

@@ -90,7 +90,7 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
                         "HF_DATASETS_TRUST_REMOTE_CODE={} ({}) in {}: `datasets` below 4.0 then runs the loading script of every Hub dataset it loads",
                         setting.value.trim(),
                         setting.how,
-                        facts.kind.format()
+                        facts.kind.describe()
                     ),
                 )
                 .evidence("variable", setting.name.clone())
