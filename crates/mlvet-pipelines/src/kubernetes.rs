@@ -75,26 +75,17 @@ fn containers(doc: &Node) -> Vec<Container> {
 }
 
 fn container(node: &Node) -> Container {
-    let mut words: Vec<String> = Vec::new();
-    let mut first_line: Option<u32> = None;
+    let mut words: Vec<(String, u32)> = Vec::new();
     for key in ["command", "args"] {
         if let Some(items) = node.get(key).and_then(Node::as_seq) {
             for item in items {
                 if let Some(text) = item.as_str() {
-                    first_line.get_or_insert(item.line);
-                    words.push(text.to_string());
+                    words.push((text.to_string(), item.content_line()));
                 }
             }
         }
     }
-    let script = first_line.map(|line| {
-        let text = words
-            .iter()
-            .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        shell::parse(&text, line)
-    });
+    let script = script_of(&words);
     let env = node
         .get("env")
         .and_then(Node::as_seq)
@@ -125,6 +116,28 @@ fn container(node: &Node) -> Container {
         env,
         line: node.line,
     }
+}
+
+/// The container's command line: `sh -c SCRIPT` is read as a script starting on the line of
+/// SCRIPT; anything else as one command on the line of its first word.
+fn script_of(words: &[(String, u32)]) -> Option<Script> {
+    let (first, first_line) = words.first()?;
+    let program = first.rsplit('/').next().unwrap_or(first);
+    if matches!(program, "sh" | "bash" | "dash" | "ash" | "zsh") {
+        if let Some(position) = words.iter().position(|(w, _)| {
+            w.starts_with('-') && !w.starts_with("--") && w.contains('c')
+        }) {
+            if let Some((script, line)) = words.get(position + 1) {
+                return Some(shell::parse(script, *line));
+            }
+        }
+    }
+    let text = words
+        .iter()
+        .map(|(w, _)| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(shell::parse(&text, *first_line))
 }
 
 #[cfg(test)]

@@ -88,11 +88,11 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         let Some(checkout) = job.steps.iter().find(|s| checks_out_pr(s)) else {
             continue;
         };
-        let Some((step, what)) = job
+        let Some((what, line)) = job
             .steps
             .iter()
             .filter(|s| s.index >= checkout.index)
-            .find_map(|s| executes(s, s.index == checkout.index).map(|w| (s, w)))
+            .find_map(|s| executes(s, s.index == checkout.index))
         else {
             continue;
         };
@@ -130,7 +130,7 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         };
         let mut finding = Finding::new(
             &RULE,
-            facts.at(step.line),
+            facts.at(line),
             format!(
                 "job `{}` runs on `{}`, checks out pull-request code (line {}) and then executes it ({what}) with {exposure} in scope",
                 job.id, trigger.event, checkout.line
@@ -213,10 +213,11 @@ pub fn checks_out_pr(step: &Step) -> bool {
 
 /// What the step executes of the checked-out tree, if anything. `same_step` skips the checkout
 /// command itself.
-pub fn executes(step: &Step, same_step: bool) -> Option<String> {
+/// Returns what runs and its line.
+pub fn executes(step: &Step, same_step: bool) -> Option<(String, u32)> {
     if let Some(uses) = &step.uses {
         if !same_step && uses.starts_with("./") {
-            return Some(format!("local action `{uses}`"));
+            return Some((format!("local action `{uses}`"), step.line));
         }
     }
     let script = step.script.as_ref()?;
@@ -224,7 +225,7 @@ pub fn executes(step: &Step, same_step: bool) -> Option<String> {
         .commands
         .iter()
         .find(|c| runs_repository_code(c))
-        .map(|c| format!("`{}`", c.display()))
+        .map(|c| (format!("`{}`", c.display()), c.line))
 }
 
 fn runs_repository_code(command: &Command) -> bool {
