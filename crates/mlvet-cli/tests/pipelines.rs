@@ -425,6 +425,8 @@ fn a_missing_zizmor_is_said_not_silent() {
 /// With the real zizmor on PATH (CI does not need it), its findings appear; without it the test
 /// says it was skipped.
 #[test]
+// Saying so when zizmor is not installed.
+#[allow(clippy::print_stderr)]
 fn real_zizmor_when_installed() {
     let Some(zizmor) = std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)

@@ -293,8 +293,8 @@ fn heredoc_markers(args: &str) -> Vec<(String, bool)> {
     let mut rest = args;
     while let Some(pos) = rest.find("<<") {
         let after = &rest[pos + 2..];
-        if after.starts_with('<') {
-            rest = &after[1..];
+        if let Some(here_string) = after.strip_prefix('<') {
+            rest = here_string;
             continue;
         }
         let (strip_tabs, after) = match after.strip_prefix('-') {

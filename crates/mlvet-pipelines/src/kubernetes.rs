@@ -123,15 +123,13 @@ fn container(node: &Node) -> Container {
 fn script_of(words: &[(String, u32)]) -> Option<Script> {
     let (first, first_line) = words.first()?;
     let program = first.rsplit('/').next().unwrap_or(first);
-    if matches!(program, "sh" | "bash" | "dash" | "ash" | "zsh") {
-        if let Some(position) = words.iter().position(|(w, _)| {
+    if matches!(program, "sh" | "bash" | "dash" | "ash" | "zsh")
+        && let Some(position) = words.iter().position(|(w, _)| {
             w.starts_with('-') && !w.starts_with("--") && w.contains('c')
-        }) {
-            if let Some((script, line)) = words.get(position + 1) {
+        })
+            && let Some((script, line)) = words.get(position + 1) {
                 return Some(shell::parse(script, *line));
             }
-        }
-    }
     let text = words
         .iter()
         .map(|(w, _)| format!("'{}'", w.replace('\'', "'\\''")))

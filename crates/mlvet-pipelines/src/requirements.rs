@@ -123,22 +123,20 @@ fn resolve(file: &str, bases: &[PathBuf]) -> Result<PathBuf, String> {
         .collect();
     for base in bases {
         let candidate = base.join(file);
-        if let Ok(real) = std::fs::canonicalize(&candidate) {
-            if roots.iter().any(|root| real.starts_with(root)) && real.is_file() {
+        if let Ok(real) = std::fs::canonicalize(&candidate)
+            && roots.iter().any(|root| real.starts_with(root)) && real.is_file() {
                 return Ok(real);
             }
-        }
     }
     // Inside a container image the file is usually copied to another folder (`COPY
     // requirements.txt /app/`): look for it by name in the same folders.
     if let Some(name) = Path::new(file).file_name() {
         for base in bases {
             let candidate = base.join(name);
-            if candidate.is_file() {
-                if let Ok(real) = std::fs::canonicalize(&candidate) {
+            if candidate.is_file()
+                && let Ok(real) = std::fs::canonicalize(&candidate) {
                     return Ok(real);
                 }
-            }
         }
     }
     Err(format!("`{file}` was not found beside the file or at the repository root"))

@@ -103,7 +103,7 @@ fn uses_artifact(step: &Step) -> Option<String> {
         return Some(format!("loads a model with `{loader}`"));
     }
     let script = step.script.as_ref()?;
-    script.commands.iter().find_map(|c| publish_or_load(c))
+    script.commands.iter().find_map(publish_or_load)
 }
 
 fn publish_or_load(command: &Command) -> Option<String> {

@@ -72,11 +72,10 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             .iter()
             .filter(|l| !is_github_hosted(&l.text) && !allowed.iter().any(|p| glob_match(p, &l.text)))
             .collect();
-        if let Some(group) = &job.runner_group {
-            if !allowed.iter().any(|p| glob_match(p, &group.text)) {
+        if let Some(group) = &job.runner_group
+            && !allowed.iter().any(|p| glob_match(p, &group.text)) {
                 labels.push(group);
             }
-        }
         if labels.is_empty() {
             continue;
         }

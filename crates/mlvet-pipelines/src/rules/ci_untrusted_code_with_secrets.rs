@@ -215,11 +215,10 @@ pub fn checks_out_pr(step: &Step) -> bool {
 /// command itself.
 /// Returns what runs and its line.
 pub fn executes(step: &Step, same_step: bool) -> Option<(String, u32)> {
-    if let Some(uses) = &step.uses {
-        if !same_step && uses.starts_with("./") {
+    if let Some(uses) = &step.uses
+        && !same_step && uses.starts_with("./") {
             return Some((format!("local action `{uses}`"), step.line));
         }
-    }
     let script = step.script.as_ref()?;
     script
         .commands
@@ -232,13 +231,12 @@ fn runs_repository_code(command: &Command) -> bool {
     let args = command.args();
     let first = args.first().map(String::as_str).unwrap_or("");
     // `python -m pip install …` is pip: it runs repository code only for local installs.
-    if command.program().starts_with("python") {
-        if let Some(install) = crate::installer::install_of(command) {
+    if command.program().starts_with("python")
+        && let Some(install) = crate::installer::install_of(command) {
             return install.targets().iter().any(|t| t.starts_with('.') || t.starts_with('/'))
                 || install.has_flag(&["-e", "--editable", "-r", "--requirement"])
                 || install.action == crate::installer::Action::ProjectSync;
         }
-    }
     match command.program() {
         "python" | "python3" | "py" | "pytest" | "tox" | "nox" | "make" | "cmake" | "torchrun"
         | "deepspeed" | "pre-commit" | "hatch" | "pdm" | "nbconvert" | "jupyter" | "papermill" => true,

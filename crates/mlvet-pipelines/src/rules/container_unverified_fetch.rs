@@ -441,7 +441,7 @@ mod tests {
         args.insert("BASE".to_string(), "nvidia/cuda:12.4.1".to_string());
         assert_eq!(substitute("${BASE}", &args), ("nvidia/cuda:12.4.1".to_string(), false));
         assert_eq!(substitute("img:${TAG:-1.0}", &args), ("img:1.0".to_string(), false));
-        assert_eq!(substitute("$MISSING", &args).1, true);
+        assert!(substitute("$MISSING", &args).1);
         assert_eq!(tag_of("registry.invalid:5000/org/img"), None);
         assert_eq!(tag_of("registry.invalid:5000/org/img:2"), Some("2"));
     }
