@@ -4,6 +4,7 @@ large set of workflows (issue 10, pipelines part).
 
 Usage:
   python3 scripts/bench_pipelines.py --mlvet PATH/TO/mlvet [--zizmor PATH] [--copies 500] [--runs 3]
+      [--library PATH/TO/pipeline_bench]   # the crate's example: parsers + rules, no CLI
   python3 scripts/bench_pipelines.py --write-fixture [--zizmor PATH]
 
 Without --zizmor a throwaway venv /tmp/venv-pipelines-bench gets `zizmor==1.32.0` from the default
@@ -141,7 +142,7 @@ def best_of(runs: int, command: list[str], env: dict) -> float:
     return best
 
 
-def speed(mlvet: str, zizmor: str, copies: int, runs: int) -> None:
+def speed(mlvet: str, zizmor: str, copies: int, runs: int, library: str | None) -> None:
     sources = [p for p in workflow_files(FIXTURES) if "workflows" in p.parts]
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "repo" / ".github" / "workflows"
@@ -164,6 +165,9 @@ def speed(mlvet: str, zizmor: str, copies: int, runs: int) -> None:
         print("|---|---|---|")
         print(f"| mlvet scan (pipeline rules) | {t_m:.2f} s | {count / t_m:.0f} |")
         print(f"| zizmor {ZIZMOR_VERSION} --offline | {t_z:.2f} s | {count / t_z:.0f} |")
+        if library:
+            out = subprocess.run([library, repo, str(runs)], capture_output=True, check=True)
+            print(f"\nmlvet-pipelines alone (`{Path(library).name}`): {out.stdout.decode().strip()}")
 
 
 def main() -> None:
@@ -173,6 +177,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write-fixture", action="store_true")
+    parser.add_argument("--library")
     args = parser.parse_args()
     zizmor = ensure_zizmor(args.zizmor)
     if args.write_fixture:
@@ -181,7 +186,7 @@ def main() -> None:
     if not args.mlvet:
         parser.error("--mlvet is required")
     compare(args.mlvet, zizmor)
-    speed(args.mlvet, zizmor, args.copies, args.runs)
+    speed(args.mlvet, zizmor, args.copies, args.runs, args.library)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ const EXPECTED_UNSAFE: &[(&str, &str, u64)] = &[
     ("docker/Dockerfile.dev", "container-unverified-fetch", 1),
     ("docker/Dockerfile.dev", "index-confusion", 2),
     ("docker/Dockerfile.dev", "install-without-hashes", 2),
+    // Compose service
+    ("docker/docker-compose.yml", "container-unverified-fetch", 4),
+    ("docker/docker-compose.yml", "remote-code-flag", 5),
+    ("docker/docker-compose.yml", "remote-code-flag", 7),
     // Kubernetes deployment
     ("k8s/vllm.yaml", "container-unverified-fetch", 15),
     ("k8s/vllm.yaml", "remote-code-flag", 18),
@@ -162,7 +166,7 @@ fn unsafe_pipelines_are_reported_with_file_and_line() {
         .collect();
     assert_eq!(
         formats.into_iter().collect::<Vec<_>>(),
-        vec!["dockerfile", "github-action", "github-workflow", "kubernetes", "shell"]
+        vec!["docker-compose", "dockerfile", "github-action", "github-workflow", "kubernetes", "shell"]
     );
     // `requirements.txt` is a dependency manifest, not a pipeline: left to the inventory.
     assert!(
@@ -448,4 +452,18 @@ fn real_zizmor_when_installed() {
             .any(|(_, rule, _)| rule == "zizmor/dangerous-triggers"),
         "{report:#}"
     );
+}
+
+/// Content decides before the name: a text (protocol 0) pickle saved as `setup.sh` is still read by
+/// the pickle scanner, not taken for a shell script.
+#[test]
+fn a_pickle_named_like_a_script_is_still_a_pickle() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("setup.sh"), b"cos\nsystem\n(S'echo pwned'\ntR.").expect("write");
+    let input = dir.path().to_string_lossy().into_owned();
+    let (report, out) = scan_json(&input, &["--no-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let artifact = &report["artifacts"][0];
+    assert_eq!(artifact["kind"], "model", "{report:#}");
+    assert_eq!(artifact["verdict"], "malicious", "{report:#}");
 }

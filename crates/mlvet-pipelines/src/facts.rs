@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mlvet_core::{Confidence, Finding, Location, RuleMeta, Severity, Verdict};
+use mlvet_core::{Confidence, Finding, Location, Severity, Verdict};
 
 use crate::dockerfile::Dockerfile;
 use crate::kubernetes::Manifest;
@@ -21,6 +21,7 @@ pub enum SourceKind {
     Workflow,
     Action,
     Kubernetes,
+    Compose,
     Notebook,
 }
 
@@ -33,6 +34,7 @@ impl SourceKind {
             SourceKind::Workflow => "github-workflow",
             SourceKind::Action => "github-action",
             SourceKind::Kubernetes => "kubernetes",
+            SourceKind::Compose => "docker-compose",
             SourceKind::Notebook => "notebook",
         }
     }
@@ -45,6 +47,7 @@ impl SourceKind {
             SourceKind::Workflow => "a workflow",
             SourceKind::Action => "a composite action",
             SourceKind::Kubernetes => "a Kubernetes manifest",
+            SourceKind::Compose => "a Compose file",
             SourceKind::Notebook => "a notebook",
         }
     }
@@ -55,7 +58,7 @@ impl SourceKind {
             SourceKind::Dockerfile => "a Dockerfile RUN",
             SourceKind::Shell => "a shell script",
             SourceKind::Workflow | SourceKind::Action => "a CI step",
-            SourceKind::Kubernetes => "a container command",
+            SourceKind::Kubernetes | SourceKind::Compose => "a container command",
             SourceKind::Notebook => "a notebook shell line",
         }
     }
@@ -152,19 +155,11 @@ pub fn external_finding(
     location: Location,
     message: impl Into<String>,
 ) -> Finding {
-    let meta = RuleMeta {
-        id,
-        category: "pipeline",
-        summary: "",
-        default_severity: severity,
-        verdict: Verdict::Suspicious,
-        docs: "",
-    };
     Finding {
-        rule: meta.id,
+        rule: id,
         severity,
         confidence: Confidence::High,
-        verdict: meta.verdict,
+        verdict: Verdict::Suspicious,
         message: message.into(),
         location,
         evidence: Vec::new(),

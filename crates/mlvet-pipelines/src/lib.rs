@@ -3,7 +3,8 @@
 //! - Parsers, each usable alone and bounded: [`dockerfile`] (instructions, continuations,
 //!   here-documents, `ENV`/`ARG`, `RUN` shell and exec forms), [`shell`] (a word-splitting command
 //!   extractor), [`workflow`] (GitHub Actions workflows and composite actions) and [`kubernetes`]
-//!   (container `command`/`args`/`env` in any manifest), all over a positioned YAML tree
+//!   (container `command`/`args`/`env` in any manifest) and [`compose`] (Docker Compose
+//!   services), all over a positioned YAML tree
 //!   ([`yaml`]) so every finding has a line.
 //! - Rules ([`rules`]): `install-without-hashes`, `ci-untrusted-code-with-secrets`,
 //!   `ci-pr-self-hosted-runner`, `ci-artifact-poisoning`, `remote-code-flag`,
@@ -15,6 +16,7 @@
 //!
 //! Nothing here runs the files it reads, and nothing prints.
 
+pub mod compose;
 pub mod dockerfile;
 pub mod facts;
 pub mod installer;
@@ -86,6 +88,9 @@ pub fn detect(path: &Path, prefix: &[u8]) -> Option<SourceKind> {
         }
         if name == "action.yml" || name == "action.yaml" {
             return Some(SourceKind::Action);
+        }
+        if compose::is_compose_name(&name) {
+            return Some(SourceKind::Compose);
         }
         if kubernetes::looks_like_manifest(&text) {
             return Some(SourceKind::Kubernetes);
@@ -266,7 +271,11 @@ pub fn analyze(
                 }
             }
         }
-        SourceKind::Kubernetes => match kubernetes::parse(text) {
+        SourceKind::Kubernetes | SourceKind::Compose => match if kind == SourceKind::Compose {
+            compose::parse(text)
+        } else {
+            kubernetes::parse(text)
+        } {
             Ok(manifests) => {
                 for manifest in &manifests {
                     for container in &manifest.containers {

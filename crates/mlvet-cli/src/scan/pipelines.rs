@@ -1,5 +1,5 @@
 //! The scan's hook into `mlvet-pipelines`: Dockerfiles, shell scripts, GitHub Actions workflows
-//! and composite actions, Kubernetes manifests; then zizmor over the workflows when it is there.
+//! and composite actions, Kubernetes manifests, Compose files; then zizmor over the workflows when it is there.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +24,12 @@ pub fn scan_one(
             }));
         }
     };
+    // Content decides before the name: a model saved under a pipeline-like name (a text pickle
+    // called `setup.sh`) still goes to the model scanners.
+    let sniffed = prefix.get(..mlvet_formats::SNIFF_LEN).unwrap_or(&prefix);
+    if mlvet_formats::sniff(sniffed) != mlvet_formats::Format::NotAModel {
+        return None;
+    }
     let kind = mlvet_pipelines::detect(&file.path, &prefix)?;
     match mlvet_pipelines::scan_file(&file.path, &file.display, kind, settings) {
         Ok(Some(report)) => Some(Ok(report)),
