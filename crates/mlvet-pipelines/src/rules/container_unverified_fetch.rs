@@ -17,7 +17,7 @@ pub static RULE: RuleMeta = RuleMeta {
     docs: r#"## What it does
 Reports what a build or pipeline fetches without verifying it:
 - Dockerfile `FROM` without an `@sha256:` digest (build arguments in `FROM` resolved from their
-  defaults; `scratch` and earlier stages skipped), and Kubernetes container `image`s likewise.
+  defaults; `scratch` and earlier stages skipped), and Kubernetes and Compose `image`s likewise.
   High when the image has no tag or `:latest`.
 - `curl … | sh` (or `wget -O- … | bash`, `| python`, `| sudo sh`) and `sh -c "$(curl …)"`: a
   script downloaded and run unseen, in Dockerfiles, shell scripts, CI steps and notebooks.

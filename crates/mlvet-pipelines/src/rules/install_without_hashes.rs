@@ -14,9 +14,9 @@ pub static RULE: RuleMeta = RuleMeta {
     verdict: Verdict::Suspicious,
     docs: r#"## What it does
 Finds `pip install`, `python -m pip install`, `uv pip install`, `uv pip sync` and `uv sync` in
-Dockerfile `RUN`s, shell scripts, GitHub Actions `run:` steps, composite actions, Kubernetes
-container commands and notebook `!`/`%pip` lines, and reports those that install without checking
-artefact hashes.
+Dockerfile `RUN`s, shell scripts, GitHub Actions `run:` steps, composite actions, Kubernetes and
+Docker Compose container commands and notebook `!`/`%pip` lines, and reports those that install
+without checking artefact hashes.
 
 An install is accepted when:
 - it passes `--require-hashes` (or `PIP_REQUIRE_HASHES`/`UV_REQUIRE_HASHES` is set);

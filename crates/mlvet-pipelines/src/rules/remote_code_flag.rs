@@ -20,9 +20,10 @@ that loads it:
 - `--trust-remote-code` (and `--trust_remote_code`, `--trust-remote-code=true`) on command lines:
   `vllm serve`, `python -m sglang.launch_server`, `text-generation-launcher`, `optimum-cli export`,
   `lm_eval --model_args …,trust_remote_code=True`, in shell scripts, Dockerfile `RUN`/`CMD`/
-  `ENTRYPOINT`, CI `run:` steps, Kubernetes container `command`/`args` and notebook `!` lines;
+  `ENTRYPOINT`, CI `run:` steps, Kubernetes container `command`/`args`, Docker Compose
+  `command`/`entrypoint` and notebook `!` lines;
 - `HF_DATASETS_TRUST_REMOTE_CODE` set to `1`/`true`/`yes` in a Dockerfile `ENV`/`ARG`, a workflow or
-  job `env:`, a Kubernetes container `env`, or an `export`;
+  job `env:`, a Kubernetes container `env`, a Compose `environment`, or an `export`;
 - in Python code, `trust_remote_code=True` and `torch.hub.load(..., trust_repo=True)` (reported by
   the Python analysis under this id).
 
