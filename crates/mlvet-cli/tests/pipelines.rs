@@ -467,3 +467,20 @@ fn a_pickle_named_like_a_script_is_still_a_pickle() {
     assert_eq!(artifact["kind"], "model", "{report:#}");
     assert_eq!(artifact["verdict"], "malicious", "{report:#}");
 }
+
+/// A self-hosted job that keeps fork pull requests out is still reported, at medium.
+#[test]
+fn fork_guarded_self_hosted_jobs_are_medium() {
+    let project = tempfile::tempdir().expect("project");
+    let workflows = project.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    std::fs::write(
+        workflows.join("gpu.yml"),
+        "on: pull_request\njobs:\n  gpu:\n    if: github.event.pull_request.head.repo.full_name == github.repository\n    runs-on: [self-hosted, a100]\n    steps:\n      - run: pytest\n",
+    )
+    .expect("write");
+    let input = project.path().to_string_lossy().into_owned();
+    let (report, _) = scan_json(&input, &["--no-config"]);
+    let found = finding(&report, "gpu.yml", "ci-pr-self-hosted-runner", 5);
+    assert_eq!(found["severity"], "medium", "{found:#}");
+}

@@ -21,7 +21,10 @@ job's matrix. GitHub-hosted labels (`ubuntu-*`, `macos-*`, `windows-*` images, w
 `-large`, `-xlarge`, `-intel`, `-N-cores` variants) are not reported.
 
 Critical when a label names a GPU or accelerator (`gpu`, `cuda`, `nvidia`, `rocm`, `tpu`, `a100`,
-`h100`, `l4`, `t4`, `v100`, `mi300`, AWS `g5`/`p4d`-style instance families…).
+`h100`, `l4`, `t4`, `v100`, `mi300`, AWS `g5`/`p4d`-style instance families…). Medium, whatever
+the runner, when the job's `if:` keeps fork pull requests out
+(`github.event.pull_request.head.repo.full_name == github.repository`,
+`!github.event.pull_request.head.repo.fork`).
 
 Larger GitHub-hosted runners and organisation runner groups cannot be told apart from self-hosted
 ones statically: allow them in `mlvet.toml`:
@@ -86,6 +89,10 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             .collect();
         let names: Vec<&str> = labels.iter().map(|l| l.text.as_str()).collect();
         let severity = if gpu.is_empty() { Severity::High } else { Severity::Critical };
+        // A condition that keeps fork pull requests off the runner lowers the risk to what
+        // collaborators with write access can already do.
+        let forks_excluded = job.if_condition.as_deref().is_some_and(excludes_forks);
+        let severity = if forks_excluded { Severity::Medium } else { severity };
         let what = if gpu.is_empty() {
             "a self-hosted or custom runner"
         } else {
@@ -118,12 +125,24 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         for label in &labels {
             finding = finding.evidence("runner", label.text.clone());
         }
-        if job.if_condition.is_some() {
-            finding = finding.evidence("if", job.if_condition.clone().unwrap_or_default());
+        if let Some(condition) = &job.if_condition {
+            finding = finding.evidence("if", condition.clone());
+        }
+        if forks_excluded {
+            finding = finding.evidence("note", "the job's `if:` excludes pull requests from forks");
         }
         findings.push(finding);
     }
     findings
+}
+
+/// An `if:` that only lets pull requests from the repository itself through.
+fn excludes_forks(condition: &str) -> bool {
+    let compact: String = condition.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.contains("pull_request.head.repo.full_name==github.repository")
+        || compact.contains("github.repository==github.event.pull_request.head.repo.full_name")
+        || compact.contains("pull_request.head.repo.fork==false")
+        || compact.contains("!github.event.pull_request.head.repo.fork")
 }
 
 /// A GitHub-hosted runner image label.
@@ -214,5 +233,9 @@ mod tests {
         assert!(!is_gpu_label("linux-x64"));
         assert!(glob_match("gpu-ephemeral-*", "GPU-ephemeral-8"));
         assert!(!glob_match("gpu-*", "cpu-1"));
+        assert!(excludes_forks(
+            "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+        ));
+        assert!(!excludes_forks("github.event_name == 'pull_request'"));
     }
 }
