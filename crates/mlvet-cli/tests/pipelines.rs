@@ -484,3 +484,18 @@ fn fork_guarded_self_hosted_jobs_are_medium() {
     let found = finding(&report, "gpu.yml", "ci-pr-self-hosted-runner", 5);
     assert_eq!(found["severity"], "medium", "{found:#}");
 }
+
+/// A workflow that is not YAML is a scan error naming the file and the line, never a clean file.
+#[test]
+fn an_unparsable_workflow_is_a_scan_error() {
+    let project = tempfile::tempdir().expect("project");
+    let workflows = project.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    std::fs::write(workflows.join("broken.yml"), "on: [push\njobs:\n  a: {\n").expect("write");
+    let input = project.path().to_string_lossy().into_owned();
+    let (report, out) = scan_json(&input, &["--no-config"]);
+    assert_eq!(out.status.code(), Some(3), "{report:#}");
+    let error = &report["errors"][0];
+    assert!(error["path"].as_str().is_some_and(|p| p.ends_with("broken.yml")), "{error:#}");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("YAML")), "{error:#}");
+}

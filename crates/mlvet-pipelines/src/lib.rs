@@ -54,6 +54,10 @@ pub fn rules() -> Vec<&'static RuleMeta> {
 pub enum PipelineError {
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
+    /// The file is named like a pipeline file but cannot be parsed (its CI system or Kubernetes
+    /// would refuse it too); reported as a scan error, never as a clean file.
+    #[error("cannot parse as {kind}: {message}")]
+    Parse { kind: &'static str, message: String },
 }
 
 /// Which pipeline file `path` is, by its name and (for Kubernetes manifests and extension-less
@@ -142,6 +146,12 @@ pub fn scan_file(
     let Some(analysis) = analysis else {
         return Ok(None);
     };
+    if let Some(message) = analysis.error {
+        return Err(PipelineError::Parse {
+            kind: kind.format(),
+            message,
+        });
+    }
     let mut report = ArtifactReport::new(
         display.to_string(),
         kind.format().to_string(),
@@ -162,6 +172,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub fully_inspected: bool,
     pub metadata: Vec<(String, String)>,
+    /// Why the file could not be parsed at all.
+    pub error: Option<String>,
 }
 
 /// Parses `text` as a pipeline file of `kind` and runs every rule. `None` for YAML that does not
@@ -299,6 +311,7 @@ pub fn analyze(
         findings: rules::check(&facts),
         fully_inspected,
         metadata,
+        error: None,
     })
 }
 
@@ -306,7 +319,8 @@ fn unparsed(_display: &str, error: String) -> Analysis {
     Analysis {
         findings: Vec::new(),
         fully_inspected: false,
-        metadata: vec![("error".to_string(), error)],
+        metadata: Vec::new(),
+        error: Some(error),
     }
 }
 
