@@ -116,6 +116,11 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
     /// OpenVEX documents, resolved against `root`.
     pub vex: Vec<PathBuf>,
+    /// `[pipelines] allowed-runners`: runner labels or groups (`*` globs) that pull-request jobs
+    /// may use without a `ci-pr-self-hosted-runner` finding.
+    pub allowed_runners: Vec<String>,
+    /// `[pipelines] zizmor`: run zizmor on workflows when it is on PATH (default true).
+    pub zizmor: Option<bool>,
 }
 
 impl Config {
@@ -134,6 +139,8 @@ impl Config {
             platform: None,
             ignores: Vec::new(),
             vex: Vec::new(),
+            allowed_runners: Vec::new(),
+            zizmor: None,
         }
     }
 
@@ -194,6 +201,15 @@ struct RawConfig {
     ignore: Vec<Spanned<RawIgnore>>,
     #[serde(default)]
     vex: Vec<Spanned<String>>,
+    pipelines: Option<RawPipelines>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPipelines {
+    #[serde(default)]
+    allowed_runners: Vec<Spanned<String>>,
+    zizmor: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -324,6 +340,24 @@ impl Validator<'_> {
                 return Err(self.invalid(file.span(), "vex", "empty path"));
             }
             config.vex.push(config.root.join(file.get_ref()));
+        }
+        if let Some(pipelines) = raw.pipelines {
+            if pipelines.allowed_runners.len() > MAX_ENTRIES {
+                let span = pipelines.allowed_runners.first().map_or(0..0, Spanned::span);
+                return Err(self.invalid(
+                    span,
+                    "pipelines.allowed-runners",
+                    format!("more than {MAX_ENTRIES} entries"),
+                ));
+            }
+            for runner in pipelines.allowed_runners {
+                let text = runner.get_ref().trim();
+                if text.is_empty() {
+                    return Err(self.invalid(runner.span(), "pipelines.allowed-runners", "empty label"));
+                }
+                config.allowed_runners.push(text.to_string());
+            }
+            config.zizmor = pipelines.zizmor;
         }
         Ok(config)
     }
@@ -605,6 +639,17 @@ reason = "test fixtures"
     }
 
     #[test]
+    fn pipeline_settings_are_read() {
+        let config = parse_toml(
+            "[pipelines]\nallowed-runners = [\"gpu-ephemeral-*\", \"org-8core\"]\nzizmor = false\n",
+        )
+        .expect("valid");
+        assert_eq!(config.allowed_runners, vec!["gpu-ephemeral-*", "org-8core"]);
+        assert_eq!(config.zizmor, Some(false));
+        assert!(parse_toml("[pipelines]\nrunners = []\n").is_err());
+    }
+
+    #[test]
     fn bad_values_are_errors() {
         for (text, key) in [
             ("fail-on = \"severe\"", "fail-on"),
@@ -621,6 +666,7 @@ reason = "test fixtures"
                 "ignore.expires",
             ),
             ("[policy]\nallow = [\"nodots\"]", "policy.allow"),
+            ("[pipelines]\nallowed-runners = [\" \"]", "pipelines.allowed-runners"),
             (
                 "[policy]\nallow = [{ module = \"m\", names = [\"X\"] }]",
                 "policy.allow",

@@ -29,6 +29,8 @@ pub enum ArtifactKind {
     /// A dependency manifest, lockfile, environment or SBOM (its records are in
     /// [`ScanReport::packages`]).
     Dependencies,
+    /// A pipeline file: Dockerfile, shell script, CI workflow, Kubernetes manifest.
+    Pipeline,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).

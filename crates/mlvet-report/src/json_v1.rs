@@ -97,7 +97,7 @@ pub struct Artifact {
     pub size: u64,
     /// Unsuppressed findings on this artefact.
     pub finding_count: u64,
-    /// Since 1.1: `model` or `dependencies`.
+    /// Since 1.1: `model` or `dependencies`; `pipeline` for pipeline files.
     #[serde(default)]
     pub kind: ArtifactKind,
     /// Since 1.1: lower-case hex SHA-256 of the file when the scan hashed it.
@@ -118,6 +118,8 @@ pub enum ArtifactKind {
     #[default]
     Model,
     Dependencies,
+    /// A Dockerfile, shell script, CI workflow or Kubernetes manifest.
+    Pipeline,
 }
 
 /// Since 1.1: the repository an artefact came from.
@@ -489,6 +491,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
             kind: match artifact.kind {
                 mlvet_core::ArtifactKind::Model => ArtifactKind::Model,
                 mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
+                mlvet_core::ArtifactKind::Pipeline => ArtifactKind::Pipeline,
             },
             sha256: artifact.sha256.clone(),
             origin: artifact.origin.as_ref().map(Origin::from),

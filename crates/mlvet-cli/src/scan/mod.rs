@@ -6,6 +6,7 @@ mod hash;
 mod hub;
 mod no_database;
 mod packages;
+mod pipelines;
 pub mod settings;
 
 use std::io::IsTerminal;
@@ -136,7 +137,11 @@ pub fn build_report(
         .map(|file| {
             progress.start(&file.display);
             let size = file.size;
-            let outcome = scan_one(file, &options, &roots, inventory_enabled, hash_models);
+            let outcome = match pipelines::scan_one(&file, &settings.pipelines) {
+                Some(Ok(report)) => Outcome::Model(report),
+                Some(Err(error)) => Outcome::Failed(error),
+                None => scan_one(file, &options, &roots, inventory_enabled, hash_models),
+            };
             progress.done(size);
             outcome
         })
@@ -166,6 +171,7 @@ pub fn build_report(
     }
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     hub::scan_into(&hub_targets, args, &options, &mut report)?;
+    pipelines::run_zizmor(&mut report, &walked, settings.zizmor);
     if !inventories.is_empty() {
         let target = settings
             .python_version
@@ -267,7 +273,7 @@ fn scan_one(
     }
 }
 
-fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     mlvet_formats::open_regular(path)?

@@ -21,6 +21,10 @@ pub struct ScanSettings {
     pub config_policy: Option<mlvet_pickle::Policy>,
     pub ignores: Vec<mlvet_config::Ignore>,
     pub vex: Vec<VexDocument>,
+    /// `[pipelines]` settings (runner allow-list).
+    pub pipelines: mlvet_pipelines::Settings,
+    /// Run zizmor on workflows when it is on PATH (`[pipelines] zizmor`, `MLVET_ZIZMOR=off`).
+    pub zizmor: bool,
     config_excludes: PathGlobs,
     flag_excludes: PathGlobs,
 }
@@ -106,6 +110,11 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         config_policy: config.policy,
         ignores: config.ignores,
         vex,
+        pipelines: mlvet_pipelines::Settings {
+            allowed_runners: config.allowed_runners,
+        },
+        zizmor: config.zizmor.unwrap_or(true)
+            && std::env::var_os("MLVET_ZIZMOR").is_none_or(|v| v != "off"),
         config_excludes,
         flag_excludes,
     })
