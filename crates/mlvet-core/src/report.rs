@@ -29,6 +29,10 @@ pub enum ArtifactKind {
     /// A dependency manifest, lockfile, environment or SBOM (its records are in
     /// [`ScanReport::packages`]).
     Dependencies,
+    /// A project configuration, data-tracking or secret-bearing file read by the registry and
+    /// data analyses (`pip.conf`, `uv.toml`, `Pipfile`, `.dvc`, `dvc.lock`, `.lfsconfig`, `.env`,
+    /// Git LFS objects...).
+    Project,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).

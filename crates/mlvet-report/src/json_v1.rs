@@ -118,6 +118,8 @@ pub enum ArtifactKind {
     #[default]
     Model,
     Dependencies,
+    /// Project configuration and data-tracking files (registries and data analyses).
+    Project,
 }
 
 /// Since 1.1: the repository an artefact came from.
@@ -489,6 +491,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
             kind: match artifact.kind {
                 mlvet_core::ArtifactKind::Model => ArtifactKind::Model,
                 mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
+                mlvet_core::ArtifactKind::Project => ArtifactKind::Project,
             },
             sha256: artifact.sha256.clone(),
             origin: artifact.origin.as_ref().map(Origin::from),

@@ -21,6 +21,8 @@ pub struct ScanSettings {
     pub config_policy: Option<mlvet_pickle::Policy>,
     pub ignores: Vec<mlvet_config::Ignore>,
     pub vex: Vec<VexDocument>,
+    /// The configuration's `[sources]` policy (registries and data analyses).
+    pub sources: mlvet_config::Sources,
     config_excludes: PathGlobs,
     flag_excludes: PathGlobs,
 }
@@ -106,6 +108,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         config_policy: config.policy,
         ignores: config.ignores,
         vex,
+        sources: config.sources,
         config_excludes,
         flag_excludes,
     })
