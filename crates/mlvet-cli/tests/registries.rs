@@ -40,7 +40,9 @@ fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_j
 }
 
 fn path_ends(finding: &serde_json::Value, suffix: &str) -> bool {
-    finding["path"].as_str().is_some_and(|p| p.ends_with(suffix))
+    finding["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with(suffix))
 }
 
 fn evidence<'a>(finding: &'a serde_json::Value, label: &str) -> Option<&'a str> {
@@ -69,7 +71,11 @@ fn index_confusion_names_the_installer_for_each_configuration() {
             .filter_map(|f| evidence(f, "installer"))
             .collect()
     };
-    assert_eq!(installer_of("index-unsafe/requirements.txt"), vec!["pip"], "{report:#}");
+    assert_eq!(
+        installer_of("index-unsafe/requirements.txt"),
+        vec!["pip"],
+        "{report:#}"
+    );
     assert_eq!(installer_of("pipconf/pip.conf"), vec!["pip"]);
     assert_eq!(installer_of("uv/pyproject.toml"), vec!["uv"]);
     assert_eq!(installer_of("uvtoml/uv.toml"), vec!["uv"]);
@@ -84,9 +90,14 @@ fn index_confusion_names_the_installer_for_each_configuration() {
     assert_eq!(requirements["line"], 2);
     let message = requirements["message"].as_str().expect("message");
     assert!(message.contains("highest version"), "{message}");
-    let uv_toml = found.iter().find(|f| path_ends(f, "uv.toml")).expect("uv.toml");
+    let uv_toml = found
+        .iter()
+        .find(|f| path_ends(f, "uv.toml"))
+        .expect("uv.toml");
     assert!(
-        uv_toml["message"].as_str().is_some_and(|m| m.contains("before index-url")),
+        uv_toml["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("before index-url")),
         "{uv_toml:#}"
     );
 }
@@ -95,7 +106,10 @@ fn index_confusion_names_the_installer_for_each_configuration() {
 fn safe_index_configurations_are_not_reported() {
     let data = tempfile::tempdir().expect("tmp");
     let report = scan_json(data.path(), &fixture("index-safe"), &[]);
-    assert!(findings_of(&report, "index-confusion").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "index-confusion").is_empty(),
+        "{report:#}"
+    );
     assert!(findings_of(&report, "lock-index-mismatch").is_empty());
 }
 
@@ -118,7 +132,10 @@ fn lockfiles_resolved_from_another_index_are_reported() {
         assert!(found[0]["line"].as_u64().is_some(), "{dir}: line");
     }
     let report = scan_json(data.path(), &fixture("uv-bound"), &[]);
-    assert!(findings_of(&report, "lock-index-mismatch").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "lock-index-mismatch").is_empty(),
+        "{report:#}"
+    );
 }
 
 // ---- data-hash-mismatch (DVC) ----
@@ -128,19 +145,35 @@ fn dvc_data_changed_outside_dvc_is_reported_with_the_changed_files() {
     let data = tempfile::tempdir().expect("tmp");
     let report = scan_json(data.path(), &fixture("dvc-tampered"), &[]);
     let found = findings_of(&report, "data-hash-mismatch");
-    let raw = found.iter().find(|f| path_ends(f, "raw.txt.dvc")).expect("raw.txt.dvc");
+    let raw = found
+        .iter()
+        .find(|f| path_ends(f, "raw.txt.dvc"))
+        .expect("raw.txt.dvc");
     assert_eq!(raw["severity"], "high");
-    assert_eq!(evidence(raw, "recorded md5"), Some("b1946ac92492d2347c6235b4d2611184"));
-    let images = found.iter().find(|f| path_ends(f, "images.dvc")).expect("images.dvc");
+    assert_eq!(
+        evidence(raw, "recorded md5"),
+        Some("b1946ac92492d2347c6235b4d2611184")
+    );
+    let images = found
+        .iter()
+        .find(|f| path_ends(f, "images.dvc"))
+        .expect("images.dvc");
     assert_eq!(evidence(images, "changed"), Some("cat.txt"), "{images:#}");
     assert_eq!(evidence(images, "added"), Some("extra.txt"));
     assert!(
-        found.iter().any(|f| f["path"].as_str().is_some_and(|p| p.contains(".dvc/cache/files/md5/"))
-            && f["message"].as_str().is_some_and(|m| m.contains("content address"))),
+        found.iter().any(|f| f["path"]
+            .as_str()
+            .is_some_and(|p| p.contains(".dvc/cache/files/md5/"))
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("content address"))),
         "tampered cache object: {report:#}"
     );
     // labels.csv (CRLF text) is unchanged: DVC 3 hashes bytes, and so does mlvet.
-    assert!(!found.iter().any(|f| path_ends(f, "labels.csv.dvc")), "{report:#}");
+    assert!(
+        !found.iter().any(|f| path_ends(f, "labels.csv.dvc")),
+        "{report:#}"
+    );
     let artifact = common::artifact(&report, &fixture("dvc-tampered/raw.txt.dvc"));
     assert_eq!(artifact["kind"], "project");
     assert_eq!(artifact["verdict"], "suspicious");
@@ -150,7 +183,10 @@ fn dvc_data_changed_outside_dvc_is_reported_with_the_changed_files() {
 fn an_untouched_dvc_project_verifies_clean() {
     let data = tempfile::tempdir().expect("tmp");
     let report = scan_json(data.path(), &fixture("dvc-clean"), &[]);
-    assert!(findings_of(&report, "data-hash-mismatch").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "data-hash-mismatch").is_empty(),
+        "{report:#}"
+    );
     // The DVC remote is inventoried (info) without a policy.
     let remote = findings_of(&report, "artifact-source-policy");
     let remote = remote
@@ -158,7 +194,10 @@ fn an_untouched_dvc_project_verifies_clean() {
         .find(|f| path_ends(f, ".dvc/config"))
         .expect("remote listed");
     assert_eq!(remote["severity"], "info");
-    assert_eq!(evidence(remote, "source"), Some("s3://acme-datasets.invalid/dvc"));
+    assert_eq!(
+        evidence(remote, "source"),
+        Some("s3://acme-datasets.invalid/dvc")
+    );
 }
 
 #[test]
@@ -168,7 +207,11 @@ fn legacy_dvc_entries_are_unverifiable_not_mismatched() {
     let found = findings_of(&report, "data-hash-mismatch");
     assert_eq!(found.len(), 1, "{report:#}");
     assert_eq!(found[0]["severity"], "low");
-    assert!(found[0]["message"].as_str().is_some_and(|m| m.contains("cannot be verified")));
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot be verified"))
+    );
     let artifact = common::artifact(&report, &fixture("dvc-legacy/notes.txt.dvc"));
     assert_eq!(artifact["fully_inspected"], false);
 }
@@ -185,7 +228,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 fn lfs_object(repo: &Path, content: &[u8], stored: &[u8]) -> String {
     let oid = sha256_hex(content);
-    let dir = repo.join(".git/lfs/objects").join(&oid[0..2]).join(&oid[2..4]);
+    let dir = repo
+        .join(".git/lfs/objects")
+        .join(&oid[0..2])
+        .join(&oid[2..4]);
     std::fs::create_dir_all(&dir).expect("objects dir");
     std::fs::write(dir.join(&oid), stored).expect("object");
     oid
@@ -203,8 +249,16 @@ fn git_lfs_objects_and_pointers_are_verified() {
     let good_oid = lfs_object(repo.path(), good, good);
     let bad_oid = lfs_object(repo.path(), b"original", b"swapped content");
     let missing_oid = sha256_hex(b"never fetched");
-    std::fs::write(repo.path().join("present.bin"), pointer(&good_oid, good.len())).expect("w");
-    std::fs::write(repo.path().join("missing.safetensors"), pointer(&missing_oid, 13)).expect("w");
+    std::fs::write(
+        repo.path().join("present.bin"),
+        pointer(&good_oid, good.len()),
+    )
+    .expect("w");
+    std::fs::write(
+        repo.path().join("missing.safetensors"),
+        pointer(&missing_oid, 13),
+    )
+    .expect("w");
     std::fs::write(
         repo.path().join(".lfsconfig"),
         "[lfs]\n\turl = https://lfs.elsewhere.invalid/acme/models.git/info/lfs\n",
@@ -215,7 +269,9 @@ fn git_lfs_objects_and_pointers_are_verified() {
     let found = findings_of(&report, "data-hash-mismatch");
     assert!(
         found.iter().any(|f| path_ends(f, &bad_oid)
-            && f["message"].as_str().is_some_and(|m| m.contains("content address"))),
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("content address"))),
         "{report:#}"
     );
     assert!(!found.iter().any(|f| path_ends(f, &good_oid)));
@@ -223,12 +279,20 @@ fn git_lfs_objects_and_pointers_are_verified() {
         .iter()
         .find(|f| path_ends(f, "missing.safetensors"))
         .expect("missing object");
-    assert!(missing["message"].as_str().is_some_and(|m| m.contains("object is missing")));
-    assert!(!found.iter().any(|f| path_ends(f, "present.bin")), "{report:#}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("object is missing"))
+    );
+    assert!(
+        !found.iter().any(|f| path_ends(f, "present.bin")),
+        "{report:#}"
+    );
     let lfs_url = findings_of(&report, "artifact-source-policy");
     assert!(
         lfs_url.iter().any(|f| path_ends(f, ".lfsconfig")
-            && evidence(f, "source") == Some("https://lfs.elsewhere.invalid/acme/models.git/info/lfs")),
+            && evidence(f, "source")
+                == Some("https://lfs.elsewhere.invalid/acme/models.git/info/lfs")),
         "{report:#}"
     );
 }
@@ -244,7 +308,10 @@ fn ml_tokens_are_found_everywhere_and_never_printed() {
     let wandb = "3f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39";
     let password = "Zx9q2LmP7vR4tK8w";
     let files = [
-        ("Dockerfile", format!("FROM python:3.11-slim\nENV HF_TOKEN={hf}\n")),
+        (
+            "Dockerfile",
+            format!("FROM python:3.11-slim\nENV HF_TOKEN={hf}\n"),
+        ),
         (".env", format!("WANDB_API_KEY={wandb}\n")),
         (
             "train.ipynb",
@@ -260,14 +327,23 @@ fn ml_tokens_are_found_everywhere_and_never_printed() {
             "README.md",
             "Set HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx or ${HF_TOKEN}.\n".to_string(),
         ),
-        ("ci.yml", "env:\n  HF_TOKEN: ${{ secrets.HF_TOKEN }}\n".to_string()),
+        (
+            "ci.yml",
+            "env:\n  HF_TOKEN: ${{ secrets.HF_TOKEN }}\n".to_string(),
+        ),
     ];
     for (name, content) in &files {
         std::fs::write(project.path().join(name), content).expect("write");
     }
     let out = mlvet(
         data.path(),
-        &["scan", project.path().to_str().expect("utf-8"), "--format", "json", "--no-config"],
+        &[
+            "scan",
+            project.path().to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--no-config",
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!stdout.contains(&hf), "a token was printed");
@@ -276,17 +352,33 @@ fn ml_tokens_are_found_everywhere_and_never_printed() {
     let report = json_report(&out);
     let found = findings_of(&report, "hardcoded-ml-token");
     for file in ["Dockerfile", ".env", "train.ipynb", "requirements.txt"] {
-        assert!(found.iter().any(|f| path_ends(f, file)), "{file}: {report:#}");
+        assert!(
+            found.iter().any(|f| path_ends(f, file)),
+            "{file}: {report:#}"
+        );
     }
     for file in ["README.md", "ci.yml"] {
-        assert!(!found.iter().any(|f| path_ends(f, file)), "{file}: {report:#}");
+        assert!(
+            !found.iter().any(|f| path_ends(f, file)),
+            "{file}: {report:#}"
+        );
     }
-    let docker = found.iter().find(|f| path_ends(f, "Dockerfile")).expect("Dockerfile");
+    let docker = found
+        .iter()
+        .find(|f| path_ends(f, "Dockerfile"))
+        .expect("Dockerfile");
     assert_eq!(docker["line"], 2);
     assert_eq!(evidence(docker, "token"), Some("hf_QwE… (37 chars)"));
 
     // The terminal report redacts as well.
-    let text = mlvet(data.path(), &["scan", project.path().to_str().expect("utf-8"), "--no-config"]);
+    let text = mlvet(
+        data.path(),
+        &[
+            "scan",
+            project.path().to_str().expect("utf-8"),
+            "--no-config",
+        ],
+    );
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("hardcoded-ml-token"), "{text}");
     assert!(!text.contains(&hf));
@@ -304,7 +396,10 @@ fn names_one_edit_from_ml_packages_are_reported() {
     assert_eq!(found[0]["line"], 1);
     assert_eq!(found[0]["package"]["name"], "trasnformers");
     let report = scan_json(data.path(), &fixture("typosquat-clean"), &[]);
-    assert!(findings_of(&report, "possible-typosquat").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "possible-typosquat").is_empty(),
+        "{report:#}"
+    );
 }
 
 // ---- hf-cross-repo-code ----
@@ -315,14 +410,23 @@ fn auto_map_code_from_another_repository_is_reported() {
     let report = scan_json(data.path(), &fixture("hf-cross-repo"), &[]);
     let found = findings_of(&report, "hf-cross-repo-code");
     assert_eq!(found.len(), 1, "{report:#}");
-    assert_eq!(evidence(found[0], "repository"), Some("someone-else/shared-code"));
+    assert_eq!(
+        evidence(found[0], "repository"),
+        Some("someone-else/shared-code")
+    );
     assert_eq!(found[0]["line"], 6);
     let report = scan_json(data.path(), &fixture("hf-same-repo"), &[]);
-    assert!(findings_of(&report, "hf-cross-repo-code").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "hf-cross-repo-code").is_empty(),
+        "{report:#}"
+    );
     let report = scan_json(data.path(), &fixture("diffusers-community"), &[]);
     let found = findings_of(&report, "hf-cross-repo-code");
     assert_eq!(found.len(), 1, "{report:#}");
-    assert_eq!(evidence(found[0], "community pipeline"), Some("lpw_stable_diffusion"));
+    assert_eq!(
+        evidence(found[0], "community pipeline"),
+        Some("lpw_stable_diffusion")
+    );
 }
 
 // ---- artifact-ref-mutable ----
@@ -333,9 +437,15 @@ fn moving_references_in_files_are_reported() {
     let report = scan_json(data.path(), &fixture("adapter-unpinned"), &[]);
     let found = findings_of(&report, "artifact-ref-mutable");
     assert_eq!(found.len(), 1, "{report:#}");
-    assert_eq!(evidence(found[0], "base model"), Some("meta-llama/Llama-2-7b-hf"));
+    assert_eq!(
+        evidence(found[0], "base model"),
+        Some("meta-llama/Llama-2-7b-hf")
+    );
     let report = scan_json(data.path(), &fixture("adapter-pinned"), &[]);
-    assert!(findings_of(&report, "artifact-ref-mutable").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "artifact-ref-mutable").is_empty(),
+        "{report:#}"
+    );
 
     let report = scan_json(data.path(), &fixture("mlflow-mutable"), &[]);
     let uris: Vec<&str> = findings_of(&report, "artifact-ref-mutable")
@@ -343,11 +453,18 @@ fn moving_references_in_files_are_reported() {
         .filter_map(|f| evidence(f, "uri"))
         .collect();
     assert_eq!(uris.len(), 3, "{report:#}");
-    for uri in ["models:/fraud-detector/Production", "models:/fraud-detector@champion", "models:/fraud-detector/latest"] {
+    for uri in [
+        "models:/fraud-detector/Production",
+        "models:/fraud-detector@champion",
+        "models:/fraud-detector/latest",
+    ] {
         assert!(uris.contains(&uri), "{uri}: {uris:?}");
     }
     let report = scan_json(data.path(), &fixture("mlflow-pinned"), &[]);
-    assert!(findings_of(&report, "artifact-ref-mutable").is_empty(), "{report:#}");
+    assert!(
+        findings_of(&report, "artifact-ref-mutable").is_empty(),
+        "{report:#}"
+    );
 
     let report = scan_json(data.path(), &fixture("dvc-imports"), &[]);
     let found = findings_of(&report, "artifact-ref-mutable");
@@ -368,13 +485,38 @@ fn sources_outside_the_policy_are_high_and_allowed_ones_are_silent() {
         .find(|f| path_ends(f, "hf-cross-repo/config.json"))
         .expect("cross-repo code repository");
     assert_eq!(hf["severity"], "high");
-    assert!(hf["message"].as_str().is_some_and(|m| m.contains("not in the allow list")));
+    assert!(
+        hf["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not in the allow list"))
+    );
     // The DVC remote is allowed; the denied index is reported; the allowed mirror is not.
-    assert!(!found.iter().any(|f| path_ends(f, "dvc-clean/.dvc/config")), "{report:#}");
-    assert!(found.iter().any(|f| path_ends(f, "index-unsafe/requirements.txt")
-        && f["message"].as_str().is_some_and(|m| m.contains("deny pattern"))));
-    assert!(!found.iter().any(|f| path_ends(f, "index-safe/req/requirements.txt")), "{report:#}");
-    assert!(found.iter().all(|f| f["severity"] != "info"), "a policy is set for every kind");
+    assert!(
+        !found.iter().any(|f| path_ends(f, "dvc-clean/.dvc/config")),
+        "{report:#}"
+    );
+    assert!(found.iter().any(|f| {
+        path_ends(f, "index-unsafe/requirements.txt")
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("deny pattern"))
+    }));
+    assert!(
+        !found
+            .iter()
+            .any(|f| path_ends(f, "index-safe/req/requirements.txt")),
+        "{report:#}"
+    );
+    // The MLflow tracking server of a configuration file is a host outside the allow list.
+    assert!(
+        found.iter().any(|f| path_ends(f, "mlflow-mutable/serving.yaml")
+            && evidence(f, "source") == Some("https://mlflow.acme.invalid")),
+        "{report:#}"
+    );
+    assert!(
+        found.iter().all(|f| f["severity"] != "info"),
+        "a policy is set for every kind"
+    );
 }
 
 // ---- reports: SARIF and terminal ----
@@ -382,29 +524,47 @@ fn sources_outside_the_policy_are_high_and_allowed_ones_are_silent() {
 #[test]
 fn registry_findings_appear_in_sarif_and_the_terminal() {
     let data = tempfile::tempdir().expect("tmp");
-    let target = fixture("index-unsafe");
-    let out = mlvet(data.path(), &["scan", &target, "--format", "sarif", "--no-config"]);
+    let config = fixture("policy/mlvet.toml");
+    let out = mlvet(
+        data.path(),
+        &["scan", FIXTURES, "--format", "sarif", "--config", &config],
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif json");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
-    assert!(results.iter().any(|r| r["ruleId"] == "index-confusion"), "{sarif:#}");
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    // Token fixtures are built at test time (above), so that rule has no result here.
     for id in [
         "index-confusion",
         "lock-index-mismatch",
         "data-hash-mismatch",
-        "hardcoded-ml-token",
         "possible-typosquat",
         "hf-cross-repo-code",
         "artifact-ref-mutable",
         "artifact-source-policy",
     ] {
-        assert!(rules.iter().any(|r| r["id"] == id), "{id} missing from SARIF rules");
+        assert!(
+            results.iter().any(|r| r["ruleId"] == id),
+            "{id} has no SARIF result"
+        );
+        assert!(
+            rules.iter().any(|r| r["id"] == id),
+            "{id} missing from SARIF rules"
+        );
     }
-    let out = mlvet(data.path(), &["scan", &fixture("dvc-tampered"), "--no-config"]);
+    let out = mlvet(
+        data.path(),
+        &["scan", &fixture("dvc-tampered"), "--no-config"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("data-hash-mismatch"), "{text}");
     assert!(text.contains("raw.txt.dvc"), "{text}");
-    assert_eq!(out.status.code(), Some(1), "high findings fail the default gate");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "high findings fail the default gate"
+    );
 }
 
 // ---- dependency-malicious-package remediation ----
@@ -427,16 +587,35 @@ fn malicious_packages_say_remove_rebuild_rotate_not_upgrade() {
         }]
     });
     std::fs::write(staging.join("MAL-2099-1.json"), record.to_string()).expect("record");
-    let out = mlvet(data.path(), &["db", "import", staging.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mlvet(
+        data.path(),
+        &["db", "import", staging.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let project = tempfile::tempdir().expect("project");
-    std::fs::write(project.path().join("requirements.txt"), "acme-torch-utils==1.0.0\n").expect("w");
+    std::fs::write(
+        project.path().join("requirements.txt"),
+        "acme-torch-utils==1.0.0\n",
+    )
+    .expect("w");
     let report = scan_json(data.path(), project.path().to_str().expect("utf-8"), &[]);
     let found = findings_of(&report, "dependency-malicious-package");
     assert_eq!(found.len(), 1, "{report:#}");
     let remediation = found[0]["remediation"].as_str().expect("remediation");
-    for phrase in ["remove it", "rebuild the environment", "rotate every credential"] {
+    for phrase in [
+        "remove it",
+        "rebuild the environment",
+        "rotate every credential",
+    ] {
         assert!(remediation.contains(phrase), "{phrase}: {remediation}");
     }
-    assert!(!remediation.to_lowercase().contains("upgrade"), "{remediation}");
+    assert!(
+        !remediation.to_lowercase().contains("upgrade"),
+        "{remediation}"
+    );
 }

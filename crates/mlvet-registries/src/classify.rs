@@ -85,8 +85,31 @@ const HF_CONFIGS: &[&str] = &[
 
 /// Extensions of text files searched for tokens and registry references.
 const TEXT_EXTENSIONS: &[&str] = &[
-    "py", "ipynb", "sh", "bash", "zsh", "env", "yml", "yaml", "json", "toml", "cfg", "ini", "conf",
-    "txt", "in", "md", "rst", "js", "ts", "r", "dockerfile", "properties", "tf", "tfvars", "mk",
+    "py",
+    "ipynb",
+    "sh",
+    "bash",
+    "zsh",
+    "env",
+    "yml",
+    "yaml",
+    "json",
+    "toml",
+    "cfg",
+    "ini",
+    "conf",
+    "txt",
+    "in",
+    "md",
+    "rst",
+    "js",
+    "ts",
+    "r",
+    "dockerfile",
+    "properties",
+    "tf",
+    "tfvars",
+    "mk",
 ];
 
 /// Classifies `path` (its file name and the folders above it). `None`: not a project file.
@@ -152,7 +175,10 @@ fn is_text(lower: &str) -> bool {
     if lower == ".env" || lower.starts_with(".env.") || lower.starts_with("dockerfile") {
         return true;
     }
-    if matches!(lower, "makefile" | "procfile" | ".netrc" | ".pypirc" | ".npmrc") {
+    if matches!(
+        lower,
+        "makefile" | "procfile" | ".netrc" | ".pypirc" | ".npmrc"
+    ) {
         return true;
     }
     lower
@@ -167,13 +193,25 @@ mod tests {
     #[test]
     fn names_decide() {
         let kind = |p: &str| classify(Path::new(p));
-        assert_eq!(kind("repo/requirements-dev.txt"), Some(FileKind::Requirements));
-        assert_eq!(kind("repo/requirements/base.in"), Some(FileKind::Requirements));
+        assert_eq!(
+            kind("repo/requirements-dev.txt"),
+            Some(FileKind::Requirements)
+        );
+        assert_eq!(
+            kind("repo/requirements/base.in"),
+            Some(FileKind::Requirements)
+        );
         assert_eq!(kind("repo/notes.txt"), Some(FileKind::Text));
         assert_eq!(kind("repo/.dvc/config"), Some(FileKind::DvcConfig));
-        assert_eq!(kind("repo/.dvc/cache/files/md5/ab/cdef"), Some(FileKind::DvcCacheObject));
+        assert_eq!(
+            kind("repo/.dvc/cache/files/md5/ab/cdef"),
+            Some(FileKind::DvcCacheObject)
+        );
         assert_eq!(kind("repo/.dvc/tmp/x"), None);
-        assert_eq!(kind("repo/.git/lfs/objects/ab/cd/abcd"), Some(FileKind::LfsObject));
+        assert_eq!(
+            kind("repo/.git/lfs/objects/ab/cd/abcd"),
+            Some(FileKind::LfsObject)
+        );
         assert_eq!(kind("repo/.git/config"), None);
         assert_eq!(kind("repo/data.csv.dvc"), Some(FileKind::DvcFile));
         assert_eq!(kind("repo/Dockerfile.gpu"), Some(FileKind::Text));

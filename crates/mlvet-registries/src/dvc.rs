@@ -76,7 +76,9 @@ pub enum DvcError {
 /// Parses a `.dvc` file.
 pub fn parse_dvc_file(text: &str) -> Result<Metafile, DvcError> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| DvcError::Yaml(e.to_string()))?;
-    let map = value.as_mapping().ok_or(DvcError::Shape("top level is not a mapping"))?;
+    let map = value
+        .as_mapping()
+        .ok_or(DvcError::Shape("top level is not a mapping"))?;
     let mut file = Metafile {
         frozen: map.get("frozen").and_then(Value::as_bool).unwrap_or(false),
         ..Metafile::default()
@@ -89,7 +91,9 @@ pub fn parse_dvc_file(text: &str) -> Result<Metafile, DvcError> {
 /// Parses `dvc.lock`.
 pub fn parse_dvc_lock(text: &str) -> Result<Metafile, DvcError> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| DvcError::Yaml(e.to_string()))?;
-    let map = value.as_mapping().ok_or(DvcError::Shape("top level is not a mapping"))?;
+    let map = value
+        .as_mapping()
+        .ok_or(DvcError::Shape("top level is not a mapping"))?;
     let mut file = Metafile::default();
     let Some(stages) = map.get("stages").and_then(Value::as_mapping) else {
         return Ok(file);
@@ -344,14 +348,23 @@ mod tests {
     #[test]
     fn md5_of_hello() {
         assert_eq!(md5_bytes(b"hello\n"), "b1946ac92492d2347c6235b4d2611184");
-        assert_eq!(md5_dos2unix(b"hello\r\n"), "b1946ac92492d2347c6235b4d2611184");
+        assert_eq!(
+            md5_dos2unix(b"hello\r\n"),
+            "b1946ac92492d2347c6235b4d2611184"
+        );
     }
 
     #[test]
     fn manifest_matches_python_json() {
         let entries = vec![
-            ManifestEntry { relpath: "a.txt".into(), md5: "00".into() },
-            ManifestEntry { relpath: "d/é.txt".into(), md5: "11".into() },
+            ManifestEntry {
+                relpath: "a.txt".into(),
+                md5: "00".into(),
+            },
+            ManifestEntry {
+                relpath: "d/é.txt".into(),
+                md5: "11".into(),
+            },
         ];
         assert_eq!(
             manifest_json(&entries),

@@ -130,13 +130,17 @@ mod tests {
         let entries = parse(text, Dialect::ConfigParser);
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].key, "extra-index-url");
-        assert_eq!(entries[1].value, "https://b.invalid/simple\nhttps://c.invalid/simple");
+        assert_eq!(
+            entries[1].value,
+            "https://b.invalid/simple\nhttps://c.invalid/simple"
+        );
         assert_eq!(entries[1].line, 3);
     }
 
     #[test]
     fn dvc_config_sections() {
-        let text = "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/path\n";
+        let text =
+            "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/path\n";
         let entries = parse(text, Dialect::GitConfig);
         assert_eq!(entries[1].section, "remote");
         assert_eq!(entries[1].subsection.as_deref(), Some("storage"));

@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn pointer_parses() {
-        let text = format!("version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 12345\n");
+        let text =
+            format!("version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 12345\n");
         let pointer = parse_pointer(text.as_bytes()).expect("pointer");
         assert_eq!(pointer.oid, OID);
         assert_eq!(pointer.size, 12345);

@@ -64,7 +64,13 @@ pub fn apply(report: &mut ScanReport, files: &[ProjectFile], options: &Options) 
             .or_default()
             .push(finding);
     }
-    merge(report, files, by_path, &outcome.formats, &outcome.unverified);
+    merge(
+        report,
+        files,
+        by_path,
+        &outcome.formats,
+        &outcome.unverified,
+    );
 }
 
 fn merge(

@@ -148,7 +148,10 @@ mod tests {
         sources.huggingface.allow = vec!["acme/*".into()];
         sources.huggingface.deny = vec!["acme/bad".into()];
         assert_eq!(decide(&sources, &hf("acme/good")), Decision::Allowed);
-        assert_eq!(decide(&sources, &hf("acme/bad")), Decision::Denied("acme/bad".into()));
+        assert_eq!(
+            decide(&sources, &hf("acme/bad")),
+            Decision::Denied("acme/bad".into())
+        );
         assert_eq!(decide(&sources, &hf("other/x")), Decision::NotAllowed);
     }
 

@@ -316,7 +316,10 @@ acme-core = { index = "internal" }
         let uv = config.uv.expect("uv");
         assert_eq!(uv.index_strategy.as_deref(), Some("unsafe-best-match"));
         assert!(uv.indexes[0].explicit);
-        assert_eq!(uv.bindings.get("acme-core").map(String::as_str), Some("internal"));
+        assert_eq!(
+            uv.bindings.get("acme-core").map(String::as_str),
+            Some("internal")
+        );
     }
 
     #[test]
@@ -335,8 +338,15 @@ url = "https://pkgs.example.invalid/simple"
         let config = parse_pyproject(text).expect("parse");
         let poetry = config.poetry.expect("poetry");
         assert_eq!(poetry.sources[0].priority, "supplemental");
-        assert_eq!(poetry.bindings.get("acme-core").map(String::as_str), Some("internal"));
-        assert!(config.pdm.expect("pdm").sources[0].include_packages.is_empty());
+        assert_eq!(
+            poetry.bindings.get("acme-core").map(String::as_str),
+            Some("internal")
+        );
+        assert!(
+            config.pdm.expect("pdm").sources[0]
+                .include_packages
+                .is_empty()
+        );
     }
 
     proptest::proptest! {

@@ -33,7 +33,9 @@ impl Options {
     }
 
     pub fn extra_indexes(&self) -> impl Iterator<Item = &IndexOption> {
-        self.indexes.iter().filter(|o| o.option == "extra-index-url")
+        self.indexes
+            .iter()
+            .filter(|o| o.option == "extra-index-url")
     }
 
     pub fn primary_index(&self) -> Option<&IndexOption> {
@@ -54,7 +56,10 @@ pub fn parse(text: &str) -> Options {
         };
         if !first.starts_with('-') {
             options.requirements += 1;
-            if tokens.iter().any(|t| *t == "--hash" || t.starts_with("--hash=")) {
+            if tokens
+                .iter()
+                .any(|t| *t == "--hash" || t.starts_with("--hash="))
+            {
                 options.hashed += 1;
             }
             continue;

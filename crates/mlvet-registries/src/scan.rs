@@ -39,17 +39,17 @@ struct FileResult {
 
 /// Runs every project analysis over `files`.
 pub fn scan_files(files: &[ProjectFile], options: &Options) -> Outcome {
-    let results: Vec<FileResult> = files
-        .par_iter()
-        .filter_map(scan_one)
-        .collect();
+    let results: Vec<FileResult> = files.par_iter().filter_map(scan_one).collect();
     let mut outcome = Outcome::default();
     for mut result in results {
         result.sources.sort();
-        result.sources.dedup_by(|a, b| a.kind == b.kind && a.value == b.value);
         result
-            .findings
-            .extend(artifact_source_policy::check(&options.sources, &result.sources));
+            .sources
+            .dedup_by(|a, b| a.kind == b.kind && a.value == b.value);
+        result.findings.extend(artifact_source_policy::check(
+            &options.sources,
+            &result.sources,
+        ));
         for message in result.errors {
             outcome.errors.push(scan_error(&result.display, message));
         }
@@ -59,7 +59,9 @@ pub fn scan_files(files: &[ProjectFile], options: &Options) -> Outcome {
         if result.findings.is_empty() {
             continue;
         }
-        outcome.formats.insert(result.display.clone(), result.format);
+        outcome
+            .formats
+            .insert(result.display.clone(), result.format);
         outcome
             .findings
             .entry(result.display)
@@ -88,11 +90,13 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
         && let Some(pointer) = lfs::parse_pointer(&bytes)
     {
         result.format = "lfs-pointer";
-        result.findings.extend(data_hash_mismatch::check_lfs_pointer(
-            &file.display,
-            &file.path,
-            &pointer,
-        ));
+        result
+            .findings
+            .extend(data_hash_mismatch::check_lfs_pointer(
+                &file.display,
+                &file.path,
+                &pointer,
+            ));
         return Some(result);
     }
     let kind = kind?;
@@ -100,14 +104,18 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
         FileKind::LfsObject => {
             match data_hash_mismatch::check_lfs_object(&file.display, &file.path) {
                 Ok(found) => result.findings.extend(found),
-                Err(error) => result.errors.push(format!("cannot hash Git LFS object: {error}")),
+                Err(error) => result
+                    .errors
+                    .push(format!("cannot hash Git LFS object: {error}")),
             }
             return Some(result);
         }
         FileKind::DvcCacheObject => {
             match data_hash_mismatch::check_cache_object(&file.display, &file.path) {
                 Ok(found) => result.findings.extend(found),
-                Err(error) => result.errors.push(format!("cannot hash DVC cache object: {error}")),
+                Err(error) => result
+                    .errors
+                    .push(format!("cannot hash DVC cache object: {error}")),
             }
             return Some(result);
         }
@@ -136,7 +144,12 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
                 .extend(index_confusion::check_requirements(display, &options));
             for index in &options.indexes {
                 if index.option != "trusted-host" {
-                    result.sources.push(index_source(display, &index.value, index.line, index.option));
+                    result.sources.push(index_source(
+                        display,
+                        &index.value,
+                        index.line,
+                        index.option,
+                    ));
                 }
             }
         }
@@ -149,7 +162,9 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
                 let key = entry.key.replace('_', "-");
                 if matches!(key.as_str(), "index-url" | "extra-index-url" | "find-links") {
                     for url in entry.value.split_whitespace() {
-                        result.sources.push(index_source(display, url, entry.line, "pip.conf"));
+                        result
+                            .sources
+                            .push(index_source(display, url, entry.line, "pip.conf"));
                     }
                 }
             }
@@ -165,7 +180,9 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
                     result
                         .findings
                         .extend(index_confusion::check_project(display, &text, &config));
-                    result.sources.extend(config_sources(display, &text, &config));
+                    result
+                        .sources
+                        .extend(config_sources(display, &text, &config));
                 }
                 // pyproject.toml and Pipfile are read by the dependency inventory too, which
                 // reports their syntax errors.
@@ -177,18 +194,21 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
         }
         FileKind::UvLock | FileKind::PoetryLock => {
             let poetry = kind == FileKind::PoetryLock;
-            if let Ok(locked) = lock_index_mismatch::parse_toml_lock(&text, poetry) {
+            {
+                let locked = lock_index_mismatch::parse_toml_lock(&text, poetry);
                 let config = sibling_config(&file.path, poetry);
                 result.findings.extend(if poetry {
-                    lock_index_mismatch::check_poetry(display, &locked, &config)
+                    lock_index_mismatch::check_poetry(display, &text, &locked, &config)
                 } else {
-                    lock_index_mismatch::check_uv(display, &locked, &config)
+                    lock_index_mismatch::check_uv(display, &text, &locked, &config)
                 });
                 let registries: BTreeSet<&str> =
                     locked.iter().filter_map(|l| l.source.as_deref()).collect();
                 for registry in registries {
                     let line = line_containing(&text, registry).unwrap_or(1);
-                    result.sources.push(index_source(display, registry, line, "lockfile"));
+                    result
+                        .sources
+                        .push(index_source(display, registry, line, "lockfile"));
                 }
             }
         }
@@ -203,13 +223,16 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
                     .unwrap_or_default();
                 result.findings.extend(lock_index_mismatch::check_pipenv(
                     display,
+                    &text,
                     &locked,
                     &lock_sources,
                     &config,
                 ));
                 for url in lock_sources.values() {
                     let line = line_containing(&text, url).unwrap_or(1);
-                    result.sources.push(index_source(display, url, line, "Pipfile.lock"));
+                    result
+                        .sources
+                        .push(index_source(display, url, line, "Pipfile.lock"));
                 }
             }
         }
@@ -248,7 +271,9 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
                 }
                 Err(error) => {
                     result.unverified = true;
-                    result.errors.push(format!("cannot read DVC metafile: {error}"));
+                    result
+                        .errors
+                        .push(format!("cannot read DVC metafile: {error}"));
                 }
             }
         }
@@ -297,10 +322,39 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
             result
                 .findings
                 .extend(artifact_ref_mutable::check_mlflow(display, &text));
+            result.sources.extend(registry_endpoints(display, &text));
         }
         _ => {}
     }
     Some(result)
+}
+
+/// `MLFLOW_TRACKING_URI` / `MLFLOW_REGISTRY_URI` / `HF_ENDPOINT` set to a URL in a
+/// configuration file: the model registry or hub every client of the project talks to.
+fn registry_endpoints(display: &str, text: &str) -> Vec<SourceRef> {
+    static ENDPOINT: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"\b(MLFLOW_TRACKING_URI|MLFLOW_REGISTRY_URI|HF_ENDPOINT)["']?\s*[:=]\s*["']?([a-z][a-z0-9+.\-]*://[^\s"']+)"#,
+        )
+        .ok()
+    });
+    let Some(regex) = ENDPOINT.as_ref() else {
+        return Vec::new();
+    };
+    regex
+        .captures_iter(text)
+        .take(100)
+        .filter_map(|c| {
+            let (name, url) = (c.get(1)?, c.get(2)?);
+            Some(SourceRef {
+                kind: SourceKind::Host,
+                value: strip_credentials(url.as_str()),
+                location: mlvet_core::Location::file(display)
+                    .with_line(crate::text::line_of(text, url.start())),
+                context: name.as_str().to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Configuration-like text files where an MLflow model URI is a configuration value (code and
@@ -334,8 +388,16 @@ fn config_sources(display: &str, text: &str, config: &project::IndexConfig) -> V
     let mut urls: Vec<(String, &'static str)> = Vec::new();
     if let Some(uv) = &config.uv {
         urls.extend(uv.index_url.iter().map(|u| (u.clone(), "uv index-url")));
-        urls.extend(uv.extra_index_urls.iter().map(|u| (u.clone(), "uv extra-index-url")));
-        urls.extend(uv.indexes.iter().map(|i| (i.url.clone(), "[[tool.uv.index]]")));
+        urls.extend(
+            uv.extra_index_urls
+                .iter()
+                .map(|u| (u.clone(), "uv extra-index-url")),
+        );
+        urls.extend(
+            uv.indexes
+                .iter()
+                .map(|i| (i.url.clone(), "[[tool.uv.index]]")),
+        );
     }
     if let Some(poetry) = &config.poetry {
         urls.extend(
@@ -347,10 +409,19 @@ fn config_sources(display: &str, text: &str, config: &project::IndexConfig) -> V
         );
     }
     if let Some(pdm) = &config.pdm {
-        urls.extend(pdm.sources.iter().map(|s| (s.url.clone(), "[[tool.pdm.source]]")));
+        urls.extend(
+            pdm.sources
+                .iter()
+                .map(|s| (s.url.clone(), "[[tool.pdm.source]]")),
+        );
     }
     if let Some(pipenv) = &config.pipenv {
-        urls.extend(pipenv.sources.iter().map(|(_, u)| (u.clone(), "Pipfile [[source]]")));
+        urls.extend(
+            pipenv
+                .sources
+                .iter()
+                .map(|(_, u)| (u.clone(), "Pipfile [[source]]")),
+        );
     }
     urls.into_iter()
         .map(|(url, context)| {

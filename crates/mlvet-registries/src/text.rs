@@ -28,7 +28,10 @@ pub fn read_text(path: &Path, limit: u64) -> std::io::Result<Option<String>> {
 /// 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> u32 {
     let end = offset.min(text.len());
-    let newlines = text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count();
+    let newlines = text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
@@ -89,7 +92,8 @@ pub fn host_of(url: &str) -> Option<String> {
 /// a literal.
 pub fn is_variable(value: &str) -> bool {
     let v = value.trim();
-    v.starts_with('$') || (v.starts_with('%') && v.ends_with('%') && v.len() > 2)
+    v.starts_with('$')
+        || (v.starts_with('%') && v.ends_with('%') && v.len() > 2)
         || v.starts_with("{{")
 }
 
@@ -122,7 +126,10 @@ mod tests {
             normalize_url("HTTPS://User:Pw@Index.Example.Invalid/simple/"),
             "https://index.example.invalid/simple"
         );
-        assert_eq!(host_of("https://u:p@h.invalid:8443/x"), Some("h.invalid".into()));
+        assert_eq!(
+            host_of("https://u:p@h.invalid:8443/x"),
+            Some("h.invalid".into())
+        );
         assert_eq!(host_of("s3://bucket/path"), Some("bucket".into()));
         assert_eq!(strip_credentials("https://a@b/c"), "https://b/c");
         assert_eq!(strip_credentials("https://b/c@d"), "https://b/c@d");

@@ -133,7 +133,9 @@ pub fn check_adapter(
         format!("adapter's base model `{base}` is referenced with {what}"),
     )
     .evidence("base model", base)
-    .remediation("set `revision` to the full 40-hex commit of the base model the adapter was trained on");
+    .remediation(
+        "set `revision` to the full 40-hex commit of the base model the adapter was trained on",
+    );
     (vec![finding], vec![source])
 }
 
@@ -162,7 +164,10 @@ pub fn check_dvc(display: &str, text: &str, file: &Metafile) -> (Vec<Finding>, V
                              `dvc update`/`dvc pull` follows whatever the branch points to",
                             dep.path,
                             crate::text::strip_credentials(&repo.url),
-                            repo.rev.as_deref().map(|r| format!(" (rev `{r}`)")).unwrap_or_default()
+                            repo.rev
+                                .as_deref()
+                                .map(|r| format!(" (rev `{r}`)"))
+                                .unwrap_or_default()
                         ),
                     )
                     .evidence("repo", crate::text::strip_credentials(&repo.url)),

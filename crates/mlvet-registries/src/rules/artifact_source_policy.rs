@@ -85,7 +85,9 @@ pub fn check(sources: &Sources, references: &[SourceRef]) -> Vec<Finding> {
                     reference.value,
                     reference.context
                 ))
-                .remediation("mirror it into an allowed source, or add it to the policy after review"),
+                .remediation(
+                    "mirror it into an allowed source, or add it to the policy after review",
+                ),
             ),
         }
     }

@@ -179,12 +179,19 @@ fn verify_file(target: &Path, recorded: &str, entry: &Entry) -> std::io::Result<
     if let Some(size) = entry.size
         && size != metadata.len()
     {
-        details.push(("size".to_string(), format!("recorded {size}, now {}", metadata.len())));
+        details.push((
+            "size".to_string(),
+            format!("recorded {size}, now {}", metadata.len()),
+        ));
     }
     Ok(Some(Mismatch { actual, details }))
 }
 
-fn verify_dir(target: &Path, recorded: &str, cache: Option<&Path>) -> std::io::Result<Option<Mismatch>> {
+fn verify_dir(
+    target: &Path,
+    recorded: &str,
+    cache: Option<&Path>,
+) -> std::io::Result<Option<Mismatch>> {
     if !target.is_dir() {
         return Ok(Some(Mismatch {
             actual: "(not a directory)".to_string(),
@@ -201,7 +208,10 @@ fn verify_dir(target: &Path, recorded: &str, cache: Option<&Path>) -> std::io::R
             })
         })
         .collect::<std::io::Result<Vec<_>>>()?;
-    let actual = format!("{}.dir", dvc::md5_bytes(dvc::manifest_json(&entries).as_bytes()));
+    let actual = format!(
+        "{}.dir",
+        dvc::md5_bytes(dvc::manifest_json(&entries).as_bytes())
+    );
     if actual.eq_ignore_ascii_case(recorded) {
         return Ok(None);
     }
@@ -212,8 +222,10 @@ fn verify_dir(target: &Path, recorded: &str, cache: Option<&Path>) -> std::io::R
         .and_then(|bytes| dvc::parse_dir_object(&bytes));
     match recorded_manifest {
         Some(old) => {
-            let old: std::collections::BTreeMap<&str, &str> =
-                old.iter().map(|e| (e.relpath.as_str(), e.md5.as_str())).collect();
+            let old: std::collections::BTreeMap<&str, &str> = old
+                .iter()
+                .map(|e| (e.relpath.as_str(), e.md5.as_str()))
+                .collect();
             let new: std::collections::BTreeMap<&str, &str> = entries
                 .iter()
                 .map(|e| (e.relpath.as_str(), e.md5.as_str()))
@@ -223,8 +235,16 @@ fn verify_dir(target: &Path, recorded: &str, cache: Option<&Path>) -> std::io::R
                 .filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v))
                 .map(|(k, _)| *k)
                 .collect();
-            let added: Vec<&str> = new.keys().filter(|k| !old.contains_key(*k)).copied().collect();
-            let removed: Vec<&str> = old.keys().filter(|k| !new.contains_key(*k)).copied().collect();
+            let added: Vec<&str> = new
+                .keys()
+                .filter(|k| !old.contains_key(*k))
+                .copied()
+                .collect();
+            let removed: Vec<&str> = old
+                .keys()
+                .filter(|k| !new.contains_key(*k))
+                .copied()
+                .collect();
             for (label, list) in [("changed", changed), ("added", added), ("removed", removed)] {
                 if !list.is_empty() {
                     details.push((label.to_string(), listed(&list)));
@@ -233,7 +253,10 @@ fn verify_dir(target: &Path, recorded: &str, cache: Option<&Path>) -> std::io::R
         }
         None => details.push((
             "files".to_string(),
-            format!("{} now (the recorded manifest is not in the DVC cache)", entries.len()),
+            format!(
+                "{} now (the recorded manifest is not in the DVC cache)",
+                entries.len()
+            ),
         )),
     }
     Ok(Some(Mismatch { actual, details }))
@@ -292,7 +315,9 @@ pub fn check_cache_object(display: &str, path: &Path) -> std::io::Result<Option<
         )
         .evidence("address", claimed.clone())
         .evidence("actual md5", actual)
-        .remediation("delete the object and fetch it again (`dvc pull`); find out who wrote to the cache"),
+        .remediation(
+            "delete the object and fetch it again (`dvc pull`); find out who wrote to the cache",
+        ),
     ))
 }
 
@@ -368,6 +393,8 @@ pub fn check_lfs_pointer(display: &str, path: &Path, pointer: &Pointer) -> Optio
             .confidence(Confidence::Medium)
             .evidence("oid", format!("sha256:{}", pointer.oid))
             .evidence("size", pointer.size.to_string())
-            .remediation("`git lfs pull` the object and scan again; a missing object cannot be verified"),
+            .remediation(
+                "`git lfs pull` the object and scan again; a missing object cannot be verified",
+            ),
     )
 }

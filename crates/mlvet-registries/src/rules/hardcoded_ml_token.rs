@@ -60,7 +60,9 @@ struct Shape {
 }
 
 fn shape(what: &'static str, pattern: &str, group: usize) -> Option<Shape> {
-    Regex::new(pattern).ok().map(|regex| Shape { what, regex, group })
+    Regex::new(pattern)
+        .ok()
+        .map(|regex| Shape { what, regex, group })
 }
 
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
@@ -133,7 +135,11 @@ pub fn check(display: &str, text: &str) -> Vec<Finding> {
             let mut finding = Finding::new(
                 &RULE,
                 Location::file(display).with_line(line_of(text, secret.start())),
-                format!("{} written into the file: {}", shape.what, redact(secret.as_str())),
+                format!(
+                    "{} written into the file: {}",
+                    shape.what,
+                    redact(secret.as_str())
+                ),
             )
             .evidence("kind", shape.what)
             .evidence("token", redact(secret.as_str()))
@@ -194,14 +200,33 @@ pub fn check(display: &str, text: &str) -> Vec<Finding> {
 fn is_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
     const WORDS: &[&str] = &[
-        "xxxx", "your", "example", "placeholder", "dummy", "fake", "redacted", "changeme",
-        "token_here", "tokenhere", "insert", "sample", "replace", "secret_here", "mytoken",
-        "abcdefghij", "0123456789", "1234567890",
+        "xxxx",
+        "your",
+        "example",
+        "placeholder",
+        "dummy",
+        "fake",
+        "redacted",
+        "changeme",
+        "token_here",
+        "tokenhere",
+        "insert",
+        "sample",
+        "replace",
+        "secret_here",
+        "mytoken",
+        "abcdefghij",
+        "0123456789",
+        "1234567890",
     ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
-    if secret.starts_with('<') || secret.contains("...") || secret.contains('*') || is_variable(secret) {
+    if secret.starts_with('<')
+        || secret.contains("...")
+        || secret.contains('*')
+        || is_variable(secret)
+    {
         return true;
     }
     // Long runs of one character (`hf_aaaaaaaa…`).
@@ -213,7 +238,9 @@ fn is_placeholder(secret: &str) -> bool {
             return true;
         }
     }
-    let body = secret.split_once(['_', '-']).map_or(secret, |(_, rest)| rest);
+    let body = secret
+        .split_once(['_', '-'])
+        .map_or(secret, |(_, rest)| rest);
     entropy(body) < 3.0
 }
 

@@ -47,7 +47,11 @@ class built into transformers/diffusers and drop `trust_remote_code`.
 const MAX_ENTRIES: usize = 256;
 
 /// Findings and hub references of one JSON config.
-pub fn check(display: &str, text: &str, config: &serde_json::Value) -> (Vec<Finding>, Vec<SourceRef>) {
+pub fn check(
+    display: &str,
+    text: &str,
+    config: &serde_json::Value,
+) -> (Vec<Finding>, Vec<SourceRef>) {
     let mut findings = Vec::new();
     let mut sources = Vec::new();
     let at = |needle: &str| {
@@ -57,50 +61,73 @@ pub fn check(display: &str, text: &str, config: &serde_json::Value) -> (Vec<Find
             None => location,
         }
     };
-    if let Some(map) = config.get("auto_map").and_then(serde_json::Value::as_object) {
+    let mut entries: Vec<(String, &str)> = Vec::new();
+    if let Some(map) = config
+        .get("auto_map")
+        .and_then(serde_json::Value::as_object)
+    {
         for (key, value) in map.iter().take(MAX_ENTRIES) {
-            let values: Vec<&str> = match value {
-                serde_json::Value::String(s) => vec![s.as_str()],
-                serde_json::Value::Array(items) => {
-                    items.iter().take(4).filter_map(serde_json::Value::as_str).collect()
-                }
-                _ => Vec::new(),
-            };
-            for reference in values {
-                let Some((repository, target)) = reference.split_once("--") else {
-                    continue;
-                };
-                let repository: String = repository.chars().take(200).collect();
-                let module = target.rsplit_once('.').map_or(target, |(m, _)| m);
-                let location = at(reference);
-                findings.push(
-                    Finding::new(
-                        &RULE,
-                        location.clone(),
-                        format!(
-                            "`auto_map.{key}` = `{reference}`: transformers downloads `{module}.py` \
-                             from `{repository}` and runs it with trust_remote_code=True; the \
-                             model's revision pin does not pin that repository's code"
-                        ),
-                    )
-                    .evidence("entry", format!("auto_map.{key}"))
-                    .evidence("repository", repository.clone())
-                    .evidence("module", format!("{module}.py"))
-                    .remediation(
-                        "copy the reviewed code into this repository or pass code_revision= \
-                         with the reviewed commit of the other repository",
-                    ),
-                );
-                sources.push(SourceRef {
-                    kind: SourceKind::HuggingFace,
-                    value: repository,
-                    location,
-                    context: format!("auto_map.{key}"),
-                });
+            match value {
+                serde_json::Value::String(s) => entries.push((format!("auto_map.{key}"), s)),
+                // AutoTokenizer: [slow, fast], either may be null.
+                serde_json::Value::Array(items) => entries.extend(
+                    items
+                        .iter()
+                        .take(4)
+                        .filter_map(serde_json::Value::as_str)
+                        .map(|s| (format!("auto_map.{key}"), s)),
+                ),
+                _ => {}
             }
         }
     }
-    if let Some(pipeline) = config.get("custom_pipeline").and_then(serde_json::Value::as_str) {
+    // transformers custom pipelines: `custom_pipelines.<task>.impl` resolves the same way.
+    if let Some(map) = config
+        .get("custom_pipelines")
+        .and_then(serde_json::Value::as_object)
+    {
+        for (task, spec) in map.iter().take(MAX_ENTRIES) {
+            if let Some(implementation) = spec.get("impl").and_then(serde_json::Value::as_str) {
+                entries.push((format!("custom_pipelines.{task}.impl"), implementation));
+            }
+        }
+    }
+    for (key, reference) in entries {
+        let Some((repository, target)) = reference.split_once("--") else {
+            continue;
+        };
+        let repository: String = repository.chars().take(200).collect();
+        let module = target.rsplit_once('.').map_or(target, |(m, _)| m);
+        let location = at(reference);
+        findings.push(
+            Finding::new(
+                &RULE,
+                location.clone(),
+                format!(
+                    "`{key}` = `{reference}`: transformers downloads `{module}.py` \
+                             from `{repository}` and runs it with trust_remote_code=True; the \
+                             model's revision pin does not pin that repository's code"
+                ),
+            )
+            .evidence("entry", key.clone())
+            .evidence("repository", repository.clone())
+            .evidence("module", format!("{module}.py"))
+            .remediation(
+                "copy the reviewed code into this repository or pass code_revision= \
+                         with the reviewed commit of the other repository",
+            ),
+        );
+        sources.push(SourceRef {
+            kind: SourceKind::HuggingFace,
+            value: repository,
+            location,
+            context: key.clone(),
+        });
+    }
+    if let Some(pipeline) = config
+        .get("custom_pipeline")
+        .and_then(serde_json::Value::as_str)
+    {
         let location = at("custom_pipeline");
         let pinned = config
             .get("custom_revision")
@@ -143,7 +170,9 @@ pub fn check(display: &str, text: &str, config: &serde_json::Value) -> (Vec<Find
         }
     }
     // diffusers `_class_name: ["org/repo", "Pipeline"]`-style custom classes in another repo.
-    if let Some(items) = config.get("_class_name").and_then(serde_json::Value::as_array)
+    if let Some(items) = config
+        .get("_class_name")
+        .and_then(serde_json::Value::as_array)
         && let Some(module) = items.first().and_then(serde_json::Value::as_str)
         && module.contains('/')
         && !is_local_path(module)

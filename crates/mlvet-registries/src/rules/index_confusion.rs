@@ -142,14 +142,14 @@ const PIP_POOLING: &str = "pip pools --index-url and every --extra-index-url and
 /// options) for confusion-prone index options. `args` are the words after `install`.
 pub fn check_pip_index_args(args: &[&str], installer: Installer) -> Option<IndexConfusion> {
     let options = requirements::parse(&args.join(" "));
-    let strategy = args
-        .iter()
-        .enumerate()
-        .find_map(|(i, a)| match a.strip_prefix("--index-strategy") {
-            Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
-            Some("") => args.get(i + 1).map(|s| s.to_string()),
-            _ => None,
-        });
+    let strategy =
+        args.iter()
+            .enumerate()
+            .find_map(|(i, a)| match a.strip_prefix("--index-strategy") {
+                Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
+                Some("") => args.get(i + 1).map(|s| s.to_string()),
+                _ => None,
+            });
     let hashed = options.require_hashes || args.iter().any(|a| a.starts_with("--require-hashes"));
     match installer {
         Installer::Uv => {
@@ -163,7 +163,11 @@ pub fn check_pip_index_args(args: &[&str], installer: Installer) -> Option<Index
         }
         _ => {
             let extra = options.extra_indexes().next()?;
-            Some(pip_extra(&extra.value, options.primary_index().map(|p| p.value.as_str()), hashed))
+            Some(pip_extra(
+                &extra.value,
+                options.primary_index().map(|p| p.value.as_str()),
+                hashed,
+            ))
         }
     }
 }
@@ -270,7 +274,11 @@ pub fn check_project(display: &str, text: &str, config: &IndexConfig) -> Vec<Fin
     };
     let mut out = Vec::new();
     if let Some(uv) = &config.uv {
-        if let Some(strategy) = uv.index_strategy.as_deref().filter(|s| s.starts_with("unsafe-")) {
+        if let Some(strategy) = uv
+            .index_strategy
+            .as_deref()
+            .filter(|s| s.starts_with("unsafe-"))
+        {
             out.push(uv_strategy(strategy).finding(at("index-strategy")));
         }
         if let (Some(primary), Some(extra)) = (&uv.index_url, uv.extra_index_urls.first()) {
@@ -295,7 +303,10 @@ pub fn check_project(display: &str, text: &str, config: &IndexConfig) -> Vec<Fin
                             before.join(", ")
                         ),
                         severity: Severity::Medium,
-                        evidence: vec![("default index".to_string(), strip_credentials(&default.url))],
+                        evidence: vec![(
+                            "default index".to_string(),
+                            strip_credentials(&default.url),
+                        )],
                     }
                     .finding(at("default = true")),
                 );
@@ -383,25 +394,46 @@ mod tests {
     #[test]
     fn pip_command_lines() {
         let found = check_pip_index_args(
-            &["--extra-index-url", "https://pkgs.example.invalid/simple", "acme"],
+            &[
+                "--extra-index-url",
+                "https://pkgs.example.invalid/simple",
+                "acme",
+            ],
             Installer::Pip,
         )
         .expect("finding");
         assert_eq!(found.installer, Installer::Pip);
         assert!(found.message.contains("highest version"));
-        assert!(check_pip_index_args(&["-i", "https://x.invalid/simple", "acme"], Installer::Pip).is_none());
+        assert!(
+            check_pip_index_args(&["-i", "https://x.invalid/simple", "acme"], Installer::Pip)
+                .is_none()
+        );
     }
 
     #[test]
     fn uv_command_lines() {
         // Only an extra index: uv consults it before the default, first-index: safe.
-        assert!(check_pip_index_args(&["--extra-index-url", "https://p.invalid/simple"], Installer::Uv).is_none());
+        assert!(
+            check_pip_index_args(
+                &["--extra-index-url", "https://p.invalid/simple"],
+                Installer::Uv
+            )
+            .is_none()
+        );
         let found = check_pip_index_args(
-            &["-i", "https://internal.invalid/simple", "--extra-index-url", "https://public.invalid/simple"],
+            &[
+                "-i",
+                "https://internal.invalid/simple",
+                "--extra-index-url",
+                "https://public.invalid/simple",
+            ],
             Installer::Uv,
         )
         .expect("finding");
         assert!(found.message.contains("before index-url"));
-        assert!(check_pip_index_args(&["--index-strategy", "unsafe-best-match"], Installer::Uv).is_some());
+        assert!(
+            check_pip_index_args(&["--index-strategy", "unsafe-best-match"], Installer::Uv)
+                .is_some()
+        );
     }
 }

@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 
 use mlvet_core::{Finding, Location, RuleMeta, Severity, Verdict};
 use mlvet_inventory::normalize_pypi_name;
-use toml::Value;
 
 use crate::project::IndexConfig;
 use crate::text::{line_containing, normalize_url, strip_credentials};
@@ -58,86 +57,146 @@ pub struct Locked {
     pub name: String,
     /// Registry URL (uv, Poetry) or index name (Pipenv); `None` = the default (PyPI).
     pub source: Option<String>,
-    pub line: Option<u32>,
+    /// The text that starts its entry in the lockfile (its line is looked up only for a
+    /// finding: locks with 100,000 packages stay linear).
+    pub needle: String,
 }
 
 /// Most packages read from one lock.
 const MAX_PACKAGES: usize = 200_000;
 
-/// Packages of a `uv.lock` or `poetry.lock`.
-pub fn parse_toml_lock(text: &str, poetry: bool) -> Result<Vec<Locked>, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+/// Packages of a `uv.lock` or `poetry.lock`, read line by line in the layout both tools write
+/// (`[[package]]` blocks with `name = "…"`; uv's `source = { registry = "…" }`, Poetry's
+/// `[package.source]` `url = "…"`). No document tree is built: a lock of 100,000 packages costs
+/// its names, not 3-15 times its size (the dependency inventory parses the same file fully).
+/// uv packages without a registry source (the project itself, paths, git) are left out.
+pub fn parse_toml_lock(text: &str, poetry: bool) -> Vec<Locked> {
     let mut out = Vec::new();
-    let packages = table.get("package").and_then(Value::as_array);
-    for package in packages.into_iter().flatten().take(MAX_PACKAGES) {
-        let Some(name) = package.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        let source = if poetry {
-            package
-                .get("source")
-                .and_then(|s| s.get("url"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        } else {
-            package
-                .get("source")
-                .and_then(|s| s.get("registry"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        // uv: only registry packages are compared (editable/path/git sources are not indexes).
-        if !poetry && package.get("source").and_then(|s| s.get("registry")).is_none() {
+    let mut current: Option<Locked> = None;
+    let mut in_source_table = false;
+    let finish = |current: &mut Option<Locked>, out: &mut Vec<Locked>| {
+        if let Some(package) = current.take()
+            && !package.name.is_empty()
+            && (poetry || package.source.is_some())
+            && out.len() < MAX_PACKAGES
+        {
+            out.push(package);
+        }
+    };
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            if trimmed == "[[package]]" {
+                finish(&mut current, &mut out);
+                current = Some(Locked {
+                    name: String::new(),
+                    source: None,
+                    needle: String::new(),
+                });
+                in_source_table = false;
+            } else if trimmed == "[package.source]" {
+                in_source_table = true;
+            } else if trimmed.starts_with("[package.") || trimmed.starts_with("[[package.") {
+                in_source_table = false;
+            } else {
+                finish(&mut current, &mut out);
+                in_source_table = false;
+            }
             continue;
         }
-        out.push(Locked {
-            name: normalize_pypi_name(name),
-            source,
-            line: line_containing(text, &format!("name = \"{name}\"")),
-        });
+        let Some(package) = current.as_mut() else {
+            continue;
+        };
+        if !in_source_table
+            && package.name.is_empty()
+            && let Some(name) = string_value(trimmed, "name")
+        {
+            package.name = normalize_pypi_name(name);
+            package.needle = trimmed.to_string();
+        } else if poetry && in_source_table {
+            if let Some(url) = string_value(trimmed, "url") {
+                package.source = Some(url.to_string());
+            }
+        } else if !poetry
+            && !in_source_table
+            && trimmed.starts_with("source")
+            && let Some(start) = trimmed.find("registry = \"")
+        {
+            let rest = &trimmed[start + "registry = \"".len()..];
+            if let Some(end) = rest.find('"') {
+                package.source = Some(rest[..end].to_string());
+            }
+        }
     }
-    Ok(out)
+    finish(&mut current, &mut out);
+    out
+}
+
+/// `key = "value"` → `value` (no escapes: names and URLs do not need them).
+fn string_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    rest.find('"').map(|end| &rest[..end])
+}
+
+/// `Pipfile.lock`, typed so that serde skips everything but the index of each package (no
+/// document tree).
+#[derive(serde::Deserialize)]
+struct PipfileLock {
+    #[serde(rename = "_meta", default)]
+    meta: Option<PipfileMeta>,
+    #[serde(default)]
+    default: BTreeMap<String, PipfilePackage>,
+    #[serde(default)]
+    develop: BTreeMap<String, PipfilePackage>,
+}
+
+#[derive(serde::Deserialize)]
+struct PipfileMeta {
+    #[serde(default)]
+    sources: Vec<PipfileSource>,
+}
+
+#[derive(serde::Deserialize)]
+struct PipfileSource {
+    name: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PipfilePackage {
+    index: Option<String>,
 }
 
 /// Packages of a `Pipfile.lock` and its `_meta.sources` (name → URL).
 pub fn parse_pipfile_lock(text: &str) -> Result<(Vec<Locked>, BTreeMap<String, String>), String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut sources = BTreeMap::new();
-    if let Some(list) = value
-        .get("_meta")
-        .and_then(|m| m.get("sources"))
-        .and_then(serde_json::Value::as_array)
-    {
-        for source in list.iter().take(1000) {
-            if let (Some(name), Some(url)) = (
-                source.get("name").and_then(serde_json::Value::as_str),
-                source.get("url").and_then(serde_json::Value::as_str),
-            ) {
-                sources.insert(name.to_string(), url.to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for section in ["default", "develop"] {
-        let Some(packages) = value.get(section).and_then(serde_json::Value::as_object) else {
-            continue;
-        };
-        for (name, spec) in packages.iter().take(MAX_PACKAGES) {
-            out.push(Locked {
-                name: normalize_pypi_name(name),
-                source: spec
-                    .get("index")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_string),
-                line: line_containing(text, &format!("\"{name}\": {{")),
-            });
-        }
-    }
+    let lock: PipfileLock = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let sources = lock
+        .meta
+        .map(|meta| {
+            meta.sources
+                .into_iter()
+                .filter_map(|s| Some((s.name?, s.url?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let out = lock
+        .default
+        .into_iter()
+        .chain(lock.develop)
+        .take(MAX_PACKAGES)
+        .map(|(name, spec)| Locked {
+            name: normalize_pypi_name(&name),
+            source: spec.index,
+            needle: format!("\"{name}\": {{"),
+        })
+        .collect();
     Ok((out, sources))
 }
 
 fn mismatch(
     display: &str,
+    text: &str,
     locked: &Locked,
     bound_name: &str,
     expected: &str,
@@ -145,7 +204,7 @@ fn mismatch(
     tool: &str,
 ) -> Finding {
     let mut location = Location::file(display);
-    if let Some(line) = locked.line {
+    if let Some(line) = line_containing(text, &locked.needle) {
         location = location.with_line(line);
     }
     Finding::new(
@@ -168,7 +227,7 @@ fn mismatch(
 }
 
 /// `uv.lock` against the uv configuration beside it.
-pub fn check_uv(display: &str, locked: &[Locked], config: &IndexConfig) -> Vec<Finding> {
+pub fn check_uv(display: &str, text: &str, locked: &[Locked], config: &IndexConfig) -> Vec<Finding> {
     let Some(uv) = &config.uv else {
         return Vec::new();
     };
@@ -187,14 +246,19 @@ pub fn check_uv(display: &str, locked: &[Locked], config: &IndexConfig) -> Vec<F
         };
         let actual = package.source.as_deref().unwrap_or("the default index");
         if normalize_url(expected) != normalize_url(actual) {
-            out.push(mismatch(display, package, bound, expected, actual, "uv"));
+            out.push(mismatch(display, text, package, bound, expected, actual, "uv"));
         }
     }
     out
 }
 
 /// `poetry.lock` against `[tool.poetry]` beside it.
-pub fn check_poetry(display: &str, locked: &[Locked], config: &IndexConfig) -> Vec<Finding> {
+pub fn check_poetry(
+    display: &str,
+    text: &str,
+    locked: &[Locked],
+    config: &IndexConfig,
+) -> Vec<Finding> {
     let Some(poetry) = &config.poetry else {
         return Vec::new();
     };
@@ -211,9 +275,14 @@ pub fn check_poetry(display: &str, locked: &[Locked], config: &IndexConfig) -> V
         else {
             continue;
         };
-        let actual = package.source.as_deref().unwrap_or("PyPI (no [package.source])");
+        let actual = package
+            .source
+            .as_deref()
+            .unwrap_or("PyPI (no [package.source])");
         if normalize_url(expected) != normalize_url(actual) {
-            out.push(mismatch(display, package, bound, expected, actual, "Poetry"));
+            out.push(mismatch(
+                display, text, package, bound, expected, actual, "Poetry",
+            ));
         }
     }
     out
@@ -222,6 +291,7 @@ pub fn check_poetry(display: &str, locked: &[Locked], config: &IndexConfig) -> V
 /// `Pipfile.lock` against the `Pipfile` beside it.
 pub fn check_pipenv(
     display: &str,
+    text: &str,
     locked: &[Locked],
     lock_sources: &BTreeMap<String, String>,
     config: &IndexConfig,
@@ -253,7 +323,9 @@ pub fn check_pipenv(
         let expected = url_of(bound);
         let actual = url_of(&actual_name);
         if normalize_url(&expected) != normalize_url(&actual) {
-            out.push(mismatch(display, package, bound, &expected, &actual, "Pipenv"));
+            out.push(mismatch(
+                display, text, package, bound, &expected, &actual, "Pipenv",
+            ));
         }
     }
     out
@@ -262,6 +334,35 @@ pub fn check_pipenv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poetry_lock_sources_are_read_per_package() {
+        let lock = r#"
+[[package]]
+name = "acme-core"
+version = "1.0"
+
+[package.source]
+type = "legacy"
+url = "https://pkgs.acme.invalid/simple"
+reference = "internal"
+
+[[package]]
+name = "Six"
+version = "1.16.0"
+files = [
+    {file = "six-1.16.0.tar.gz", hash = "sha256:00"},
+]
+
+[metadata]
+lock-version = "2.0"
+"#;
+        let locked = parse_toml_lock(lock, true);
+        assert_eq!(locked.len(), 2);
+        assert_eq!(locked[0].source.as_deref(), Some("https://pkgs.acme.invalid/simple"));
+        assert_eq!(locked[1].name, "six");
+        assert_eq!(locked[1].source, None);
+    }
 
     #[test]
     fn uv_lock_mismatch() {
@@ -285,15 +386,15 @@ version = "1.0.0"
 source = { registry = "https://public.example.invalid/simple" }
 "#;
         let config = crate::project::parse_pyproject(pyproject).expect("pyproject");
-        let locked = parse_toml_lock(lock, false).expect("lock");
-        let findings = check_uv("uv.lock", &locked, &config);
+        let locked = parse_toml_lock(lock, false);
+        let findings = check_uv("uv.lock", lock, &locked, &config);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].location.line, Some(4));
         let good = lock.replace(
             "name = \"acme-core\"\nversion = \"1.0.0\"\nsource = { registry = \"https://public.example.invalid/simple\" }",
             "name = \"acme-core\"\nversion = \"1.0.0\"\nsource = { registry = \"https://INTERNAL.example.invalid/simple\" }",
         );
-        let locked = parse_toml_lock(&good, false).expect("lock");
-        assert!(check_uv("uv.lock", &locked, &config).is_empty());
+        let locked = parse_toml_lock(&good, false);
+        assert!(check_uv("uv.lock", &good, &locked, &config).is_empty());
     }
 }

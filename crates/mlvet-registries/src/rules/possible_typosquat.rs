@@ -1,4 +1,6 @@
-use mlvet_core::{Confidence, Finding, InventoryPackage, Location, PackageRef, RuleMeta, Severity, Verdict};
+use mlvet_core::{
+    Confidence, Finding, InventoryPackage, Location, PackageRef, RuleMeta, Severity, Verdict,
+};
 use mlvet_inventory::normalize_pypi_name;
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -43,21 +45,89 @@ compromised.
 
 /// Well-known data-science and infrastructure names typosquatted alongside the ML list.
 const EXTRA_TARGETS: &[&str] = &[
-    "numpy", "pandas", "scipy", "matplotlib", "requests", "pillow", "opencv-python", "pyspark",
-    "seaborn", "plotly", "sympy", "pytorch-lightning", "lightning", "tensorboard", "sentencepiece",
-    "pyyaml", "protobuf", "setuptools", "urllib3", "cryptography", "boto3", "jupyter", "notebook",
-    "ipython", "sentence-transformers", "open-clip-torch", "pytorch-triton", "triton",
-    "huggingface-hub", "torchaudio", "torchvision", "tf-keras", "tensorflow-gpu",
+    "numpy",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "requests",
+    "pillow",
+    "opencv-python",
+    "pyspark",
+    "seaborn",
+    "plotly",
+    "sympy",
+    "pytorch-lightning",
+    "lightning",
+    "tensorboard",
+    "sentencepiece",
+    "pyyaml",
+    "protobuf",
+    "setuptools",
+    "urllib3",
+    "cryptography",
+    "boto3",
+    "jupyter",
+    "notebook",
+    "ipython",
+    "sentence-transformers",
+    "open-clip-torch",
+    "pytorch-triton",
+    "triton",
+    "huggingface-hub",
+    "torchaudio",
+    "torchvision",
+    "tf-keras",
+    "tensorflow-gpu",
 ];
 
 /// Names one edit away from a target that are legitimate, separate projects.
 const ALLOWED_SIBLINGS: &[&str] = &[
-    "torchx", "torcs", "dataset", "wand", "scapy", "panda", "tokenizer", "transformer",
-    "diffuser", "openapi", "pandas2", "numpy2", "keras2", "scipy2", "tensorflow2", "pytorch",
-    "onnx2", "jaxlib", "xformer", "pillow2", "request", "notebooks", "tritonclient", "triton3",
-    "lightning2", "evaluator", "mlflows", "datasette", "spacy", "fastapi", "pyspark2", "pyyml",
-    "plotnine", "seaborn2", "rapids", "optimum", "setuptools-scm", "boto", "boto2", "peft",
-    "accelerated", "numba", "ipython2", "jupyterlab", "gradio-client", "vllm",
+    "torchx",
+    "torcs",
+    "dataset",
+    "wand",
+    "scapy",
+    "panda",
+    "tokenizer",
+    "transformer",
+    "diffuser",
+    "openapi",
+    "pandas2",
+    "numpy2",
+    "keras2",
+    "scipy2",
+    "tensorflow2",
+    "pytorch",
+    "onnx2",
+    "jaxlib",
+    "xformer",
+    "pillow2",
+    "request",
+    "notebooks",
+    "tritonclient",
+    "triton3",
+    "lightning2",
+    "evaluator",
+    "mlflows",
+    "datasette",
+    "spacy",
+    "fastapi",
+    "pyspark2",
+    "pyyml",
+    "plotnine",
+    "seaborn2",
+    "rapids",
+    "optimum",
+    "setuptools-scm",
+    "boto",
+    "boto2",
+    "peft",
+    "accelerated",
+    "numba",
+    "ipython2",
+    "jupyterlab",
+    "gradio-client",
+    "vllm",
 ];
 
 /// Shortest target name compared (shorter names have too many legitimate neighbours).
@@ -70,6 +140,9 @@ pub fn nearest_target(name: &str) -> Option<&'static str> {
     }
     targets()
         .filter(|t| t.len() >= MIN_TARGET_LEN)
+        // Cheap length filter first: one edit changes the length by at most one, moving
+        // separators by a few.
+        .filter(|t| t.len().abs_diff(name.len()) <= 3)
         .find(|target| one_edit(name, target) || same_without_separators(name, target))
 }
 
@@ -105,8 +178,14 @@ fn one_edit(a: &str, b: &str) -> bool {
             }
         }
         1 | -1 => {
-            let (long, short) = if a.len() > b.len() { (&a, &b) } else { (&b, &a) };
-            let first = (0..short.len()).find(|&i| long[i] != short[i]).unwrap_or(short.len());
+            let (long, short) = if a.len() > b.len() {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
+            let first = (0..short.len())
+                .find(|&i| long[i] != short[i])
+                .unwrap_or(short.len());
             long[first + 1..] == short[first..]
         }
         _ => false,
@@ -172,7 +251,10 @@ mod tests {
     fn edits() {
         assert_eq!(nearest_target("trasnformers"), Some("transformers"));
         assert_eq!(nearest_target("numipy"), Some("numpy"));
-        assert_eq!(nearest_target("pytorch-lightnin"), Some("pytorch-lightning"));
+        assert_eq!(
+            nearest_target("pytorch-lightnin"),
+            Some("pytorch-lightning")
+        );
         assert_eq!(nearest_target("huggingfacehub"), Some("huggingface-hub"));
         assert_eq!(nearest_target("transformers"), None);
         assert_eq!(nearest_target("torchx"), None);
