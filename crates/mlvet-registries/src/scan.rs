@@ -194,46 +194,52 @@ fn scan_one(file: &ProjectFile) -> Option<FileResult> {
         }
         FileKind::UvLock | FileKind::PoetryLock => {
             let poetry = kind == FileKind::PoetryLock;
-            {
-                let locked = lock_index_mismatch::parse_toml_lock(&text, poetry);
-                let config = sibling_config(&file.path, poetry);
-                result.findings.extend(if poetry {
-                    lock_index_mismatch::check_poetry(display, &text, &locked, &config)
-                } else {
-                    lock_index_mismatch::check_uv(display, &text, &locked, &config)
-                });
-                let registries: BTreeSet<&str> =
-                    locked.iter().filter_map(|l| l.source.as_deref()).collect();
-                for registry in registries {
-                    let line = line_containing(&text, registry).unwrap_or(1);
-                    result
-                        .sources
-                        .push(index_source(display, registry, line, "lockfile"));
-                }
+            let locked = lock_index_mismatch::parse_toml_lock(&text, poetry);
+            let config = sibling_config(&file.path, poetry);
+            result.findings.extend(if poetry {
+                lock_index_mismatch::check_poetry(display, &text, &locked, &config)
+            } else {
+                lock_index_mismatch::check_uv(display, &text, &locked, &config)
+            });
+            let registries: BTreeSet<&str> =
+                locked.iter().filter_map(|l| l.source.as_deref()).collect();
+            for registry in registries {
+                let line = line_containing(&text, registry).unwrap_or(1);
+                result
+                    .sources
+                    .push(index_source(display, registry, line, "lockfile"));
             }
         }
         FileKind::PipfileLock => {
-            if let Ok((locked, lock_sources)) = lock_index_mismatch::parse_pipfile_lock(&text) {
-                let config = file
-                    .path
-                    .parent()
-                    .map(|dir| dir.join("Pipfile"))
-                    .and_then(|p| read_text(&p, MAX_TEXT_BYTES).ok().flatten())
-                    .and_then(|t| project::parse_pipfile(&t).ok())
-                    .unwrap_or_default();
-                result.findings.extend(lock_index_mismatch::check_pipenv(
-                    display,
-                    &text,
-                    &locked,
-                    &lock_sources,
-                    &config,
-                ));
-                for url in lock_sources.values() {
-                    let line = line_containing(&text, url).unwrap_or(1);
-                    result
-                        .sources
-                        .push(index_source(display, url, line, "Pipfile.lock"));
-                }
+            let config = file
+                .path
+                .parent()
+                .map(|dir| dir.join("Pipfile"))
+                .and_then(|p| read_text(&p, MAX_TEXT_BYTES).ok().flatten())
+                .and_then(|t| project::parse_pipfile(&t).ok())
+                .unwrap_or_default();
+            let bound = config
+                .pipenv
+                .as_ref()
+                .is_some_and(|p| !p.bindings.is_empty());
+            // The packages are only read when the Pipfile binds some to an index.
+            let lock_sources = if bound {
+                lock_index_mismatch::parse_pipfile_lock(&text)
+                    .ok()
+                    .map(|(locked, sources)| {
+                        result.findings.extend(lock_index_mismatch::check_pipenv(
+                            display, &text, &locked, &sources, &config,
+                        ));
+                        sources
+                    })
+            } else {
+                lock_index_mismatch::parse_pipfile_lock_sources(&text).ok()
+            };
+            for url in lock_sources.unwrap_or_default().values() {
+                let line = line_containing(&text, url).unwrap_or(1);
+                result
+                    .sources
+                    .push(index_source(display, url, line, "Pipfile.lock"));
             }
         }
         FileKind::HfConfig | FileKind::ModelIndex => {

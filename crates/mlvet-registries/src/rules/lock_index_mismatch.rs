@@ -134,7 +134,11 @@ pub fn parse_toml_lock(text: &str, poetry: bool) -> Vec<Locked> {
 
 /// `key = "value"` → `value` (no escapes: names and URLs do not need them).
 fn string_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim_start();
+    let rest = line
+        .strip_prefix(key)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let rest = rest.strip_prefix('"')?;
     rest.find('"').map(|end| &rest[..end])
 }
@@ -168,18 +172,34 @@ struct PipfilePackage {
     index: Option<String>,
 }
 
+/// `Pipfile.lock` with only `_meta`: serde skips the package tables without allocating.
+#[derive(serde::Deserialize)]
+struct PipfileLockMeta {
+    #[serde(rename = "_meta", default)]
+    meta: Option<PipfileMeta>,
+}
+
+fn meta_sources(meta: Option<PipfileMeta>) -> BTreeMap<String, String> {
+    meta.map(|meta| {
+        meta.sources
+            .into_iter()
+            .filter_map(|s| Some((s.name?, s.url?)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Only the `_meta.sources` of a `Pipfile.lock` (name → URL): for projects that bind no package
+/// to an index, nothing else is needed.
+pub fn parse_pipfile_lock_sources(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let lock: PipfileLockMeta = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(meta_sources(lock.meta))
+}
+
 /// Packages of a `Pipfile.lock` and its `_meta.sources` (name → URL).
 pub fn parse_pipfile_lock(text: &str) -> Result<(Vec<Locked>, BTreeMap<String, String>), String> {
     let lock: PipfileLock = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let sources = lock
-        .meta
-        .map(|meta| {
-            meta.sources
-                .into_iter()
-                .filter_map(|s| Some((s.name?, s.url?)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let sources = meta_sources(lock.meta);
     let out = lock
         .default
         .into_iter()
@@ -227,7 +247,12 @@ fn mismatch(
 }
 
 /// `uv.lock` against the uv configuration beside it.
-pub fn check_uv(display: &str, text: &str, locked: &[Locked], config: &IndexConfig) -> Vec<Finding> {
+pub fn check_uv(
+    display: &str,
+    text: &str,
+    locked: &[Locked],
+    config: &IndexConfig,
+) -> Vec<Finding> {
     let Some(uv) = &config.uv else {
         return Vec::new();
     };
@@ -246,7 +271,9 @@ pub fn check_uv(display: &str, text: &str, locked: &[Locked], config: &IndexConf
         };
         let actual = package.source.as_deref().unwrap_or("the default index");
         if normalize_url(expected) != normalize_url(actual) {
-            out.push(mismatch(display, text, package, bound, expected, actual, "uv"));
+            out.push(mismatch(
+                display, text, package, bound, expected, actual, "uv",
+            ));
         }
     }
     out
@@ -359,7 +386,10 @@ lock-version = "2.0"
 "#;
         let locked = parse_toml_lock(lock, true);
         assert_eq!(locked.len(), 2);
-        assert_eq!(locked[0].source.as_deref(), Some("https://pkgs.acme.invalid/simple"));
+        assert_eq!(
+            locked[0].source.as_deref(),
+            Some("https://pkgs.acme.invalid/simple")
+        );
         assert_eq!(locked[1].name, "six");
         assert_eq!(locked[1].source, None);
     }
