@@ -111,10 +111,12 @@ def main():
     parser.add_argument("--mlvet", required=True)
     parser.add_argument("--work", default="/tmp/bench-registries")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="keep an already generated repository")
     args = parser.parse_args()
     mlvet = str(Path(args.mlvet).resolve())
     root = Path(args.work) / "repo"
-    generate(root)
+    if not (args.reuse and (root / "data.dvc").exists()):
+        generate(root)
     data_bytes = sum(p.stat().st_size for p in (root / "data").rglob("*") if p.is_file())
     cache_bytes = sum(p.stat().st_size for p in (root / ".dvc" / "cache").rglob("*") if p.is_file())
     files = sum(1 for p in root.rglob("*") if p.is_file())
