@@ -16,7 +16,7 @@ const FIXTURES: &str = "tests/fixtures/registries";
 
 fn scan_json(data: &Path, target: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["scan", target, "--format", "json"];
-    if !extra.iter().any(|a| *a == "--config") {
+    if !extra.contains(&"--config") {
         args.push("--no-config");
     }
     args.extend_from_slice(extra);
