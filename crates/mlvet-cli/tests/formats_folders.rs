@@ -178,11 +178,14 @@ fn a_hub_snapshot_is_scanned_through_its_blob_links() {
         assert_eq!(rules_of(&report, &pickle), vec!["hf-pickle-beside-safetensors"]);
         let config = format!("{snapshot}/config.json");
         let remote = findings_for(&report, &config);
-        assert_eq!(remote.len(), 3, "{remote:#?}");
+        // Two same-repository entries (hf-remote-code), the other-repository entry
+        // (hf-cross-repo-code) and that repository listed as a source (artifact-source-policy).
+        assert_eq!(remote.len(), 4, "{remote:#?}");
         let other = remote
             .iter()
             .find(|f| f["severity"] == "high")
             .expect("the other repository entry");
+        assert_eq!(other["rule"], "hf-cross-repo-code");
         assert!(
             other["message"]
                 .as_str()

@@ -25,5 +25,6 @@ pub use discover::{CONFIG_FILES, discover};
 pub use error::ConfigError;
 pub use globs::PathGlobs;
 pub use settings::{
-    Config, ConfigKind, FailOn, Ignore, IgnoreTarget, MAX_CONFIG_BYTES, MAX_ENTRIES, parse,
+    Config, ConfigKind, FailOn, Ignore, IgnoreTarget, MAX_CONFIG_BYTES, MAX_ENTRIES, SourceRules,
+    Sources, parse,
 };

@@ -121,6 +121,41 @@ pub struct Config {
     pub allowed_runners: Vec<String>,
     /// `[pipelines] zizmor`: run zizmor on workflows when it is on PATH (default true).
     pub zizmor: Option<bool>,
+    /// `[sources]`: where models, data and packages may come from.
+    pub sources: Sources,
+}
+
+/// One `[sources.<kind>]` table: glob patterns (`*` matches any run of characters) that a
+/// source must match (`allow`, when not empty) and must not match (`deny`, always wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceRules {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl SourceRules {
+    /// Whether this table says anything.
+    pub fn is_set(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty()
+    }
+}
+
+/// `[sources]`: the allow/deny policy of `artifact-source-policy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// Hugging Face repositories, `org/name` (`org/*` for a whole organisation).
+    pub huggingface: SourceRules,
+    /// Hosts (or URL prefixes) of direct downloads, DVC remotes, Git LFS servers, MLflow servers.
+    pub hosts: SourceRules,
+    /// Package index URLs (pip, uv, Poetry, PDM, Pipenv).
+    pub indexes: SourceRules,
+}
+
+impl Sources {
+    /// Whether any policy is configured.
+    pub fn is_set(&self) -> bool {
+        self.huggingface.is_set() || self.hosts.is_set() || self.indexes.is_set()
+    }
 }
 
 impl Config {
@@ -141,6 +176,7 @@ impl Config {
             vex: Vec::new(),
             allowed_runners: Vec::new(),
             zizmor: None,
+            sources: Sources::default(),
         }
     }
 
@@ -202,6 +238,7 @@ struct RawConfig {
     #[serde(default)]
     vex: Vec<Spanned<String>>,
     pipelines: Option<RawPipelines>,
+    sources: Option<RawSources>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,6 +247,23 @@ struct RawPipelines {
     #[serde(default)]
     allowed_runners: Vec<Spanned<String>>,
     zizmor: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSources {
+    huggingface: Option<RawSourceRules>,
+    hosts: Option<RawSourceRules>,
+    indexes: Option<RawSourceRules>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSourceRules {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,7 +413,43 @@ impl Validator<'_> {
             }
             config.zizmor = pipelines.zizmor;
         }
+        if let Some(sources) = raw.sources {
+            config.sources = Sources {
+                huggingface: self.source_rules(sources.huggingface, "sources.huggingface")?,
+                hosts: self.source_rules(sources.hosts, "sources.hosts")?,
+                indexes: self.source_rules(sources.indexes, "sources.indexes")?,
+            };
+        }
         Ok(config)
+    }
+
+    fn source_rules(
+        &self,
+        raw: Option<RawSourceRules>,
+        key: &str,
+    ) -> Result<SourceRules, ConfigError> {
+        let Some(raw) = raw else {
+            return Ok(SourceRules::default());
+        };
+        let mut rules = SourceRules::default();
+        for (list, suffix, out) in [
+            (raw.allow, "allow", &mut rules.allow),
+            (raw.deny, "deny", &mut rules.deny),
+        ] {
+            let key = format!("{key}.{suffix}");
+            if list.len() > MAX_ENTRIES {
+                let span = list.first().map_or(0..0, Spanned::span);
+                return Err(self.invalid(span, &key, format!("more than {MAX_ENTRIES} entries")));
+            }
+            for pattern in list {
+                let text = pattern.get_ref().trim();
+                if text.is_empty() {
+                    return Err(self.invalid(pattern.span(), &key, "empty pattern"));
+                }
+                out.push(text.to_string());
+            }
+        }
+        Ok(rules)
     }
 
     fn fail_on(&self, value: &Spanned<String>) -> Result<FailOn, ConfigError> {

@@ -31,6 +31,10 @@ pub enum ArtifactKind {
     Dependencies,
     /// A pipeline file: Dockerfile, shell script, CI workflow, Kubernetes manifest.
     Pipeline,
+    /// A project configuration, data-tracking or secret-bearing file read by the registry and
+    /// data analyses (`pip.conf`, `uv.toml`, `Pipfile`, `.dvc`, `dvc.lock`, `.lfsconfig`, `.env`,
+    /// Git LFS objects...).
+    Project,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).

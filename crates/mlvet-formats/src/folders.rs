@@ -401,34 +401,27 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
             let Some(parsed) = parsed else { continue };
             for code in code_refs(&parsed) {
                 let present = folder.has(file_name(&code.module_file));
-                let finding = match &code.repository {
-                    Some(repository) => hf_remote_code::finding(
-                        Location::file(&file.display),
-                        format!(
-                            "`{}` = `{}`: with trust_remote_code=True, transformers downloads and runs `{}` from ANOTHER repository, `{repository}`, not pinned by this model's revision",
-                            code.key, code.reference, code.module_file
-                        ),
-                        true,
-                    )
-                    .evidence("repository", repository.clone()),
-                    None => hf_remote_code::finding(
-                        Location::file(&file.display),
-                        format!(
-                            "`{}` = `{}`: with trust_remote_code=True, transformers runs `{}`{}",
-                            code.key,
-                            code.reference,
-                            code.module_file,
-                            if present { " from this folder" } else { " (not in this folder)" }
-                        ),
-                        false,
-                    ),
+                // Code from another repository (`org/repo--module.Class`) is reported by
+                // `hf-cross-repo-code` (mlvet-registries), for every config, with the pinning
+                // consequence; reporting it here too would count one entry twice.
+                if code.repository.is_some() {
+                    continue;
                 }
+                let finding = hf_remote_code::finding(
+                    Location::file(&file.display),
+                    format!(
+                        "`{}` = `{}`: with trust_remote_code=True, transformers runs `{}`{}",
+                        code.key,
+                        code.reference,
+                        code.module_file,
+                        if present { " from this folder" } else { " (not in this folder)" }
+                    ),
+                    false,
+                )
                 .evidence("entry", code.key.clone())
                 .evidence("class", code.reference.clone())
                 .evidence("python file", code.module_file.clone());
-                if code.repository.is_none() {
-                    referenced.insert(code.module_file.clone());
-                }
+                referenced.insert(code.module_file.clone());
                 add(reports, &mut new_reports, &mut index, file, "hf-config", finding);
             }
         }

@@ -120,6 +120,8 @@ pub enum ArtifactKind {
     Dependencies,
     /// A Dockerfile, shell script, CI workflow or Kubernetes manifest.
     Pipeline,
+    /// Project configuration and data-tracking files (registries and data analyses).
+    Project,
 }
 
 /// Since 1.1: the repository an artefact came from.
@@ -492,6 +494,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
                 mlvet_core::ArtifactKind::Model => ArtifactKind::Model,
                 mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
                 mlvet_core::ArtifactKind::Pipeline => ArtifactKind::Pipeline,
+                mlvet_core::ArtifactKind::Project => ArtifactKind::Project,
             },
             sha256: artifact.sha256.clone(),
             origin: artifact.origin.as_ref().map(Origin::from),

@@ -184,6 +184,23 @@ pub fn build_report(
             target.as_ref(),
         )?;
     }
+    // Registries and data: index configuration, lockfile sources, DVC/LFS integrity, tokens,
+    // typosquats over the inventory (needs the dependency artefacts and packages above).
+    let project_files: Vec<mlvet_registries::ProjectFile> = walked
+        .iter()
+        .map(|f| mlvet_registries::ProjectFile {
+            path: f.path.clone(),
+            display: f.display.clone(),
+            size: f.size,
+        })
+        .collect();
+    mlvet_registries::apply(
+        &mut report,
+        &project_files,
+        &mlvet_registries::Options {
+            sources: settings.sources.clone(),
+        },
+    );
     // After the scan, on the whole report: suppressed findings stay in it, marked, and verdicts
     // are derived again without them.
     mlvet_config::suppress::apply(

@@ -25,6 +25,8 @@ pub struct ScanSettings {
     pub pipelines: mlvet_pipelines::Settings,
     /// Run zizmor on workflows when it is on PATH (`[pipelines] zizmor`, `MLVET_ZIZMOR=off`).
     pub zizmor: bool,
+    /// The configuration's `[sources]` policy (registries and data analyses).
+    pub sources: mlvet_config::Sources,
     config_excludes: PathGlobs,
     flag_excludes: PathGlobs,
 }
@@ -115,6 +117,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         },
         zizmor: config.zizmor.unwrap_or(true)
             && std::env::var_os("MLVET_ZIZMOR").is_none_or(|v| v != "off"),
+        sources: config.sources,
         config_excludes,
         flag_excludes,
     })

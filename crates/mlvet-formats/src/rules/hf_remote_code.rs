@@ -11,7 +11,8 @@ pub static RULE: RuleMeta = RuleMeta {
 Reads `config.json` (and `tokenizer_config.json`, `preprocessor_config.json`,
 `processor_config.json`) in model folders and reports every `auto_map` entry and every
 `custom_pipelines` entry, naming the `module.Class` and the `*.py` file it loads. An entry of the form
-`org/repo--module.Class` loads the code from **another repository** and is graded high.
+`org/repo--module.Class` loads the code from **another repository**: it is reported by
+`hf-cross-repo-code` instead (high: the model's revision pin does not pin that code).
 
 ## Why is this bad?
 With `trust_remote_code=True`, `AutoModel.from_pretrained` (and the tokenizer, processor and pipeline

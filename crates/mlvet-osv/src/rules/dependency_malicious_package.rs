@@ -25,8 +25,10 @@ reqeusts==2.28.1   # MAL-2022-…: Malicious code in reqeusts (PyPI)
 ```
 
 ## Remediation
-Remove the package, and check whether it was ever installed: if so, treat the machines that
-installed it as compromised (rotate the credentials they held). Fix the name if it was a typo.
+Do not upgrade: remove it, rebuild the environment (virtualenv, container image, runner) from a
+clean state, and rotate every credential the machine held (cloud keys, `HF_TOKEN`, PyPI and GitHub
+tokens, SSH keys): installing the package already ran its code. Fix the name if it was a typo,
+and bind internal names to their index so that a public upload cannot shadow them.
 
 ## References
 - [OpenSSF malicious packages (OSV `MAL-` records)](https://github.com/ossf/malicious-packages)
@@ -49,8 +51,12 @@ pub fn finding(package: PackageRef, advisory: AdvisoryRef) -> Finding {
         display_package(&package),
         advisory.id
     );
+    // Not "upgrade": a malicious release ran its code at install time, so a newer version
+    // does not undo anything.
     let remediation = format!(
-        "remove {}; if it was ever installed, treat those machines as compromised",
+        "remove it ({}), rebuild the environment from a clean state, and rotate every credential \
+         the machine held (cloud keys, HF_TOKEN, PyPI/GitHub tokens, SSH keys): installing it ran \
+         the attacker's code",
         package.name
     );
     Finding::new(&RULE, location_of(&package), message)
