@@ -1,5 +1,6 @@
 //! `mlvet`: the thin command-line edge. Parses arguments, runs one command, renders, exits.
 
+mod admin;
 mod advisories;
 mod cli;
 mod db;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         Command::Db(command) => db::run(command),
         Command::Advisories(args) => advisories::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Serve(args) => admin::serve(&args),
+        Command::Admin(command) => admin::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

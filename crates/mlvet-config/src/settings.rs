@@ -194,6 +194,9 @@ struct RawConfig {
     ignore: Vec<Spanned<RawIgnore>>,
     #[serde(default)]
     vex: Vec<Spanned<String>>,
+    /// `[serve]`: the settings of `mlvet serve`, read and validated by mlvet-server.
+    #[allow(dead_code)]
+    serve: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
