@@ -89,7 +89,7 @@ fn ci_one_liner_uploads_and_links_the_findings() {
     std::fs::write(project.path().join("requirements.txt"), "torch==1.12.0\n").expect("write");
     std::fs::write(project.path().join("svc/requirements.txt"), "numpy==1.26.0\n").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(["scan", ".", "--upload", &base, "--project", "demo", "--format", "json"])
+        .args(["scan", ".", "--upload", &base, "--project", "demo", "--format", "json", "--fail-on", "medium"])
         .current_dir(project.path())
         .env("MLVET_DATA_DIR", data.path())
         .env("MLVET_TOKEN", &member)
@@ -97,7 +97,7 @@ fn ci_one_liner_uploads_and_links_the_findings() {
         .output()
         .expect("run scan");
     let stderr_text = String::from_utf8_lossy(&output.stderr);
-    // The local report is unchanged (a high finding: exit 1), the upload adds the link.
+    // The local report is unchanged (a medium finding with --fail-on medium: exit 1), the upload adds the link.
     assert_eq!(output.status.code(), Some(1), "{stderr_text}");
     assert!(stderr_text.contains("uploaded 2 file(s) to project `demo`"), "{stderr_text}");
     let link = stderr_text
@@ -125,7 +125,7 @@ fn ci_one_liner_uploads_and_links_the_findings() {
     );
     // Scanning again uploads into the same project (found by name), replacing each source.
     let again = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(["scan", ".", "--upload", &base, "--project", "demo", "-q"])
+        .args(["scan", ".", "--upload", &base, "--project", "demo", "-q", "--fail-on", "medium"])
         .current_dir(project.path())
         .env("MLVET_DATA_DIR", data.path())
         .env("MLVET_TOKEN", &member)
