@@ -28,18 +28,23 @@ fn serve(data_dir: &Path, extra: &[&str]) -> (Child, String, BufReader<std::proc
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut line = String::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
+    let addr = loop {
         line.clear();
-        if stderr.read_line(&mut line).expect("read log") == 0 {
-            panic!("mlvet serve exited before listening");
-        }
-        let event: serde_json::Value = serde_json::from_str(line.trim()).expect("JSON log line");
+        let read = stderr.read_line(&mut line).unwrap_or(0);
+        let event: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();
         if event["event"] == "listening" {
-            let addr = event["addr"].as_str().expect("addr").to_string();
-            return (child, format!("http://{addr}"), stderr);
+            break event["addr"].as_str().map(str::to_string);
         }
-        assert!(std::time::Instant::now() < deadline, "no `listening` log line");
-    }
+        if read == 0 || std::time::Instant::now() > deadline {
+            break None;
+        }
+    };
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("mlvet serve never logged `listening` (last line: {line})");
+    };
+    (child, format!("http://{addr}"), stderr)
 }
 
 fn token(data_dir: &Path, team: &str, role: &str) -> String {

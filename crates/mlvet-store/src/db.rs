@@ -300,7 +300,7 @@ pub enum Backend {
         pool: Pool<rusqlite::Connection>,
     },
     Postgres {
-        config: postgres::Config,
+        config: Box<postgres::Config>,
         schema: Option<String>,
         pool: Pool<postgres::Client>,
     },
@@ -331,7 +331,7 @@ impl Backend {
             .parse()
             .map_err(|e: postgres::Error| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
         Ok(Backend::Postgres {
-            config,
+            config: Box::new(config),
             schema,
             pool: Pool::new(pool_size),
         })

@@ -874,11 +874,11 @@ impl Store {
                 .int(0)?;
             tx.exec("DELETE FROM packages WHERE source_id = $1", &[P::Int(source_id)])?;
             tx.exec("DELETE FROM source_findings WHERE source_id = $1", &[P::Int(source_id)])?;
-            for package in packages {
-                tx.exec(
-                    "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[
+            // Multi-row inserts: one round trip per chunk, not per row (PostgreSQL).
+            let package_rows: Vec<Vec<P<'_>>> = packages
+                .iter()
+                .map(|package| {
+                    vec![
                         P::Int(project),
                         P::Int(source_id),
                         P::Text(&package.ecosystem),
@@ -888,14 +888,21 @@ impl Store {
                         package.purl.as_deref().into(),
                         P::Int(i64::from(package.ml)),
                         package.line.into(),
-                    ],
-                )?;
-            }
-            for finding in findings {
-                tx.exec(
-                    "INSERT INTO source_findings (source_id, identity, rule, severity, package, advisory, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    &[
+                    ]
+                })
+                .collect();
+            insert_rows(
+                tx,
+                "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line) VALUES ",
+                &[],
+                &package_rows,
+                "",
+                "",
+            )?;
+            let finding_rows: Vec<Vec<P<'_>>> = findings
+                .iter()
+                .map(|finding| {
+                    vec![
                         P::Int(source_id),
                         P::Text(&finding.identity),
                         P::Text(&finding.rule),
@@ -903,9 +910,17 @@ impl Store {
                         finding.package.as_deref().into(),
                         finding.advisory.as_deref().into(),
                         P::Text(&finding.body),
-                    ],
-                )?;
-            }
+                    ]
+                })
+                .collect();
+            insert_rows(
+                tx,
+                "INSERT INTO source_findings (source_id, identity, rule, severity, package, advisory, body) VALUES ",
+                &[],
+                &finding_rows,
+                "",
+                "",
+            )?;
             reconcile(tx, project, &now, &today)?;
             tx.exec(
                 "UPDATE jobs SET state = 'succeeded', finished = $1, locked_until = NULL, error = NULL WHERE id = $2",
@@ -1120,42 +1135,98 @@ fn reconcile(tx: &mut Tx<'_>, project: i64, now: &str, today: &str) -> Result<()
          WHERE s.project_id = $1 ORDER BY sf.identity, s.filename, sf.id",
         &[P::Int(project)],
     )?;
-    let mut previous_identity: Option<String> = None;
+    // The first row of each identity (sorted), owned, then upserted in chunks.
+    let mut latest: Vec<[Option<String>; 7]> = Vec::new();
     for row in &current {
         let identity = row.text(0)?;
-        if previous_identity.as_deref() == Some(identity.as_str()) {
+        if latest
+            .last()
+            .is_some_and(|last| last[0].as_deref() == Some(identity.as_str()))
+        {
             continue;
         }
-        tx.exec(
-            "INSERT INTO findings (project_id, identity, rule, severity, package, advisory, source, body, state, first_seen, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $9)
-             ON CONFLICT (project_id, identity) DO UPDATE SET
-               rule = excluded.rule, severity = excluded.severity, package = excluded.package,
-               advisory = excluded.advisory, source = excluded.source, body = excluded.body,
-               last_seen = excluded.last_seen, resolved_at = NULL,
-               state = CASE WHEN findings.triage IS NOT NULL AND (findings.triage_expires IS NULL OR findings.triage_expires >= $10)
-                            THEN 'suppressed' ELSE 'open' END",
-            &[
-                P::Int(project),
-                P::Text(&identity),
-                P::Text(&row.text(1)?),
-                P::Text(&row.text(2)?),
-                row.opt_text(3)?.as_deref().into(),
-                row.opt_text(4)?.as_deref().into(),
-                P::Text(&row.text(5)?),
-                P::Text(&row.text(6)?),
-                P::Text(now),
-                P::Text(today),
-            ],
-        )?;
-        previous_identity = Some(identity);
+        latest.push([
+            Some(identity),
+            Some(row.text(1)?),
+            Some(row.text(2)?),
+            row.opt_text(3)?,
+            row.opt_text(4)?,
+            Some(row.text(5)?),
+            Some(row.text(6)?),
+        ]);
     }
+    let rows: Vec<Vec<P<'_>>> = latest
+        .iter()
+        .map(|f| {
+            let mut row = vec![P::Int(project)];
+            for (index, value) in f.iter().enumerate() {
+                // package (3) and advisory (4) may be NULL; the others never are.
+                row.push(match (index, value.as_deref()) {
+                    (3 | 4, None) => P::NullText,
+                    (_, value) => P::Text(value.unwrap_or_default()),
+                });
+            }
+            row
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "INSERT INTO findings (project_id, identity, rule, severity, package, advisory, source, body, state, first_seen, last_seen) VALUES ",
+        &[P::Text(today), P::Text(now)],
+        &rows,
+        ", 'open', $2, $2",
+        " ON CONFLICT (project_id, identity) DO UPDATE SET
+           rule = excluded.rule, severity = excluded.severity, package = excluded.package,
+           advisory = excluded.advisory, source = excluded.source, body = excluded.body,
+           last_seen = excluded.last_seen, resolved_at = NULL,
+           state = CASE WHEN findings.triage IS NOT NULL AND (findings.triage_expires IS NULL OR findings.triage_expires >= $1)
+                        THEN 'suppressed' ELSE 'open' END",
+    )?;
     tx.exec(
         "UPDATE findings SET state = 'resolved', resolved_at = $2
          WHERE project_id = $1 AND state <> 'resolved' AND identity NOT IN (
            SELECT sf.identity FROM source_findings sf JOIN sources s ON s.id = sf.source_id WHERE s.project_id = $1)",
         &[P::Int(project), P::Text(now)],
     )?;
+    Ok(())
+}
+
+/// Rows inserted per statement: well under both backends' parameter limits (SQLite 32,766,
+/// PostgreSQL 65,535) for the widest row here.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Runs `head VALUES (row…), (row…) tail` in chunks. `shared` parameters come first (`$1`…);
+/// each row's parameters follow, and `row_suffix` is appended inside each row's parentheses
+/// (it may name the shared parameters).
+fn insert_rows(
+    tx: &mut Tx<'_>,
+    head: &str,
+    shared: &[P<'_>],
+    rows: &[Vec<P<'_>>],
+    row_suffix: &str,
+    tail: &str,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(head);
+        let mut params: Vec<P<'_>> = shared.to_vec();
+        for (index, row) in chunk.iter().enumerate() {
+            if index > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for (column, value) in row.iter().enumerate() {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                params.push(*value);
+                sql.push_str(&format!("${}", params.len()));
+            }
+            sql.push_str(row_suffix);
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        tx.exec(&sql, &params)?;
+    }
     Ok(())
 }
 

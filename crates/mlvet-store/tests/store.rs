@@ -9,6 +9,7 @@ struct Backend {
     _dir: Option<tempfile::TempDir>,
 }
 
+#[allow(clippy::print_stderr)]
 fn backends() -> Vec<(&'static str, Backend)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Store::open(&Location::Sqlite(dir.path().join("s.sqlite3"))).expect("open sqlite");

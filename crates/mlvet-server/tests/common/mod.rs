@@ -40,6 +40,7 @@ pub fn shared() -> PathBuf {
 }
 
 /// The backends to run a test on: SQLite always, PostgreSQL when configured.
+#[allow(clippy::print_stderr)]
 pub fn backends() -> Vec<Option<String>> {
     let mut out = vec![None];
     match std::env::var("MLVET_TEST_POSTGRES") {
