@@ -81,6 +81,7 @@ def main():
          "--rate-per-minute", "1000000", "--workers", "2"] + store,
         env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
+    run = f"{int(time.time())}-{os.getpid()}"  # project names unique per run (a reused PostgreSQL)
     try:
         for _ in range(200):
             try:
@@ -95,7 +96,7 @@ def main():
             projects = []
             for i in range(clients):
                 status, answer = call(base, "POST", "/api/v1/projects", token,
-                                      json.dumps({"name": f"upload-{clients}-{i}"}).encode())
+                                      json.dumps({"name": f"upload-{run}-{clients}-{i}"}).encode())
                 projects.append(json.loads(answer)["id"])
 
             def one(project):
@@ -114,7 +115,7 @@ def main():
             results[f"upload_500_c{clients}_p50_ms"] = round(1000 * statistics.median(latencies), 1)
             results[f"upload_500_c{clients}_p95_ms"] = round(1000 * pct(latencies, 0.95), 1)
             results[f"upload_500_c{clients}_n"] = len(latencies)
-        status, answer = call(base, "POST", "/api/v1/projects", token, json.dumps({"name": "read-300"}).encode())
+        status, answer = call(base, "POST", "/api/v1/projects", token, json.dumps({"name": f"read-300-{run}"}).encode())
         project = json.loads(answer)["id"]
         call(base, "PUT", f"/api/v1/projects/{project}/inventory?filename=poetry.lock&wait=300", token, lockfile(300, 100))
         findings = json.loads(call(base, "GET", f"/api/v1/projects/{project}/findings", token)[1])["findings"]
