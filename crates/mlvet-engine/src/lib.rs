@@ -239,7 +239,8 @@ pub fn upload_name(name: &str) -> Result<&str, EngineError> {
     }
     let mut last = None;
     for component in name.split('/') {
-        if component.is_empty() || component == "." || component == ".." {
+        // 255 bytes: the longest file name Linux and macOS file systems take.
+        if component.is_empty() || component == "." || component == ".." || component.len() > 255 {
             return Err(bad());
         }
         last = Some(component);
@@ -564,6 +565,7 @@ mod tests {
             assert!(upload_name(bad).is_err(), "{bad:?} must be refused");
         }
         assert!(upload_name(&"a".repeat(600)).is_err());
+        assert!(upload_name(&"a".repeat(256)).is_err(), "a component longer than a file name");
         for good in ["poetry.lock", "requirements.txt", "model.safetensors", "..x"] {
             assert_eq!(upload_name(good).expect("accepted"), good);
         }

@@ -707,10 +707,11 @@ async fn scan(
         mlvet_engine::EngineError::UploadName(_) => Problem::bad_request(e.to_string()),
         other => Problem::internal(other),
     })?;
+    let mut report = report;
     if report.artifacts.is_empty() && report.errors.is_empty() {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("`{filename}` is not a manifest, lockfile, SBOM or model file that mlvet reads (the name decides how a file is read)"),
+        // As `mlvet scan` does for such a file: nothing of interest, said in a warning.
+        report.warnings.push(format!(
+            "`{filename}` is not a manifest, lockfile, SBOM or model file that mlvet reads (the name decides how a file is read): nothing was scanned"
         ));
     }
     let json = crate::records::report_json(&report, &filename, Some(mlvet_core::Severity::High));

@@ -25,6 +25,15 @@ fn operation_id(method: &str, path: &str) -> String {
     id
 }
 
+/// An upload name as the server accepts it: components of plain characters separated by `/`.
+/// (Stricter than the server: a component may not start with a dot here, which rules out `.`
+/// and `..` without look-ahead; 63 characters of at most 4 bytes fit a 255-byte file name.)
+const FILENAME_PATTERN: &str =
+    "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}(/[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}){0,7}$";
+
+/// A name typed by a person: no control characters and something besides white space.
+const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
 fn query_parameters(path: &str, method: &str) -> Vec<Value> {
     let string = |name: &str, description: &str| {
         json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string", "maxLength": 500}})
@@ -33,14 +42,14 @@ fn query_parameters(path: &str, method: &str) -> Vec<Value> {
         ("PUT", "/api/v1/projects/{id}/inventory") => vec![
             json!({"name": "filename", "in": "query", "required": true,
                    "description": "The file's name (decides how it is read), optionally with folders: `requirements.txt`, `svc/uv.lock`. Replaces the inventory uploaded under the same name.",
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 512}}),
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": FILENAME_PATTERN}}),
             json!({"name": "wait", "in": "query", "required": false,
                    "description": "Answer when the job ends, or after this many seconds.",
                    "schema": {"type": "integer", "minimum": 0, "maximum": 3600}}),
         ],
         ("POST", "/api/v1/scan") => vec![json!({"name": "filename", "in": "query", "required": true,
             "description": "The file's name (decides how it is read).",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 512}})],
+            "schema": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": FILENAME_PATTERN}})],
         ("GET", "/api/v1/projects/{id}/findings") => vec![json!({"name": "state", "in": "query", "required": false,
             "schema": {"type": "string", "enum": ["open", "resolved", "suppressed"]}})],
         ("GET", "/api/v1/advisories") => vec![
@@ -48,7 +57,7 @@ fn query_parameters(path: &str, method: &str) -> Vec<Value> {
             string("package", "Only this package's advisories."),
             string("q", "Free text: ids and aliases (CVE, GHSA, PYSEC), words of the summary and details."),
             json!({"name": "severity", "in": "query", "required": false, "schema": {"type": "string", "enum": ["critical", "high", "medium", "low"]}}),
-            string("since", "Only advisories published on or after this date (YYYY-MM-DD)."),
+            json!({"name": "since", "in": "query", "required": false, "description": "Only advisories published on or after this date.", "schema": {"type": "string", "format": "date"}}),
             json!({"name": "page", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100000}}),
         ],
         _ => Vec::new(),
@@ -137,10 +146,10 @@ pub fn document() -> Value {
                 "Problem": {"type": "object", "required": ["type", "title", "status"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
                 "ProjectCreate": {"type": "object", "required": ["name"], "properties": {
-                    "name": {"type": "string", "minLength": 1, "maxLength": 200}}},
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN}}},
                 "Triage": {"type": "object", "required": ["triage", "reason"], "properties": {
                     "triage": {"type": "string", "enum": mlvet_store::TRIAGE_VALUES},
-                    "reason": {"type": "string", "minLength": 1, "maxLength": 4000},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S"},
                     "expires": {"type": ["string", "null"], "format": "date"}}}
             }
         }

@@ -186,7 +186,7 @@ pub static ROUTES: &[Route] = &[
         handler: Handler::Scan,
         access: Access::PublicScan,
         summary: "Scan one file and answer the JSON report (nothing stored)",
-        statuses: &[200, 400, 401, 403, 413, 415, 422, 429, 503],
+        statuses: &[200, 400, 401, 403, 413, 415, 429, 503],
         body: Body::File,
     },
     Route {
