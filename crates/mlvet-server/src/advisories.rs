@@ -24,6 +24,11 @@ pub struct Query {
 
 impl Query {
     pub fn parse(params: &HashMap<String, String>) -> Result<Query, Problem> {
+        for key in ["package", "q", "since", "severity", "page", "ml"] {
+            if params.get(key).is_some_and(|v| v.chars().count() > 500) {
+                return Err(Problem::bad_request(format!("`{key}` is longer than 500 characters")));
+            }
+        }
         let nonempty = |key: &str| {
             params
                 .get(key)
@@ -31,13 +36,13 @@ impl Query {
                 .filter(|v| !v.is_empty())
         };
         let ml = match params.get("ml").map(String::as_str) {
-            None | Some("") | Some("true") | Some("1") => true,
+            None | Some("true") | Some("1") => true,
             Some("false") | Some("0") => false,
             Some(other) => return Err(Problem::bad_request(format!("ml=`{other}`: true or false"))),
         };
-        let severity = match nonempty("severity") {
+        let severity = match params.get("severity").cloned() {
             None => None,
-            Some(s) if ["critical", "high", "medium", "low"].contains(&s.to_lowercase().as_str()) => {
+            Some(s) if ["critical", "high", "medium", "low"].contains(&s.as_str()) => {
                 Some(s.to_lowercase())
             }
             Some(s) => {
@@ -46,7 +51,7 @@ impl Query {
                 )));
             }
         };
-        let page = match nonempty("page") {
+        let page = match params.get("page") {
             None => 1,
             Some(p) => p
                 .parse::<usize>()
@@ -54,18 +59,14 @@ impl Query {
                 .filter(|p| (1..=100_000).contains(p))
                 .ok_or_else(|| Problem::bad_request(format!("page=`{p}`: a number from 1")))?,
         };
-        let since = nonempty("since");
+        // Present means a date: an empty or malformed one is refused, not ignored.
+        let since = params.get("since").cloned();
         if let Some(since) = &since
-            && mlvet_config::Date::parse(since).is_none()
+            && !mlvet_config::Date::parse(since).is_some_and(|d| d.to_string() == *since)
         {
             return Err(Problem::bad_request(format!("since=`{since}`: a date YYYY-MM-DD")));
         }
         let package = nonempty("package");
-        if !ml && package.is_none() {
-            return Err(Problem::bad_request(
-                "name a package, or list the ML advisories (ml=true)",
-            ));
-        }
         Ok(Query {
             ml,
             package,
@@ -188,6 +189,16 @@ pub fn summary(advisory: &Advisory) -> Value {
 
 pub fn list(data_dir: &std::path::Path, query: &Query) -> Result<Value, Problem> {
     let db = open(data_dir)?;
+    if !query.ml && query.package.is_none() {
+        // Beyond the curated ML list, advisories are looked up by package.
+        return Ok(json!({
+            "advisories": [],
+            "page": query.page,
+            "per_page": PAGE_SIZE,
+            "total": 0,
+            "note": "name a package (package=NAME) to list advisories beyond the ML libraries",
+        }));
+    }
     let mut found = if query.ml {
         db.ml_advisories(query.package.as_deref())
             .map_err(Problem::internal)?

@@ -437,7 +437,7 @@ async fn put_inventory(
     let project = team_project(&app, &principal, parse_id(id, "project")?).await?;
     let params = query_params(query)?;
     let filename = upload_filename(&params)?;
-    let wait = match params.get("wait").filter(|w| !w.is_empty()) {
+    let wait = match params.get("wait") {
         None => 0,
         Some(w) => w
             .parse::<u64>()
@@ -554,7 +554,7 @@ async fn list_findings(
     let principal = require(&app, &caller, Role::Viewer).await?;
     let project = team_project(&app, &principal, parse_id(id, "project")?).await?;
     let params = query_params(query)?;
-    let state = params.get("state").filter(|s| !s.is_empty()).cloned();
+    let state = params.get("state").cloned();
     if let Some(state) = &state
         && !["open", "resolved", "suppressed"].contains(&state.as_str())
     {

@@ -95,6 +95,9 @@ pub async fn read_body(
             Problem::bad_request(format!("cannot read the request body: {e}"))
         }
     })?;
+    if raw.is_empty() {
+        return Err(Problem::bad_request("the request body is empty"));
+    }
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());

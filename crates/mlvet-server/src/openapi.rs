@@ -73,7 +73,7 @@ fn request_body(body: Body) -> Option<Value> {
         })),
         Body::File => Some(json!({
             "required": true,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}
         })),
     }
 }

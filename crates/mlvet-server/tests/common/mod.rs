@@ -124,6 +124,34 @@ impl Server {
         body: Option<&[u8]>,
         headers: &[(&str, &str)],
     ) -> Answer {
+        self.try_call(method, path, token, body, headers)
+            .expect("the server answers")
+    }
+
+    /// Asserts a body too large for the server is refused: `413`, or the connection closed
+    /// by the server after answering `413` while the client was still sending.
+    pub fn assert_too_large(&self, method: &str, path: &str, token: &str, body: &[u8], headers: &[(&str, &str)]) {
+        match self.try_call(method, path, Some(token), Some(body), headers) {
+            Ok(answer) => {
+                assert_eq!(answer.status, 413, "{}", answer.text);
+                assert_eq!(answer.header("content-type"), Some("application/problem+json"));
+            }
+            Err(ureq::Error::Io(e)) => assert!(
+                matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset),
+                "{e}"
+            ),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    pub fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, ureq::Error> {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -136,7 +164,7 @@ impl Server {
         let request = request
             .body(body.map(<[u8]>::to_vec).unwrap_or_default())
             .expect("request");
-        let mut response = self.agent.run(request).expect("the server answers");
+        let mut response = self.agent.run(request)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -150,12 +178,12 @@ impl Server {
             .read_to_string()
             .unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
+        Ok(Answer {
             status,
             headers,
             body,
             text,
-        }
+        })
     }
 
     pub fn get(&self, path: &str, token: &str) -> Answer {
