@@ -20,6 +20,8 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && b
 project=$(curl -fs -X POST -H "Authorization: Bearer $token" -d '{"name":"fuzz"}' "http://127.0.0.1:$port/api/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 printf 'torch==1.12.0\n' | curl -fs -X PUT -H "Authorization: Bearer $token" --data-binary @- \
     "http://127.0.0.1:$port/api/v1/projects/$project/inventory?filename=requirements.txt&wait=60" >/dev/null
+# Run from the temporary directory: schemathesis keeps a `.schemathesis/` cache where it runs.
+cd "$data"
 schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" --seed 20261202 -n "$examples" --checks all \
     --workers 1

@@ -9,7 +9,9 @@ use mlvet_server::config::{PartialLimits, ServeSection};
 use mlvet_store::{Location, Role, Store};
 
 use crate::UsageError;
-use crate::cli::{AdminCommand, AdminTokenCommand, AdminUserCommand, RoleArg, ServeArgs, StoreArgs};
+use crate::cli::{
+    AdminCommand, AdminTokenCommand, AdminUserCommand, RoleArg, ServeArgs, StoreArgs,
+};
 
 fn data_dir(store: &StoreArgs) -> anyhow::Result<PathBuf> {
     match &store.data_dir {

@@ -50,10 +50,19 @@ fn serve(data_dir: &Path, extra: &[&str]) -> (Child, String, BufReader<std::proc
 fn token(data_dir: &Path, team: &str, role: &str) -> String {
     let output = mlvet(
         data_dir,
-        &["admin", "token", "create", "--team", team, "--role", role, "--name", "ci"],
+        &[
+            "admin", "token", "create", "--team", team, "--role", role, "--name", "ci",
+        ],
     );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_string();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
     assert!(token.starts_with("mlvet_"), "{token}");
     token
 }
@@ -85,16 +94,35 @@ fn ci_one_liner_uploads_and_links_the_findings() {
                 .expect("utf-8"),
         ],
     );
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     let member = token(data.path(), "red", "member");
     let (child, base, stderr) = serve(data.path(), &[]);
 
     let project = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(project.path().join("svc")).expect("mkdir");
     std::fs::write(project.path().join("requirements.txt"), "torch==1.12.0\n").expect("write");
-    std::fs::write(project.path().join("svc/requirements.txt"), "numpy==1.26.0\n").expect("write");
+    std::fs::write(
+        project.path().join("svc/requirements.txt"),
+        "numpy==1.26.0\n",
+    )
+    .expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(["scan", ".", "--upload", &base, "--project", "demo", "--format", "json", "--fail-on", "medium"])
+        .args([
+            "scan",
+            ".",
+            "--upload",
+            &base,
+            "--project",
+            "demo",
+            "--format",
+            "json",
+            "--fail-on",
+            "medium",
+        ])
         .current_dir(project.path())
         .env("MLVET_DATA_DIR", data.path())
         .env("MLVET_TOKEN", &member)
@@ -104,7 +132,10 @@ fn ci_one_liner_uploads_and_links_the_findings() {
     let stderr_text = String::from_utf8_lossy(&output.stderr);
     // The local report is unchanged (a medium finding with --fail-on medium: exit 1), the upload adds the link.
     assert_eq!(output.status.code(), Some(1), "{stderr_text}");
-    assert!(stderr_text.contains("uploaded 2 file(s) to project `demo`"), "{stderr_text}");
+    assert!(
+        stderr_text.contains("uploaded 2 file(s) to project `demo`"),
+        "{stderr_text}"
+    );
     let link = stderr_text
         .split_whitespace()
         .find(|w| w.starts_with(&base) && w.ends_with("/findings"))
@@ -125,12 +156,23 @@ fn ci_one_liner_uploads_and_links_the_findings() {
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
     let list = findings["findings"].as_array().expect("findings");
     assert!(
-        list.iter().any(|f| f["advisory"]["id"] == "PYSEC-2022-43015" && f["path"] == "requirements.txt"),
+        list.iter()
+            .any(|f| f["advisory"]["id"] == "PYSEC-2022-43015" && f["path"] == "requirements.txt"),
         "{findings:#}"
     );
     // Scanning again uploads into the same project (found by name), replacing each source.
     let again = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(["scan", ".", "--upload", &base, "--project", "demo", "-q", "--fail-on", "medium"])
+        .args([
+            "scan",
+            ".",
+            "--upload",
+            &base,
+            "--project",
+            "demo",
+            "-q",
+            "--fail-on",
+            "medium",
+        ])
         .current_dir(project.path())
         .env("MLVET_DATA_DIR", data.path())
         .env("MLVET_TOKEN", &member)
@@ -145,7 +187,13 @@ fn ci_one_liner_uploads_and_links_the_findings() {
     let projects: serde_json::Value =
         serde_json::from_str(&projects.body_mut().read_to_string().expect("body")).expect("json");
     assert_eq!(projects["projects"].as_array().expect("list").len(), 1);
-    assert_eq!(projects["projects"][0]["sources"].as_array().expect("sources").len(), 2);
+    assert_eq!(
+        projects["projects"][0]["sources"]
+            .as_array()
+            .expect("sources")
+            .len(),
+        2
+    );
 
     // Without a token the upload is refused before anything is sent.
     let anonymous = Command::new(env!("CARGO_BIN_EXE_mlvet"))
@@ -169,7 +217,16 @@ fn tokens_in_urls_are_never_logged_and_users_are_created_offline() {
     let data = tempfile::tempdir().expect("tempdir");
     let viewer = token(data.path(), "red", "viewer");
     let mut create = Command::new(env!("CARGO_BIN_EXE_mlvet"))
-        .args(["admin", "user", "create", "ann@example.org", "--team", "red", "--role", "member"])
+        .args([
+            "admin",
+            "user",
+            "create",
+            "ann@example.org",
+            "--team",
+            "red",
+            "--role",
+            "member",
+        ])
         .env("MLVET_DATA_DIR", data.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -183,8 +240,17 @@ fn tokens_in_urls_are_never_logged_and_users_are_created_offline() {
         .write_all(b"a long enough passphrase\n")
         .expect("write");
     let created = create.wait_with_output().expect("wait");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let weak = mlvet(data.path(), &["admin", "token", "create", "--team", "red", "--role", "boss"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let weak = mlvet(
+        data.path(),
+        &[
+            "admin", "token", "create", "--team", "red", "--role", "boss",
+        ],
+    );
     assert_eq!(weak.status.code(), Some(2));
 
     let (child, base, stderr) = serve(data.path(), &[]);

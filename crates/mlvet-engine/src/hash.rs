@@ -10,7 +10,6 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-
 /// Read size: large enough that syscalls are negligible next to hashing (~1–2 GB/s per core).
 const BUFFER_BYTES: usize = 1024 * 1024;
 

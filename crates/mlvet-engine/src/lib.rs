@@ -151,10 +151,11 @@ fn scan_options(
             path: path.to_path_buf(),
             source,
         })?;
-        let extra = mlvet_pickle::Policy::from_toml_str(&text).map_err(|e| EngineError::Policy {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let extra =
+            mlvet_pickle::Policy::from_toml_str(&text).map_err(|e| EngineError::Policy {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         options.policy.extend(extra);
     }
     Ok(options)
@@ -179,13 +180,7 @@ fn scan_files(
         .map(|file| {
             observer.start(&file.display);
             let size = file.size;
-            let outcome = scan_one(
-                file,
-                options,
-                roots,
-                request.inventory,
-                request.hash_models,
-            );
+            let outcome = scan_one(file, options, roots, request.inventory, request.hash_models);
             observer.done(size);
             outcome
         })
@@ -559,14 +554,31 @@ mod tests {
     #[test]
     fn upload_names_are_plain_file_names() {
         for bad in [
-            "", ".", "..", "../etc/passwd", "a/../b", "/etc/passwd", "a//b", "a/", "a\\b",
-            "x\0y", "x\ny",
+            "",
+            ".",
+            "..",
+            "../etc/passwd",
+            "a/../b",
+            "/etc/passwd",
+            "a//b",
+            "a/",
+            "a\\b",
+            "x\0y",
+            "x\ny",
         ] {
             assert!(upload_name(bad).is_err(), "{bad:?} must be refused");
         }
         assert!(upload_name(&"a".repeat(600)).is_err());
-        assert!(upload_name(&"a".repeat(256)).is_err(), "a component longer than a file name");
-        for good in ["poetry.lock", "requirements.txt", "model.safetensors", "..x"] {
+        assert!(
+            upload_name(&"a".repeat(256)).is_err(),
+            "a component longer than a file name"
+        );
+        for good in [
+            "poetry.lock",
+            "requirements.txt",
+            "model.safetensors",
+            "..x",
+        ] {
             assert_eq!(upload_name(good).expect("accepted"), good);
         }
         assert_eq!(upload_name("svc/api/uv.lock").expect("accepted"), "uv.lock");

@@ -26,7 +26,9 @@ impl Query {
     pub fn parse(params: &HashMap<String, String>) -> Result<Query, Problem> {
         for key in ["package", "q", "since", "severity", "page", "ml"] {
             if params.get(key).is_some_and(|v| v.chars().count() > 500) {
-                return Err(Problem::bad_request(format!("`{key}` is longer than 500 characters")));
+                return Err(Problem::bad_request(format!(
+                    "`{key}` is longer than 500 characters"
+                )));
             }
         }
         let nonempty = |key: &str| {
@@ -38,7 +40,9 @@ impl Query {
         let ml = match params.get("ml").map(String::as_str) {
             None | Some("true") | Some("1") => true,
             Some("false") | Some("0") => false,
-            Some(other) => return Err(Problem::bad_request(format!("ml=`{other}`: true or false"))),
+            Some(other) => {
+                return Err(Problem::bad_request(format!("ml=`{other}`: true or false")));
+            }
         };
         let severity = match params.get("severity").cloned() {
             None => None,
@@ -62,9 +66,11 @@ impl Query {
         // Present means a date: an empty or malformed one is refused, not ignored.
         let since = params.get("since").cloned();
         if let Some(since) = &since
-            && !mlvet_config::Date::parse(since).is_some_and(|d| d.to_string() == *since)
+            && mlvet_config::Date::parse(since).is_none_or(|d| d.to_string() != *since)
         {
-            return Err(Problem::bad_request(format!("since=`{since}`: a date YYYY-MM-DD")));
+            return Err(Problem::bad_request(format!(
+                "since=`{since}`: a date YYYY-MM-DD"
+            )));
         }
         let package = nonempty("package");
         Ok(Query {
@@ -111,14 +117,16 @@ pub fn severity(advisory: &Advisory) -> Option<String> {
         .as_ref()
         .and_then(|d| d.get("severity"))
         .and_then(Value::as_str)?;
-    Some(match stated.to_ascii_uppercase().as_str() {
-        "CRITICAL" => "critical",
-        "HIGH" => "high",
-        "MODERATE" | "MEDIUM" => "medium",
-        "LOW" => "low",
-        _ => return None,
-    }
-    .to_string())
+    Some(
+        match stated.to_ascii_uppercase().as_str() {
+            "CRITICAL" => "critical",
+            "HIGH" => "high",
+            "MODERATE" | "MEDIUM" => "medium",
+            "LOW" => "low",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 fn fixed_versions(advisory: &Advisory) -> Vec<String> {
@@ -209,7 +217,12 @@ pub fn list(data_dir: &std::path::Path, query: &Query) -> Result<Value, Problem>
             .map_err(Problem::internal)?;
         found.retain(|a| !a.is_withdrawn());
         found.sort_by(|a, b| {
-            let key = |x: &Advisory| x.published.clone().or_else(|| x.modified.clone()).unwrap_or_default();
+            let key = |x: &Advisory| {
+                x.published
+                    .clone()
+                    .or_else(|| x.modified.clone())
+                    .unwrap_or_default()
+            };
             key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
         });
         found

@@ -161,7 +161,10 @@ fn ok(value: &Value) -> ApiResult {
 }
 
 /// An id from the path: anything that is not one of ours is simply not found.
-fn parse_id(raw: Result<Path<String>, axum::extract::rejection::PathRejection>, what: &str) -> Result<i64, Problem> {
+fn parse_id(
+    raw: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    what: &str,
+) -> Result<i64, Problem> {
     raw.ok()
         .and_then(|Path(id)| id.parse::<i64>().ok())
         .filter(|id| *id > 0)
@@ -190,7 +193,9 @@ fn percent_decode(text: &str) -> Result<String, Problem> {
                     .get(index + 1..index + 3)
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| Problem::bad_request("malformed percent-encoding in the query"))?;
+                    .ok_or_else(|| {
+                        Problem::bad_request("malformed percent-encoding in the query")
+                    })?;
                 out.push(hex);
                 index += 2;
             }
@@ -248,12 +253,16 @@ async fn readyz(State(app): State<Arc<App>>) -> ApiResult {
         })
         .await;
     match checked {
-        Ok((version, postgres, advisories)) if version == mlvet_store::Store::supported_version() => ok(&json!({
-            "status": "ready",
-            "schema_version": version,
-            "backend": if postgres { "postgres" } else { "sqlite" },
-            "advisory_database": advisories,
-        })),
+        Ok((version, postgres, advisories))
+            if version == mlvet_store::Store::supported_version() =>
+        {
+            ok(&json!({
+                "status": "ready",
+                "schema_version": version,
+                "backend": if postgres { "postgres" } else { "sqlite" },
+                "advisory_database": advisories,
+            }))
+        }
         Ok((version, _, _)) => Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the store's schema is at version {version}"),
@@ -278,7 +287,13 @@ async fn openapi() -> Response {
 
 // ---- projects ----
 
-fn project_json(project: &Project, findings: &[StoredFinding], packages: usize, sources: Value, last_upload: Option<&Job>) -> Value {
+fn project_json(
+    project: &Project,
+    findings: &[StoredFinding],
+    packages: usize,
+    sources: Value,
+    last_upload: Option<&Job>,
+) -> Value {
     let mut by_state: BTreeMap<&str, usize> =
         [("open", 0), ("suppressed", 0), ("resolved", 0)].into();
     let mut by_severity: BTreeMap<String, usize> = ["critical", "high", "medium", "low", "info"]
@@ -316,7 +331,10 @@ fn project_json(project: &Project, findings: &[StoredFinding], packages: usize, 
 }
 
 /// The project with its counts, read in one place so that the list and the page agree.
-fn load_project(store: &mlvet_store::Store, project: &Project) -> Result<Value, mlvet_store::StoreError> {
+fn load_project(
+    store: &mlvet_store::Store,
+    project: &Project,
+) -> Result<Value, mlvet_store::StoreError> {
     let findings = store.findings(project.id)?;
     let sources = store.sources(project.id)?;
     let packages = sources
@@ -330,7 +348,13 @@ fn load_project(store: &mlvet_store::Store, project: &Project) -> Result<Value, 
             .collect::<Vec<_>>()
     );
     let last = store.last_upload(project.id)?;
-    Ok(project_json(project, &findings, packages, sources_json, last.as_ref()))
+    Ok(project_json(
+        project,
+        &findings,
+        packages,
+        sources_json,
+        last.as_ref(),
+    ))
 }
 
 async fn list_projects(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
@@ -456,9 +480,7 @@ async fn put_inventory(
     let digest = sha256_hex(&bytes);
     let actor = principal.actor.clone();
     let job = app
-        .blocking(move |store| {
-            store.enqueue_upload(project.id, &filename, &bytes, &digest, &actor)
-        })
+        .blocking(move |store| store.enqueue_upload(project.id, &filename, &bytes, &digest, &actor))
         .await?;
     app.job_queued.notify_one();
     let wait = wait
@@ -514,7 +536,9 @@ async fn list_uploads(
 ) -> ApiResult {
     let principal = require(&app, &caller, Role::Viewer).await?;
     let project = team_project(&app, &principal, parse_id(id, "project")?).await?;
-    let jobs = app.blocking(move |store| store.jobs(project.id, 200)).await?;
+    let jobs = app
+        .blocking(move |store| store.jobs(project.id, 200))
+        .await?;
     ok(&json!({ "uploads": jobs.iter().map(job_json).collect::<Vec<_>>() }))
 }
 
@@ -558,9 +582,13 @@ async fn list_findings(
     if let Some(state) = &state
         && !["open", "resolved", "suppressed"].contains(&state.as_str())
     {
-        return Err(Problem::bad_request("`state` is open, resolved or suppressed"));
+        return Err(Problem::bad_request(
+            "`state` is open, resolved or suppressed",
+        ));
     }
-    let findings = app.blocking(move |store| store.findings(project.id)).await?;
+    let findings = app
+        .blocking(move |store| store.findings(project.id))
+        .await?;
     let findings: Vec<Value> = findings
         .iter()
         .filter(|f| state.as_deref().is_none_or(|s| f.state == s))
@@ -576,7 +604,9 @@ async fn list_packages(
 ) -> ApiResult {
     let principal = require(&app, &caller, Role::Viewer).await?;
     let project = team_project(&app, &principal, parse_id(id, "project")?).await?;
-    let packages = app.blocking(move |store| store.packages(project.id)).await?;
+    let packages = app
+        .blocking(move |store| store.packages(project.id))
+        .await?;
     let packages: Vec<Value> = packages
         .iter()
         .map(|p| {
@@ -655,18 +685,22 @@ async fn patch_finding(
         .to_string();
     let expires = match &value["expires"] {
         Value::Null => None,
-        Value::String(date) if mlvet_config::Date::parse(date).is_some_and(|d| d.to_string() == *date) => {
+        Value::String(date)
+            if mlvet_config::Date::parse(date).is_some_and(|d| d.to_string() == *date) =>
+        {
             Some(date.clone())
         }
-        _ => return Err(Problem::bad_request("`expires` is a date YYYY-MM-DD or null")),
+        _ => {
+            return Err(Problem::bad_request(
+                "`expires` is a date YYYY-MM-DD or null",
+            ));
+        }
     };
     let team = principal.team_id;
     let actor = principal.actor.clone();
-    app.blocking(move |store| {
-        store.triage(team, id, &triage, &reason, expires.as_deref(), &actor)
-    })
-    .await?
-    .ok_or_else(|| Problem::not_found("finding"))?;
+    app.blocking(move |store| store.triage(team, id, &triage, &reason, expires.as_deref(), &actor))
+        .await?
+        .ok_or_else(|| Problem::not_found("finding"))?;
     ok(&finding_with_audit(&app, team, id).await?)
 }
 

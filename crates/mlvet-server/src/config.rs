@@ -194,12 +194,18 @@ mod tests {
         )
         .expect("write");
         let section = read_serve_section(&path).expect("read");
-        assert_eq!(section.listen, Some(SocketAddr::from(([127, 0, 0, 1], 9999))));
+        assert_eq!(
+            section.listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9999)))
+        );
         let limits = section.limits().over(&Limits::default());
         assert_eq!(limits.max_body_bytes, 1000);
         assert_eq!(limits.workers, 3);
         assert_eq!(limits.rate_per_minute, Limits::default().rate_per_minute);
         std::fs::write(&path, "[serve]\nmax-bodyy = 1\n").expect("write");
-        assert!(read_serve_section(&path).is_err(), "unknown keys are errors");
+        assert!(
+            read_serve_section(&path).is_err(),
+            "unknown keys are errors"
+        );
     }
 }

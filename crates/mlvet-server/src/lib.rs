@@ -122,10 +122,7 @@ async fn time_and_log(
         Err(_) => {
             let mut problem = Problem::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the request took longer than {} s",
-                    timeout.as_secs()
-                ),
+                format!("the request took longer than {} s", timeout.as_secs()),
             );
             problem.retry_after = Some(1);
             problem.into_response()
@@ -159,7 +156,9 @@ impl Running {
             let _ = shutdown.send(());
         }
         match self.handle.take() {
-            Some(handle) => handle.await.map_err(|e| ServerError::Io(std::io::Error::other(e)))?,
+            Some(handle) => handle
+                .await
+                .map_err(|e| ServerError::Io(std::io::Error::other(e)))?,
             None => Ok(()),
         }
     }

@@ -39,9 +39,7 @@ impl RateLimiter {
                 *tokens + now.duration_since(*at).as_secs_f64() * refill_per_second < capacity
             });
         }
-        let (tokens, at) = buckets
-            .entry(key.to_string())
-            .or_insert((capacity, now));
+        let (tokens, at) = buckets.entry(key.to_string()).or_insert((capacity, now));
         let available =
             (*tokens + now.duration_since(*at).as_secs_f64() * refill_per_second).min(capacity);
         if available >= 1.0 {
@@ -86,8 +84,7 @@ pub async fn read_body(
     }
     let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
     let raw = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if std::error::Error::source(&e)
-            .is_some_and(|s| s.to_string().contains("length limit"))
+        if std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
             || e.to_string().contains("length limit")
         {
             too_large("request body", max_body)

@@ -40,6 +40,9 @@ mod tests {
             super::redact_path("/api/v1/mlvet_abc_def/x"),
             "/api/v1/[redacted]/x"
         );
-        assert_eq!(super::redact_path("/api/v1/projects/1"), "/api/v1/projects/1");
+        assert_eq!(
+            super::redact_path("/api/v1/projects/1"),
+            "/api/v1/projects/1"
+        );
     }
 }

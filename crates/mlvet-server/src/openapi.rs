@@ -14,7 +14,10 @@ fn reason(status: u16) -> &'static str {
 
 fn operation_id(method: &str, path: &str) -> String {
     let mut id = method.to_lowercase();
-    for part in path.split('/').filter(|p| !p.is_empty() && *p != "api" && *p != "v1") {
+    for part in path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "api" && *p != "v1")
+    {
         let part = part.trim_matches(|c| c == '{' || c == '}');
         let mut chars = part.chars().filter(|c| c.is_ascii_alphanumeric());
         if let Some(first) = chars.next() {
@@ -28,16 +31,13 @@ fn operation_id(method: &str, path: &str) -> String {
 /// An upload name as the server accepts it: components of plain characters separated by `/`.
 /// (Stricter than the server: a component may not start with a dot here, which rules out `.`
 /// and `..` without look-ahead; 63 characters of at most 4 bytes fit a 255-byte file name.)
-const FILENAME_PATTERN: &str =
-    "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}(/[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}){0,7}$";
+const FILENAME_PATTERN: &str = "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}(/[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}){0,7}$";
 
 /// A name typed by a person: no control characters and something besides white space.
 const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 fn query_parameters(path: &str, method: &str) -> Vec<Value> {
-    let string = |name: &str, description: &str| {
-        json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string", "maxLength": 500}})
-    };
+    let string = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string", "maxLength": 500}});
     match (method, path) {
         ("PUT", "/api/v1/projects/{id}/inventory") => vec![
             json!({"name": "filename", "in": "query", "required": true,
@@ -47,15 +47,22 @@ fn query_parameters(path: &str, method: &str) -> Vec<Value> {
                    "description": "Answer when the job ends, or after this many seconds.",
                    "schema": {"type": "integer", "minimum": 0, "maximum": 3600}}),
         ],
-        ("POST", "/api/v1/scan") => vec![json!({"name": "filename", "in": "query", "required": true,
+        ("POST", "/api/v1/scan") => {
+            vec![json!({"name": "filename", "in": "query", "required": true,
             "description": "The file's name (decides how it is read).",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": FILENAME_PATTERN}})],
-        ("GET", "/api/v1/projects/{id}/findings") => vec![json!({"name": "state", "in": "query", "required": false,
-            "schema": {"type": "string", "enum": ["open", "resolved", "suppressed"]}})],
+            "schema": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": FILENAME_PATTERN}})]
+        }
+        ("GET", "/api/v1/projects/{id}/findings") => {
+            vec![json!({"name": "state", "in": "query", "required": false,
+            "schema": {"type": "string", "enum": ["open", "resolved", "suppressed"]}})]
+        }
         ("GET", "/api/v1/advisories") => vec![
             json!({"name": "ml", "in": "query", "required": false, "description": "Only advisories affecting mlvet's curated ML packages (default true; false needs `package`).", "schema": {"type": "boolean"}}),
             string("package", "Only this package's advisories."),
-            string("q", "Free text: ids and aliases (CVE, GHSA, PYSEC), words of the summary and details."),
+            string(
+                "q",
+                "Free text: ids and aliases (CVE, GHSA, PYSEC), words of the summary and details.",
+            ),
             json!({"name": "severity", "in": "query", "required": false, "schema": {"type": "string", "enum": ["critical", "high", "medium", "low"]}}),
             json!({"name": "since", "in": "query", "required": false, "description": "Only advisories published on or after this date.", "schema": {"type": "string", "format": "date"}}),
             json!({"name": "page", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100000}}),

@@ -6,7 +6,11 @@ use mlvet_store::{FindingRecord, PackageRecord};
 use serde_json::Value;
 
 /// The report as the CLI's JSON (`docs/json-report.md`), parsed.
-pub fn report_json(report: &ScanReport, input: &str, fail_on: Option<mlvet_core::Severity>) -> Value {
+pub fn report_json(
+    report: &ScanReport,
+    input: &str,
+    fail_on: Option<mlvet_core::Severity>,
+) -> Value {
     let meta = mlvet_report::RunMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs: vec![input.to_string()],
@@ -42,7 +46,9 @@ pub fn identity(finding: &Value) -> String {
         format!(
             "{}|{}",
             text(&package["ecosystem"]),
-            text(&package["name"]).to_lowercase().replace(['_', '.'], "-")
+            text(&package["name"])
+                .to_lowercase()
+                .replace(['_', '.'], "-")
         )
     } else {
         String::new()

@@ -26,7 +26,8 @@ pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Rece
             Ok(Ok(Some((job, payload)))) => {
                 let app2 = Arc::clone(&app);
                 let id = job.id;
-                let outcome = tokio::task::spawn_blocking(move || process(&app2, &job, &payload)).await;
+                let outcome =
+                    tokio::task::spawn_blocking(move || process(&app2, &job, &payload)).await;
                 if let Err(error) = outcome.map_err(|e| e.to_string()).and_then(|r| r) {
                     crate::log::event(
                         "error",
@@ -73,7 +74,12 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
     let store_error = |e: mlvet_store::StoreError| e.to_string();
     let report = match mlvet_engine::scan_upload(&job.filename, payload, &request) {
         Ok(report) => report,
-        Err(error) => return app.store.fail_job(job.id, &error.to_string()).map_err(store_error),
+        Err(error) => {
+            return app
+                .store
+                .fail_job(job.id, &error.to_string())
+                .map_err(store_error);
+        }
     };
     if let Some(reason) = unusable(&report, &job.filename) {
         return app.store.fail_job(job.id, &reason).map_err(store_error);

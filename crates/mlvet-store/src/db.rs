@@ -132,9 +132,8 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(tx) => {
                 let mut statement = tx.prepare_cached(&sqlite_sql(sql))?;
-                let changed = statement.execute(rusqlite::params_from_iter(
-                    params.iter().map(sqlite_value),
-                ))?;
+                let changed = statement
+                    .execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
                 Ok(u64::try_from(changed).unwrap_or(u64::MAX))
             }
             Tx::Postgres(tx) => {
@@ -152,8 +151,8 @@ impl Tx<'_> {
             Tx::Sqlite(tx) => {
                 let mut statement = tx.prepare_cached(&sqlite_sql(sql))?;
                 let columns = statement.column_count();
-                let mut rows = statement
-                    .query(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
+                let mut rows =
+                    statement.query(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
                     let mut values = Vec::with_capacity(columns);
@@ -327,9 +326,9 @@ impl Backend {
         schema: Option<String>,
         pool_size: usize,
     ) -> Result<Backend, StoreError> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Config(format!("invalid PostgreSQL URL: {e}"))
+        })?;
         Ok(Backend::Postgres {
             config: Box::new(config),
             schema,

@@ -70,7 +70,8 @@ impl StoreError {
 /// The file of the embedded store in mlvet's data directory.
 pub const SQLITE_FILE: &str = "mlvet-server.sqlite3";
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/0001_initial.sql"))];
 
@@ -342,11 +343,17 @@ impl Store {
         self.backend.is_postgres()
     }
 
-    fn write<T>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.backend.transaction(Mode::Write, work)
     }
 
-    fn read<T>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.backend.transaction(Mode::Read, work)
     }
 
@@ -393,8 +400,11 @@ impl Store {
     /// The applied schema version.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.read(|tx| {
-            tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?
-                .int(0)
+            tx.query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .int(0)
         })
     }
 
@@ -523,7 +533,9 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let email = email.trim();
         if email.is_empty() || !email.contains('@') || email.len() > 320 {
-            return Err(StoreError::Invalid(format!("`{email}` is not an email address")));
+            return Err(StoreError::Invalid(format!(
+                "`{email}` is not an email address"
+            )));
         }
         if password.chars().count() < 12 {
             return Err(StoreError::Invalid(
@@ -546,9 +558,7 @@ impl Store {
             .int(0)
         });
         match result {
-            Err(e) if e.is_unique_violation() => {
-                Err(StoreError::Conflict(format!("user {email}")))
-            }
+            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!("user {email}"))),
             other => other,
         }
     }
@@ -645,8 +655,11 @@ impl Store {
     pub fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
         let hash = secrets::sha256_hex(secret.as_bytes());
         self.write(|tx| {
-            tx.exec("DELETE FROM sessions WHERE secret_hash = $1", &[P::Text(&hash)])
-                .map(|_| ())
+            tx.exec(
+                "DELETE FROM sessions WHERE secret_hash = $1",
+                &[P::Text(&hash)],
+            )
+            .map(|_| ())
         })
     }
 
@@ -669,7 +682,9 @@ impl Store {
             })
         });
         match result {
-            Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!("project `{name}`"))),
+            Err(e) if e.is_unique_violation() => {
+                Err(StoreError::Conflict(format!("project `{name}`")))
+            }
             other => other,
         }
     }
@@ -1097,7 +1112,10 @@ fn ensure_team(tx: &mut Tx<'_>, name: &str) -> Result<Team, StoreError> {
         "INSERT INTO teams (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         &[P::Text(name), P::Text(&now_rfc3339())],
     )?;
-    let row = tx.query_one("SELECT id, name FROM teams WHERE name = $1", &[P::Text(name)])?;
+    let row = tx.query_one(
+        "SELECT id, name FROM teams WHERE name = $1",
+        &[P::Text(name)],
+    )?;
     Ok(Team {
         id: row.int(0)?,
         name: row.text(1)?,
@@ -1105,12 +1123,14 @@ fn ensure_team(tx: &mut Tx<'_>, name: &str) -> Result<Team, StoreError> {
 }
 
 fn check_date(text: &str) -> Result<(), StoreError> {
-    let valid = text.len() == 10
-        && mlvet_date_parse(text).is_some_and(|formatted| formatted == text);
+    let valid =
+        text.len() == 10 && mlvet_date_parse(text).is_some_and(|formatted| formatted == text);
     if valid {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("`{text}` is not a date YYYY-MM-DD")))
+        Err(StoreError::Invalid(format!(
+            "`{text}` is not a date YYYY-MM-DD"
+        )))
     }
 }
 

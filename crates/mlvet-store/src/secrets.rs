@@ -50,7 +50,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn split_token(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix("mlvet_")?;
     let (public_id, secret) = rest.split_once('_')?;
-    let plain = |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let plain =
+        |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric());
     (plain(public_id) && plain(secret)).then_some((public_id, secret))
 }
 
@@ -66,8 +67,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
     use argon2::PasswordHasher;
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt)
-        .map_err(|e| StoreError::Config(format!("no random source: {e}")))?;
+    getrandom::fill(&mut salt).map_err(|e| StoreError::Config(format!("no random source: {e}")))?;
     let salt = argon2::password_hash::SaltString::encode_b64(&salt)
         .map_err(|e| StoreError::Config(format!("salt: {e}")))?;
     argon2::Argon2::default()
@@ -95,15 +95,30 @@ mod tests {
 
     #[test]
     fn tokens_split_and_compare() {
-        assert_eq!(split_token("mlvet_abc123_SeCrEt"), Some(("abc123", "SeCrEt")));
-        for bad in ["", "mlvet_", "mlvet_abc", "mlvet__x", "x_abc_def", "mlvet_a_b_c", "mlvet_a'_b"] {
+        assert_eq!(
+            split_token("mlvet_abc123_SeCrEt"),
+            Some(("abc123", "SeCrEt"))
+        );
+        for bad in [
+            "",
+            "mlvet_",
+            "mlvet_abc",
+            "mlvet__x",
+            "x_abc_def",
+            "mlvet_a_b_c",
+            "mlvet_a'_b",
+        ] {
             assert_eq!(split_token(bad), None, "{bad}");
         }
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
         let public = random_alnum(12);
-        assert!(public.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            public
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         assert_ne!(random_alnum(40), random_alnum(40));
     }
 

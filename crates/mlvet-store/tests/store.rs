@@ -20,7 +20,10 @@ fn backends() -> Vec<(&'static str, Backend)> {
             _dir: Some(dir),
         },
     )];
-    if let Some(url) = std::env::var("MLVET_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) {
+    if let Some(url) = std::env::var("MLVET_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         let schema = format!("t_{}", mlvet_store::secrets::random_alnum(12));
         let store = Store::open(&Location::Postgres {
             url,
@@ -61,7 +64,11 @@ fn finding(package: &str, advisory: &str) -> FindingRecord {
 fn migrations_are_applied_once_and_recorded() {
     for (name, backend) in backends() {
         let store = &backend.store;
-        assert_eq!(store.schema_version().expect("version"), Store::supported_version(), "{name}");
+        assert_eq!(
+            store.schema_version().expect("version"),
+            Store::supported_version(),
+            "{name}"
+        );
         store.ping().expect("ping");
     }
     // Reopening an existing SQLite store applies nothing twice.
@@ -69,15 +76,24 @@ fn migrations_are_applied_once_and_recorded() {
     let path = dir.path().join("again.sqlite3");
     drop(Store::open(&Location::Sqlite(path.clone())).expect("first"));
     let again = Store::open(&Location::Sqlite(path)).expect("second");
-    assert_eq!(again.schema_version().expect("version"), Store::supported_version());
+    assert_eq!(
+        again.schema_version().expect("version"),
+        Store::supported_version()
+    );
 }
 
 #[test]
 fn tokens_authenticate_only_with_their_secret() {
     for (name, backend) in backends() {
         let store = &backend.store;
-        let created = store.create_token("red", Role::Member, "ci", None).expect("token");
-        assert!(created.token.starts_with(&format!("mlvet_{}_", created.public_id)));
+        let created = store
+            .create_token("red", Role::Member, "ci", None)
+            .expect("token");
+        assert!(
+            created
+                .token
+                .starts_with(&format!("mlvet_{}_", created.public_id))
+        );
         let principal = store
             .authenticate_token(&created.token)
             .expect("auth")
@@ -93,13 +109,25 @@ fn tokens_authenticate_only_with_their_secret() {
             "garbage",
             "",
         ] {
-            assert!(store.authenticate_token(bad).expect("auth").is_none(), "{name}: {bad}");
+            assert!(
+                store.authenticate_token(bad).expect("auth").is_none(),
+                "{name}: {bad}"
+            );
         }
         let expired = store
             .create_token("red", Role::Admin, "old", Some("2000-01-01"))
             .expect("token");
-        assert!(store.authenticate_token(&expired.token).expect("auth").is_none());
-        assert!(store.create_token("red", Role::Admin, "bad", Some("2026-02-30")).is_err());
+        assert!(
+            store
+                .authenticate_token(&expired.token)
+                .expect("auth")
+                .is_none()
+        );
+        assert!(
+            store
+                .create_token("red", Role::Admin, "bad", Some("2026-02-30"))
+                .is_err()
+        );
     }
 }
 
@@ -114,15 +142,29 @@ fn users_and_sessions() {
             store.create_user("ann@example.org", "red", Role::Viewer, "a long passphrase"),
             Err(mlvet_store::StoreError::Conflict(_))
         ));
-        assert!(store.create_user("bob@example.org", "red", Role::Viewer, "short").is_err());
+        assert!(
+            store
+                .create_user("bob@example.org", "red", Role::Viewer, "short")
+                .is_err()
+        );
         let (user, principal) = store
             .authenticate_user("ann@example.org", "a long passphrase")
             .expect("auth")
             .expect("valid");
         assert_eq!(user, id, "{name}");
         assert_eq!(principal.role, Role::Viewer);
-        assert!(store.authenticate_user("ann@example.org", "wrong password!").expect("auth").is_none());
-        assert!(store.authenticate_user("nobody@example.org", "x").expect("auth").is_none());
+        assert!(
+            store
+                .authenticate_user("ann@example.org", "wrong password!")
+                .expect("auth")
+                .is_none()
+        );
+        assert!(
+            store
+                .authenticate_user("nobody@example.org", "x")
+                .expect("auth")
+                .is_none()
+        );
         let (secret, csrf) = store.create_session(user, 7).expect("session");
         let (again, again_csrf) = store.session(&secret).expect("session").expect("live");
         assert_eq!(again, principal);
@@ -138,12 +180,16 @@ fn projects_are_per_team_and_names_unique_within_a_team() {
         let store = &backend.store;
         let red = store.ensure_team("red").expect("team");
         let blue = store.ensure_team("blue").expect("team");
-        let project = store.create_project(red.id, "api'; DROP TABLE projects; --").expect("create");
+        let project = store
+            .create_project(red.id, "api'; DROP TABLE projects; --")
+            .expect("create");
         assert!(matches!(
             store.create_project(red.id, "api'; DROP TABLE projects; --"),
             Err(mlvet_store::StoreError::Conflict(_))
         ));
-        store.create_project(blue.id, "api'; DROP TABLE projects; --").expect("other team may");
+        store
+            .create_project(blue.id, "api'; DROP TABLE projects; --")
+            .expect("other team may");
         assert_eq!(store.projects(red.id).expect("list").len(), 1, "{name}");
         assert!(store.project(red.id, project.id).expect("get").is_some());
         assert!(store.project(blue.id, project.id).expect("get").is_none());
@@ -174,31 +220,75 @@ fn uploads_replace_their_source_and_findings_keep_their_identity() {
             &[package("torch", "1.0"), package("numpy", "1.0")],
             &[finding("torch", "GHSA-1"), finding("numpy", "GHSA-2")],
         );
-        upload("sub/uv.lock", &[package("jinja2", "2.0")], &[finding("jinja2", "GHSA-3")]);
-        assert_eq!(store.packages(project.id).expect("packages").len(), 3, "{name}");
+        upload(
+            "sub/uv.lock",
+            &[package("jinja2", "2.0")],
+            &[finding("jinja2", "GHSA-3")],
+        );
+        assert_eq!(
+            store.packages(project.id).expect("packages").len(),
+            3,
+            "{name}"
+        );
         let findings = store.findings(project.id).expect("findings");
         assert_eq!(findings.len(), 3);
-        let torch = findings.iter().find(|f| f.advisory.as_deref() == Some("GHSA-1")).expect("torch");
+        let torch = findings
+            .iter()
+            .find(|f| f.advisory.as_deref() == Some("GHSA-1"))
+            .expect("torch");
         assert_eq!(torch.state, "open");
 
         // Triage the torch finding, then upload requirements.txt again without numpy.
         let triaged = store
-            .triage(team.id, torch.id, "accepted_risk", "sandboxed <script>", Some("2999-01-01"), "user:a")
+            .triage(
+                team.id,
+                torch.id,
+                "accepted_risk",
+                "sandboxed <script>",
+                Some("2999-01-01"),
+                "user:a",
+            )
             .expect("triage")
             .expect("found");
         assert_eq!(triaged.state, "suppressed");
         let other = store.ensure_team("blue").expect("team");
-        assert!(store.triage(other.id, torch.id, "accepted_risk", "x", None, "user:b").expect("triage").is_none());
-        assert!(store.triage(team.id, torch.id, "nope", "x", None, "user:a").is_err());
-        upload("requirements.txt", &[package("torch", "1.1")], &[finding("torch", "GHSA-1")]);
+        assert!(
+            store
+                .triage(other.id, torch.id, "accepted_risk", "x", None, "user:b")
+                .expect("triage")
+                .is_none()
+        );
+        assert!(
+            store
+                .triage(team.id, torch.id, "nope", "x", None, "user:a")
+                .is_err()
+        );
+        upload(
+            "requirements.txt",
+            &[package("torch", "1.1")],
+            &[finding("torch", "GHSA-1")],
+        );
         let findings = store.findings(project.id).expect("findings");
         assert_eq!(findings.len(), 3, "{name}: findings are never deleted");
-        let by_advisory = |id: &str| findings.iter().find(|f| f.advisory.as_deref() == Some(id)).expect("finding");
-        assert_eq!(by_advisory("GHSA-1").id, torch.id, "same identity, same finding");
+        let by_advisory = |id: &str| {
+            findings
+                .iter()
+                .find(|f| f.advisory.as_deref() == Some(id))
+                .expect("finding")
+        };
+        assert_eq!(
+            by_advisory("GHSA-1").id,
+            torch.id,
+            "same identity, same finding"
+        );
         assert_eq!(by_advisory("GHSA-1").state, "suppressed");
         assert_eq!(by_advisory("GHSA-1").first_seen, torch.first_seen);
         assert_eq!(by_advisory("GHSA-2").state, "resolved");
-        assert_eq!(by_advisory("GHSA-3").state, "open", "the other source stays");
+        assert_eq!(
+            by_advisory("GHSA-3").state,
+            "open",
+            "the other source stays"
+        );
         assert_eq!(store.packages(project.id).expect("packages").len(), 2);
         let audit = store.audit(torch.id).expect("audit");
         assert_eq!(audit.len(), 1);
@@ -207,13 +297,34 @@ fn uploads_replace_their_source_and_findings_keep_their_identity() {
 
         // An expired triage reads as open.
         store
-            .triage(team.id, torch.id, "fix_planned", "soon", Some("2000-01-01"), "user:a")
+            .triage(
+                team.id,
+                torch.id,
+                "fix_planned",
+                "soon",
+                Some("2000-01-01"),
+                "user:a",
+            )
             .expect("triage");
-        assert_eq!(store.finding(team.id, torch.id).expect("get").expect("found").state, "open");
+        assert_eq!(
+            store
+                .finding(team.id, torch.id)
+                .expect("get")
+                .expect("found")
+                .state,
+            "open"
+        );
         assert_eq!(store.audit(torch.id).expect("audit").len(), 2);
-        let affected = store.projects_affected_by(team.id, "GHSA-3").expect("affected");
+        let affected = store
+            .projects_affected_by(team.id, "GHSA-3")
+            .expect("affected");
         assert_eq!(affected.len(), 1);
-        assert!(store.projects_affected_by(other.id, "GHSA-3").expect("affected").is_empty());
+        assert!(
+            store
+                .projects_affected_by(other.id, "GHSA-3")
+                .expect("affected")
+                .is_empty()
+        );
         assert_eq!(store.sources(project.id).expect("sources").len(), 2);
     }
 }
@@ -224,9 +335,14 @@ fn failed_jobs_keep_their_error_and_drop_their_payload() {
         let store = &backend.store;
         let team = store.ensure_team("red").expect("team");
         let project = store.create_project(team.id, "p").expect("project");
-        let job = store.enqueue_upload(project.id, "x.bin", b"\0\0", "00", "token:x").expect("enqueue");
+        let job = store
+            .enqueue_upload(project.id, "x.bin", b"\0\0", "00", "token:x")
+            .expect("enqueue");
         assert!(store.claim_job("w", 60).expect("claim").is_some());
-        assert!(store.claim_job("w", 60).expect("claim").is_none(), "{name}: leased");
+        assert!(
+            store.claim_job("w", 60).expect("claim").is_none(),
+            "{name}: leased"
+        );
         store.fail_job(job.id, "bad input").expect("fail");
         let failed = store.job(team.id, job.id).expect("job").expect("exists");
         assert_eq!(failed.state, mlvet_store::JobState::Failed);

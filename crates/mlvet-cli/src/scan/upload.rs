@@ -16,7 +16,10 @@ use crate::cli::ScanArgs;
 const WAIT_SECONDS: u64 = 120;
 
 pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()> {
-    let project = args.project.as_deref().context("--upload needs --project")?;
+    let project = args
+        .project
+        .as_deref()
+        .context("--upload needs --project")?;
     let token = std::env::var("MLVET_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -87,7 +90,10 @@ pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()
 fn source_name(path: &str) -> String {
     let path = path.replace('\\', "/");
     let trimmed = path.trim_start_matches("./").trim_start_matches('/');
-    if trimmed.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if trimmed
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
     } else {
         trimmed.to_string()

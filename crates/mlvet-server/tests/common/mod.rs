@@ -54,7 +54,9 @@ pub fn backends() -> Vec<Option<String>> {
 pub fn import_advisories(data_dir: &Path) {
     let mut db = mlvet_db::Database::open_or_create(data_dir).expect("advisory db");
     for package in ["torch", "jinja2"] {
-        let dir = shared().join("advisories/pypa-advisory-database/vulns").join(package);
+        let dir = shared()
+            .join("advisories/pypa-advisory-database/vulns")
+            .join(package);
         db.import_path(&dir, &mlvet_db::NoProgress).expect("import");
     }
 }
@@ -130,14 +132,27 @@ impl Server {
 
     /// Asserts a body too large for the server is refused: `413`, or the connection closed
     /// by the server after answering `413` while the client was still sending.
-    pub fn assert_too_large(&self, method: &str, path: &str, token: &str, body: &[u8], headers: &[(&str, &str)]) {
+    pub fn assert_too_large(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) {
         match self.try_call(method, path, Some(token), Some(body), headers) {
             Ok(answer) => {
                 assert_eq!(answer.status, 413, "{}", answer.text);
-                assert_eq!(answer.header("content-type"), Some("application/problem+json"));
+                assert_eq!(
+                    answer.header("content-type"),
+                    Some("application/problem+json")
+                );
             }
             Err(ureq::Error::Io(e)) => assert!(
-                matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset),
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ),
                 "{e}"
             ),
             Err(other) => panic!("{other}"),
@@ -201,7 +216,12 @@ impl Server {
     }
 
     pub fn create_project(&self, token: &str, name: &str) -> i64 {
-        let answer = self.json("POST", "/api/v1/projects", token, &serde_json::json!({"name": name}));
+        let answer = self.json(
+            "POST",
+            "/api/v1/projects",
+            token,
+            &serde_json::json!({"name": name}),
+        );
         assert_eq!(answer.status, 201, "{}", answer.text);
         answer.body["id"].as_i64().expect("id")
     }
