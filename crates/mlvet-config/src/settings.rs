@@ -578,6 +578,15 @@ reason = "test fixtures"
     }
 
     #[test]
+    fn the_serve_table_belongs_to_mlvet_serve() {
+        // `[serve]` is read and validated by `mlvet serve`; `mlvet scan` accepts the file.
+        let config =
+            parse_toml("fail-on = \"medium\"\n[serve]\nlisten = \"127.0.0.1:9000\"\nworkers = 4\n")
+                .expect("a [serve] table is allowed");
+        assert!(config.fail_on.is_some());
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_their_line() {
         let err = parse_toml("fail-on = \"high\"\nfail_on = \"never\"\n").expect_err("typo");
         let text = err.to_string();
