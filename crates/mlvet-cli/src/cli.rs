@@ -37,6 +37,116 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Sign a model with an EC private key (OpenSSF model signing, key method).
     Sign(SignArgs),
+    /// Run the service: the HTTP API (`/api/v1`) on an embedded SQLite store or PostgreSQL.
+    Serve(ServeArgs),
+    /// Administer the service's store offline: API tokens and users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080, or `listen` in `[serve]`].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Allow `POST /api/v1/scan` without a token (rate-limited per client address).
+    #[arg(long)]
+    pub public_scan: bool,
+    /// Read `[serve]` from FILE instead of the discovered mlvet.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Largest request body as sent, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<u64>,
+    /// Largest body after gzip/zstd decompression, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_decompressed_bytes: Option<u64>,
+    /// Longest time a request may take, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    /// Longest `?wait=` of an upload, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wait_seconds: Option<u64>,
+    /// Requests per minute per API token.
+    #[arg(long, value_name = "N")]
+    pub rate_per_minute: Option<u32>,
+    /// Anonymous scans per minute per client address (with --public-scan).
+    #[arg(long, value_name = "N")]
+    pub public_scan_per_minute: Option<u32>,
+    /// Failed authentications per minute per client address.
+    #[arg(long, value_name = "N")]
+    pub auth_failures_per_minute: Option<u32>,
+    /// Uploads scanned at the same time.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// Where the service keeps its state.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// mlvet's data directory: the advisory database and the embedded store. Defaults to
+    /// $MLVET_DATA_DIR or the per-user data directory.
+    #[arg(long, value_name = "DIR", env = "MLVET_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://USER@HOST:PORT/DB` to keep the store in PostgreSQL (or `sqlite:PATH`)
+    /// [default: SQLite in the data directory].
+    #[arg(long, value_name = "URL", env = "MLVET_DATABASE")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// API tokens.
+    #[command(subcommand)]
+    Token(AdminTokenCommand),
+    /// Users of the web app.
+    #[command(subcommand)]
+    User(AdminUserCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Member,
+    Viewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Create an API token (and the team, if new) and print it once.
+    Create {
+        #[arg(long, value_name = "TEAM")]
+        team: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A name to recognise the token by.
+        #[arg(long, value_name = "NAME", default_value = "token")]
+        name: String,
+        /// Last day the token is valid (YYYY-MM-DD) [default: never expires].
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminUserCommand {
+    /// Create a user (and the team, if new); the password is read from standard input.
+    Create {
+        email: String,
+        #[arg(long, value_name = "TEAM")]
+        team: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,6 +245,14 @@ pub struct ScanArgs {
     pub hf_max_file_bytes: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Upload the manifests, lockfiles and SBOMs this scan inventoried to an mlvet server
+    /// (`mlvet serve`) and print the link to the project's findings. The API token is read from
+    /// $MLVET_TOKEN.
+    #[arg(long, value_name = "URL", requires = "project")]
+    pub upload: Option<String>,
+    /// The server project to upload into (created when missing).
+    #[arg(long, value_name = "NAME", requires = "upload")]
+    pub project: Option<String>,
 }
 
 /// Project configuration, ignores and VEX (docs/configuration.md).

@@ -13,13 +13,13 @@ use mlvet_provenance::hubcache::{self, BlobMismatch, ContentAddress};
 use mlvet_provenance::lockfile::{self, LockDiff, LockedArtifact, LockedOrigin, Lockfile};
 
 use crate::UsageError;
-use crate::cli::{LockArgs, OutputFormat, ScanArgs, ScanFormat};
+use crate::cli::{LockArgs, OutputFormat};
 
 /// Verdict recorded for files no analysis reads.
 const NOT_ANALYSED: &str = "not-analysed";
 
 pub fn run(args: &LockArgs) -> anyhow::Result<u8> {
-    crate::scan::configure_worker_threads();
+    mlvet_engine::configure_worker_threads();
     let root = &args.path;
     if !root.is_dir() {
         return Err(UsageError(format!("{} is not a directory", root.display())).into());
@@ -46,31 +46,35 @@ struct Collected {
 /// The scan `mlvet lock` relies on for formats, verdicts and origins. One function, so that the
 /// scan orchestration can move (to `mlvet-engine`) without touching the rest of this file.
 fn scan_folder(root: &Path, args: &LockArgs) -> anyhow::Result<(ScanReport, Vec<WalkedFile>)> {
-    let scan_args = ScanArgs {
-        paths: vec![root.to_path_buf()],
-        format: ScanFormat::Json,
-        output: None,
+    let input = mlvet_engine::SettingsInput {
+        config: if args.config.no_config {
+            mlvet_engine::ConfigChoice::None
+        } else if let Some(path) = &args.config.config {
+            mlvet_engine::ConfigChoice::File(path.clone())
+        } else {
+            mlvet_engine::ConfigChoice::Discover
+        },
         fail_on: None,
-        quiet: true,
-        verbose: false,
-        policy: None,
-        hash: false,
-        no_deps: true,
         python_version: None,
         platform: None,
-        data_dir: None,
-        config: crate::cli::ConfigArgs {
-            config: args.config.config.clone(),
-            no_config: args.config.no_config,
-            exclude: args.config.exclude.clone(),
-            vex: Vec::new(),
-        },
+        exclude: args.config.exclude.clone(),
+        vex: Vec::new(),
     };
-    let settings = crate::scan::settings::resolve(&scan_args)?;
-    let report = crate::scan::build_report(&scan_args, &settings)?;
-    let (walked, _) = mlvet_formats::walk_excluding(&scan_args.paths, &|path, is_dir| {
-        settings.excluded(path, is_dir)
-    });
+    let settings = mlvet_engine::settings::resolve(&input, &crate::rules::all_rules())
+        .map_err(|e| anyhow::Error::new(UsageError(e.0)))?;
+    let paths = vec![root.to_path_buf()];
+    let request = mlvet_engine::ScanRequest {
+        paths: &paths,
+        settings: &settings,
+        policy_file: None,
+        hash_models: false,
+        inventory: false,
+        data_dir: None,
+        hub: mlvet_engine::hub::HubRequest::default(),
+    };
+    let report = mlvet_engine::build_report(&request, &mlvet_engine::NoObserver)?;
+    let (walked, _) =
+        mlvet_formats::walk_excluding(&paths, &|path, is_dir| settings.excluded(path, is_dir));
     Ok((report, walked))
 }
 

@@ -1,5 +1,6 @@
 //! `mlvet`: the thin command-line edge. Parses arguments, runs one command, renders, exits.
 
+mod admin;
 mod advisories;
 mod cli;
 mod db;
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
         Command::Lock(args) => lock::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
+        Command::Serve(args) => admin::serve(&args),
+        Command::Admin(command) => admin::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

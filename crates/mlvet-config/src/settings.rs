@@ -239,6 +239,9 @@ struct RawConfig {
     vex: Vec<Spanned<String>>,
     pipelines: Option<RawPipelines>,
     sources: Option<RawSources>,
+    /// `[serve]`: the settings of `mlvet serve`, read and validated by mlvet-server.
+    #[allow(dead_code)]
+    serve: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -696,6 +699,15 @@ reason = "test fixtures"
         ));
         assert!(policy.classify("mycompany.admin", "run").is_denied());
         assert!(policy.classify("mycompany", "admin").is_denied());
+    }
+
+    #[test]
+    fn the_serve_table_belongs_to_mlvet_serve() {
+        // `[serve]` is read and validated by `mlvet serve`; `mlvet scan` accepts the file.
+        let config =
+            parse_toml("fail-on = \"medium\"\n[serve]\nlisten = \"127.0.0.1:9000\"\nworkers = 4\n")
+                .expect("a [serve] table is allowed");
+        assert!(config.fail_on.is_some());
     }
 
     #[test]

@@ -1,52 +1,54 @@
 //! `mlvet scan`: walk the inputs, send every file to the analysis that reads it the way its real
 //! loader would, match the dependency inventory against the advisory database, render, exit.
+//!
+//! The orchestration lives in `mlvet-engine` (shared with `mlvet serve`); this module turns the
+//! flags into an engine request, renders the report and picks the exit code.
 
 mod epoch;
-mod hash;
-mod hub;
-mod no_database;
-mod packages;
-mod pipelines;
-pub mod settings;
+pub mod upload;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use mlvet_core::{ArtifactKind, ArtifactReport, RuleMeta, ScanError, ScanReport};
-use mlvet_formats::{ScanOptions, WalkedFile};
-use mlvet_inventory::{Inventory, TargetEnv};
-use rayon::prelude::*;
+use mlvet_core::{RuleMeta, ScanReport};
+use mlvet_engine::{ConfigChoice, ScanSettings, SettingsInput};
 
+use crate::UsageError;
 use crate::cli::{ScanArgs, ScanFormat};
 
 /// Rules reported by the scan orchestration itself (not by one analysis).
 pub fn rules() -> Vec<&'static RuleMeta> {
-    vec![&no_database::RULE]
+    mlvet_engine::rules()
 }
 
-/// How much of a file is read to decide what it is.
-const SNIFF_BYTES: usize = 4096;
-
-/// Stack of every scan worker thread. Rayon's default (2 MiB, Rust's spawned-thread default) is a
-/// quarter of the main thread's: the parsers' depth limits are sized so that their recursion fits
-/// in this with a wide margin, whichever thread runs them.
-pub const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
-
-/// Gives the global rayon pool (the walk and the per-file scans) worker threads with
-/// [`WORKER_STACK_BYTES`] of stack. Only the first call in a process configures the pool.
-pub(crate) fn configure_worker_threads() {
-    // An error means the pool already exists (configured by an earlier call): nothing to do.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(WORKER_STACK_BYTES)
-        .build_global();
+/// The engine's settings for these flags (configuration merged in). Problems with the
+/// configuration or a VEX document are usage errors (exit code 2).
+pub fn resolve_settings(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
+    let input = SettingsInput {
+        config: if args.config.no_config {
+            ConfigChoice::None
+        } else if let Some(path) = &args.config.config {
+            ConfigChoice::File(path.clone())
+        } else {
+            ConfigChoice::Discover
+        },
+        fail_on: args.fail_on.map(crate::cli::FailOn::threshold),
+        python_version: args.python_version.clone(),
+        platform: args.platform.clone(),
+        exclude: args.config.exclude.clone(),
+        vex: args.config.vex.clone(),
+    };
+    mlvet_engine::settings::resolve(&input, &crate::rules::all_rules())
+        .map_err(|e| anyhow::Error::new(UsageError(e.0)))
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
-    configure_worker_threads();
-    let settings = settings::resolve(args)?;
+    let settings = resolve_settings(args)?;
     let report = build_report(args, &settings)?;
+    if let Some(url) = &args.upload {
+        // The local report is still rendered below; the upload adds the server's findings link.
+        upload::run(args, url, &report)?;
+    }
     let meta = mlvet_report::RunMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
@@ -93,364 +95,58 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
     Ok(crate::exit::code_for(&report, settings.fail_on))
 }
 
-/// What one walked file turned out to be.
-enum Outcome {
-    Model(ArtifactReport),
-    Dependencies {
-        file: WalkedFile,
-        inventory: Inventory,
-    },
-    NotOfInterest,
-    Failed(ScanError),
+/// Whether this scan hashes model files.
+fn hash_wanted(args: &ScanArgs) -> bool {
+    args.hash || args.format == ScanFormat::Cyclonedx
 }
 
-pub fn build_report(
-    args: &ScanArgs,
-    settings: &settings::ScanSettings,
-) -> anyhow::Result<ScanReport> {
-    let mut options = ScanOptions::default();
-    if let Some(policy) = &settings.config_policy {
-        options.policy.extend(policy.clone());
-    }
-    if let Some(path) = &args.policy {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read policy {}", path.display()))?;
-        let extra = mlvet_pickle::Policy::from_toml_str(&text)
-            .with_context(|| format!("invalid policy {}", path.display()))?;
-        options.policy.extend(extra);
-    }
-
-    // `hf://` targets and Hub URLs are scanned remotely; everything else is a local path.
-    let (hub_targets, local_paths) = hub::split_inputs(&args.paths);
-    let (files, walk_errors) = mlvet_formats::walk_excluding(&local_paths, &|path, is_dir| {
-        settings.excluded(path, is_dir)
-    });
-    let roots = inclusion_roots(&local_paths);
-    let inventory_enabled = !args.no_deps;
-    // The folder pass (model folders, hub origins) needs the whole list after the scans.
-    let walked = files.clone();
-    let hash_models = hash::wanted(args);
+/// Runs the engine for these flags, with a progress bar on a terminal.
+pub fn build_report(args: &ScanArgs, settings: &ScanSettings) -> anyhow::Result<ScanReport> {
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let progress = crate::progress::ScanProgress::new(&files, show_progress);
-    let outcomes: Vec<Outcome> = files
-        .into_par_iter()
-        .map(|file| {
-            progress.start(&file.display);
-            let size = file.size;
-            let outcome = match pipelines::scan_one(&file, &settings.pipelines) {
-                Some(Ok(report)) => Outcome::Model(report),
-                Some(Err(error)) => Outcome::Failed(error),
-                None => scan_one(file, &options, &roots, inventory_enabled, hash_models),
-            };
-            progress.done(size);
-            outcome
-        })
-        .collect();
-    progress.finish();
-
-    let mut report = ScanReport {
-        errors: walk_errors,
-        ..ScanReport::default()
+    let progress = BarObserver {
+        visible: show_progress,
+        bar: std::sync::OnceLock::new(),
     };
-    for input in &local_paths {
-        if settings.excluded(input, input.is_dir()) {
-            report.warnings.push(format!(
-                "{} is excluded by `exclude` (configuration or --exclude) and was not scanned",
-                input.display()
-            ));
-        }
-    }
-    let mut inventories = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Model(artifact) => report.artifacts.push(artifact),
-            Outcome::Dependencies { file, inventory } => inventories.push((file, inventory)),
-            Outcome::NotOfInterest => {}
-            Outcome::Failed(error) => report.errors.push(error),
-        }
-    }
-    mlvet_formats::folders::apply(&walked, &mut report.artifacts);
-    hub::scan_into(&hub_targets, args, &options, &mut report)?;
-    pipelines::run_zizmor(&mut report, &walked, settings.zizmor);
-    if !inventories.is_empty() {
-        let target = settings
-            .python_version
-            .as_ref()
-            .map(|python| TargetEnv::new(python, &settings.platform));
-        match_dependencies(
-            &mut report,
-            inventories,
-            args.data_dir.as_deref(),
-            target.as_ref(),
-        )?;
-    }
-    // Registries and data: index configuration, lockfile sources, DVC/LFS integrity, tokens,
-    // typosquats over the inventory (needs the dependency artefacts and packages above).
-    let project_files: Vec<mlvet_registries::ProjectFile> = walked
-        .iter()
-        .map(|f| mlvet_registries::ProjectFile {
-            path: f.path.clone(),
-            display: f.display.clone(),
-            size: f.size,
-        })
-        .collect();
-    mlvet_registries::apply(
-        &mut report,
-        &project_files,
-        &mlvet_registries::Options {
-            sources: settings.sources.clone(),
+    let request = mlvet_engine::ScanRequest {
+        paths: &args.paths,
+        settings,
+        policy_file: args.policy.as_deref(),
+        hash_models: hash_wanted(args),
+        inventory: !args.no_deps,
+        data_dir: args.data_dir.as_deref(),
+        hub: mlvet_engine::hub::HubRequest {
+            token_file: args.hf_token_file.as_deref(),
+            max_file_bytes: args.hf_max_file_bytes,
         },
-    );
-    // After the scan, on the whole report: suppressed findings stay in it, marked, and verdicts
-    // are derived again without them.
-    mlvet_config::suppress::apply(
-        &mut report,
-        &settings.ignore_set(),
-        &settings.vex,
-        mlvet_config::Date::today_utc(),
-    );
-    report.sort();
-    Ok(report)
-}
-
-/// The folder each input bounds `-r`/`-c` includes to: the directory itself, or a file's folder.
-fn inclusion_roots(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    inputs
-        .iter()
-        .map(|input| {
-            if input.is_dir() {
-                input.clone()
-            } else {
-                input
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| PathBuf::from("."))
-            }
-        })
-        .collect()
-}
-
-fn root_for<'a>(path: &Path, roots: &'a [PathBuf]) -> &'a Path {
-    roots
-        .iter()
-        .filter(|root| path.starts_with(root))
-        .max_by_key(|root| root.components().count())
-        .map(PathBuf::as_path)
-        .unwrap_or_else(|| Path::new("."))
-}
-
-fn scan_one(
-    file: WalkedFile,
-    options: &ScanOptions,
-    roots: &[PathBuf],
-    inventory_enabled: bool,
-    hash_models: bool,
-) -> Outcome {
-    if inventory_enabled {
-        let prefix = match read_prefix(&file.path) {
-            Ok(prefix) => prefix,
-            Err(err) => {
-                return Outcome::Failed(ScanError {
-                    path: file.display.clone(),
-                    message: err.to_string(),
-                });
-            }
-        };
-        if let Some(kind) = mlvet_inventory::detect(&file.path, &prefix) {
-            let root = root_for(&file.path, roots);
-            return match mlvet_inventory::parse_file(&file.path, &file.display, kind, root) {
-                Ok(inventory) => Outcome::Dependencies { file, inventory },
-                Err(err) => Outcome::Failed(ScanError {
-                    path: file.display.clone(),
-                    message: err.to_string(),
-                }),
-            };
-        }
-    }
-    match mlvet_formats::scan_file(&file.path, &file.display, options) {
-        Ok(Some(mut artifact)) => {
-            if hash_models {
-                match hash::sha256_file(&file.path) {
-                    Ok(digest) => artifact.sha256 = Some(digest),
-                    Err(err) => {
-                        return Outcome::Failed(ScanError {
-                            path: file.display.clone(),
-                            message: format!("cannot hash: {err}"),
-                        });
-                    }
-                }
-            }
-            Outcome::Model(artifact)
-        }
-        Ok(None) => Outcome::NotOfInterest,
-        Err(err) => Outcome::Failed(ScanError {
-            path: file.display.clone(),
-            message: err.to_string(),
-        }),
-    }
-}
-
-pub(crate) fn read_prefix(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    mlvet_formats::open_regular(path)?
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut prefix)?;
-    Ok(prefix)
-}
-
-/// Matches every inventory against the advisory database and turns each into an artefact.
-/// Without a database the dependency artefacts are reported as not fully inspected, with a
-/// finding and a warning: mlvet never says "no vulnerabilities" when it could not look. A
-/// database that cannot be opened or read (damaged file, unreadable record, other schema) is a
-/// scan error as well: the result is incomplete, never `safe`.
-fn match_dependencies(
-    report: &mut ScanReport,
-    inventories: Vec<(WalkedFile, Inventory)>,
-    data_dir: Option<&Path>,
-    target: Option<&TargetEnv>,
-) -> anyhow::Result<()> {
-    let data_dir = match data_dir {
-        Some(dir) => dir.to_path_buf(),
-        None => mlvet_db::Database::data_dir().context("cannot locate mlvet's data directory")?,
     };
-    let database = match mlvet_db::Database::open(&data_dir) {
-        Ok(database) => database,
-        Err(error) => {
-            report.errors.push(ScanError {
-                path: data_dir.join(mlvet_db::DATABASE_FILE).display().to_string(),
-                message: format!("cannot read the advisory database: {error}"),
-            });
-            None
-        }
-    };
-    match &database {
-        Some(db) => {
-            let info = db.info();
-            if info.stale {
-                report.warnings.push(format!(
-                    "the advisory database is stale (last updated {}): run `mlvet db update`",
-                    info.updated.as_deref().unwrap_or("never")
-                ));
-            }
-            report.database = Some(info);
-        }
-        None => report.warnings.push(format!(
-            "no advisory database in {}: dependencies were inventoried but NOT checked for vulnerabilities; \
-             run `mlvet db update` (or `mlvet db import PATH` offline)",
-            data_dir.display()
-        )),
-    }
-
-    let mut package_ids = packages::IdAllocator::default();
-    for (file, inventory) in inventories {
-        let edges = inventory.edges;
-        let mut findings = inventory.findings;
-        let mut fully_inspected = inventory.fully_parsed;
-        let dependencies: Vec<_> = inventory
-            .dependencies
-            .into_iter()
-            .filter(|dep| applies_to_target(dep, target))
-            .collect();
-        match &database {
-            Some(db) => {
-                let source = FailureRecordingSource::new(db);
-                let matched = mlvet_osv::match_dependencies(
-                    &dependencies,
-                    &source,
-                    &mlvet_osv::MatchOptions::default(),
-                );
-                findings.extend(matched.findings);
-                if let Some(message) = source.failure() {
-                    fully_inspected = false;
-                    report.errors.push(ScanError {
-                        path: file.display.clone(),
-                        message,
-                    });
-                }
-            }
-            None => {
-                fully_inspected = false;
-                if !dependencies.is_empty() {
-                    findings.push(no_database::finding(&file.display, dependencies.len()));
-                }
-            }
-        }
-        // Moved, not copied, once matching is done: the inventory is held once at the peak.
-        report.packages.extend(packages::from_dependencies(
-            dependencies,
-            &edges,
-            &mut package_ids,
-        ));
-        report.artifacts.push(
-            ArtifactReport::new(
-                file.display,
-                inventory.kind.as_str().to_string(),
-                file.size,
-                fully_inspected,
-                findings,
-            )
-            .with_kind(ArtifactKind::Dependencies),
-        );
-    }
-    Ok(())
+    Ok(mlvet_engine::build_report(&request, &progress)?)
 }
 
-/// Passes lookups through to the database and remembers the first failure, so that a damaged
-/// record becomes a scan error (exit 3) instead of only a finding on one dependency.
-struct FailureRecordingSource<'a> {
-    database: &'a mlvet_db::Database,
-    failures: std::sync::Mutex<(usize, Option<String>)>,
+/// The engine's progress drawn as the CLI's progress bar.
+struct BarObserver {
+    visible: bool,
+    bar: std::sync::OnceLock<crate::progress::ScanProgress>,
 }
 
-impl<'a> FailureRecordingSource<'a> {
-    fn new(database: &'a mlvet_db::Database) -> Self {
-        FailureRecordingSource {
-            database,
-            failures: std::sync::Mutex::new((0, None)),
+impl mlvet_engine::ScanObserver for BarObserver {
+    fn begin(&self, files: &[mlvet_formats::WalkedFile]) {
+        let _ = self
+            .bar
+            .set(crate::progress::ScanProgress::new(files, self.visible));
+    }
+    fn start(&self, display: &str) {
+        if let Some(bar) = self.bar.get() {
+            bar.start(display);
         }
     }
-
-    /// The first failure and how many lookups failed, if any did.
-    fn failure(self) -> Option<String> {
-        let (count, first) = self
-            .failures
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        first.map(|first| match count {
-            1 => format!("advisory lookup failed: {first}"),
-            _ => format!("{count} advisory lookups failed, the first: {first}"),
-        })
-    }
-}
-
-impl mlvet_osv::AdvisorySource for FailureRecordingSource<'_> {
-    fn advisories_for(
-        &self,
-        ecosystem: &str,
-        normalized_name: &str,
-    ) -> Result<Vec<mlvet_osv::Advisory>, mlvet_osv::OsvError> {
-        let result =
-            mlvet_osv::AdvisorySource::advisories_for(self.database, ecosystem, normalized_name);
-        if let Err(error) = &result {
-            let mut failures = self
-                .failures
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            failures.0 += 1;
-            failures.1.get_or_insert_with(|| error.to_string());
+    fn done(&self, size: u64) {
+        if let Some(bar) = self.bar.get() {
+            bar.done(size);
         }
-        result
     }
-}
-
-/// With `--python-version`, a dependency whose markers exclude the target is left out of matching.
-/// Markers that cannot be evaluated keep the dependency: it is never silently dropped.
-fn applies_to_target(dep: &mlvet_inventory::Dependency, target: Option<&TargetEnv>) -> bool {
-    match (target, dep.markers.as_deref()) {
-        (Some(target), Some(markers)) => {
-            mlvet_inventory::markers_apply(markers, target).unwrap_or(true)
+    fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish();
         }
-        _ => true,
     }
 }

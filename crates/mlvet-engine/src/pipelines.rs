@@ -15,7 +15,7 @@ pub fn scan_one(
     if !maybe_pipeline(&file.path) {
         return None;
     }
-    let prefix = match super::read_prefix(&file.path) {
+    let prefix = match crate::read_prefix(&file.path) {
         Ok(prefix) => prefix,
         Err(err) => {
             return Some(Err(ScanError {

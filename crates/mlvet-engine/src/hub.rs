@@ -1,14 +1,31 @@
 //! `mlvet scan hf://ORG/NAME[@REVISION][/PATH]`: Hub targets scanned by range reads
 //! (`mlvet-hub`); their artefacts join the report like local ones.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use mlvet_core::{ScanError, ScanReport};
 use mlvet_formats::ScanOptions;
 use mlvet_hub::{HubClient, HubConfig, HubScanOptions};
 
-use crate::cli::ScanArgs;
+use crate::EngineError;
+
+/// How Hub targets are read.
+#[derive(Debug, Clone, Copy)]
+pub struct HubRequest<'a> {
+    /// A file holding the Hugging Face token (default: `$HF_TOKEN`).
+    pub token_file: Option<&'a Path>,
+    /// Bytes read at most from one remote file; a file needing more is not fully inspected.
+    pub max_file_bytes: u64,
+}
+
+impl Default for HubRequest<'_> {
+    fn default() -> Self {
+        HubRequest {
+            token_file: None,
+            max_file_bytes: HubScanOptions::default().file_budget,
+        }
+    }
+}
 
 /// Splits the inputs into Hub targets (as typed) and local paths.
 pub fn split_inputs(inputs: &[PathBuf]) -> (Vec<String>, Vec<PathBuf>) {
@@ -30,19 +47,20 @@ pub fn split_inputs(inputs: &[PathBuf]) -> (Vec<String>, Vec<PathBuf>) {
 /// rate limited...) is a scan error, never an empty clean result.
 pub fn scan_into(
     targets: &[String],
-    args: &ScanArgs,
+    request: &HubRequest<'_>,
     options: &ScanOptions,
     report: &mut ScanReport,
-) -> anyhow::Result<()> {
+) -> Result<(), EngineError> {
     if targets.is_empty() {
         return Ok(());
     }
-    let config = HubConfig::from_env(args.hf_token_file.as_deref()).context("Hub configuration")?;
+    let config = HubConfig::from_env(request.token_file)
+        .map_err(|e| EngineError::HubConfig(e.to_string()))?;
     let endpoint = config.endpoint.clone();
     let client = HubClient::new(config);
     let hub_options = HubScanOptions {
         scan: options.clone(),
-        file_budget: args.hf_max_file_bytes,
+        file_budget: request.max_file_bytes,
         ..HubScanOptions::default()
     };
     for input in targets {

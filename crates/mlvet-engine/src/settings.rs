@@ -5,10 +5,39 @@
 use std::path::{Path, PathBuf};
 
 use mlvet_config::{Config, PathGlobs, vex::VexDocument};
-use mlvet_core::Severity;
+use mlvet_core::{RuleMeta, Severity};
 
-use crate::UsageError;
-use crate::cli::ScanArgs;
+/// A mistake in what the user asked for: a configuration or VEX file that is invalid or missing,
+/// conflicting settings. Front ends report it as a usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+/// Which configuration file a scan reads.
+#[derive(Debug, Clone, Default)]
+pub enum ConfigChoice {
+    /// Discover `mlvet.toml` / `[tool.mlvet]` from the working directory upwards.
+    #[default]
+    Discover,
+    /// This file.
+    File(PathBuf),
+    /// None: built-in defaults and the explicit settings only.
+    None,
+}
+
+/// What a front end asks for, before the configuration is merged in. No front-end types: the
+/// CLI fills it from its flags, the service from its request and its own configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsInput {
+    pub config: ConfigChoice,
+    /// `Some(threshold)` when the caller chose one (`Some(None)`: never fail).
+    pub fail_on: Option<Option<Severity>>,
+    pub python_version: Option<String>,
+    pub platform: Option<String>,
+    /// Gitignore-style patterns, relative to the working directory.
+    pub exclude: Vec<String>,
+    pub vex: Vec<PathBuf>,
+}
 
 /// Everything a scan needs to know beyond its inputs.
 pub struct ScanSettings {
@@ -46,17 +75,41 @@ impl ScanSettings {
     }
 }
 
-/// Loads the configuration `args` select and merges the command line over it. Every problem with
-/// the configuration or a VEX document is a [`UsageError`] (exit code 2).
-pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
-    let usage = |message: String| anyhow::Error::new(UsageError(message));
+impl ScanSettings {
+    /// Built-in defaults: no configuration, no ignores, fail on `high` (the service's one-off
+    /// scans and uploads).
+    pub fn defaults() -> Self {
+        ScanSettings {
+            fail_on: Some(Severity::High),
+            python_version: None,
+            platform: "linux".to_string(),
+            config_source: None,
+            config_policy: None,
+            ignores: Vec::new(),
+            vex: Vec::new(),
+            pipelines: mlvet_pipelines::Settings::default(),
+            // The service scans uploads: it never runs an external tool on them.
+            zizmor: false,
+            sources: mlvet_config::Sources::default(),
+            config_excludes: PathGlobs::none(),
+            flag_excludes: PathGlobs::none(),
+        }
+    }
+}
+
+/// Loads the configuration `input` selects and merges the explicit settings over it.
+/// `known_rules` are the rules an `ignore.rule` may name. Every problem with the configuration
+/// or a VEX document is a [`SettingsError`].
+pub fn resolve(
+    input: &SettingsInput,
+    known_rules: &[&RuleMeta],
+) -> Result<ScanSettings, SettingsError> {
+    let usage = SettingsError;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let config_path = if args.config.no_config {
-        None
-    } else if let Some(path) = &args.config.config {
-        Some(path.clone())
-    } else {
-        mlvet_config::discover(&cwd).map_err(|e| usage(e.to_string()))?
+    let config_path = match &input.config {
+        ConfigChoice::None => None,
+        ConfigChoice::File(path) => Some(path.clone()),
+        ConfigChoice::Discover => mlvet_config::discover(&cwd).map_err(|e| usage(e.to_string()))?,
     };
     let config = match &config_path {
         Some(path) => Config::load(path).map_err(|e| usage(e.to_string()))?,
@@ -64,7 +117,6 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
     };
     let config_source = config_path.as_ref().map(|path| shown(path, &cwd));
 
-    let known_rules = crate::rules::all_rules();
     for ignore in &config.ignores {
         if let Some(rule) = ignore.rule()
             && !known_rules.iter().any(|known| known.id == rule)
@@ -77,16 +129,16 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         }
     }
 
-    let fail_on = match (args.fail_on, config.fail_on) {
-        (Some(flag), _) => flag.threshold(),
+    let fail_on = match (input.fail_on, config.fail_on) {
+        (Some(flag), _) => flag,
         (None, Some(configured)) => configured.threshold(),
         (None, None) => Some(Severity::High),
     };
-    let python_version = args
+    let python_version = input
         .python_version
         .clone()
         .or_else(|| config.python_version.clone());
-    let platform = args.platform.clone().or_else(|| config.platform.clone());
+    let platform = input.platform.clone().or_else(|| config.platform.clone());
     if platform.is_some() && python_version.is_none() {
         return Err(usage(
             "a target platform needs a target Python: pass --python-version (or set \
@@ -96,11 +148,11 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
     }
 
     let config_excludes = PathGlobs::new(&config.root, &config.exclude).map_err(usage)?;
-    let flag_excludes = PathGlobs::new(&cwd, &args.config.exclude)
+    let flag_excludes = PathGlobs::new(&cwd, &input.exclude)
         .map_err(|message| usage(format!("--exclude: {message}")))?;
 
     let mut vex = Vec::new();
-    for path in config.vex.iter().chain(args.config.vex.iter()) {
+    for path in config.vex.iter().chain(input.vex.iter()) {
         vex.push(mlvet_config::vex::load(path).map_err(|e| usage(e.to_string()))?);
     }
 

@@ -1,7 +1,7 @@
 //! SHA-256 of model files for inventories (JSON `models[].sha256`, CycloneDX `hashes`).
 //!
 //! Hashing reads every byte of the file (the analyses only read headers and graphs), so it is
-//! opt-in with `--hash`, and on by default for CycloneDX, where a model component without a hash
+//! opt-in (`--hash` in the CLI), and on by default for CycloneDX, where a model component without a hash
 //! cannot be matched against anything. It runs inside the per-file scan, so files are hashed in
 //! parallel on the scan's worker threads, each streaming through one 1 MiB buffer.
 
@@ -10,15 +10,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::{ScanArgs, ScanFormat};
-
 /// Read size: large enough that syscalls are negligible next to hashing (~1–2 GB/s per core).
 const BUFFER_BYTES: usize = 1024 * 1024;
-
-/// Whether this scan hashes model files.
-pub fn wanted(args: &ScanArgs) -> bool {
-    args.hash || args.format == ScanFormat::Cyclonedx
-}
 
 /// Lower-case hex SHA-256 of the file's content.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {

@@ -1,0 +1,142 @@
+//! `mlvet serve` and `mlvet admin …`: the service's front door on the command line. The
+//! service itself lives in `mlvet-server`; the store in `mlvet-store`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mlvet_server::config::{PartialLimits, ServeSection};
+use mlvet_store::{Location, Role, Store};
+
+use crate::UsageError;
+use crate::cli::{
+    AdminCommand, AdminTokenCommand, AdminUserCommand, RoleArg, ServeArgs, StoreArgs,
+};
+
+fn data_dir(store: &StoreArgs) -> anyhow::Result<PathBuf> {
+    match &store.data_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => mlvet_db::Database::data_dir().context("cannot locate mlvet's data directory"),
+    }
+}
+
+fn open_store(store: &StoreArgs) -> anyhow::Result<Store> {
+    let dir = data_dir(store)?;
+    let location = Location::parse(store.database.as_deref(), &dir)
+        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
+    Store::open(&location).context("cannot open the service's store")
+}
+
+fn role(arg: RoleArg) -> Role {
+    match arg {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Member => Role::Member,
+        RoleArg::Viewer => Role::Viewer,
+    }
+}
+
+pub fn run(command: AdminCommand) -> anyhow::Result<u8> {
+    match command {
+        AdminCommand::Token(AdminTokenCommand::Create {
+            team,
+            role: role_arg,
+            name,
+            expires,
+            store,
+        }) => {
+            let store = open_store(&store)?;
+            let created = store
+                .create_token(&team, role(role_arg), &name, expires.as_deref())
+                .map_err(|e| match e {
+                    mlvet_store::StoreError::Invalid(m) => anyhow::Error::new(UsageError(m)),
+                    other => anyhow::Error::new(other),
+                })?;
+            // The token alone on stdout (for `$(mlvet admin token create …)`), the rest on stderr.
+            crate::write_output(None, &format!("{}\n", created.token))?;
+            let _ = writeln!(
+                anstream::stderr(),
+                "mlvet: created {} token `{}` for team `{}`{}; it is shown only once",
+                created.role,
+                mlvet_report::text_internals::sanitize(&name),
+                mlvet_report::text_internals::sanitize(&created.team.name),
+                created
+                    .expires
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default()
+            );
+            Ok(crate::exit::CLEAN)
+        }
+        AdminCommand::User(AdminUserCommand::Create {
+            email,
+            team,
+            role: role_arg,
+            store,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let store = open_store(&store)?;
+            store
+                .create_user(&email, &team, role(role_arg), password)
+                .map_err(|e| match e {
+                    mlvet_store::StoreError::Invalid(m) => anyhow::Error::new(UsageError(m)),
+                    mlvet_store::StoreError::Conflict(m) => {
+                        anyhow::Error::new(UsageError(format!("{m} already exists")))
+                    }
+                    other => anyhow::Error::new(other),
+                })?;
+            let _ = writeln!(
+                anstream::stderr(),
+                "mlvet: created user {} ({}) in team `{}`",
+                mlvet_report::text_internals::sanitize(&email),
+                role(role_arg),
+                mlvet_report::text_internals::sanitize(&team)
+            );
+            Ok(crate::exit::CLEAN)
+        }
+    }
+}
+
+/// `mlvet serve`: defaults, then `[serve]` of the configuration, then flags.
+pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
+    let config_path = if args.no_config {
+        None
+    } else if let Some(path) = &args.config {
+        Some(path.clone())
+    } else {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        mlvet_config::discover(&cwd).map_err(|e| usage(e.to_string()))?
+    };
+    let section = match &config_path {
+        Some(path) => mlvet_server::config::read_serve_section(path).map_err(usage)?,
+        None => ServeSection::default(),
+    };
+    let flags = PartialLimits {
+        max_body_bytes: args.max_body_bytes,
+        max_decompressed_bytes: args.max_decompressed_bytes,
+        request_timeout_seconds: args.request_timeout_seconds,
+        max_wait_seconds: args.max_wait_seconds,
+        rate_per_minute: args.rate_per_minute,
+        public_scan_per_minute: args.public_scan_per_minute,
+        auth_failures_per_minute: args.auth_failures_per_minute,
+        workers: args.workers,
+    };
+    let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
+    let config = mlvet_server::ServerConfig {
+        listen: args
+            .listen
+            .or(section.listen)
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+        data_dir: data_dir(&args.store)?,
+        database: args.store.database.clone().or(section.database),
+        public_scan: args.public_scan || section.public_scan.unwrap_or(false),
+        limits,
+    };
+    config.validate().map_err(usage)?;
+    mlvet_server::serve_blocking(config)?;
+    Ok(crate::exit::CLEAN)
+}
