@@ -29,6 +29,8 @@ pub enum ArtifactKind {
     /// A dependency manifest, lockfile, environment or SBOM (its records are in
     /// [`ScanReport::packages`]).
     Dependencies,
+    /// Source code that loads artefacts: a Python file or a Jupyter notebook.
+    Code,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).

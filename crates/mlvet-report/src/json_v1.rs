@@ -97,7 +97,7 @@ pub struct Artifact {
     pub size: u64,
     /// Unsuppressed findings on this artefact.
     pub finding_count: u64,
-    /// Since 1.1: `model` or `dependencies`.
+    /// Since 1.1: `model` or `dependencies`; since 1.2 also `code`.
     #[serde(default)]
     pub kind: ArtifactKind,
     /// Since 1.1: lower-case hex SHA-256 of the file when the scan hashed it.
@@ -118,6 +118,8 @@ pub enum ArtifactKind {
     #[default]
     Model,
     Dependencies,
+    /// Since 1.2: Python source or a Jupyter notebook.
+    Code,
 }
 
 /// Since 1.1: the repository an artefact came from.
@@ -176,6 +178,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     pub opcode_index: Option<u64>,
     pub line: Option<u32>,
+    /// Since 1.2: 1-based column (Unicode code points) on `line`, for source code findings.
+    #[serde(default)]
+    pub column: Option<u32>,
     pub message: String,
     pub evidence: Vec<Evidence>,
     pub remediation: Option<String>,
@@ -435,6 +440,7 @@ fn json_finding_order(a: &mlvet_core::Finding, b: &mlvet_core::Finding) -> Order
         .then_with(|| a.rule.cmp(b.rule))
         .then_with(|| la.opcode_index.cmp(&lb.opcode_index))
         .then_with(|| la.line.cmp(&lb.line))
+        .then_with(|| la.column.cmp(&lb.column))
         .then_with(|| a.message.cmp(&b.message))
 }
 
@@ -489,6 +495,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
             kind: match artifact.kind {
                 mlvet_core::ArtifactKind::Model => ArtifactKind::Model,
                 mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
+                mlvet_core::ArtifactKind::Code => ArtifactKind::Code,
             },
             sha256: artifact.sha256.clone(),
             origin: artifact.origin.as_ref().map(Origin::from),
@@ -511,6 +518,7 @@ impl From<&mlvet_core::Finding> for Finding {
             offset: location.offset,
             opcode_index: location.opcode_index,
             line: location.line,
+            column: location.column,
             message: finding.message.clone(),
             evidence: finding
                 .evidence
