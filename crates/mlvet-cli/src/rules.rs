@@ -12,6 +12,7 @@ pub fn all_rules() -> Vec<&'static RuleMeta> {
     rules.extend(mlvet_safetensors::rules());
     rules.extend(mlvet_inventory::rules());
     rules.extend(mlvet_osv::rules());
+    rules.extend(mlvet_python::rules());
     rules.extend(crate::scan::rules());
     rules.sort_by_key(|rule| rule.id);
     rules

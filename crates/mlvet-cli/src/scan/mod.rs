@@ -1,6 +1,7 @@
 //! `mlvet scan`: walk the inputs, send every file to the analysis that reads it the way its real
 //! loader would, match the dependency inventory against the advisory database, render, exit.
 
+mod code;
 mod epoch;
 mod hash;
 mod no_database;
@@ -94,6 +95,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<u8> {
 /// What one walked file turned out to be.
 enum Outcome {
     Model(ArtifactReport),
+    /// Python source or a notebook, analysed; its rules run once the inventory is known.
+    Code(String, mlvet_python::CodeFile),
     Dependencies {
         file: WalkedFile,
         inventory: Inventory,
@@ -152,14 +155,20 @@ pub fn build_report(
         }
     }
     let mut inventories = Vec::new();
+    let mut code_files = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Model(artifact) => report.artifacts.push(artifact),
+            Outcome::Code(display, file) => code_files.push((display, file)),
             Outcome::Dependencies { file, inventory } => inventories.push((file, inventory)),
             Outcome::NotOfInterest => {}
             Outcome::Failed(error) => report.errors.push(error),
         }
     }
+    let code_context = code::context(&inventories);
+    report
+        .artifacts
+        .extend(code::reports(code_files, &code_context));
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     if !inventories.is_empty() {
         let target = settings
@@ -218,6 +227,12 @@ fn scan_one(
     inventory_enabled: bool,
     hash_models: bool,
 ) -> Outcome {
+    if let Some(analysed) = code::analyze(&file) {
+        return match analysed {
+            Ok(code_file) => Outcome::Code(file.display, code_file),
+            Err(error) => Outcome::Failed(error),
+        };
+    }
     if inventory_enabled {
         let prefix = match read_prefix(&file.path) {
             Ok(prefix) => prefix,

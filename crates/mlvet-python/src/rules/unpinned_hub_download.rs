@@ -50,6 +50,10 @@ const PACKAGED_BUILDERS: &[&str] = &[
 
 /// The repository a hub call names: the first positional argument or its keyword spelling.
 pub(crate) fn repository(call: &Call) -> Option<&Literal> {
+    if call.name.starts_with("peft.") && call.method() == "from_pretrained" {
+        // `PeftModel.from_pretrained(base_model, model_id)`: the adapter is the second argument.
+        return call.argument("model_id", 1);
+    }
     call.args.first().or_else(|| {
         ["pretrained_model_name_or_path", "repo_id", "path", "model_name_or_path", "model"]
             .iter()
