@@ -9,16 +9,30 @@ use std::path::Path;
 use common::{artifact, findings_for, json_report, mlvet, repo_root};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    repo_root().join("crates/mlvet-python/tests/data").join(name)
+    repo_root()
+        .join("crates/mlvet-python/tests/data")
+        .join(name)
 }
 
 /// A project: `train.py` (torch.load patterns), `suppressed.py`, the nbformat notebook, and a
 /// requirements file pinning torch and datasets.
 fn project(requirements: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(fixture("rules/code_torch_load.py"), dir.path().join("train.py")).expect("copy");
-    std::fs::copy(fixture("rules/suppressed.py"), dir.path().join("suppressed.py")).expect("copy");
-    std::fs::copy(fixture("notebooks/quicktour.ipynb"), dir.path().join("quicktour.ipynb")).expect("copy");
+    std::fs::copy(
+        fixture("rules/code_torch_load.py"),
+        dir.path().join("train.py"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        fixture("rules/suppressed.py"),
+        dir.path().join("suppressed.py"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        fixture("notebooks/quicktour.ipynb"),
+        dir.path().join("quicktour.ipynb"),
+    )
+    .expect("copy");
     std::fs::write(dir.path().join("requirements.txt"), requirements).expect("write");
     dir
 }
@@ -36,7 +50,12 @@ fn positions(report: &serde_json::Value, path: &str, rule: &str) -> Vec<(u64, u6
     let mut found: Vec<(u64, u64)> = findings_for(report, path)
         .into_iter()
         .filter(|f| f["rule"] == rule && f["suppressed"].is_null())
-        .map(|f| (f["line"].as_u64().expect("line"), f["column"].as_u64().expect("column")))
+        .map(|f| {
+            (
+                f["line"].as_u64().expect("line"),
+                f["column"].as_u64().expect("column"),
+            )
+        })
         .collect();
     found.sort();
     found
@@ -54,13 +73,27 @@ fn python_findings_carry_line_column_and_the_inventory_versions() {
     // torch 2.5.1 from requirements.txt: weights_only=True (lines 16 and 18) is CVE-2025-32434.
     assert_eq!(
         positions(&report, &train, "code-torch-load"),
-        [(12, 15), (14, 9), (16, 15), (17, 14), (18, 9), (19, 9), (22, 9), (23, 9)]
+        [
+            (12, 15),
+            (14, 9),
+            (16, 15),
+            (17, 14),
+            (18, 9),
+            (19, 9),
+            (22, 9),
+            (23, 9)
+        ]
     );
     let cve = findings_for(&report, &train)
         .into_iter()
         .find(|f| f["line"] == 16)
         .expect("line 16");
-    assert!(cve["message"].as_str().expect("message").contains("CVE-2025-32434"));
+    assert!(
+        cve["message"]
+            .as_str()
+            .expect("message")
+            .contains("CVE-2025-32434")
+    );
     // datasets 2.19.0: the notebook's hub dataset runs its loading script (high).
     let notebook = format!("{}/quicktour.ipynb", dir.path().display());
     let dataset = findings_for(&report, &notebook)
@@ -69,7 +102,10 @@ fn python_findings_carry_line_column_and_the_inventory_versions() {
         .expect("dataset-script-exec");
     assert_eq!(dataset["severity"], "high");
     assert_eq!(dataset["member"], "cell 4");
-    assert_eq!((dataset["line"].as_u64(), dataset["column"].as_u64()), (Some(4), Some(6)));
+    assert_eq!(
+        (dataset["line"].as_u64(), dataset["column"].as_u64()),
+        (Some(4), Some(6))
+    );
     assert_eq!(artifact(&report, &notebook)["kind"], "code");
     assert_eq!(code, 1, "high findings fail the run");
 }
@@ -88,7 +124,10 @@ fn without_the_inventory_the_versions_are_unknown() {
     let (report, _) = scan_json(dir.path(), &[]);
     let notebook = format!("{}/quicktour.ipynb", dir.path().display());
     assert!(positions(&report, &notebook, "dataset-script-exec").is_empty());
-    assert_eq!(positions(&report, &notebook, "code-trust-remote-code"), [(1, 9)]);
+    assert_eq!(
+        positions(&report, &notebook, "code-trust-remote-code"),
+        [(1, 9)]
+    );
 }
 
 #[test]
@@ -102,12 +141,27 @@ fn inline_suppressions_show_in_json_and_sarif() {
         .collect();
     assert_eq!(marked.len(), 3);
     assert!(marked.iter().all(|f| f["suppressed"]["kind"] == "inline"));
-    assert!(marked.iter().any(|f| f["suppressed"]["reason"] == "produced by our training job, hash-checked"));
+    assert!(
+        marked
+            .iter()
+            .any(|f| f["suppressed"]["reason"] == "produced by our training job, hash-checked")
+    );
     // The call whose comment names another rule still counts.
-    assert_eq!(positions(&report, &suppressed, "code-torch-load"), [(11, 9)]);
+    assert_eq!(
+        positions(&report, &suppressed, "code-torch-load"),
+        [(11, 9)]
+    );
 
     let data = tempfile::tempdir().expect("data dir");
-    let out = mlvet(data.path(), &["scan", dir.path().to_str().expect("utf-8"), "--format", "sarif"]);
+    let out = mlvet(
+        data.path(),
+        &[
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "--format",
+            "sarif",
+        ],
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     let in_source = results
@@ -126,8 +180,16 @@ fn inline_suppressions_show_in_json_and_sarif() {
 #[test]
 fn clean_and_broken_python_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("clean.py"), "import json\nprint(json.dumps({}))\n").expect("write");
-    std::fs::write(dir.path().join("py2.py"), "import pickle\nprint 'hi'\npickle.loads(x)\n").expect("write");
+    std::fs::write(
+        dir.path().join("clean.py"),
+        "import json\nprint(json.dumps({}))\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("py2.py"),
+        "import pickle\nprint 'hi'\npickle.loads(x)\n",
+    )
+    .expect("write");
     let (report, code) = scan_json(dir.path(), &["--no-deps"]);
     let clean = artifact(&report, &format!("{}/clean.py", dir.path().display()));
     assert_eq!(clean["verdict"], "safe");
@@ -147,7 +209,10 @@ fn clean_and_broken_python_files() {
 fn terminal_output_names_line_and_column() {
     let dir = project("torch==2.6.0\n");
     let data = tempfile::tempdir().expect("data dir");
-    let out = mlvet(data.path(), &["scan", dir.path().to_str().expect("utf-8"), "--no-deps"]);
+    let out = mlvet(
+        data.path(),
+        &["scan", dir.path().to_str().expect("utf-8"), "--no-deps"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("code-torch-load"), "{text}");
     assert!(text.contains("line 12, column 15"), "{text}");

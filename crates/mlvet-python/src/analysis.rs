@@ -58,7 +58,9 @@ impl Literal {
             Literal::Bool(value) => Some(*value),
             Literal::None => Some(false),
             Literal::Str(text) => Some(!text.is_empty()),
-            Literal::Number(text) => Some(text.trim_start_matches(['0', '.', '_']).is_empty().not()),
+            Literal::Number(text) => {
+                Some(text.trim_start_matches(['0', '.', '_']).is_empty().not())
+            }
             _ => None,
         }
     }
@@ -529,7 +531,10 @@ mod tests {
             "import yaml\nyaml.load(f, Loader=yaml.SafeLoader, n=3, s='x', b=True, o=f(x), **kw)\n",
         );
         let call = &found[0];
-        assert_eq!(call.keyword("Loader"), Some(&Literal::Name("yaml.SafeLoader".into())));
+        assert_eq!(
+            call.keyword("Loader"),
+            Some(&Literal::Name("yaml.SafeLoader".into()))
+        );
         assert_eq!(call.keyword("n"), Some(&Literal::Number("3".into())));
         assert_eq!(call.keyword("s"), Some(&Literal::Str("x".into())));
         assert_eq!(call.keyword("b"), Some(&Literal::Bool(true)));
@@ -543,7 +548,10 @@ mod tests {
         let analysis =
             analyze_source("import os\nos.environ['HF_DATASETS_TRUST_REMOTE_CODE'] = '1'\n");
         assert_eq!(analysis.env_assignments.len(), 1);
-        assert_eq!(analysis.env_assignments[0].variable, "HF_DATASETS_TRUST_REMOTE_CODE");
+        assert_eq!(
+            analysis.env_assignments[0].variable,
+            "HF_DATASETS_TRUST_REMOTE_CODE"
+        );
     }
 
     #[test]

@@ -41,11 +41,11 @@ mod suppress;
 
 use std::path::Path;
 
-use mlvet_core::{
-    ArtifactKind, ArtifactReport, Finding, Location, Suppression, SuppressionKind,
-};
+use mlvet_core::{ArtifactKind, ArtifactReport, Finding, Location, Suppression, SuppressionKind};
 
-pub use analysis::{Call, EnvAssignment, Keyword, Literal, SourceAnalysis, SyntaxIssue, analyze_source};
+pub use analysis::{
+    Call, EnvAssignment, Keyword, Literal, SourceAnalysis, SyntaxIssue, analyze_source,
+};
 pub use notebook::{Notebook, NotebookError, ShellKind, ShellLine, read_notebook, shell_lines};
 pub use position::Position;
 pub use rules::{Context, rules};
@@ -198,11 +198,18 @@ pub fn check(file: &CodeFile, display: &str, context: &Context) -> ArtifactRepor
                     } else {
                         comment.reason.clone()
                     },
-                    source: Some(format!("{}", location(display, &Position {
-                        cell: comment.cell,
-                        line: comment.line,
-                        column: 1,
-                    }).with_column_cleared())),
+                    source: Some(format!(
+                        "{}",
+                        location(
+                            display,
+                            &Position {
+                                cell: comment.cell,
+                                line: comment.line,
+                                column: 1,
+                            }
+                        )
+                        .with_column_cleared()
+                    )),
                 });
             }
             finding
@@ -211,7 +218,11 @@ pub fn check(file: &CodeFile, display: &str, context: &Context) -> ArtifactRepor
     let mut fully_inspected = true;
     if let Some(problem) = &file.unreadable {
         fully_inspected = false;
-        findings.push(rules::code_unanalysable::finding(Location::file(display), problem, 1));
+        findings.push(rules::code_unanalysable::finding(
+            Location::file(display),
+            problem,
+            1,
+        ));
     }
     let problems = analysis.syntax_errors.len() + analysis.incomplete.len();
     if let Some(first) = analysis.syntax_errors.first() {
@@ -223,7 +234,11 @@ pub fn check(file: &CodeFile, display: &str, context: &Context) -> ArtifactRepor
         ));
     } else if let Some(first) = analysis.incomplete.first() {
         fully_inspected = false;
-        findings.push(rules::code_unanalysable::finding(Location::file(display), first, problems));
+        findings.push(rules::code_unanalysable::finding(
+            Location::file(display),
+            first,
+            problems,
+        ));
     }
     ArtifactReport::new(
         display.to_string(),

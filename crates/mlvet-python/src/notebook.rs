@@ -100,7 +100,9 @@ pub fn read_notebook(bytes: &[u8]) -> Result<Notebook, NotebookError> {
         }
         (all, "input")
     } else {
-        return Err(NotebookError::Shape("no `cells` (nor nbformat 3 `worksheets`)"));
+        return Err(NotebookError::Shape(
+            "no `cells` (nor nbformat 3 `worksheets`)",
+        ));
     };
     let mut notebook = Notebook {
         nbformat,
@@ -218,7 +220,8 @@ pub fn split_cell(cell: u32, source: &str) -> SplitCell {
         } else if is_cell_magic_line {
             None
         } else {
-            shell_command(trimmed).map(|(command, kind, offset)| (command, kind, indent.len() + offset))
+            shell_command(trimmed)
+                .map(|(command, kind, offset)| (command, kind, indent.len() + offset))
         };
         let replaced = is_cell_magic_line || continuing || is_escape(trimmed);
         continuing = false;
@@ -263,7 +266,11 @@ fn is_escape(trimmed: &str) -> bool {
 fn assignment_value(trimmed: &str) -> Option<(usize, &str)> {
     let eq = trimmed.find('=')?;
     let target = trimmed[..eq].trim();
-    if target.is_empty() || !target.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ') {
+    if target.is_empty()
+        || !target
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ')
+    {
         return None;
     }
     let after = &trimmed[eq + 1..];
@@ -288,13 +295,20 @@ fn shell_command(trimmed: &str) -> Option<(String, ShellKind, usize)> {
             return None;
         }
         let lead = rest.len() - rest.trim_start().len();
-        return Some((command.to_string(), ShellKind::Bang, offset + skipped + lead));
+        return Some((
+            command.to_string(),
+            ShellKind::Bang,
+            offset + skipped + lead,
+        ));
     }
     let rest = escape.strip_prefix('%')?;
     if rest.starts_with('%') {
         return None;
     }
-    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     if !SHELL_LINE_MAGICS.contains(&name.as_str()) {
         return None;
     }

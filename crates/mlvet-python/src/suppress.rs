@@ -74,7 +74,10 @@ mod tests {
             false,
         )
         .expect("suppression");
-        assert_eq!(found.rules, ["code-torch-load", "code-unpinned-hub-download"]);
+        assert_eq!(
+            found.rules,
+            ["code-torch-load", "code-unpinned-hub-download"]
+        );
         assert_eq!(found.reason, "our own checkpoint");
         let at = Position {
             cell: None,
@@ -90,7 +93,8 @@ mod tests {
 
     #[test]
     fn a_standalone_comment_covers_the_next_line_only() {
-        let found = parse_comment("#mlvet: ignore[code-torch-load]", 3, None, true).expect("parsed");
+        let found =
+            parse_comment("#mlvet: ignore[code-torch-load]", 3, None, true).expect("parsed");
         let next = Position {
             cell: None,
             line: 4,

@@ -1,9 +1,14 @@
 //! A notebook written by the real `nbformat` (scripts/gen_python_fixtures.py): cells analysed in
 //! order, positions per cell, shell lines for the pipelines analysis, suppressions in cells.
 
-use mlvet_python::{CodeKind, Context, ShellKind, analyze_bytes, check, read_notebook, shell_lines};
+use mlvet_python::{
+    CodeKind, Context, ShellKind, analyze_bytes, check, read_notebook, shell_lines,
+};
 
-const QUICKTOUR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/notebooks/quicktour.ipynb");
+const QUICKTOUR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/notebooks/quicktour.ipynb"
+);
 
 #[test]
 fn notebook_findings_name_the_cell_line_and_column() {
@@ -50,7 +55,12 @@ fn shell_lines_come_with_cell_and_line() {
     assert_eq!(
         lines,
         [
-            (1, 1, "pip install -q transformers datasets".to_string(), ShellKind::Bang),
+            (
+                1,
+                1,
+                "pip install -q transformers datasets".to_string(),
+                ShellKind::Bang
+            ),
             (
                 1,
                 2,
@@ -77,12 +87,20 @@ fn shell_lines_come_with_cell_and_line() {
 #[test]
 fn broken_notebooks_are_never_safe() {
     for bytes in [&b"{\"cells\": 3}"[..], b"not json", b"{\"nbformat\": 4}"] {
-        let report = check(&analyze_bytes(CodeKind::Notebook, bytes), "x.ipynb", &Context::default());
+        let report = check(
+            &analyze_bytes(CodeKind::Notebook, bytes),
+            "x.ipynb",
+            &Context::default(),
+        );
         assert!(!report.fully_inspected);
         assert_eq!(report.findings[0].rule, "code-unanalysable");
     }
     // A notebook for another kernel is not read as Python.
     let r = br#"{"nbformat": 4, "metadata": {"kernelspec": {"language": "R"}}, "cells": [{"cell_type": "code", "source": "library(x)"}]}"#;
-    let report = check(&analyze_bytes(CodeKind::Notebook, r), "r.ipynb", &Context::default());
+    let report = check(
+        &analyze_bytes(CodeKind::Notebook, r),
+        "r.ipynb",
+        &Context::default(),
+    );
     assert!(!report.fully_inspected);
 }

@@ -48,7 +48,10 @@ const TRUST_VARIABLE: &str = "HF_DATASETS_TRUST_REMOTE_CODE";
 /// `os.environ.setdefault(..., "1")`, `os.putenv(..., "1")`).
 pub(crate) fn trust_variable_set(analysis: &SourceAnalysis) -> bool {
     let truthy = |value: &Literal| match value {
-        Literal::Str(text) => matches!(text.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"),
+        Literal::Str(text) => matches!(
+            text.to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        ),
         other => other.truthiness() == Some(true),
     };
     analysis
@@ -83,7 +86,9 @@ pub(crate) fn check(analysis: &SourceAnalysis, context: &Context, hits: &mut Vec
         } else {
             "no flag"
         };
-        let repo_text = repository.map(|r| r.display()).unwrap_or_else(|| "<unknown>".to_string());
+        let repo_text = repository
+            .map(|r| r.display())
+            .unwrap_or_else(|| "<unknown>".to_string());
         let hit = match &context.datasets {
             Some(version) if *version >= scripts_removed => continue,
             Some(version) if *version < default_untrusted => Hit::at_call(

@@ -29,7 +29,9 @@ pub(crate) fn is_hub_call(call: &Call, analysis: &SourceAnalysis, method: &str) 
     if call.resolved {
         return HUB_LIBRARIES.contains(&root);
     }
-    HUB_LIBRARIES.iter().any(|library| analysis.imports(library))
+    HUB_LIBRARIES
+        .iter()
+        .any(|library| analysis.imports(library))
 }
 
 /// A literal first argument that names a local path rather than a hub repository.
@@ -51,13 +53,17 @@ pub(crate) fn revision_problem(revision: Option<&Literal>) -> Option<String> {
     match revision {
         None => Some("no revision: the download follows the default branch".to_string()),
         Some(Literal::Str(rev)) if is_full_commit(rev) => None,
-        Some(Literal::Str(rev)) if rev.len() >= 7 && rev.bytes().all(|b| b.is_ascii_hexdigit()) => Some(format!(
-            "revision {rev:?} is a short commit id: the Hub resolves only full 40-hex commits immutably"
-        )),
+        Some(Literal::Str(rev)) if rev.len() >= 7 && rev.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(format!(
+                "revision {rev:?} is a short commit id: the Hub resolves only full 40-hex commits immutably"
+            ))
+        }
         Some(Literal::Str(rev)) => Some(format!(
             "revision {rev:?} is a branch, tag or ref that can move"
         )),
-        Some(Literal::None) => Some("revision=None: the download follows the default branch".to_string()),
+        Some(Literal::None) => {
+            Some("revision=None: the download follows the default branch".to_string())
+        }
         Some(other) => Some(format!(
             "revision {} is not a literal commit (cannot check it is pinned)",
             other.display()

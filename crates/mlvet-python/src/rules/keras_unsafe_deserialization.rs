@@ -81,5 +81,7 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
 }
 
 fn is_keras(name: &str) -> bool {
-    name.starts_with("keras.") || name.starts_with("tensorflow.keras.") || name.starts_with("tf_keras.")
+    name.starts_with("keras.")
+        || name.starts_with("tensorflow.keras.")
+        || name.starts_with("tf_keras.")
 }

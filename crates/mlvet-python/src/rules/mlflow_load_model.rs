@@ -41,8 +41,17 @@ flavors with code-free formats (ONNX, safetensors through transformers).
 };
 
 const NATIVE_FORMAT_FLAVORS: &[&str] = &[
-    "onnx", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "transformers", "paddle",
-    "spark", "mleap", "sentence_transformers",
+    "onnx",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "keras",
+    "tensorflow",
+    "transformers",
+    "paddle",
+    "spark",
+    "mleap",
+    "sentence_transformers",
 ];
 
 pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
@@ -84,11 +93,15 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
 fn moving_reference(uri: &str) -> Option<String> {
     let rest = uri.strip_prefix("models:/")?;
     if let Some((_, alias)) = rest.split_once('@') {
-        return Some(format!("`{uri}` names alias `{alias}`, which can be moved to another version"));
+        return Some(format!(
+            "`{uri}` names alias `{alias}`, which can be moved to another version"
+        ));
     }
     let reference = rest.rsplit('/').next()?;
     if reference.bytes().all(|b| b.is_ascii_digit()) && !reference.is_empty() {
         return None;
     }
-    Some(format!("`{uri}` names stage/latest `{reference}`, not a fixed version"))
+    Some(format!(
+        "`{uri}` names stage/latest `{reference}`, not a fixed version"
+    ))
 }

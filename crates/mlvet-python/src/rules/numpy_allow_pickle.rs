@@ -43,12 +43,19 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
         Some(Literal::Bool(true)) => Hit::at_call(
             &RULE,
             call,
-            format!("`{}` with allow_pickle=True unpickles object arrays: the file can run code", call.written),
+            format!(
+                "`{}` with allow_pickle=True unpickles object arrays: the file can run code",
+                call.written
+            ),
         ),
         Some(value @ (Literal::Name(_) | Literal::Other)) => Hit::at_call(
             &RULE,
             call,
-            format!("`{}` with allow_pickle={} (not a literal False)", call.written, value.display()),
+            format!(
+                "`{}` with allow_pickle={} (not a literal False)",
+                call.written,
+                value.display()
+            ),
         )
         .confidence(Confidence::Medium)
         .severity(Severity::Medium),

@@ -41,7 +41,14 @@ hash first, and scan them with `mlvet scan`; then suppress the finding inline wi
 "#,
 };
 
-const PICKLE_MODULES: &[&str] = &["pickle", "cPickle", "_pickle", "dill", "cloudpickle", "pickle5"];
+const PICKLE_MODULES: &[&str] = &[
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "dill",
+    "cloudpickle",
+    "pickle5",
+];
 const PICKLE_FUNCTIONS: &[&str] = &["load", "loads", "Unpickler"];
 const OTHER_LOADERS: &[&str] = &[
     "joblib.load",
@@ -64,7 +71,8 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
         .is_some_and(|(module, function)| {
             PICKLE_MODULES.contains(&module) && PICKLE_FUNCTIONS.contains(&function)
         });
-    let skops_trusted = named(call, &["skops.io.load", "skops.io.loads"]) && keyword_true(call, "trusted");
+    let skops_trusted =
+        named(call, &["skops.io.load", "skops.io.loads"]) && keyword_true(call, "trusted");
     if !(pickle_call || named(call, OTHER_LOADERS) || skops_trusted) {
         return;
     }

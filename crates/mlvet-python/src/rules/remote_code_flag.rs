@@ -4,8 +4,8 @@
 
 use mlvet_core::{RuleMeta, Severity, Verdict};
 
-use super::{Hit, keyword_true, named};
 use super::dataset_script_exec::trust_variable_set;
+use super::{Hit, keyword_true, named};
 use crate::analysis::SourceAnalysis;
 
 /// Carries the id for the findings; deliberately not in [`super::rules`] (the registered
@@ -26,10 +26,15 @@ pub(crate) fn check(analysis: &SourceAnalysis, hits: &mut Vec<Hit>) {
                 Hit::at_call(
                     &RULE,
                     call,
-                    format!("`{}` with trust_repo=True runs the repository's hubconf.py without asking", call.written),
+                    format!(
+                        "`{}` with trust_repo=True runs the repository's hubconf.py without asking",
+                        call.written
+                    ),
                 )
                 .evidence("flag", "trust_repo=True")
-                .remediation("Drop trust_repo=True; vendor the model code or pin and review the repository."),
+                .remediation(
+                    "Drop trust_repo=True; vendor the model code or pin and review the repository.",
+                ),
             );
         }
     }

@@ -40,7 +40,13 @@ Vendor the model code into your project (or install the library that ships it, e
 };
 
 pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
-    if named(call, &["torch.hub.load_state_dict_from_url", "torch.utils.model_zoo.load_url"]) {
+    if named(
+        call,
+        &[
+            "torch.hub.load_state_dict_from_url",
+            "torch.utils.model_zoo.load_url",
+        ],
+    ) {
         if call.keyword("weights_only").is_some_and(|w| w.is_true()) {
             return;
         }
@@ -48,7 +54,10 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
             Hit::at_call(
                 &RULE,
                 call,
-                format!("`{}` downloads a checkpoint and unpickles it without weights_only=True", call.written),
+                format!(
+                    "`{}` downloads a checkpoint and unpickles it without weights_only=True",
+                    call.written
+                ),
             )
             .severity(Severity::Medium)
             .remediation("Pass weights_only=True, or download safetensors weights pinned by hash."),
@@ -63,7 +72,9 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
         return;
     }
     let repo = call.argument("repo_or_dir", 0);
-    let repo_text = repo.map(|r| r.display()).unwrap_or_else(|| "<unknown>".to_string());
+    let repo_text = repo
+        .map(|r| r.display())
+        .unwrap_or_else(|| "<unknown>".to_string());
     let pinned = repo
         .and_then(|r| r.as_str())
         .and_then(|r| r.split_once(':'))

@@ -47,7 +47,8 @@ and load them with `safetensors.torch.load_file`. To load a trusted full checkpo
 };
 
 const NAMES: &[&str] = &["torch.load", "torch.serialization.load"];
-const REMEDIATION: &str = "Pass weights_only=True (torch >= 2.6), or store the weights as safetensors.";
+const REMEDIATION: &str =
+    "Pass weights_only=True (torch >= 2.6), or store the weights as safetensors.";
 
 pub(crate) fn check(call: &Call, context: &Context, hits: &mut Vec<Hit>) {
     if !named(call, NAMES) {

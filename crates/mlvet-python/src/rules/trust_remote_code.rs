@@ -43,10 +43,13 @@ commit, and suppress the finding inline with the review reference.
 };
 
 pub(crate) fn check(call: &Call, analysis: &SourceAnalysis, hits: &mut Vec<Hit>) {
-    if !keyword_true(call, "trust_remote_code") || hub::is_hub_call(call, analysis, "load_dataset") {
+    if !keyword_true(call, "trust_remote_code") || hub::is_hub_call(call, analysis, "load_dataset")
+    {
         return;
     }
-    let repository = call.argument("pretrained_model_name_or_path", 0).or_else(|| call.keyword("model"));
+    let repository = call
+        .argument("pretrained_model_name_or_path", 0)
+        .or_else(|| call.keyword("model"));
     let pinned = call
         .keyword("revision")
         .and_then(|r| r.as_str())

@@ -43,9 +43,25 @@ page), or download once, verify hashes (`mlvet lock`), and load from the local f
 
 /// `datasets` builders that read local or remote files named by `data_files`, not a repository.
 const PACKAGED_BUILDERS: &[&str] = &[
-    "csv", "json", "parquet", "text", "arrow", "pandas", "imagefolder", "audiofolder",
-    "videofolder", "webdataset", "sql", "generator", "xml", "pdffolder", "niftifolder", "spark",
-    "cache", "hdf5", "lance",
+    "csv",
+    "json",
+    "parquet",
+    "text",
+    "arrow",
+    "pandas",
+    "imagefolder",
+    "audiofolder",
+    "videofolder",
+    "webdataset",
+    "sql",
+    "generator",
+    "xml",
+    "pdffolder",
+    "niftifolder",
+    "spark",
+    "cache",
+    "hdf5",
+    "lance",
 ];
 
 /// The repository a hub call names: the first positional argument or its keyword spelling.
@@ -55,14 +71,24 @@ pub(crate) fn repository(call: &Call) -> Option<&Literal> {
         return call.argument("model_id", 1);
     }
     call.args.first().or_else(|| {
-        ["pretrained_model_name_or_path", "repo_id", "path", "model_name_or_path", "model"]
-            .iter()
-            .find_map(|k| call.keyword(k))
+        [
+            "pretrained_model_name_or_path",
+            "repo_id",
+            "path",
+            "model_name_or_path",
+            "model",
+        ]
+        .iter()
+        .find_map(|k| call.keyword(k))
     })
 }
 
 /// Whether a repository argument names a hub repository (true for non-literals: fail closed).
-pub(crate) fn names_hub_repository(call: &Call, repository: Option<&Literal>, datasets: bool) -> bool {
+pub(crate) fn names_hub_repository(
+    call: &Call,
+    repository: Option<&Literal>,
+    datasets: bool,
+) -> bool {
     match repository {
         Some(Literal::Str(value)) => {
             !(hub::is_local_path(value) || datasets && PACKAGED_BUILDERS.contains(&value.as_str()))
@@ -104,11 +130,16 @@ pub(crate) fn check(call: &Call, analysis: &SourceAnalysis, hits: &mut Vec<Hit>)
     let Some(problem) = hub::revision_problem(revision) else {
         return;
     };
-    let repo_text = repository.map(|r| r.display()).unwrap_or_else(|| "<unknown>".to_string());
+    let repo_text = repository
+        .map(|r| r.display())
+        .unwrap_or_else(|| "<unknown>".to_string());
     let mut hit = Hit::at_call(
         &RULE,
         call,
-        format!("`{}` downloads {repo_text} from the Hub unpinned: {problem}", call.written),
+        format!(
+            "`{}` downloads {repo_text} from the Hub unpinned: {problem}",
+            call.written
+        ),
     )
     .evidence("repository", repo_text)
     .remediation("Pin revision= to the full 40-hex commit you reviewed.");

@@ -42,8 +42,15 @@ const SAFE_LOADERS: &[&str] = &["SafeLoader", "CSafeLoader", "BaseLoader", "CBas
 pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
     if named(call, &["yaml.unsafe_load", "yaml.unsafe_load_all"]) {
         hits.push(
-            Hit::at_call(&RULE, call, format!("`{}` constructs arbitrary Python objects: the YAML can run code", call.written))
-                .remediation("Use yaml.safe_load."),
+            Hit::at_call(
+                &RULE,
+                call,
+                format!(
+                    "`{}` constructs arbitrary Python objects: the YAML can run code",
+                    call.written
+                ),
+            )
+            .remediation("Use yaml.safe_load."),
         );
         return;
     }
@@ -55,9 +62,16 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
         None => Hit::at_call(
             &RULE,
             call,
-            format!("`{}` without a Loader: PyYAML < 5.1 constructs arbitrary Python objects", call.written),
+            format!(
+                "`{}` without a Loader: PyYAML < 5.1 constructs arbitrary Python objects",
+                call.written
+            ),
         )
-        .severity(if call.star_kwargs { Severity::Low } else { Severity::Medium }),
+        .severity(if call.star_kwargs {
+            Severity::Low
+        } else {
+            Severity::Medium
+        }),
         Some(Literal::Name(name)) => {
             let last = name.rsplit('.').next().unwrap_or(name);
             if SAFE_LOADERS.contains(&last) && (name.starts_with("yaml.") || name == last) {
@@ -67,7 +81,10 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
             let hit = Hit::at_call(
                 &RULE,
                 call,
-                format!("`{}` with Loader={name}: the YAML can construct Python objects and run code", call.written),
+                format!(
+                    "`{}` with Loader={name}: the YAML can construct Python objects and run code",
+                    call.written
+                ),
             )
             .evidence("loader", name.clone());
             match last {
@@ -79,7 +96,11 @@ pub(crate) fn check(call: &Call, hits: &mut Vec<Hit>) {
         Some(other) => Hit::at_call(
             &RULE,
             call,
-            format!("`{}` with a Loader that is not a known safe loader ({})", call.written, other.display()),
+            format!(
+                "`{}` with a Loader that is not a known safe loader ({})",
+                call.written,
+                other.display()
+            ),
         )
         .confidence(Confidence::Medium),
     };
