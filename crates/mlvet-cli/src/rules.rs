@@ -15,6 +15,7 @@ pub fn all_rules() -> Vec<&'static RuleMeta> {
     rules.extend(mlvet_hub::rules());
     rules.extend(mlvet_pipelines::rules());
     rules.extend(mlvet_registries::rules());
+    rules.extend(mlvet_python::rules());
     rules.extend(crate::scan::rules());
     rules.sort_by_key(|rule| rule.id);
     rules

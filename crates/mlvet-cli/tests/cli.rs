@@ -15,7 +15,7 @@ fn examples_report_the_hidden_payload_and_fail() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = json_report(&out);
-    assert_eq!(report["schema_version"], "1.1");
+    assert_eq!(report["schema_version"], "1.2");
     let checkpoint = artifact(&report, "examples/models/sentiment-classifier.pt");
     assert_eq!(checkpoint["verdict"], "malicious");
     let findings = findings_for(&report, "examples/models/sentiment-classifier.pt");
@@ -165,7 +165,7 @@ fn output_file_receives_the_report() {
     assert!(out.stdout.is_empty());
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&target).expect("report written")).expect("json");
-    assert_eq!(report["schema_version"], "1.1");
+    assert_eq!(report["schema_version"], "1.2");
 }
 
 #[test]

@@ -345,7 +345,7 @@ fn markdown_summarises_for_a_pull_request() {
 fn json_1_1_lists_packages_with_edges_and_models_hashed_on_request() {
     let db = advisory_db();
     let plain = json(&scan(db.path(), "json", &[], &[]));
-    assert_eq!(plain["schema_version"], "1.1");
+    assert_eq!(plain["schema_version"], "1.2");
     let models = plain["models"].as_array().expect("models");
     assert_eq!(models.len(), 3, "{models:#?}");
     assert!(

@@ -14,8 +14,10 @@ pub struct Location {
     pub offset: Option<u64>,
     /// Index of the pickle opcode, counted from 0 over the whole pickle stream.
     pub opcode_index: Option<u64>,
-    /// 1-based line in a text file (manifests, lockfiles).
+    /// 1-based line in a text file (manifests, lockfiles, source code).
     pub line: Option<u32>,
+    /// 1-based column (in Unicode code points) on `line`, where the analysis knows it (source code).
+    pub column: Option<u32>,
 }
 
 impl Location {
@@ -36,6 +38,7 @@ impl Location {
             offset: None,
             opcode_index: None,
             line: None,
+            column: None,
         }
     }
 
@@ -52,6 +55,12 @@ impl Location {
 
     pub fn with_line(mut self, line: u32) -> Self {
         self.line = Some(line);
+        self
+    }
+
+    /// Sets the 1-based column (Unicode code points) on the location's line.
+    pub fn with_column(mut self, column: u32) -> Self {
+        self.column = Some(column);
         self
     }
 
@@ -73,6 +82,9 @@ impl fmt::Display for Location {
         }
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         match (self.opcode_index, self.offset) {
             (Some(op), Some(offset)) => write!(f, " @ opcode {op} (byte {offset})"),
@@ -102,5 +114,12 @@ mod tests {
             Some("w.zip ▸ archive/data.pkl")
         );
         assert_eq!(Location::file("x").member_display(), None);
+    }
+
+    #[test]
+    fn columns_display_after_the_line() {
+        let loc = Location::file("train.py").with_line(3).with_column(9);
+        assert_eq!(loc.to_string(), "train.py:3:9");
+        assert_eq!(loc.member("x").column, None);
     }
 }

@@ -35,6 +35,8 @@ pub enum ArtifactKind {
     /// data analyses (`pip.conf`, `uv.toml`, `Pipfile`, `.dvc`, `dvc.lock`, `.lfsconfig`, `.env`,
     /// Git LFS objects...).
     Project,
+    /// Source code that loads artefacts: a Python file or a Jupyter notebook.
+    Code,
 }
 
 /// Everything mlvet concluded about one artefact (a model file, an archive, a manifest...).

@@ -9,6 +9,7 @@
 //!
 //! The engine returns data and never prints; progress is reported to a [`ScanObserver`].
 
+mod code;
 pub mod hub;
 mod hash;
 mod no_database;
@@ -106,6 +107,8 @@ pub struct ScanRequest<'a> {
 /// What one walked file turned out to be.
 enum Outcome {
     Model(ArtifactReport),
+    /// Python source or a notebook, analysed; its rules run once the inventory is known.
+    Code(String, mlvet_python::CodeFile),
     Dependencies {
         file: WalkedFile,
         inventory: Inventory,
@@ -209,14 +212,22 @@ fn scan_files(
     observer.finish();
 
     let mut inventories = Vec::new();
+    let mut code_files = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Model(artifact) => report.artifacts.push(artifact),
+            Outcome::Code(display, file) => code_files.push((display, file)),
             Outcome::Dependencies { file, inventory } => inventories.push((file, inventory)),
             Outcome::NotOfInterest => {}
             Outcome::Failed(error) => report.errors.push(error),
         }
     }
+    // Code rules need the scan's own inventory (torch and datasets versions), and run before the
+    // folder pass so that its findings on `*.py` files merge into the code artefacts.
+    let code_context = code::context(&inventories);
+    report
+        .artifacts
+        .extend(code::reports(code_files, &code_context));
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     hub::scan_into(hub_targets, &request.hub, options, report)?;
     pipelines::run_zizmor(report, &walked, settings.zizmor);
@@ -380,6 +391,12 @@ fn scan_one(
     inventory_enabled: bool,
     hash_models: bool,
 ) -> Outcome {
+    if let Some(analysed) = code::analyze(&file) {
+        return match analysed {
+            Ok(code_file) => Outcome::Code(file.display, code_file),
+            Err(error) => Outcome::Failed(error),
+        };
+    }
     if inventory_enabled {
         let prefix = match read_prefix(&file.path) {
             Ok(prefix) => prefix,

@@ -97,7 +97,7 @@ pub struct Artifact {
     pub size: u64,
     /// Unsuppressed findings on this artefact.
     pub finding_count: u64,
-    /// Since 1.1: `model` or `dependencies`; `pipeline` for pipeline files.
+    /// Since 1.1: `model` or `dependencies`; since 1.2 also `code`, `pipeline` and `project`.
     #[serde(default)]
     pub kind: ArtifactKind,
     /// Since 1.1: lower-case hex SHA-256 of the file when the scan hashed it.
@@ -118,10 +118,12 @@ pub enum ArtifactKind {
     #[default]
     Model,
     Dependencies,
-    /// A Dockerfile, shell script, CI workflow or Kubernetes manifest.
+    /// Since 1.2: a Dockerfile, shell script, CI workflow or Kubernetes manifest.
     Pipeline,
-    /// Project configuration and data-tracking files (registries and data analyses).
+    /// Since 1.2: project configuration and data-tracking files (registries and data analyses).
     Project,
+    /// Since 1.2: Python source or a Jupyter notebook.
+    Code,
 }
 
 /// Since 1.1: the repository an artefact came from.
@@ -180,6 +182,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     pub opcode_index: Option<u64>,
     pub line: Option<u32>,
+    /// Since 1.2: 1-based column (Unicode code points) on `line`, for source code findings.
+    #[serde(default)]
+    pub column: Option<u32>,
     pub message: String,
     pub evidence: Vec<Evidence>,
     pub remediation: Option<String>,
@@ -439,6 +444,7 @@ fn json_finding_order(a: &mlvet_core::Finding, b: &mlvet_core::Finding) -> Order
         .then_with(|| a.rule.cmp(b.rule))
         .then_with(|| la.opcode_index.cmp(&lb.opcode_index))
         .then_with(|| la.line.cmp(&lb.line))
+        .then_with(|| la.column.cmp(&lb.column))
         .then_with(|| a.message.cmp(&b.message))
 }
 
@@ -495,6 +501,7 @@ impl From<&mlvet_core::ArtifactReport> for Artifact {
                 mlvet_core::ArtifactKind::Dependencies => ArtifactKind::Dependencies,
                 mlvet_core::ArtifactKind::Pipeline => ArtifactKind::Pipeline,
                 mlvet_core::ArtifactKind::Project => ArtifactKind::Project,
+                mlvet_core::ArtifactKind::Code => ArtifactKind::Code,
             },
             sha256: artifact.sha256.clone(),
             origin: artifact.origin.as_ref().map(Origin::from),
@@ -517,6 +524,7 @@ impl From<&mlvet_core::Finding> for Finding {
             offset: location.offset,
             opcode_index: location.opcode_index,
             line: location.line,
+            column: location.column,
             message: finding.message.clone(),
             evidence: finding
                 .evidence

@@ -34,7 +34,7 @@ pub use terminal::render_terminal;
 
 /// The `schema_version` of the JSON report. Additive changes bump the minor part, breaking
 /// changes the major part (and get a new `json_vN` module).
-pub const JSON_SCHEMA_VERSION: &str = "1.1";
+pub const JSON_SCHEMA_VERSION: &str = "1.2";
 
 /// Facts about the run that are not part of the scan result itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -201,6 +201,9 @@ fn location_text(finding: &Finding) -> String {
     }
     if let Some(line) = location.line {
         let _ = write!(text, ":{line}");
+        if let Some(column) = location.column {
+            let _ = write!(text, ":{column}");
+        }
     }
     text
 }

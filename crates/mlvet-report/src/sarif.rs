@@ -195,6 +195,8 @@ struct PhysicalLocation {
 struct Region {
     start_line: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     byte_offset: Option<u64>,
 }
 
@@ -438,14 +440,17 @@ fn result(
     let region = match (location.line, location.members.is_empty()) {
         (Some(line), _) => Region {
             start_line: line.max(1),
+            start_column: location.column.map(|column| column.max(1)),
             byte_offset: None,
         },
         (None, true) => Region {
             start_line: 1,
+            start_column: None,
             byte_offset: location.offset,
         },
         (None, false) => Region {
             start_line: 1,
+            start_column: None,
             byte_offset: None,
         },
     };

@@ -613,7 +613,10 @@ fn location_detail(location: &Location, artifact_path: &str) -> Option<String> {
         parts.push(place.join(" ▸ "));
     }
     if let Some(line) = location.line {
-        parts.push(format!("line {line}"));
+        match location.column {
+            Some(column) => parts.push(format!("line {line}, column {column}")),
+            None => parts.push(format!("line {line}")),
+        }
     }
     if let Some(op) = location.opcode_index {
         parts.push(format!("opcode {op}"));
