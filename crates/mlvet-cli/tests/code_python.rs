@@ -218,3 +218,56 @@ fn terminal_output_names_line_and_column() {
     assert!(text.contains("line 12, column 15"), "{text}");
     assert!(text.contains("cell 4"), "{text}");
 }
+
+/// A notebook's `!`/`%pip` lines go through the pipeline rules: unhashed installs, extra indexes
+/// and unpinned Hub downloads are reported in the cell and line where they stand, and a hashed
+/// install of a requirements file beside the notebook is not.
+#[test]
+fn notebook_shell_lines_meet_the_pipeline_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let notebook = serde_json::json!({
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["# Setup"]},
+            {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": null, "outputs": [],
+             "source": [
+                "import torch\n",
+                "!pip install --extra-index-url https://packages.example.invalid/simple internal-utils\n",
+                "%pip install -r locked.txt\n",
+                "!huggingface-cli download meta-llama/Llama-3.1-8B\n"
+             ]}
+        ]
+    });
+    std::fs::write(
+        dir.path().join("setup.ipynb"),
+        serde_json::to_vec_pretty(&notebook).expect("json"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("locked.txt"),
+        "numpy==2.1.0 \\\n    --hash=sha256:2f5e7fd1b1e7e3c1e4f1b0d2b0c3b5a6d3f8e1c2b4a6d8f0e2c4a6b8d0f2e4a6\n",
+    )
+    .expect("write");
+    let (report, _) = scan_json(dir.path(), &["--no-deps"]);
+    let notebook = format!("{}/setup.ipynb", dir.path().display());
+    let findings = findings_for(&report, &notebook);
+    let at = |rule: &str| -> Vec<(String, u64)> {
+        let mut found: Vec<(String, u64)> = findings
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| {
+                (
+                    f["member"].as_str().unwrap_or("").to_string(),
+                    f["line"].as_u64().expect("line"),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(at("install-without-hashes"), vec![("cell 2".to_string(), 2)]);
+    assert_eq!(at("index-confusion"), vec![("cell 2".to_string(), 2)]);
+    assert_eq!(at("artifact-ref-mutable"), vec![("cell 2".to_string(), 4)]);
+}

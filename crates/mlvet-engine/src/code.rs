@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use mlvet_core::{ArtifactReport, ScanError};
+use mlvet_core::{ArtifactReport, Location, ScanError};
 use mlvet_formats::WalkedFile;
 use mlvet_inventory::Inventory;
 use mlvet_python::{CodeFile, CodeKind, Context};
@@ -59,10 +59,40 @@ pub(crate) fn context(inventories: &[(WalkedFile, Inventory)]) -> Context {
     context
 }
 
-/// Runs the code rules over every analysed file.
-pub(crate) fn reports(files: Vec<(String, CodeFile)>, context: &Context) -> Vec<ArtifactReport> {
+/// Runs the code rules over every analysed file; a notebook's shell lines (`!pip install …`,
+/// `%pip …`, `%%bash` cells) go through the pipeline analysis's command-line rules, as the same
+/// commands in a shell script would.
+pub(crate) fn reports(
+    files: Vec<(WalkedFile, CodeFile)>,
+    context: &Context,
+    pipelines: &mlvet_pipelines::Settings,
+) -> Vec<ArtifactReport> {
     files
         .into_iter()
-        .map(|(display, file)| mlvet_python::check(&file, &display, context))
+        .map(|(walked, file)| {
+            let mut report = mlvet_python::check(&file, &walked.display, context);
+            let mut shell_findings = Vec::new();
+            for line in &file.shell_lines {
+                for mut finding in mlvet_pipelines::check_shell_text(
+                    &line.command,
+                    &walked.display,
+                    line.line,
+                    Some(&walked.path),
+                    pipelines,
+                ) {
+                    finding.location = Location::file(walked.display.clone())
+                        .member(format!("cell {}", u64::from(line.cell) + 1))
+                        .with_line(line.line)
+                        .with_column(line.column);
+                    shell_findings.push(finding);
+                }
+            }
+            if !shell_findings.is_empty() {
+                report.findings.extend(shell_findings);
+                report.findings.sort_by(mlvet_core::Finding::report_order);
+                report.refresh_verdict();
+            }
+            report
+        })
         .collect()
 }

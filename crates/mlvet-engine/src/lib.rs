@@ -108,7 +108,7 @@ pub struct ScanRequest<'a> {
 enum Outcome {
     Model(ArtifactReport),
     /// Python source or a notebook, analysed; its rules run once the inventory is known.
-    Code(String, mlvet_python::CodeFile),
+    Code(WalkedFile, mlvet_python::CodeFile),
     Dependencies {
         file: WalkedFile,
         inventory: Inventory,
@@ -227,7 +227,7 @@ fn scan_files(
     let code_context = code::context(&inventories);
     report
         .artifacts
-        .extend(code::reports(code_files, &code_context));
+        .extend(code::reports(code_files, &code_context, &settings.pipelines));
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     hub::scan_into(hub_targets, &request.hub, options, report)?;
     pipelines::run_zizmor(report, &walked, settings.zizmor);
@@ -393,7 +393,7 @@ fn scan_one(
 ) -> Outcome {
     if let Some(analysed) = code::analyze(&file) {
         return match analysed {
-            Ok(code_file) => Outcome::Code(file.display, code_file),
+            Ok(code_file) => Outcome::Code(file, code_file),
             Err(error) => Outcome::Failed(error),
         };
     }
