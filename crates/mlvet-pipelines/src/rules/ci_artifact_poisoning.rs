@@ -41,7 +41,7 @@ caches in release or privileged workflows; download pinned revisions and verify 
 ## References
 - https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/
 - https://docs.zizmor.sh/audits/#cache-poisoning
-- https://blog.pypi.org/posts/2024-12-11-ultralytics-attack-analysis/
+- https://github.com/ultralytics/ultralytics/issues/18027
 "#,
 };
 

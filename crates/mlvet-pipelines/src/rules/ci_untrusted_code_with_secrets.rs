@@ -56,7 +56,7 @@ privileged job.
 ## References
 - https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/
 - https://docs.zizmor.sh/audits/#dangerous-triggers
-- https://blog.pypi.org/posts/2024-12-11-ultralytics-attack-analysis/
+- https://github.com/ultralytics/ultralytics/issues/18027
 "#,
 };
 

@@ -59,7 +59,7 @@ and install the lock: `pip install --require-hashes -r requirements.lock` or `uv
 ## References
 - https://pip.pypa.io/en/stable/topics/secure-installs/
 - https://docs.astral.sh/uv/concepts/projects/sync/
-- https://blog.pypi.org/posts/2024-12-11-ultralytics-attack-analysis/
+- https://github.com/ultralytics/ultralytics/issues/18027
 "#,
 };
 
