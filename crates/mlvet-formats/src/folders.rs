@@ -40,7 +40,7 @@ const PICKLE_FORMATS: &[&str] = &[
 ];
 
 /// Configs whose `auto_map` transformers follows with `trust_remote_code=True`.
-const REMOTE_CODE_CONFIGS: &[&str] = &[
+pub const REMOTE_CODE_CONFIGS: &[&str] = &[
     "config.json",
     "tokenizer_config.json",
     "preprocessor_config.json",

@@ -106,20 +106,12 @@ pub struct HubScan {
     pub files: Vec<FileRead>,
 }
 
-/// Files the folder pass reads whole (remote-code configs).
-const FOLDER_CONFIGS: &[&str] = &[
-    "config.json",
-    "tokenizer_config.json",
-    "preprocessor_config.json",
-    "processor_config.json",
-    "feature_extractor_config.json",
-    "image_processor_config.json",
-    "video_preprocessor_config.json",
-    "model_index.json",
-    "custom_pipeline.json",
-    "adapter_config.json",
-    "generation_config.json",
-];
+/// Files the folder pass reads whole: the remote-code configs it follows (one list, in
+/// `mlvet-formats`, so the two cannot drift) and the pipeline, custom-pipeline and adapter configs.
+fn is_folder_config(name: &str) -> bool {
+    mlvet_formats::folders::REMOTE_CODE_CONFIGS.contains(&name)
+        || ["model_index.json", "custom_pipeline.json", "adapter_config.json"].contains(&name)
+}
 const MAX_FOLDER_CONFIG: u64 = 16 * 1024 * 1024;
 
 /// Resolves the target's revision (one repo-info call) and lists the files to scan at that commit.
@@ -297,7 +289,7 @@ pub fn scan_file(
     let scanned = mlvet_formats::scan_reader(&mut remote, size, &display, &opts.scan);
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let config =
-        if FOLDER_CONFIGS.contains(&name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
+        if is_folder_config(name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
             remote.read_all().ok()
         } else {
             None
