@@ -261,12 +261,31 @@ fn pg_row(row: &postgres::Row) -> Result<Row, StoreError> {
 }
 
 /// Connections kept for reuse; a connection is made when none is idle.
-pub struct Pool<C> {
+pub struct Pool<C: Send + 'static> {
     idle: Mutex<Vec<C>>,
     max_idle: usize,
 }
 
-impl<C> Pool<C> {
+/// The synchronous PostgreSQL client closes its connection by blocking on its own runtime, which
+/// panics inside an async context: the last `Arc<App>` can be dropped on a server worker thread.
+/// Idle connections are therefore closed on a thread of their own.
+impl<C: Send + 'static> Drop for Pool<C> {
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if idle.is_empty() {
+            return;
+        }
+        // A failed spawn drops the connections here, as before.
+        if let Ok(closer) = std::thread::Builder::new()
+            .name("mlvet-store-close".into())
+            .spawn(move || drop(idle))
+        {
+            let _ = closer.join();
+        }
+    }
+}
+
+impl<C: Send + 'static> Pool<C> {
     fn new(max_idle: usize) -> Self {
         Pool {
             idle: Mutex::new(Vec::new()),
