@@ -346,6 +346,48 @@ impl Database {
         Ok(advisories)
     }
 
+    /// Any stored advisory, whatever its ecosystem, by its id or by one of its aliases (a CVE,
+    /// GHSA or PYSEC id): an indexed lookup, not a scan. The id is matched as written, then in its
+    /// canonical spelling (`cve-2019-10906` finds `CVE-2019-10906`, `ghsa-462W-…` finds
+    /// `GHSA-462w-…`). The record whose own id matches wins; among records sharing the alias,
+    /// a current one before a withdrawn one, then the smallest id.
+    pub fn advisory_by_id_or_alias(&self, id: &str) -> Result<Option<Advisory>, DbError> {
+        let id = id.trim();
+        if id.is_empty() || id.len() > 200 {
+            return Ok(None);
+        }
+        let mut spellings = vec![id.to_string()];
+        let canonical = canonical_advisory_id(id);
+        if canonical != id {
+            spellings.push(canonical);
+        }
+        for spelling in &spellings {
+            let rows = self.store().advisory_json_by_id_or_alias(spelling)?;
+            let mut found = rows
+                .iter()
+                .map(|json| self.decode(json))
+                .collect::<Result<Vec<Advisory>, DbError>>()?;
+            if let Some(position) = found.iter().position(|a| a.id == *spelling) {
+                return Ok(Some(found.swap_remove(position)));
+            }
+            // Stable: keeps the id order among equals.
+            found.sort_by_key(Advisory::is_withdrawn);
+            if let Some(first) = found.into_iter().next() {
+                return Ok(Some(first));
+            }
+        }
+        Ok(None)
+    }
+
+    fn decode(&self, json: &[u8]) -> Result<Advisory, DbError> {
+        // The database only holds JSON it serialised itself; failing to read it back means the
+        // file was damaged or written by something else.
+        mlvet_osv::parse_json(json).map_err(|e| DbError::InvalidRecord {
+            origin: self.file.display().to_string(),
+            message: format!("stored record unreadable: {e}"),
+        })
+    }
+
     /// Every stored record naming the package (withdrawn ones included: the matcher decides),
     /// sorted by id.
     fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
@@ -353,17 +395,23 @@ impl Database {
             &ecosystem_key(ecosystem),
             &normalize_package_name(ecosystem, name),
         )?;
-        rows.iter()
-            .map(|json| {
-                // The database only holds JSON it serialised itself; failing to read it back
-                // means the file was damaged or written by something else.
-                mlvet_osv::parse_json(json).map_err(|e| DbError::InvalidRecord {
-                    origin: self.file.display().to_string(),
-                    message: format!("stored record unreadable: {e}"),
-                })
-            })
-            .collect()
+        rows.iter().map(|json| self.decode(json)).collect()
     }
+}
+
+/// The usual spelling of an advisory id: the prefix upper-case (`CVE`, `GHSA`, `PYSEC`, `OSV`,
+/// …); CVE and PYSEC ids wholly upper-case, GHSA ids' body lower-case as GitHub writes them.
+fn canonical_advisory_id(id: &str) -> String {
+    let Some((prefix, rest)) = id.split_once('-') else {
+        return id.to_string();
+    };
+    let prefix = prefix.to_ascii_uppercase();
+    let rest = match prefix.as_str() {
+        "GHSA" => rest.to_ascii_lowercase(),
+        "CVE" | "PYSEC" => rest.to_ascii_uppercase(),
+        _ => rest.to_string(),
+    };
+    format!("{prefix}-{rest}")
 }
 
 impl AdvisorySource for Database {

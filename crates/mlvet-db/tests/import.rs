@@ -500,3 +500,59 @@ fn json_collections_import_record_by_record() {
     std::fs::write(&broken, format!("[{a}, {{")).expect("write");
     assert!(db.import_path(&broken, &NoProgress).is_err());
 }
+
+#[test]
+fn any_advisory_is_found_by_its_id_or_any_alias() {
+    let (_dir, mut db, _) = pypa_database();
+    // By id, whatever the package: jinja2 is not an ML library.
+    let by_id = db
+        .advisory_by_id_or_alias("PYSEC-2019-217")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(by_id.id, "PYSEC-2019-217");
+    // By each alias kind, and in any case.
+    for alias in [
+        "CVE-2019-10906",
+        "GHSA-462w-v97r-4m45",
+        "cve-2019-10906",
+        "ghsa-462W-V97R-4M45",
+        "pysec-2019-217",
+    ] {
+        let found = db
+            .advisory_by_id_or_alias(alias)
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("{alias} not found"));
+        assert_eq!(found.id, "PYSEC-2019-217", "{alias}");
+    }
+    for missing in ["", "CVE-1999-0000", "PYSEC-2019", "%", "' OR 1=1 --"] {
+        assert_eq!(db.advisory_by_id_or_alias(missing).expect("lookup"), None);
+    }
+
+    // An alias two records share: the current record before the withdrawn one, an exact id
+    // before any alias.
+    let shared = |id: &str, withdrawn: bool| {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&record(id, "2024-02-01T00:00:00Z", "demo", "s")).expect("json");
+        value["aliases"] = serde_json::json!(["CVE-2099-0001", "ZZ-1"]);
+        if withdrawn {
+            value["withdrawn"] = serde_json::json!("2024-03-01T00:00:00Z");
+        }
+        value.to_string()
+    };
+    db.import_bytes("a.json", shared("AAA-1", true).as_bytes(), &NoProgress)
+        .expect("import");
+    db.import_bytes("b.json", shared("BBB-1", false).as_bytes(), &NoProgress)
+        .expect("import");
+    db.import_bytes("z.json", shared("ZZ-1", false).as_bytes(), &NoProgress)
+        .expect("import");
+    let found = db
+        .advisory_by_id_or_alias("CVE-2099-0001")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.id, "BBB-1");
+    let exact = db
+        .advisory_by_id_or_alias("ZZ-1")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(exact.id, "ZZ-1");
+}

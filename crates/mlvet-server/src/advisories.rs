@@ -197,7 +197,13 @@ pub fn summary(advisory: &Advisory) -> Value {
 
 pub fn list(data_dir: &std::path::Path, query: &Query) -> Result<Value, Problem> {
     let db = open(data_dir)?;
-    if !query.ml && query.package.is_none() {
+    // An advisory named by id or alias is found wherever it is: beyond the ML list too when
+    // `ml=false`; within it otherwise (the ML view stays the ML view).
+    let by_id = match query.q.as_deref().and_then(as_advisory_id) {
+        Some(id) => db.advisory_by_id_or_alias(id).map_err(Problem::internal)?,
+        None => None,
+    };
+    if !query.ml && query.package.is_none() && by_id.is_none() {
         // Beyond the curated ML list, advisories are looked up by package.
         return Ok(json!({
             "advisories": [],
@@ -227,6 +233,19 @@ pub fn list(data_dir: &std::path::Path, query: &Query) -> Result<Value, Problem>
         });
         found
     };
+    if !query.ml
+        && let Some(advisory) = by_id
+        && !advisory.is_withdrawn()
+        && !found.iter().any(|a| a.id == advisory.id)
+        && query.package.as_deref().is_none_or(|package| {
+            let wanted = mlvet_osv::normalize_package_name("PyPI", package);
+            advisory.affected.iter().any(|a| {
+                mlvet_osv::normalize_package_name(&a.package.ecosystem, &a.package.name) == wanted
+            })
+        })
+    {
+        found.push(advisory);
+    }
     found.retain(|a| matches(a, query));
     let total = found.len();
     let page: Vec<Value> = found
@@ -243,32 +262,22 @@ pub fn list(data_dir: &std::path::Path, query: &Query) -> Result<Value, Problem>
     }))
 }
 
-/// The advisory `id` (or an alias of it): among the ML advisories, else among the packages
-/// named by `candidates` (the caller's findings that cite it).
-pub fn find(
-    data_dir: &std::path::Path,
-    id: &str,
-    candidates: &[(String, String)],
-) -> Result<Option<Advisory>, Problem> {
+/// Any advisory of the database by its id or by one of its aliases (CVE, GHSA, PYSEC, …):
+/// an indexed lookup in the advisory database, whatever the package or ecosystem.
+pub fn find(data_dir: &std::path::Path, id: &str) -> Result<Option<Advisory>, Problem> {
     let db = open(data_dir)?;
-    let hit = |a: &Advisory| a.id == id || a.aliases.iter().any(|alias| alias == id);
-    if let Some(found) = db
-        .ml_advisories(None)
-        .map_err(Problem::internal)?
-        .into_iter()
-        .find(|a| hit(a))
-    {
-        return Ok(Some(found));
-    }
-    for (ecosystem, package) in candidates {
-        let name = mlvet_osv::normalize_package_name(ecosystem, package);
-        let found = mlvet_osv::AdvisorySource::advisories_for(&db, ecosystem, &name)
-            .map_err(Problem::internal)?;
-        if let Some(found) = found.into_iter().find(|a| hit(a)) {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
+    db.advisory_by_id_or_alias(id).map_err(Problem::internal)
+}
+
+/// `q` as one advisory id or alias (`CVE-2019-10906`, `ghsa-…`): a single word with a dash
+/// and a digit, the shape every advisory id has.
+fn as_advisory_id(q: &str) -> Option<&str> {
+    let q = q.trim();
+    (!q.contains(char::is_whitespace)
+        && q.contains('-')
+        && q.chars().any(|c| c.is_ascii_digit())
+        && q.len() <= 200)
+        .then_some(q)
 }
 
 /// The full record for the detail view, with the derived fields.

@@ -778,37 +778,11 @@ async fn get_advisory(
         return Err(Problem::not_found("advisory"));
     };
     let team = principal.team_id;
-    let wanted = id.clone();
-    // Packages of the caller's findings citing this id: where to look beyond the ML list.
-    let candidates = app
-        .blocking(move |store| {
-            let mut candidates = Vec::new();
-            for project in store.projects_affected_by(team, &wanted)? {
-                for finding in store.findings(project.id)? {
-                    if finding.advisory.as_deref() == Some(wanted.as_str())
-                        && let Ok(body) = serde_json::from_str::<Value>(&finding.body)
-                        && let (Some(eco), Some(name)) = (
-                            body["package"]["ecosystem"].as_str(),
-                            body["package"]["name"].as_str(),
-                        )
-                    {
-                        candidates.push((eco.to_string(), name.to_string()));
-                    }
-                }
-            }
-            candidates.sort();
-            candidates.dedup();
-            Ok(candidates)
-        })
-        .await?;
     let data_dir = app.config.data_dir.clone();
-    let lookup = id.clone();
-    let advisory = tokio::task::spawn_blocking(move || {
-        crate::advisories::find(&data_dir, &lookup, &candidates)
-    })
-    .await
-    .map_err(Problem::internal)??
-    .ok_or_else(|| Problem::not_found("advisory"))?;
+    let advisory = tokio::task::spawn_blocking(move || crate::advisories::find(&data_dir, &id))
+        .await
+        .map_err(Problem::internal)??
+        .ok_or_else(|| Problem::not_found("advisory"))?;
     let mut ids = vec![advisory.id.clone()];
     ids.extend(advisory.aliases.iter().cloned());
     let projects = app

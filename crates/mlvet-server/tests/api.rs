@@ -626,6 +626,59 @@ fn advisories_of_ml_libraries_with_affected_projects() {
     let other = server.get("/api/v1/advisories/PYSEC-2022-43015", &blue);
     assert_eq!(other.body["affected_projects"], json!([]));
     assert_eq!(server.get("/api/v1/advisories/NOPE-1", &viewer).status, 404);
+
+    // Any advisory of the database answers, by id or by any alias, for a team without findings:
+    // jinja2 is not an ML library and no project of `blue` uses it.
+    for alias in [
+        "PYSEC-2019-217",
+        "CVE-2019-10906",
+        "GHSA-462w-v97r-4m45",
+        "cve-2019-10906",
+    ] {
+        let found = server.get(&format!("/api/v1/advisories/{alias}"), &blue);
+        assert_eq!(found.status, 200, "{alias}: {}", found.text);
+        assert_eq!(found.body["id"], "PYSEC-2019-217", "{alias}");
+        assert_eq!(found.body["affected_projects"], json!([]), "{alias}");
+    }
+    // By an alias, the caller's affected projects are those of the advisory.
+    let by_cve = server.get("/api/v1/advisories/CVE-2022-45907", &viewer);
+    assert_eq!(by_cve.status, 200, "{}", by_cve.text);
+    assert_eq!(by_cve.body["id"], "PYSEC-2022-43015");
+    assert_eq!(
+        by_cve.body["affected_projects"],
+        json!([{"id": project, "name": "uses-torch"}])
+    );
+    // Free-text search finds an advisory by an alias: in the ML view, and anywhere with ml=false.
+    let ids_of = |answer: &common::Answer| -> Vec<String> {
+        answer.body["advisories"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let ml = server.get("/api/v1/advisories?q=CVE-2022-45907", &viewer);
+    assert_eq!(ids_of(&ml), vec!["PYSEC-2022-43015"]);
+    let anywhere = server.get("/api/v1/advisories?ml=false&q=GHSA-462w-v97r-4m45", &viewer);
+    assert_eq!(anywhere.status, 200, "{}", anywhere.text);
+    assert_eq!(ids_of(&anywhere), vec!["PYSEC-2019-217"]);
+    assert_eq!(anywhere.body["total"], 1);
+    // The ML view stays the ML view; a package filter still filters.
+    assert_eq!(
+        server
+            .get("/api/v1/advisories?q=CVE-2019-10906", &viewer)
+            .body["total"],
+        0
+    );
+    assert_eq!(
+        server
+            .get(
+                "/api/v1/advisories?ml=false&package=torch&q=CVE-2019-10906",
+                &viewer
+            )
+            .body["total"],
+        0
+    );
 }
 
 #[test]

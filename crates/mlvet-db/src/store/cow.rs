@@ -182,6 +182,10 @@ impl Store for CopyOnWriteStore {
         self.reader.advisory_json_for(ecosystem, normalized_name)
     }
 
+    fn advisory_json_by_id_or_alias(&self, id: &str) -> Result<Vec<Vec<u8>>, DbError> {
+        self.reader.advisory_json_by_id_or_alias(id)
+    }
+
     fn package_names(&self, ecosystem: &str) -> Result<Vec<String>, DbError> {
         self.reader.package_names(ecosystem)
     }

@@ -109,6 +109,9 @@ pub(crate) trait Store: Send {
         ecosystem: &str,
         normalized_name: &str,
     ) -> Result<Vec<Vec<u8>>, DbError>;
+    /// The JSON of the advisory whose id is `id` and of every advisory listing `id` as an alias
+    /// (both indexed), the exact id first, then by id.
+    fn advisory_json_by_id_or_alias(&self, id: &str) -> Result<Vec<Vec<u8>>, DbError>;
     /// Every distinct normalized package name of an ecosystem that some advisory names.
     fn package_names(&self, ecosystem: &str) -> Result<Vec<String>, DbError>;
     fn counts(&self) -> Result<Counts, DbError>;

@@ -516,6 +516,20 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn advisory_json_by_id_or_alias(&self, id: &str) -> Result<Vec<Vec<u8>>, DbError> {
+        // Both arms are index lookups: `advisory`'s primary key and `alias_by_alias`.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT json FROM (\
+                 SELECT a.json AS json, 0 AS rank, a.id AS id FROM advisory a WHERE a.id = ?1 \
+                 UNION \
+                 SELECT a.json, 1, a.id FROM alias l JOIN advisory a ON a.id = l.advisory_id \
+                 WHERE l.alias = ?1\
+             ) ORDER BY rank, id",
+        )?;
+        let rows = statement.query_map([id], |row| row.get::<_, Vec<u8>>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn package_names(&self, ecosystem: &str) -> Result<Vec<String>, DbError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT DISTINCT normalized_name FROM affected_package WHERE ecosystem = ?1 ORDER BY normalized_name",
