@@ -213,6 +213,101 @@ fn ci_one_liner_uploads_and_links_the_findings() {
 }
 
 #[test]
+fn ci_one_liner_uploads_model_files_and_the_server_lists_their_findings() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let import = mlvet(
+        data.path(),
+        &[
+            "db",
+            "import",
+            "-q",
+            shared()
+                .join("advisories/pypa-advisory-database/vulns/torch")
+                .to_str()
+                .expect("utf-8"),
+        ],
+    );
+    assert!(import.status.success());
+    let member = token(data.path(), "red", "member");
+    let (child, base, stderr) = serve(data.path(), &[]);
+
+    // A folder with a malicious pickle (a committed fixture)
+    // and a requirements file.
+    let project = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(project.path().join("models")).expect("mkdir");
+    std::fs::copy(
+        repo_root().join("tests/fixtures/models/malicious/reduce_os_system_p3.pkl"),
+        project.path().join("models/model.pkl"),
+    )
+    .expect("copy pickle");
+    std::fs::write(project.path().join("requirements.txt"), "torch==1.12.0\n").expect("write");
+    let local = Command::new(env!("CARGO_BIN_EXE_mlvet"))
+        .args(["scan", ".", "--format", "json", "--fail-on", "never"])
+        .current_dir(project.path())
+        .env("MLVET_DATA_DIR", data.path())
+        .output()
+        .expect("local scan");
+    let local: serde_json::Value = serde_json::from_slice(&local.stdout).expect("json report");
+    let local_model = local["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["path"] == "./models/model.pkl")
+        .unwrap_or_else(|| panic!("no local model finding: {local:#}"))
+        .clone();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_mlvet"))
+        .args(["scan", ".", "--upload", &base, "--project", "models", "-q"])
+        .current_dir(project.path())
+        .env("MLVET_DATA_DIR", data.path())
+        .env("MLVET_TOKEN", &member)
+        .output()
+        .expect("run scan");
+    let stderr_text = String::from_utf8_lossy(&output.stderr);
+    // A critical finding in the local report: exit 1; both files went up.
+    assert_eq!(output.status.code(), Some(1), "{stderr_text}");
+    assert!(
+        stderr_text.contains("uploaded 2 file(s) to project `models`"),
+        "{stderr_text}"
+    );
+    let link = stderr_text
+        .split_whitespace()
+        .find(|w| w.starts_with(&base) && w.ends_with("/findings"))
+        .expect("a findings link")
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&link)
+        .header("Authorization", &format!("Bearer {member}"))
+        .call()
+        .expect("GET findings");
+    assert_eq!(response.status().as_u16(), 200);
+    let findings: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
+    let list = findings["findings"].as_array().expect("findings");
+    // The dependency finding...
+    assert!(
+        list.iter()
+            .any(|f| f["advisory"]["id"] == "PYSEC-2022-43015" && f["path"] == "requirements.txt"),
+        "{findings:#}"
+    );
+    // ...and the model's, found by the server's own scan, with the JSON report's fields.
+    let model = list
+        .iter()
+        .find(|f| f["path"] == "models/model.pkl" && f["rule"] == local_model["rule"])
+        .unwrap_or_else(|| panic!("no model finding on the server: {findings:#}"));
+    assert_eq!(model["severity"], "critical", "{model:#}");
+    for field in local_model.as_object().expect("object").keys() {
+        assert!(model.get(field).is_some(), "`{field}` missing: {model:#}");
+    }
+    assert_eq!(model["state"], "open");
+    let _ = stop(child, stderr);
+}
+
+#[test]
 fn tokens_in_urls_are_never_logged_and_users_are_created_offline() {
     let data = tempfile::tempdir().expect("tempdir");
     let viewer = token(data.path(), "red", "viewer");

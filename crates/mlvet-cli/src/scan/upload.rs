@@ -1,5 +1,5 @@
-//! `mlvet scan PATH --upload URL --project NAME`: sends every dependency file the scan
-//! inventoried to an `mlvet serve` instance (the CI one-liner), waits for the server's scans and
+//! `mlvet scan PATH --upload URL --project NAME`: sends every dependency file and model file the
+//! scan read to an `mlvet serve` instance, which scans each again itself (the CI one-liner), waits for the server's scans and
 //! prints the link to the project's findings. The token comes from `$MLVET_TOKEN` only, never
 //! from a flag (flags end up in CI logs and process lists).
 
@@ -38,14 +38,10 @@ pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()
     let project_id = client.project_id(project)?;
     let mut uploaded = 0usize;
     let mut failed = Vec::new();
-    for artifact in report
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == ArtifactKind::Dependencies)
-    {
-        let bytes = std::fs::read(&artifact.path)
-            .with_context(|| format!("cannot read {} for upload", artifact.path))?;
-        let name = source_name(&artifact.path);
+    let (files, not_uploadable) = upload_list(report);
+    failed.extend(not_uploadable);
+    for (path, name) in files {
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {path} for upload"))?;
         let answer = client.request(
             "PUT",
             &format!(
@@ -54,6 +50,15 @@ pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()
             ),
             Some(bytes),
         )?;
+        if answer.status == 413 {
+            // A model larger than the server accepts: the other files still go, the run fails
+            // (fail closed: the project must not look clean without it).
+            failed.push(format!(
+                "{name} (larger than the server accepts: {})",
+                problem_detail(&answer.body)
+            ));
+            continue;
+        }
         if answer.status != 202 {
             bail!(
                 "the server refused {name}: HTTP {} {}",
@@ -83,6 +88,36 @@ pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()
         bail!("the server could not scan: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// What the upload sends: every dependency file and every model file the local scan read, as
+/// `(path on disk, source name)`, each file once. Model files are sent themselves and scanned
+/// again by the server (which never takes a client's findings on trust); a model artefact that
+/// is not a single file (a folder format) cannot be sent and is returned as a failure.
+/// Artefacts read inside an archive travel with their archive.
+fn upload_list(report: &ScanReport) -> (Vec<(String, String)>, Vec<String>) {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut failed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for artifact in &report.artifacts {
+        let path = std::path::Path::new(&artifact.path);
+        match artifact.kind {
+            ArtifactKind::Dependencies => {}
+            ArtifactKind::Model if path.is_file() => {}
+            ArtifactKind::Model if path.is_dir() => {
+                failed.push(format!(
+                    "{} (a model folder: upload its files with `mlvet scan FILE --upload`)",
+                    artifact.path
+                ));
+                continue;
+            }
+            _ => continue,
+        }
+        if seen.insert(artifact.path.clone()) {
+            files.push((artifact.path.clone(), source_name(&artifact.path)));
+        }
+    }
+    (files, failed)
 }
 
 /// The source name sent to the server: the path as scanned, with `/` separators and without a
