@@ -124,6 +124,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         public_scan_per_minute: args.public_scan_per_minute,
         auth_failures_per_minute: args.auth_failures_per_minute,
         workers: args.workers,
+        header_timeout_seconds: args.header_timeout_seconds,
+        max_connections: args.max_connections,
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
     let config = mlvet_server::ServerConfig {

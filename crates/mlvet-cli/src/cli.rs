@@ -84,6 +84,12 @@ pub struct ServeArgs {
     /// Uploads scanned at the same time.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Longest time a client may take to send its request headers, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub header_timeout_seconds: Option<u64>,
+    /// Open connections at the same time.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// Where the service keeps its state.

@@ -24,6 +24,11 @@ pub struct Limits {
     pub auth_failures_per_minute: u32,
     /// Uploads scanned at the same time.
     pub workers: usize,
+    /// Longest time a client may take to send a request's headers, in seconds: a slow
+    /// (slowloris) client is disconnected after it.
+    pub header_timeout_seconds: u64,
+    /// Open connections at the same time; further clients wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +42,8 @@ impl Default for Limits {
             public_scan_per_minute: 20,
             auth_failures_per_minute: 30,
             workers: 2,
+            header_timeout_seconds: 10,
+            max_connections: 1024,
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct ServeSection {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub header_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 impl ServeSection {
@@ -70,6 +79,8 @@ impl ServeSection {
             public_scan_per_minute: self.public_scan_per_minute,
             auth_failures_per_minute: self.auth_failures_per_minute,
             workers: self.workers,
+            header_timeout_seconds: self.header_timeout_seconds,
+            max_connections: self.max_connections,
         }
     }
 }
@@ -85,6 +96,8 @@ pub struct PartialLimits {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub header_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 impl PartialLimits {
@@ -107,6 +120,10 @@ impl PartialLimits {
                 .auth_failures_per_minute
                 .unwrap_or(base.auth_failures_per_minute),
             workers: self.workers.unwrap_or(base.workers),
+            header_timeout_seconds: self
+                .header_timeout_seconds
+                .unwrap_or(base.header_timeout_seconds),
+            max_connections: self.max_connections.unwrap_or(base.max_connections),
         }
     }
 }
@@ -166,6 +183,12 @@ impl ServerConfig {
         let l = &self.limits;
         if l.workers == 0 || l.workers > 256 {
             return Err("workers must be 1 to 256".to_string());
+        }
+        if l.header_timeout_seconds == 0 {
+            return Err("header-timeout-seconds must be at least 1".to_string());
+        }
+        if l.max_connections == 0 {
+            return Err("max-connections must be at least 1".to_string());
         }
         if l.request_timeout_seconds == 0 {
             return Err("request-timeout-seconds must be at least 1".to_string());

@@ -13,6 +13,7 @@ mod advisories;
 mod api;
 pub mod config;
 mod limits;
+mod listener;
 pub mod log;
 pub mod openapi;
 mod problem;
@@ -254,11 +255,13 @@ async fn launch(
             workers_stopped.clone(),
         )));
     }
-    let service = router(Arc::clone(&app)).into_make_service_with_connect_info::<SocketAddr>();
+    let service = router(Arc::clone(&app));
+    let connection_limits = listener::ConnectionLimits {
+        header_timeout: Duration::from_secs(app.config.limits.header_timeout_seconds),
+        max_connections: app.config.limits.max_connections,
+    };
     let handle = tokio::spawn(async move {
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = listener::serve(listener, service, connection_limits, shutdown).await;
         let _ = stop_workers.send(true);
         for worker in workers {
             let _ = worker.await;
