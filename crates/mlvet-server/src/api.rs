@@ -172,7 +172,7 @@ fn parse_id(
 }
 
 /// The query string's parameters (the last value of a repeated key wins).
-fn query_params(raw: Option<String>) -> Result<HashMap<String, String>, Problem> {
+pub fn query_params(raw: Option<String>) -> Result<HashMap<String, String>, Problem> {
     let mut params = HashMap::new();
     for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -214,7 +214,12 @@ async fn read_json(app: &App, caller: &Caller, body: axum::body::Body) -> Result
         MAX_JSON_BYTES,
     )
     .await?;
-    let value: Value = serde_json::from_slice(&bytes)
+    parse_json_object(&bytes)
+}
+
+/// A request's JSON body: an object, or 400.
+pub fn parse_json_object(bytes: &[u8]) -> Result<Value, Problem> {
+    let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::bad_request(format!("the body is not JSON: {e}")))?;
     if !value.is_object() {
         return Err(Problem::bad_request("the body must be a JSON object"));
@@ -223,7 +228,7 @@ async fn read_json(app: &App, caller: &Caller, body: axum::body::Body) -> Result
 }
 
 /// A name typed by a person: trimmed, 1–200 characters, no control characters.
-fn check_name(value: &Value, field: &str) -> Result<String, Problem> {
+pub fn check_name(value: &Value, field: &str) -> Result<String, Problem> {
     let text = value[field]
         .as_str()
         .ok_or_else(|| Problem::bad_request(format!("`{field}` must be a string")))?
@@ -442,7 +447,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-fn upload_filename(params: &HashMap<String, String>) -> Result<String, Problem> {
+pub fn upload_filename(params: &HashMap<String, String>) -> Result<String, Problem> {
     let filename = params
         .get("filename")
         .ok_or_else(|| Problem::bad_request("`filename` is required: the uploaded file's name"))?;
@@ -658,15 +663,14 @@ async fn get_finding(
     ok(&finding_with_audit(&app, principal.team_id, id).await?)
 }
 
-async fn patch_finding(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    body: axum::body::Body,
-) -> ApiResult {
-    let principal = require(&app, &caller, Role::Member).await?;
-    let id = parse_id(id, "finding")?;
-    let value = read_json(&app, &caller, body).await?;
+/// The body of `PATCH /findings/{id}`, checked.
+pub struct Triage {
+    pub triage: String,
+    pub reason: String,
+    pub expires: Option<String>,
+}
+
+pub fn parse_triage(value: &Value) -> Result<Triage, Problem> {
     let triage = value["triage"]
         .as_str()
         .filter(|t| mlvet_store::TRIAGE_VALUES.contains(t))
@@ -696,6 +700,27 @@ async fn patch_finding(
             ));
         }
     };
+    Ok(Triage {
+        triage,
+        reason,
+        expires,
+    })
+}
+
+async fn patch_finding(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: axum::body::Body,
+) -> ApiResult {
+    let principal = require(&app, &caller, Role::Member).await?;
+    let id = parse_id(id, "finding")?;
+    let value = read_json(&app, &caller, body).await?;
+    let Triage {
+        triage,
+        reason,
+        expires,
+    } = parse_triage(&value)?;
     let team = principal.team_id;
     let actor = principal.actor.clone();
     app.blocking(move |store| store.triage(team, id, &triage, &reason, expires.as_deref(), &actor))

@@ -14,6 +14,18 @@ mod api;
 pub mod config;
 mod limits;
 mod listener;
+
+/// The request-facing parsers, reachable for `fuzz/fuzz_targets/server_inputs.rs`: each takes
+/// what a client sends and answers a value or a problem, never a panic.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::advisories::Query as AdvisoryQuery;
+    pub use crate::api::{
+        Triage, check_name, parse_json_object, parse_triage, query_params, upload_filename,
+    };
+    pub use crate::limits::decode;
+    pub use crate::problem::Problem;
+}
 pub mod log;
 pub mod openapi;
 mod problem;

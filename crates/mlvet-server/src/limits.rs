@@ -98,7 +98,19 @@ pub async fn read_body(
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let decoded = match encoding.as_deref() {
+    decode(encoding.as_deref(), &raw, max_decoded)
+}
+
+/// Decodes a body by its `Content-Encoding` (`None`, identity, gzip, zstd) to at most
+/// `max_decoded` bytes: a bomb stops at the budget with 413, never after inflating.
+pub fn decode(encoding: Option<&str>, raw: &[u8], max_decoded: u64) -> Result<Vec<u8>, Problem> {
+    let too_large = |what: &str, limit: u64| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the {what} is larger than the limit of {limit} bytes"),
+        )
+    };
+    let decoded = match encoding {
         None | Some("") | Some("identity") => {
             if raw.len() as u64 > max_decoded {
                 return Err(too_large("request body", max_decoded));
@@ -106,9 +118,9 @@ pub async fn read_body(
             return Ok(raw.to_vec());
         }
         Some("gzip") | Some("x-gzip") => {
-            bounded_read(flate2::read::MultiGzDecoder::new(&raw[..]), max_decoded)
+            bounded_read(flate2::read::MultiGzDecoder::new(raw), max_decoded)
         }
-        Some("zstd") => match zstd::stream::read::Decoder::new(&raw[..]) {
+        Some("zstd") => match zstd::stream::read::Decoder::new(raw) {
             Ok(decoder) => bounded_read(decoder, max_decoded),
             Err(e) => Err(Some(e)),
         },
