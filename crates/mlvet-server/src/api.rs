@@ -482,10 +482,13 @@ async fn put_inventory(
         limits.max_decompressed_bytes,
     )
     .await?;
-    let digest = sha256_hex(&bytes);
     let actor = principal.actor.clone();
     let job = app
-        .blocking(move |store| store.enqueue_upload(project.id, &filename, &bytes, &digest, &actor))
+        .blocking(move |store| {
+            // Hashing up to the decompression budget is CPU work: here, off the runtime.
+            let digest = sha256_hex(&bytes);
+            store.enqueue_upload(project.id, &filename, &bytes, &digest, &actor)
+        })
         .await?;
     app.job_queued.notify_one();
     let wait = wait

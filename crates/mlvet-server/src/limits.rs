@@ -98,7 +98,17 @@ pub async fn read_body(
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    decode(encoding.as_deref(), &raw, max_decoded)
+    if encoding
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e == "identity")
+    {
+        return decode(None, &raw, max_decoded);
+    }
+    // Inflating up to the budget (hundreds of MiB) is CPU work: on the blocking pool, not on a
+    // runtime thread that other connections share.
+    tokio::task::spawn_blocking(move || decode(encoding.as_deref(), &raw, max_decoded))
+        .await
+        .map_err(Problem::internal)?
 }
 
 /// Decodes a body by its `Content-Encoding` (`None`, identity, gzip, zstd) to at most
