@@ -12,12 +12,16 @@
 mod advisories;
 mod api;
 pub mod config;
+pub mod delivery;
 mod limits;
 pub mod log;
+pub mod monitor;
 pub mod openapi;
 mod problem;
 mod records;
 pub mod routes;
+pub mod updates;
+mod webhooks_api;
 mod worker;
 
 use std::future::Future;
@@ -58,6 +62,8 @@ pub struct App {
     /// Woken when a job is queued (workers) and when one ends (waiting uploads).
     pub(crate) jobs_changed: tokio::sync::Notify,
     pub(crate) job_queued: tokio::sync::Notify,
+    /// The monitor's loops (generation watcher, deliveries, scheduled updates).
+    pub monitor: monitor::Shared,
 }
 
 impl App {
@@ -227,9 +233,13 @@ async fn launch(
     config.validate().map_err(ServerError::Config)?;
     let store = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_store(&config))
-            .await
-            .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
+        tokio::task::spawn_blocking(move || {
+            let store = open_store(&config)?;
+            monitor::prepare(&store, &config.data_dir)?;
+            Ok::<_, ServerError>(store)
+        })
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -244,6 +254,7 @@ async fn launch(
         limiter: limits::RateLimiter::new(),
         jobs_changed: tokio::sync::Notify::new(),
         job_queued: tokio::sync::Notify::new(),
+        monitor: monitor::Shared::new(),
     });
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -254,6 +265,10 @@ async fn launch(
             workers_stopped.clone(),
         )));
     }
+    let name = format!("serve-{}", std::process::id());
+    workers.push(tokio::spawn(monitor::run_watcher(Arc::clone(&app), name.clone(), workers_stopped.clone())));
+    workers.push(tokio::spawn(delivery::run_deliveries(Arc::clone(&app), name, workers_stopped.clone())));
+    workers.push(tokio::spawn(updates::run_updates(Arc::clone(&app), workers_stopped.clone())));
     let service = router(Arc::clone(&app)).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         let served = axum::serve(listener, service)

@@ -51,6 +51,10 @@ pub enum StoreError {
     NotFound,
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// The monitor could not do its work inside a store transaction (an unreadable advisory
+    /// database): the transaction is rolled back.
+    #[error("monitor: {0}")]
+    Monitor(String),
 }
 
 impl StoreError {

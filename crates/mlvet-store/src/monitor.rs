@@ -609,6 +609,20 @@ impl MonitorTx<'_, '_> {
         }))
     }
 
+    /// Starts the cursor at `initial` when no range was ever claimed (the first start of a
+    /// store: generations before it are not re-matched, uploads match at the current one).
+    pub fn init_cursor(&mut self, initial: u64) -> Result<(), StoreError> {
+        if self.cursor()?.is_none() {
+            let now = now_rfc3339();
+            self.tx.exec(
+                "INSERT INTO monitor_ranges (to_generation, from_generation, state, claimed_by, lease_until, started, finished)
+                 VALUES ($1, $1, 'done', 'init', $2, $2, $2) ON CONFLICT (to_generation) DO NOTHING",
+                &[P::Int(to_i64(initial)), P::Text(&now)],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Marks a range done. Projects not re-matched for it held none of the triples it
     /// changed: their findings reflect `to` as well, and are stamped so.
     pub fn finish_range(
@@ -629,12 +643,8 @@ impl MonitorTx<'_, '_> {
         )?;
         self.tx.exec(
             "UPDATE projects SET matched_generation = $1
-             WHERE matched_generation >= $2 AND matched_generation < $1 AND matcher_version = $3",
-            &[
-                P::Int(to_i64(range.to)),
-                P::Int(to_i64(range.from)),
-                P::Text(matcher_version),
-            ],
+             WHERE matched_generation < $1 AND matcher_version = $2",
+            &[P::Int(to_i64(range.to)), P::Text(matcher_version)],
         )?;
         Ok(())
     }
@@ -1049,6 +1059,28 @@ impl Store {
                     &[P::Text("the endpoint is disabled"), P::Int(webhook)],
                 )?;
             }
+            Ok(())
+        })
+    }
+
+    /// Gives a claimed delivery back without an attempt (the endpoint's limits were reached),
+    /// due again after `delay_seconds`.
+    pub fn release_delivery(
+        &self,
+        id: i64,
+        worker: &str,
+        delay_seconds: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.exec(
+                "UPDATE deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at = $1
+                 WHERE id = $2 AND locked_by = $3 AND state = 'pending'",
+                &[
+                    P::Text(&time::rfc3339_after_seconds(delay_seconds)),
+                    P::Int(id),
+                    P::Text(worker),
+                ],
+            )?;
             Ok(())
         })
     }
