@@ -614,3 +614,123 @@ fn private_destinations_are_refused_without_the_flag() {
         assert!(receiver.received("ok").is_empty(), "nothing reached the private address");
     }
 }
+
+/// A loopback OSV export (`<base>/PyPI/all.zip`, `modified_id.csv`, `<ID>.json`) whose content
+/// the test changes.
+struct Export {
+    addr: SocketAddr,
+    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Export {
+    fn start() -> Export {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+        let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (served, logged) = (Arc::clone(&files), Arc::clone(&requests));
+        let addr = runtime.block_on(async move {
+            let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let (files, requests) = (Arc::clone(&served), Arc::clone(&logged));
+                async move {
+                    let path = uri.path().to_string();
+                    requests.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                    match files.lock().unwrap_or_else(|e| e.into_inner()).get(&path) {
+                        Some(bytes) => (axum::http::StatusCode::OK, bytes.clone()),
+                        None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                    }
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            addr
+        });
+        Export {
+            addr,
+            files,
+            requests,
+            _runtime: runtime,
+        }
+    }
+
+    fn serve(&self, path: &str, bytes: Vec<u8>) {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_string(), bytes);
+    }
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, contents) in entries {
+            writer.start_file(*name, options).expect("zip entry");
+            writer.write_all(contents).expect("zip write");
+        }
+        writer.finish().expect("zip finish");
+    }
+    buffer.into_inner()
+}
+
+#[test]
+fn the_scheduled_update_reaches_webhooks() {
+    for postgres in backends() {
+        let export = Export::start();
+        let old = record("MLVET-TEST-0010", "mlvet-other-lib", "2026-01-01T00:00:00Z", "LOW", false);
+        export.serve("/PyPI/all.zip", zip_of(&[("MLVET-TEST-0010.json", &old)]));
+        export.serve("/PyPI/modified_id.csv", b"2026-01-01T00:00:00Z,MLVET-TEST-0010\n".to_vec());
+        let receiver = Receiver::start();
+        let base = format!("http://{}", export.addr);
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+            config.monitor.poll = Duration::from_millis(200);
+            config.monitor.update_every = Some(Duration::from_secs(1));
+            config.monitor.osv_url = Some(base);
+        });
+        let admin = server.token("red", Role::Admin);
+        let project = server.create_project(&admin, "service");
+        create_hook(&server, &admin, &receiver, "ok", json!({"events": ["finding.created"]}));
+        // The first update ran at start: a full sync of all.zip.
+        wait_until(Duration::from_secs(10), || {
+            mlvet_db::Database::open(server.data.path())
+                .ok()
+                .flatten()
+                .is_some_and(|db| db.current_generation().unwrap_or(0) >= 1)
+        });
+        server.upload(&admin, project, "requirements.txt", b"mlvet-demo-lib==1.0.0\n");
+        assert!(receiver.received("ok").is_empty());
+        // Upstream publishes a new advisory: the next scheduled update fetches it (only it),
+        // and the watcher notifies.
+        let new = record("MLVET-TEST-0011", "mlvet-demo-lib", "2026-02-01T00:00:00Z", "HIGH", false);
+        export.serve("/PyPI/MLVET-TEST-0011.json", new);
+        export.serve(
+            "/PyPI/modified_id.csv",
+            b"2026-02-01T00:00:00Z,MLVET-TEST-0011\n2026-01-01T00:00:00Z,MLVET-TEST-0010\n".to_vec(),
+        );
+        let created = receiver
+            .wait_for("ok", Duration::from_secs(10), |r| {
+                r.body["data"]["finding"]["advisory"]["id"] == "MLVET-TEST-0011"
+            })
+            .expect("the scheduled update's advisory is notified");
+        assert_eq!(created.body["data"]["cause"], "advisory");
+        assert!(created.verified);
+        let requests = export.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(requests.first().map(String::as_str), Some("/PyPI/all.zip"), "{requests:?}");
+        assert!(requests.iter().any(|r| r == "/PyPI/MLVET-TEST-0011.json"), "{requests:?}");
+    }
+}
