@@ -734,3 +734,131 @@ fn the_scheduled_update_reaches_webhooks() {
         assert!(requests.iter().any(|r| r == "/PyPI/MLVET-TEST-0011.json"), "{requests:?}");
     }
 }
+
+/// The finding events of a project must follow the lifecycle: `created` only when the finding
+/// is new or closed, `updated`/`resolved`/`retracted` only while it is open. An upload racing
+/// a delta (or two processes claiming the same range) would break it by emitting twice.
+fn check_lifecycle(events: &[mlvet_store::monitor::EventRecord]) {
+    let mut open: HashMap<i64, bool> = HashMap::new();
+    for event in events {
+        let data: Value = serde_json::from_str(&event.data).expect("event data");
+        let Some(id) = data["finding"]["id"].as_i64() else {
+            continue;
+        };
+        let was_open = open.get(&id).copied().unwrap_or(false);
+        match event.event_type.as_str() {
+            "finding.created" => {
+                assert!(!was_open, "finding {id} created twice: {events:#?}");
+                open.insert(id, true);
+            }
+            "finding.updated" => assert!(was_open, "finding {id} updated while closed"),
+            "finding.resolved" | "finding.retracted" => {
+                assert!(was_open, "finding {id} closed twice");
+                open.insert(id, false);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
+
+#[test]
+fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
+    for postgres in backends() {
+        let server = start(postgres.as_deref());
+        import_advisories(server.data.path());
+        let admin = server.token("red", Role::Admin);
+        let project = server.create_project(&admin, "raced");
+        // A second "process": its own store connection and watcher on the same data.
+        let location = match &server.app.config.database {
+            Some(url) => mlvet_store::Location::Postgres {
+                url: url.clone(),
+                schema: None,
+            },
+            None => mlvet_store::Location::Sqlite(server.data.path().join(mlvet_store::SQLITE_FILE)),
+        };
+        let other = mlvet_store::Store::open(&location).expect("second store");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        std::thread::scope(|scope| {
+            let data_dir = server.data.path();
+            let watcher = scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    mlvet_server::monitor::watch_once(&other, data_dir, "other-process")
+                        .expect("second watcher");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            });
+            let importer = scope.spawn(|| {
+                for round in 0..8u32 {
+                    let modified = format!("2026-01-{:02}T00:00:00Z", round + 1);
+                    let severity = ["MODERATE", "HIGH", "CRITICAL", "LOW"][round as usize % 4];
+                    import(
+                        &server,
+                        "MLVET-TEST-0100.json",
+                        &record("MLVET-TEST-0100", "mlvet-demo-lib", &modified, severity, round % 3 == 2),
+                    );
+                    std::thread::sleep(Duration::from_millis(35));
+                }
+            });
+            for round in 0..8 {
+                let lock = if round % 2 == 0 {
+                    "mlvet-demo-lib==1.0.0\ntorch==1.12.0\n"
+                } else {
+                    "torch==1.12.0\n"
+                };
+                let job = server.upload(&admin, project, "requirements.txt", lock.as_bytes());
+                assert_eq!(job["state"], "succeeded", "{job:#}");
+            }
+            importer.join().expect("importer");
+            // Quiescent: both watchers caught up with the last generation.
+            let last = mlvet_db::Database::open(data_dir)
+                .expect("db")
+                .expect("db")
+                .current_generation()
+                .expect("generation");
+            wait_until(Duration::from_secs(10), || {
+                matched_generation(&server, &admin, project) >= last
+            });
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            watcher.join().expect("watcher");
+        });
+        let team = server.app.store.ensure_team("red").expect("team");
+        let events = server.app.store.team_events(team.id, 0, 10_000).expect("events");
+        let project_events: Vec<_> = events
+            .iter()
+            .filter(|e| e.project_id == Some(project) && e.event_type.starts_with("finding."))
+            .cloned()
+            .collect();
+        assert!(!project_events.is_empty());
+        check_lifecycle(&project_events);
+        // Each generation range was summarised once, whichever process claimed it.
+        let mut ranges: Vec<(i64, i64)> = events
+            .iter()
+            .filter(|e| e.event_type == "advisories.updated")
+            .map(|e| {
+                let data: Value = serde_json::from_str(&e.data).expect("data");
+                (
+                    data["from_generation"].as_i64().expect("from"),
+                    data["generation"].as_i64().expect("to"),
+                )
+            })
+            .collect();
+        let count = ranges.len();
+        ranges.sort_unstable();
+        ranges.dedup();
+        assert_eq!(ranges.len(), count, "a range was processed twice");
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "ranges are contiguous: {ranges:?}");
+        }
+        // The final state is what a fresh match says: the last upload has no mlvet-demo-lib,
+        // so its finding is closed, and torch's is open.
+        let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
+        for finding in findings.body["findings"].as_array().expect("findings") {
+            let expected = if finding["package"]["name"] == "torch" {
+                "open"
+            } else {
+                "resolved"
+            };
+            assert_eq!(finding["state"], expected, "{finding:#}");
+        }
+    }
+}
