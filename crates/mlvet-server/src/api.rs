@@ -148,7 +148,11 @@ async fn authenticate(
 }
 
 /// [`authenticate`] for routes that always need a token.
-pub(crate) async fn require(app: &Arc<App>, caller: &Caller, role: Role) -> Result<Principal, Problem> {
+pub(crate) async fn require(
+    app: &Arc<App>,
+    caller: &Caller,
+    role: Role,
+) -> Result<Principal, Problem> {
     authenticate(app, caller, Access::Role(role))
         .await?
         .ok_or_else(Problem::unauthorized)
@@ -213,7 +217,11 @@ fn percent_decode(text: &str) -> Result<String, Problem> {
     String::from_utf8(out).map_err(|_| Problem::bad_request("the query is not UTF-8"))
 }
 
-pub(crate) async fn read_json(app: &App, caller: &Caller, body: axum::body::Body) -> Result<Value, Problem> {
+pub(crate) async fn read_json(
+    app: &App,
+    caller: &Caller,
+    body: axum::body::Body,
+) -> Result<Value, Problem> {
     let bytes = crate::limits::read_body(
         &caller.headers,
         body,
@@ -403,7 +411,11 @@ async fn create_project(
 }
 
 /// The project named by the path, within the caller's team.
-pub(crate) async fn team_project(app: &Arc<App>, principal: &Principal, id: i64) -> Result<Project, Problem> {
+pub(crate) async fn team_project(
+    app: &Arc<App>,
+    principal: &Principal,
+    id: i64,
+) -> Result<Project, Problem> {
     let team = principal.team_id;
     app.blocking(move |store| store.project(team, id))
         .await?

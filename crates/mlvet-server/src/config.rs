@@ -97,7 +97,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => value.saturating_mul(60),
         "h" => value.saturating_mul(3600),
         "d" => value.saturating_mul(86_400),
-        _ => return Err(format!("`{text}` is not a duration (`1h`, `30m`, `90s`, `1d`)")),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration (`1h`, `30m`, `90s`, `1d`)"
+            ));
+        }
     };
     if seconds == 0 {
         return Err("a duration must be at least 1 s".to_string());

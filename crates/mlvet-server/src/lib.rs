@@ -265,10 +265,7 @@ async fn launch(
             workers_stopped.clone(),
         )));
     }
-    let name = format!("serve-{}", std::process::id());
-    workers.push(tokio::spawn(monitor::run_watcher(Arc::clone(&app), name.clone(), workers_stopped.clone())));
-    workers.push(tokio::spawn(delivery::run_deliveries(Arc::clone(&app), name, workers_stopped.clone())));
-    workers.push(tokio::spawn(updates::run_updates(Arc::clone(&app), workers_stopped.clone())));
+    workers.extend(monitor::spawn_loops(&app, &workers_stopped));
     let service = router(Arc::clone(&app)).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         let served = axum::serve(listener, service)

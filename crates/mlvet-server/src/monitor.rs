@@ -241,9 +241,10 @@ impl<'s> Renderer<'s> {
         let result =
             mlvet_osv::match_dependencies(&[dependency], records, &MatchOptions::default());
         let found = result.findings.iter().find(|finding| {
-            finding.advisory.as_ref().is_some_and(|a| {
-                a.id == matched.advisory || matched.aliases.iter().any(|alias| *alias == a.id)
-            })
+            finding
+                .advisory
+                .as_ref()
+                .is_some_and(|a| a.id == matched.advisory || matched.aliases.contains(&a.id))
         });
         Ok(found.and_then(|finding| {
             serde_json::to_value(mlvet_report::json_v1::Finding::from(finding)).ok()
@@ -379,14 +380,14 @@ impl WebhookCache {
         mtx: &mut MonitorTx<'_, '_>,
         team: i64,
     ) -> Result<&[(i64, mlvet_webhooks::Subscription)], StoreError> {
-        if !self.teams.contains_key(&team) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.teams.entry(team) {
             let mut subscriptions = Vec::new();
             for webhook in mtx.enabled_webhooks(team)? {
                 if let Some(subscription) = crate::webhooks_api::subscription(&webhook) {
                     subscriptions.push((webhook.id, subscription));
                 }
             }
-            self.teams.insert(team, subscriptions);
+            entry.insert(subscriptions);
         }
         Ok(self.teams.get(&team).map(Vec::as_slice).unwrap_or(&[]))
     }
@@ -508,10 +509,8 @@ fn rematch_project(
 
 /// Open findings after a reconciliation: the stored ones updated by the written records.
 fn open_count(existing: &[FindingRecord], reconciled: &Reconciled) -> usize {
-    let mut states: BTreeMap<&str, FindingState> = existing
-        .iter()
-        .map(|r| (r.id.as_str(), r.state))
-        .collect();
+    let mut states: BTreeMap<&str, FindingState> =
+        existing.iter().map(|r| (r.id.as_str(), r.state)).collect();
     for record in &reconciled.records {
         states.insert(record.id.as_str(), record.state);
     }
@@ -861,6 +860,25 @@ pub async fn run_watcher(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// Starts the monitor's loops of a process: the generation watcher, the webhook delivery
+/// workers and the scheduled advisory update (when configured). They stop when `stop` turns
+/// `true`.
+pub fn spawn_loops(
+    app: &Arc<crate::App>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let name = format!("serve-{}", std::process::id());
+    vec![
+        tokio::spawn(run_watcher(Arc::clone(app), name.clone(), stop.clone())),
+        tokio::spawn(crate::delivery::run_deliveries(
+            Arc::clone(app),
+            name,
+            stop.clone(),
+        )),
+        tokio::spawn(crate::updates::run_updates(Arc::clone(app), stop.clone())),
+    ]
 }
 
 /// Shared by the server's monitor loops.

@@ -150,11 +150,9 @@ pub async fn create_webhook(
     };
     let min_severity = match &value["min_severity"] {
         Value::Null => None,
-        Value::String(text) => Some(
-            serde_json::from_value::<Severity>(json!(text)).map_err(|_| {
-                Problem::bad_request("`min_severity` is info, low, medium, high or critical")
-            })?,
-        ),
+        Value::String(text) => Some(serde_json::from_value::<Severity>(json!(text)).map_err(
+            |_| Problem::bad_request("`min_severity` is info, low, medium, high or critical"),
+        )?),
         _ => {
             return Err(Problem::bad_request(
                 "`min_severity` is info, low, medium, high or critical",

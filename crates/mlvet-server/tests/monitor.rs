@@ -203,7 +203,13 @@ fn start(postgres: Option<&str>) -> Server {
     })
 }
 
-fn create_hook(server: &Server, token: &str, receiver: &Receiver, hook: &str, filters: Value) -> i64 {
+fn create_hook(
+    server: &Server,
+    token: &str,
+    receiver: &Receiver,
+    hook: &str,
+    filters: Value,
+) -> i64 {
     let mut body = json!({"url": receiver.url(hook), "events": ["*"]});
     if let (Value::Object(body), Value::Object(filters)) = (&mut body, filters) {
         body.extend(filters);
@@ -229,12 +235,16 @@ fn finding_event<'a>(
 ) -> Vec<&'a Received> {
     received
         .iter()
-        .filter(|r| r.body["type"] == event_type && r.body["data"]["finding"]["advisory"]["id"] == advisory)
+        .filter(|r| {
+            r.body["type"] == event_type && r.body["data"]["finding"]["advisory"]["id"] == advisory
+        })
         .collect()
 }
 
 fn matched_generation(server: &Server, token: &str, project: i64) -> u64 {
-    server.get(&format!("/api/v1/projects/{project}"), token).body["monitor"]["matched_generation"]
+    server
+        .get(&format!("/api/v1/projects/{project}"), token)
+        .body["monitor"]["matched_generation"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -267,7 +277,10 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
                 r.body["type"] == "inventory.processed"
             })
             .expect("inventory.processed delivered");
-        assert_eq!(processed.body["data"]["project"], json!({"id": project, "name": "service"}));
+        assert_eq!(
+            processed.body["data"]["project"],
+            json!({"id": project, "name": "service"})
+        );
         assert_eq!(processed.body["data"]["inventory"]["packages"], 3);
         let created = receiver
             .wait_for("ok", Duration::from_secs(10), |r| {
@@ -294,7 +307,13 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         import(
             &server,
             "MLVET-TEST-0001.json",
-            &record("MLVET-TEST-0001", "mlvet-demo-lib", "2026-01-01T00:00:00Z", "MODERATE", false),
+            &record(
+                "MLVET-TEST-0001",
+                "mlvet-demo-lib",
+                "2026-01-01T00:00:00Z",
+                "MODERATE",
+                false,
+            ),
         );
         let created = receiver
             .wait_for("ok", Duration::from_secs(5), |r| {
@@ -305,8 +324,14 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(created.body["data"]["cause"], "advisory");
         assert_eq!(created.body["data"]["finding"]["severity"], "medium");
-        assert_eq!(created.body["data"]["finding"]["package"]["source"]["file"], "requirements.txt");
-        assert_eq!(created.body["data"]["finding"]["rule"], "dependency-vulnerable");
+        assert_eq!(
+            created.body["data"]["finding"]["package"]["source"]["file"],
+            "requirements.txt"
+        );
+        assert_eq!(
+            created.body["data"]["finding"]["rule"],
+            "dependency-vulnerable"
+        );
         receiver
             .wait_for("ok", Duration::from_secs(5), |r| {
                 r.body["type"] == "advisories.updated"
@@ -315,7 +340,11 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
                         .is_some_and(|a| a.iter().any(|c| c["id"] == "MLVET-TEST-0001"))
             })
             .unwrap_or_else(|| {
-                let seen: Vec<Value> = receiver.received("ok").iter().map(|r| json!([r.body["type"], r.body["data"]["added"]])).collect();
+                let seen: Vec<Value> = receiver
+                    .received("ok")
+                    .iter()
+                    .map(|r| json!([r.body["type"], r.body["data"]["added"]]))
+                    .collect();
                 panic!("one advisories.updated summary: {seen:?}")
             });
 
@@ -323,7 +352,13 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         import(
             &server,
             "MLVET-TEST-0002.json",
-            &record("MLVET-TEST-0002", "mlvet-quiet-lib", "2026-01-01T00:00:00Z", "LOW", false),
+            &record(
+                "MLVET-TEST-0002",
+                "mlvet-quiet-lib",
+                "2026-01-01T00:00:00Z",
+                "LOW",
+                false,
+            ),
         );
         let quiet = receiver
             .wait_for("ok", Duration::from_secs(5), |r| {
@@ -342,14 +377,26 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         let generation = import(
             &server,
             "MLVET-TEST-0002.json",
-            &record("MLVET-TEST-0002", "mlvet-quiet-lib", "2026-01-02T00:00:00Z", "CRITICAL", false),
+            &record(
+                "MLVET-TEST-0002",
+                "mlvet-quiet-lib",
+                "2026-01-02T00:00:00Z",
+                "CRITICAL",
+                false,
+            ),
         );
 
         // 4. The first one's severity changes: finding.updated.
         import(
             &server,
             "MLVET-TEST-0001.json",
-            &record("MLVET-TEST-0001", "mlvet-demo-lib", "2026-01-02T00:00:00Z", "CRITICAL", false),
+            &record(
+                "MLVET-TEST-0001",
+                "mlvet-demo-lib",
+                "2026-01-02T00:00:00Z",
+                "CRITICAL",
+                false,
+            ),
         );
         let updated = receiver
             .wait_for("ok", Duration::from_secs(5), |r| {
@@ -364,7 +411,12 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         assert_eq!(updated.body["data"]["finding"]["severity"], "critical");
         assert!(matched_generation(&server, &admin, project) >= generation);
         assert!(
-            finding_event(&receiver.received("ok"), "finding.updated", "MLVET-TEST-0002").is_empty(),
+            finding_event(
+                &receiver.received("ok"),
+                "finding.updated",
+                "MLVET-TEST-0002"
+            )
+            .is_empty(),
             "a triaged finding never notifies"
         );
         // It was updated all the same, quietly.
@@ -376,7 +428,13 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         import(
             &server,
             "MLVET-TEST-0001.json",
-            &record("MLVET-TEST-0001", "mlvet-demo-lib", "2026-01-03T00:00:00Z", "CRITICAL", true),
+            &record(
+                "MLVET-TEST-0001",
+                "mlvet-demo-lib",
+                "2026-01-03T00:00:00Z",
+                "CRITICAL",
+                true,
+            ),
         );
         let retracted = receiver
             .wait_for("ok", Duration::from_secs(5), |r| {
@@ -385,8 +443,16 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
             })
             .expect("finding.retracted");
         assert_eq!(retracted.body["data"]["finding"]["state"], "retracted");
-        let listed = server.get(&format!("/api/v1/projects/{project}/findings?state=retracted"), &admin);
-        assert_eq!(listed.body["findings"].as_array().map(Vec::len), Some(1), "{}", listed.text);
+        let listed = server.get(
+            &format!("/api/v1/projects/{project}/findings?state=retracted"),
+            &admin,
+        );
+        assert_eq!(
+            listed.body["findings"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            listed.text
+        );
 
         // 6. An upload without torch: finding.resolved.
         let lock = "mlvet-demo-lib==1.0.0\nmlvet-quiet-lib==2.0.0\n";
@@ -402,7 +468,9 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         // 7. An upload that cannot be read: inventory.failed.
         server.upload(&admin, project, "notes.txt", b"hello");
         receiver
-            .wait_for("ok", Duration::from_secs(10), |r| r.body["type"] == "inventory.failed")
+            .wait_for("ok", Duration::from_secs(10), |r| {
+                r.body["type"] == "inventory.failed"
+            })
             .expect("inventory.failed");
 
         // Every delivery was signed with the endpoint's secret; each event delivered once.
@@ -413,7 +481,12 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
         let count = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), count, "an event was delivered twice");
-        for kind in ["finding.created", "finding.updated", "finding.retracted", "finding.resolved"] {
+        for kind in [
+            "finding.created",
+            "finding.updated",
+            "finding.retracted",
+            "finding.resolved",
+        ] {
             for event in all.iter().filter(|r| r.body["type"] == kind) {
                 assert_eq!(event.body["data"]["project"]["id"], project, "{kind}");
                 assert!(event.body["data"]["finding"]["id"].is_i64(), "{kind}");
@@ -447,11 +520,22 @@ fn advisories_and_uploads_notify_through_signed_webhooks() {
             .iter()
             .filter(|e| e["type"] == "finding.updated")
             .count();
-        assert_eq!(delivered, 1, "exactly one finding.updated (the triaged one is silent)");
+        assert_eq!(
+            delivered, 1,
+            "exactly one finding.updated (the triaged one is silent)"
+        );
         // Another team sees neither the feed nor the webhooks.
         let blue = server.token("blue", Role::Admin);
-        assert_eq!(server.get(&format!("/api/v1/projects/{project}/events"), &blue).status, 404);
-        assert_eq!(server.get("/api/v1/webhooks", &blue).body["webhooks"], json!([]));
+        assert_eq!(
+            server
+                .get(&format!("/api/v1/projects/{project}/events"), &blue)
+                .status,
+            404
+        );
+        assert_eq!(
+            server.get("/api/v1/webhooks", &blue).body["webhooks"],
+            json!([])
+        );
     }
 }
 
@@ -487,7 +571,9 @@ fn failing_gone_and_slow_receivers() {
         assert_eq!(first.id, second.id, "webhook-id is stable across retries");
         assert_eq!(first.body, second.body, "the same body on every attempt");
         wait_until(Duration::from_secs(5), || {
-            server.get(&format!("/api/v1/webhooks/{flaky}/deliveries"), &admin).body["deliveries"][0]["state"]
+            server
+                .get(&format!("/api/v1/webhooks/{flaky}/deliveries"), &admin)
+                .body["deliveries"][0]["state"]
                 == "delivered"
         });
         let log = server.get(&format!("/api/v1/webhooks/{flaky}/deliveries"), &admin);
@@ -503,7 +589,13 @@ fn failing_gone_and_slow_receivers() {
             server.get(&format!("/api/v1/webhooks/{gone}"), &admin).body["disabled"] == true
         });
         let hook = server.get(&format!("/api/v1/webhooks/{gone}"), &admin);
-        assert!(hook.body["disabled_reason"].as_str().is_some_and(|r| r.contains("410")), "{}", hook.text);
+        assert!(
+            hook.body["disabled_reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("410")),
+            "{}",
+            hook.text
+        );
         let log = server.get(&format!("/api/v1/webhooks/{gone}/deliveries"), &admin);
         assert_eq!(log.body["deliveries"][0]["state"], "failed");
         assert_eq!(log.body["deliveries"][0]["last_status"], 410);
@@ -519,13 +611,21 @@ fn failing_gone_and_slow_receivers() {
 
         // The slow one timed out (bounded by the client timeout) and is retried later.
         wait_until(Duration::from_secs(5), || {
-            server.get(&format!("/api/v1/webhooks/{slow}/deliveries"), &admin).body["deliveries"][0]["attempts"]
+            server
+                .get(&format!("/api/v1/webhooks/{slow}/deliveries"), &admin)
+                .body["deliveries"][0]["attempts"]
                 == 1
         });
         let log = server.get(&format!("/api/v1/webhooks/{slow}/deliveries"), &admin);
-        assert_eq!(log.body["deliveries"][0]["state"], "pending", "{}", log.text);
+        assert_eq!(
+            log.body["deliveries"][0]["state"], "pending",
+            "{}",
+            log.text
+        );
         assert!(
-            log.body["deliveries"][0]["last_error"].as_str().is_some_and(|e| e.contains("timed out")),
+            log.body["deliveries"][0]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("timed out")),
             "{}",
             log.text
         );
@@ -541,7 +641,12 @@ fn failing_gone_and_slow_receivers() {
             &[],
         );
         assert_eq!(replay.status, 202, "{}", replay.text);
-        let count = |r: &Receiver| r.received("flaky").iter().filter(|x| x.id == first.id).count();
+        let count = |r: &Receiver| {
+            r.received("flaky")
+                .iter()
+                .filter(|x| x.id == first.id)
+                .count()
+        };
         wait_until(Duration::from_secs(5), || count(&receiver) == 3);
         assert!(receiver.received("flaky").iter().all(|r| r.verified));
     }
@@ -561,7 +666,11 @@ fn private_destinations_are_refused_without_the_flag() {
         let receiver = Receiver::start();
         let server = Server::start(postgres.as_deref(), |_| {});
         let admin = server.token("red", Role::Admin);
-        for url in [receiver.url("ok"), "http://localhost:9/x".to_string(), "http://169.254.169.254/latest".to_string()] {
+        for url in [
+            receiver.url("ok"),
+            "http://localhost:9/x".to_string(),
+            "http://169.254.169.254/latest".to_string(),
+        ] {
             let answer = server.json(
                 "POST",
                 "/api/v1/webhooks",
@@ -569,7 +678,11 @@ fn private_destinations_are_refused_without_the_flag() {
                 &json!({"url": url, "events": ["*"]}),
             );
             assert_eq!(answer.status, 400, "{url}: {}", answer.text);
-            assert!(answer.text.contains("allow-private-webhooks"), "{}", answer.text);
+            assert!(
+                answer.text.contains("allow-private-webhooks"),
+                "{}",
+                answer.text
+            );
         }
         // Bad subscriptions are refused too.
         for body in [
@@ -602,16 +715,23 @@ fn private_destinations_are_refused_without_the_flag() {
         let project = server.create_project(&admin, "p");
         server.upload(&admin, project, "requirements.txt", b"numpy==1.26.0\n");
         wait_until(Duration::from_secs(10), || {
-            server.get(&format!("/api/v1/webhooks/{}/deliveries", hook.id), &admin).body["deliveries"][0]["state"]
+            server
+                .get(&format!("/api/v1/webhooks/{}/deliveries", hook.id), &admin)
+                .body["deliveries"][0]["state"]
                 == "failed"
         });
         let log = server.get(&format!("/api/v1/webhooks/{}/deliveries", hook.id), &admin);
         assert!(
-            log.body["deliveries"][0]["last_error"].as_str().is_some_and(|e| e.contains("refused") || e.contains("loopback")),
+            log.body["deliveries"][0]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("refused") || e.contains("loopback")),
             "{}",
             log.text
         );
-        assert!(receiver.received("ok").is_empty(), "nothing reached the private address");
+        assert!(
+            receiver.received("ok").is_empty(),
+            "nothing reached the private address"
+        );
     }
 }
 
@@ -639,7 +759,10 @@ impl Export {
                 let (files, requests) = (Arc::clone(&served), Arc::clone(&logged));
                 async move {
                     let path = uri.path().to_string();
-                    requests.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                    requests
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(path.clone());
                     match files.lock().unwrap_or_else(|e| e.into_inner()).get(&path) {
                         Some(bytes) => (axum::http::StatusCode::OK, bytes.clone()),
                         None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
@@ -691,9 +814,18 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 fn the_scheduled_update_reaches_webhooks() {
     for postgres in backends() {
         let export = Export::start();
-        let old = record("MLVET-TEST-0010", "mlvet-other-lib", "2026-01-01T00:00:00Z", "LOW", false);
+        let old = record(
+            "MLVET-TEST-0010",
+            "mlvet-other-lib",
+            "2026-01-01T00:00:00Z",
+            "LOW",
+            false,
+        );
         export.serve("/PyPI/all.zip", zip_of(&[("MLVET-TEST-0010.json", &old)]));
-        export.serve("/PyPI/modified_id.csv", b"2026-01-01T00:00:00Z,MLVET-TEST-0010\n".to_vec());
+        export.serve(
+            "/PyPI/modified_id.csv",
+            b"2026-01-01T00:00:00Z,MLVET-TEST-0010\n".to_vec(),
+        );
         let receiver = Receiver::start();
         let base = format!("http://{}", export.addr);
         let server = Server::start(postgres.as_deref(), |config| {
@@ -704,7 +836,13 @@ fn the_scheduled_update_reaches_webhooks() {
         });
         let admin = server.token("red", Role::Admin);
         let project = server.create_project(&admin, "service");
-        create_hook(&server, &admin, &receiver, "ok", json!({"events": ["finding.created"]}));
+        create_hook(
+            &server,
+            &admin,
+            &receiver,
+            "ok",
+            json!({"events": ["finding.created"]}),
+        );
         // The first update ran at start: a full sync of all.zip.
         wait_until(Duration::from_secs(10), || {
             mlvet_db::Database::open(server.data.path())
@@ -712,15 +850,27 @@ fn the_scheduled_update_reaches_webhooks() {
                 .flatten()
                 .is_some_and(|db| db.current_generation().unwrap_or(0) >= 1)
         });
-        server.upload(&admin, project, "requirements.txt", b"mlvet-demo-lib==1.0.0\n");
+        server.upload(
+            &admin,
+            project,
+            "requirements.txt",
+            b"mlvet-demo-lib==1.0.0\n",
+        );
         assert!(receiver.received("ok").is_empty());
         // Upstream publishes a new advisory: the next scheduled update fetches it (only it),
         // and the watcher notifies.
-        let new = record("MLVET-TEST-0011", "mlvet-demo-lib", "2026-02-01T00:00:00Z", "HIGH", false);
+        let new = record(
+            "MLVET-TEST-0011",
+            "mlvet-demo-lib",
+            "2026-02-01T00:00:00Z",
+            "HIGH",
+            false,
+        );
         export.serve("/PyPI/MLVET-TEST-0011.json", new);
         export.serve(
             "/PyPI/modified_id.csv",
-            b"2026-02-01T00:00:00Z,MLVET-TEST-0011\n2026-01-01T00:00:00Z,MLVET-TEST-0010\n".to_vec(),
+            b"2026-02-01T00:00:00Z,MLVET-TEST-0011\n2026-01-01T00:00:00Z,MLVET-TEST-0010\n"
+                .to_vec(),
         );
         let created = receiver
             .wait_for("ok", Duration::from_secs(10), |r| {
@@ -729,9 +879,20 @@ fn the_scheduled_update_reaches_webhooks() {
             .expect("the scheduled update's advisory is notified");
         assert_eq!(created.body["data"]["cause"], "advisory");
         assert!(created.verified);
-        let requests = export.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        assert_eq!(requests.first().map(String::as_str), Some("/PyPI/all.zip"), "{requests:?}");
-        assert!(requests.iter().any(|r| r == "/PyPI/MLVET-TEST-0011.json"), "{requests:?}");
+        let requests = export
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        assert_eq!(
+            requests.first().map(String::as_str),
+            Some("/PyPI/all.zip"),
+            "{requests:?}"
+        );
+        assert!(
+            requests.iter().any(|r| r == "/PyPI/MLVET-TEST-0011.json"),
+            "{requests:?}"
+        );
     }
 }
 
@@ -774,7 +935,9 @@ fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
                 url: url.clone(),
                 schema: None,
             },
-            None => mlvet_store::Location::Sqlite(server.data.path().join(mlvet_store::SQLITE_FILE)),
+            None => {
+                mlvet_store::Location::Sqlite(server.data.path().join(mlvet_store::SQLITE_FILE))
+            }
         };
         let other = mlvet_store::Store::open(&location).expect("second store");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -794,7 +957,13 @@ fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
                     import(
                         &server,
                         "MLVET-TEST-0100.json",
-                        &record("MLVET-TEST-0100", "mlvet-demo-lib", &modified, severity, round % 3 == 2),
+                        &record(
+                            "MLVET-TEST-0100",
+                            "mlvet-demo-lib",
+                            &modified,
+                            severity,
+                            round % 3 == 2,
+                        ),
                     );
                     std::thread::sleep(Duration::from_millis(35));
                 }
@@ -822,7 +991,11 @@ fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
             watcher.join().expect("watcher");
         });
         let team = server.app.store.ensure_team("red").expect("team");
-        let events = server.app.store.team_events(team.id, 0, 10_000).expect("events");
+        let events = server
+            .app
+            .store
+            .team_events(team.id, 0, 10_000)
+            .expect("events");
         let project_events: Vec<_> = events
             .iter()
             .filter(|e| e.project_id == Some(project) && e.event_type.starts_with("finding."))

@@ -81,7 +81,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
-    (2, include_str!("../migrations/postgres/0002_monitoring.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_monitoring.sql"),
+    ),
 ];
 
 /// A role in a team, weakest first.

@@ -717,8 +717,7 @@ fn webhook_from(row: &Row) -> Result<Webhook, StoreError> {
     })
 }
 
-const EVENT_COLUMNS: &str =
-    "e.id, e.event_id, e.type, e.team_id, e.project_id, e.severity, e.generation, e.data, e.created";
+const EVENT_COLUMNS: &str = "e.id, e.event_id, e.type, e.team_id, e.project_id, e.severity, e.generation, e.data, e.created";
 
 fn event_from(row: &Row, at: usize) -> Result<EventRecord, StoreError> {
     Ok(EventRecord {
@@ -851,7 +850,10 @@ impl Store {
             if found.is_none() {
                 return Ok(false);
             }
-            tx.exec("DELETE FROM deliveries WHERE webhook_id = $1", &[P::Int(id)])?;
+            tx.exec(
+                "DELETE FROM deliveries WHERE webhook_id = $1",
+                &[P::Int(id)],
+            )?;
             tx.exec("DELETE FROM webhooks WHERE id = $1", &[P::Int(id)])?;
             Ok(true)
         })
@@ -1154,10 +1156,7 @@ fn monitor_lock(tx: &mut Tx<'_>, exclusive: bool) -> Result<(), StoreError> {
         } else {
             "pg_advisory_xact_lock_shared"
         };
-        tx.exec(
-            &format!("SELECT {function}($1)"),
-            &[P::Int(MONITOR_LOCK)],
-        )?;
+        tx.exec(&format!("SELECT {function}($1)"), &[P::Int(MONITOR_LOCK)])?;
     }
     Ok(())
 }

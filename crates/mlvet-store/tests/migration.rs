@@ -104,11 +104,9 @@ fn sqlite_0001_stores_migrate() {
     drop(store);
     let connection = rusqlite::Connection::open(&path).expect("sqlite");
     let problems: i64 = connection
-        .query_row(
-            "SELECT COUNT(*) FROM pragma_foreign_key_check",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
         .expect("foreign key check");
     assert_eq!(problems, 0);
     let sql: String = connection
@@ -118,7 +116,10 @@ fn sqlite_0001_stores_migrate() {
             |row| row.get(0),
         )
         .expect("schema");
-    assert!(sql.contains("REFERENCES \"findings\"") || sql.contains("REFERENCES findings"), "{sql}");
+    assert!(
+        sql.contains("REFERENCES \"findings\"") || sql.contains("REFERENCES findings"),
+        "{sql}"
+    );
 }
 
 #[test]
