@@ -271,6 +271,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_and_monitor_keys() {
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "0", "0h", "soon", "1w", "-1h", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mlvet.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nupdate-every = \"6h\"\noffline = false\nosv-url = \"https://osv-mirror.invalid\"\nallow-private-webhooks = true\n",
+        )
+        .expect("write");
+        let section = read_serve_section(&path).expect("read");
+        assert_eq!(section.update_every.as_deref(), Some("6h"));
+        assert_eq!(section.offline, Some(false));
+        assert_eq!(section.allow_private_webhooks, Some(true));
+        assert_eq!(section.osv_url.as_deref(), Some("https://osv-mirror.invalid"));
+        let mut config = ServerConfig::for_data_dir(dir.path());
+        assert_eq!(config.monitor.update_every, None, "embedded servers never update");
+        config.monitor.poll = Duration::from_secs(2);
+        assert!(config.validate().is_err(), "a new generation must be seen within 2 s");
+    }
+
+    #[test]
     fn serve_section_overrides_only_what_it_names() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("mlvet.toml");

@@ -22,12 +22,18 @@ pub fn update_once(data_dir: &Path, config: &MonitorConfig) -> Result<UpdateStat
     database.update(&update, &NoProgress)
 }
 
-/// Runs [`update_once`] at start and then every `update_every`, until `stop`.
+/// Runs [`update_once`] every `update_every`, the first one interval after start (a server
+/// that just started, or a test, contacts nothing; `mlvet db update` updates at once), until
+/// `stop`.
 pub async fn run_updates(app: Arc<crate::App>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let Some(every) = app.config.monitor.update_every else {
         return;
     };
     loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
         if *stop.borrow() {
             return;
         }
@@ -72,10 +78,6 @@ pub async fn run_updates(app: Arc<crate::App>, mut stop: tokio::sync::watch::Rec
                 "advisory_update_failed",
                 json!({ "error": error.to_string(), "ms": ms }),
             ),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = stop.changed() => {}
         }
     }
 }

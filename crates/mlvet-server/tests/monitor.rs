@@ -843,7 +843,7 @@ fn the_scheduled_update_reaches_webhooks() {
             "ok",
             json!({"events": ["finding.created"]}),
         );
-        // The first update ran at start: a full sync of all.zip.
+        // The first update runs one interval after start: a full sync of all.zip.
         wait_until(Duration::from_secs(10), || {
             mlvet_db::Database::open(server.data.path())
                 .ok()
