@@ -128,6 +128,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         max_connections: args.max_connections,
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
+    let monitor = monitor_config(args, &section).map_err(usage)?;
     let config = mlvet_server::ServerConfig {
         listen: args
             .listen
@@ -137,8 +138,30 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         database: args.store.database.clone().or(section.database),
         public_scan: args.public_scan || section.public_scan.unwrap_or(false),
         limits,
+        monitor,
     };
     config.validate().map_err(usage)?;
     mlvet_server::serve_blocking(config)?;
     Ok(crate::exit::CLEAN)
+}
+
+/// The monitor's settings: flags over `[serve]` over the defaults (hourly updates).
+fn monitor_config(
+    args: &ServeArgs,
+    section: &ServeSection,
+) -> Result<mlvet_server::config::MonitorConfig, String> {
+    let mut monitor = mlvet_server::config::MonitorConfig::offline();
+    let offline = args.offline || (args.update_every.is_none() && section.offline == Some(true));
+    monitor.update_every = if offline {
+        None
+    } else {
+        match args.update_every.as_ref().or(section.update_every.as_ref()) {
+            Some(text) => Some(mlvet_server::config::parse_duration(text)?),
+            None => Some(mlvet_server::config::MonitorConfig::DEFAULT_UPDATE_EVERY),
+        }
+    };
+    monitor.osv_url = section.osv_url.clone();
+    monitor.allow_private_webhooks =
+        args.allow_private_webhooks || section.allow_private_webhooks.unwrap_or(false);
+    Ok(monitor)
 }

@@ -90,6 +90,17 @@ pub struct ServeArgs {
     /// Open connections at the same time.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Update the advisory database from the configured OSV export this often (`1h`, `30m`,
+    /// `1d`) [default: 1h, or `update-every` in `[serve]`].
+    #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
+    pub update_every: Option<String>,
+    /// No scheduled advisory update (imports and `mlvet db update` still reach the service).
+    #[arg(long)]
+    pub offline: bool,
+    /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
+    /// against SSRF).
+    #[arg(long)]
+    pub allow_private_webhooks: bool,
 }
 
 /// Where the service keeps its state.

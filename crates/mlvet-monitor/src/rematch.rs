@@ -12,7 +12,7 @@ use mlvet_db::{Delta, PackageKey};
 use mlvet_inventory::{Dependency, Origin};
 use mlvet_osv::{AdvisorySource, MatchOptions, MemorySource, match_dependencies};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::MonitorError;
 
@@ -66,7 +66,8 @@ impl Triple {
 }
 
 /// One vulnerability (an alias group of records, as the matcher merges them) affecting a triple.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Serialised as the service stores it with the finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// The id the finding is named by (GHSA, else PYSEC, else MAL, else the smallest id).
     pub advisory: String,

@@ -20,7 +20,7 @@ use crate::App;
 use crate::problem::Problem;
 use crate::routes::{Access, Handler, Route};
 
-type ApiResult = Result<Response, Problem>;
+pub(crate) type ApiResult = Result<Response, Problem>;
 
 /// Largest JSON request body (project creation, triage).
 const MAX_JSON_BYTES: u64 = 64 * 1024;
@@ -51,6 +51,13 @@ pub fn method_router(route: &Route) -> MethodRouter<Arc<App>> {
         Handler::Scan => on(filter, scan),
         Handler::ListAdvisories => on(filter, list_advisories),
         Handler::GetAdvisory => on(filter, get_advisory),
+        Handler::ProjectEvents => on(filter, crate::webhooks_api::project_events),
+        Handler::CreateWebhook => on(filter, crate::webhooks_api::create_webhook),
+        Handler::ListWebhooks => on(filter, crate::webhooks_api::list_webhooks),
+        Handler::GetWebhook => on(filter, crate::webhooks_api::get_webhook),
+        Handler::DeleteWebhook => on(filter, crate::webhooks_api::delete_webhook),
+        Handler::ListDeliveries => on(filter, crate::webhooks_api::list_deliveries),
+        Handler::ReplayDelivery => on(filter, crate::webhooks_api::replay_delivery),
     }
 }
 
@@ -141,13 +148,17 @@ async fn authenticate(
 }
 
 /// [`authenticate`] for routes that always need a token.
-async fn require(app: &Arc<App>, caller: &Caller, role: Role) -> Result<Principal, Problem> {
+pub(crate) async fn require(
+    app: &Arc<App>,
+    caller: &Caller,
+    role: Role,
+) -> Result<Principal, Problem> {
     authenticate(app, caller, Access::Role(role))
         .await?
         .ok_or_else(Problem::unauthorized)
 }
 
-fn json_response(status: StatusCode, value: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
     let mut response = (status, value.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -156,12 +167,12 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
     response
 }
 
-fn ok(value: &Value) -> ApiResult {
+pub(crate) fn ok(value: &Value) -> ApiResult {
     Ok(json_response(StatusCode::OK, value))
 }
 
 /// An id from the path: anything that is not one of ours is simply not found.
-fn parse_id(
+pub(crate) fn parse_id(
     raw: Result<Path<String>, axum::extract::rejection::PathRejection>,
     what: &str,
 ) -> Result<i64, Problem> {
@@ -206,7 +217,11 @@ fn percent_decode(text: &str) -> Result<String, Problem> {
     String::from_utf8(out).map_err(|_| Problem::bad_request("the query is not UTF-8"))
 }
 
-async fn read_json(app: &App, caller: &Caller, body: axum::body::Body) -> Result<Value, Problem> {
+pub(crate) async fn read_json(
+    app: &App,
+    caller: &Caller,
+    body: axum::body::Body,
+) -> Result<Value, Problem> {
     let bytes = crate::limits::read_body(
         &caller.headers,
         body,
@@ -299,8 +314,13 @@ fn project_json(
     sources: Value,
     last_upload: Option<&Job>,
 ) -> Value {
-    let mut by_state: BTreeMap<&str, usize> =
-        [("open", 0), ("suppressed", 0), ("resolved", 0)].into();
+    let mut by_state: BTreeMap<&str, usize> = [
+        ("open", 0),
+        ("suppressed", 0),
+        ("resolved", 0),
+        ("retracted", 0),
+    ]
+    .into();
     let mut by_severity: BTreeMap<String, usize> = ["critical", "high", "medium", "low", "info"]
         .iter()
         .map(|s| ((*s).to_string(), 0))
@@ -353,13 +373,11 @@ fn load_project(
             .collect::<Vec<_>>()
     );
     let last = store.last_upload(project.id)?;
-    Ok(project_json(
-        project,
-        &findings,
-        packages,
-        sources_json,
-        last.as_ref(),
-    ))
+    let mut value = project_json(project, &findings, packages, sources_json, last.as_ref());
+    if let Some((generation, matcher)) = store.project_monitor_state(project.id)? {
+        value["monitor"] = json!({"matched_generation": generation, "matcher_version": matcher});
+    }
+    Ok(value)
 }
 
 async fn list_projects(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
@@ -398,7 +416,11 @@ async fn create_project(
 }
 
 /// The project named by the path, within the caller's team.
-async fn team_project(app: &Arc<App>, principal: &Principal, id: i64) -> Result<Project, Problem> {
+pub(crate) async fn team_project(
+    app: &Arc<App>,
+    principal: &Principal,
+    id: i64,
+) -> Result<Project, Problem> {
     let team = principal.team_id;
     app.blocking(move |store| store.project(team, id))
         .await?
@@ -588,10 +610,10 @@ async fn list_findings(
     let params = query_params(query)?;
     let state = params.get("state").cloned();
     if let Some(state) = &state
-        && !["open", "resolved", "suppressed"].contains(&state.as_str())
+        && !["open", "resolved", "suppressed", "retracted"].contains(&state.as_str())
     {
         return Err(Problem::bad_request(
-            "`state` is open, resolved or suppressed",
+            "`state` is open, resolved, suppressed or retracted",
         ));
     }
     let findings = app

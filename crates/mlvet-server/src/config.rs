@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -48,6 +49,73 @@ impl Default for Limits {
     }
 }
 
+/// The monitor's settings (issue 12): scheduled advisory updates and webhook deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// Run `db update` against [`MonitorConfig::osv_url`] this often; `None` is `--offline`.
+    pub update_every: Option<Duration>,
+    /// The OSV export the scheduled update reads; `None`: `MLVET_OSV_URL`, else mlvet-db's
+    /// default export.
+    pub osv_url: Option<String>,
+    /// OSV ecosystems the scheduled update syncs.
+    pub ecosystems: Vec<String>,
+    /// Deliver webhooks to private, loopback and link-local addresses too.
+    pub allow_private_webhooks: bool,
+    /// How often the generation watcher re-opens the advisory database (at most 1 s, so that
+    /// a new generation is noticed within 2 s).
+    pub poll: Duration,
+    /// The longest one delivery attempt may take.
+    pub webhook_timeout: Duration,
+    /// Deliveries in flight at once in this process (each endpoint also has its own cap).
+    pub delivery_workers: usize,
+}
+
+impl MonitorConfig {
+    /// Hourly updates: `mlvet serve`'s default.
+    pub const DEFAULT_UPDATE_EVERY: Duration = Duration::from_secs(3600);
+
+    /// No scheduled update (what an embedded or test server gets; `mlvet serve` turns the
+    /// hourly update on unless `--offline`).
+    pub fn offline() -> MonitorConfig {
+        MonitorConfig {
+            update_every: None,
+            osv_url: None,
+            ecosystems: vec!["PyPI".to_string()],
+            allow_private_webhooks: false,
+            poll: Duration::from_millis(500),
+            webhook_timeout: Duration::from_secs(15),
+            delivery_workers: 8,
+        }
+    }
+}
+
+/// `1h`, `30m`, `90s`, `1d` or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (`1h`, `30m`, `90s`, `1d`)"))?;
+    let seconds = match unit.trim() {
+        "s" => value,
+        "m" => value.saturating_mul(60),
+        "h" => value.saturating_mul(3600),
+        "d" => value.saturating_mul(86_400),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration (`1h`, `30m`, `90s`, `1d`)"
+            ));
+        }
+    };
+    if seconds == 0 {
+        return Err("a duration must be at least 1 s".to_string());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 /// `[serve]` in `mlvet.toml` (also `[tool.mlvet.serve]` in a pyproject.toml).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -65,6 +133,14 @@ pub struct ServeSection {
     pub workers: Option<usize>,
     pub header_timeout_seconds: Option<u64>,
     pub max_connections: Option<usize>,
+    /// Scheduled advisory updates (`1h` by default).
+    pub update_every: Option<String>,
+    /// No scheduled advisory update.
+    pub offline: Option<bool>,
+    /// The OSV export the scheduled update reads.
+    pub osv_url: Option<String>,
+    /// Deliver webhooks to private, loopback and link-local addresses.
+    pub allow_private_webhooks: Option<bool>,
 }
 
 impl ServeSection {
@@ -164,6 +240,8 @@ pub struct ServerConfig {
     /// Allow `POST /scan` without a token (rate-limited per client address).
     pub public_scan: bool,
     pub limits: Limits,
+    /// Scheduled advisory updates and webhook deliveries.
+    pub monitor: MonitorConfig,
 }
 
 impl ServerConfig {
@@ -175,6 +253,7 @@ impl ServerConfig {
             database: None,
             public_scan: false,
             limits: Limits::default(),
+            monitor: MonitorConfig::offline(),
         }
     }
 
@@ -199,6 +278,13 @@ impl ServerConfig {
         if l.rate_per_minute == 0 {
             return Err("rate-per-minute must be at least 1".to_string());
         }
+        let m = &self.monitor;
+        if m.poll.is_zero() || m.poll > Duration::from_secs(1) {
+            return Err("the generation watcher polls every 1 ms to 1 s".to_string());
+        }
+        if m.delivery_workers == 0 || m.delivery_workers > 256 {
+            return Err("delivery workers must be 1 to 256".to_string());
+        }
         Ok(())
     }
 }
@@ -206,6 +292,33 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_monitor_keys() {
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "0", "0h", "soon", "1w", "-1h", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mlvet.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nupdate-every = \"6h\"\noffline = false\nosv-url = \"https://osv-mirror.invalid\"\nallow-private-webhooks = true\n",
+        )
+        .expect("write");
+        let section = read_serve_section(&path).expect("read");
+        assert_eq!(section.update_every.as_deref(), Some("6h"));
+        assert_eq!(section.offline, Some(false));
+        assert_eq!(section.allow_private_webhooks, Some(true));
+        assert_eq!(section.osv_url.as_deref(), Some("https://osv-mirror.invalid"));
+        let mut config = ServerConfig::for_data_dir(dir.path());
+        assert_eq!(config.monitor.update_every, None, "embedded servers never update");
+        config.monitor.poll = Duration::from_secs(2);
+        assert!(config.validate().is_err(), "a new generation must be seen within 2 s");
+    }
 
     #[test]
     fn serve_section_overrides_only_what_it_names() {

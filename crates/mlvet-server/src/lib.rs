@@ -12,6 +12,7 @@
 mod advisories;
 mod api;
 pub mod config;
+pub mod delivery;
 mod limits;
 mod listener;
 
@@ -27,10 +28,13 @@ pub mod fuzzing {
     pub use crate::problem::Problem;
 }
 pub mod log;
+pub mod monitor;
 pub mod openapi;
 mod problem;
 mod records;
 pub mod routes;
+pub mod updates;
+mod webhooks_api;
 mod worker;
 
 use std::future::Future;
@@ -71,6 +75,8 @@ pub struct App {
     /// Woken when a job is queued (workers) and when one ends (waiting uploads).
     pub(crate) jobs_changed: tokio::sync::Notify,
     pub(crate) job_queued: tokio::sync::Notify,
+    /// The monitor's loops (generation watcher, deliveries, scheduled updates).
+    pub monitor: monitor::Shared,
 }
 
 impl App {
@@ -240,9 +246,13 @@ async fn launch(
     config.validate().map_err(ServerError::Config)?;
     let store = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_store(&config))
-            .await
-            .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
+        tokio::task::spawn_blocking(move || {
+            let store = open_store(&config)?;
+            monitor::prepare(&store, &config.data_dir)?;
+            Ok::<_, ServerError>(store)
+        })
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -257,6 +267,7 @@ async fn launch(
         limiter: limits::RateLimiter::new(),
         jobs_changed: tokio::sync::Notify::new(),
         job_queued: tokio::sync::Notify::new(),
+        monitor: monitor::Shared::new(),
     });
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -267,6 +278,7 @@ async fn launch(
             workers_stopped.clone(),
         )));
     }
+    workers.extend(monitor::spawn_loops(&app, &workers_stopped));
     let service = router(Arc::clone(&app));
     let connection_limits = listener::ConnectionLimits {
         header_timeout: Duration::from_secs(app.config.limits.header_timeout_seconds),

@@ -74,15 +74,10 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
     let store_error = |e: mlvet_store::StoreError| e.to_string();
     let report = match mlvet_engine::scan_upload(&job.filename, payload, &request) {
         Ok(report) => report,
-        Err(error) => {
-            return app
-                .store
-                .fail_job(job.id, &error.to_string())
-                .map_err(store_error);
-        }
+        Err(error) => return fail(app, job, &error.to_string()),
     };
     if let Some(reason) = unusable(&report, &job.filename) {
-        return app.store.fail_job(job.id, &reason).map_err(store_error);
+        return fail(app, job, &reason);
     }
     let json = crate::records::report_json(&report, &job.filename, None);
     let format = report
@@ -90,11 +85,33 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
         .first()
         .map(|a| a.format.clone())
         .unwrap_or_default();
-    let findings = crate::records::findings(&json);
+    let mut findings = crate::records::findings(&json);
+    // Pinned advisory matches are the monitor's: it writes them with their lifecycle.
+    findings.retain(|f| {
+        let body = serde_json::from_str(&f.body).unwrap_or(serde_json::Value::Null);
+        !crate::monitor::is_monitored(&f.rule, &body)
+    });
     let packages = crate::records::packages(&report);
-    app.store
-        .complete_upload(job, &format, &packages, &findings)
-        .map_err(store_error)?;
+    let data_dir = &app.config.data_dir;
+    let mut written = crate::monitor::Written::default();
+    let completed = app
+        .store
+        .complete_upload_with(job, &format, &packages, &findings, |mtx| {
+            written = crate::monitor::on_upload(mtx, job.project_id, data_dir)?;
+            Ok(())
+        });
+    match completed {
+        Ok(()) => {}
+        // The monitor could not match (an unreadable advisory database): the upload fails
+        // rather than look clean.
+        Err(mlvet_store::StoreError::Monitor(error)) => {
+            return fail(app, job, &format!("advisory matching failed: {error}"));
+        }
+        Err(error) => return Err(store_error(error)),
+    }
+    if written.deliveries > 0 {
+        app.monitor.deliveries_due.notify_one();
+    }
     crate::log::event(
         "info",
         "job_done",
@@ -106,6 +123,21 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
             "ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }),
     );
+    Ok(())
+}
+
+/// Ends a job that failed, with an `inventory.failed` event in the same transaction.
+fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), String> {
+    let mut written = crate::monitor::Written::default();
+    app.store
+        .fail_job_with(job.id, error, |mtx| {
+            written = crate::monitor::on_upload_failed(mtx, job.project_id, error)?;
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    if written.deliveries > 0 {
+        app.monitor.deliveries_due.notify_one();
+    }
     Ok(())
 }
 

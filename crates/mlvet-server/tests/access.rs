@@ -17,6 +17,8 @@ enum Target {
     Job,
     Finding,
     Advisory,
+    Webhook,
+    Delivery,
 }
 
 /// (method, path, weakest role allowed (None: public), success status, target)
@@ -115,6 +117,56 @@ const TABLE: &[(&str, &str, Option<Role>, u16, Target)] = &[
         200,
         Target::Advisory,
     ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/events",
+        Some(Role::Viewer),
+        200,
+        Target::Project,
+    ),
+    (
+        "POST",
+        "/api/v1/webhooks",
+        Some(Role::Admin),
+        201,
+        Target::None,
+    ),
+    (
+        "GET",
+        "/api/v1/webhooks",
+        Some(Role::Admin),
+        200,
+        Target::None,
+    ),
+    (
+        "GET",
+        "/api/v1/webhooks/{id}",
+        Some(Role::Admin),
+        200,
+        Target::Webhook,
+    ),
+    (
+        "GET",
+        "/api/v1/webhooks/{id}/deliveries",
+        Some(Role::Admin),
+        200,
+        Target::Webhook,
+    ),
+    (
+        "POST",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+        Some(Role::Admin),
+        202,
+        Target::Delivery,
+    ),
+    // Last: it deletes the webhook the rows above use.
+    (
+        "DELETE",
+        "/api/v1/webhooks/{id}",
+        Some(Role::Admin),
+        204,
+        Target::Webhook,
+    ),
 ];
 
 #[test]
@@ -170,6 +222,14 @@ fn request_body(method: &str, path: &str, counter: usize) -> (String, Option<Vec
                     .into_bytes(),
             ),
         ),
+        ("POST", "/api/v1/webhooks") => (
+            String::new(),
+            Some(
+                json!({"url": "http://127.0.0.1:9/hook", "events": ["inventory.processed"]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ),
         ("POST", "/api/v1/scan") => (
             "?filename=requirements.txt".to_string(),
             Some(b"torch==1.12.0\n".to_vec()),
@@ -181,11 +241,28 @@ fn request_body(method: &str, path: &str, counter: usize) -> (String, Option<Vec
 #[test]
 fn every_route_by_every_role() {
     for postgres in backends() {
-        let server = Server::start(postgres.as_deref(), |_| {});
+        // Deliveries go to the discard port on loopback: refused at once, nothing leaves.
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+            // Every route is called with bad tokens: more than the default allows a minute.
+            config.limits.auth_failures_per_minute = 100_000;
+        });
         import_advisories(server.data.path());
         let admin = server.token("red", Role::Admin);
         let project = server.create_project(&admin, "red-project");
+        let hook = server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin,
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["inventory.processed"]}),
+        );
+        assert_eq!(hook.status, 201, "{}", hook.text);
+        let webhook = hook.body["id"].as_i64().expect("webhook id");
         let job = server.upload(&admin, project, "requirements.txt", b"torch==1.12.0\n");
+        let deliveries = server.get(&format!("/api/v1/webhooks/{webhook}/deliveries"), &admin);
+        let delivery = deliveries.body["deliveries"][0]["id"]
+            .as_i64()
+            .expect("a delivery of inventory.processed");
         let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
         let finding = findings.body["findings"][0]["id"]
             .as_i64()
@@ -204,8 +281,11 @@ fn every_route_by_every_role() {
                 Target::Job => job["id"].to_string(),
                 Target::Finding => finding.to_string(),
                 Target::Advisory => "PYSEC-2022-43015".to_string(),
+                Target::Webhook | Target::Delivery => webhook.to_string(),
             };
-            let path = template.replace("{id}", &id);
+            let path = template
+                .replace("{id}", &id)
+                .replace("{delivery_id}", &delivery.to_string());
             let mut call = |token: Option<&str>| {
                 counter += 1;
                 let (query, body) = request_body(method, template, counter);
@@ -248,7 +328,14 @@ fn every_route_by_every_role() {
                             );
                         }
                     }
-                    if matches!(target, Target::Project | Target::Job | Target::Finding) {
+                    if matches!(
+                        target,
+                        Target::Project
+                            | Target::Job
+                            | Target::Finding
+                            | Target::Webhook
+                            | Target::Delivery
+                    ) {
                         let answer = call(Some(other_team_admin.as_str()));
                         assert_eq!(
                             answer.status, 404,
@@ -256,7 +343,9 @@ fn every_route_by_every_role() {
                             answer.text
                         );
                         // And an id that does not exist at all answers the same.
-                        let missing = template.replace("{id}", "999999");
+                        let missing = template
+                            .replace("{id}", "999999")
+                            .replace("{delivery_id}", "999999");
                         counter += 1;
                         let (query, body) = request_body(method, template, counter);
                         let answer = server.call(
@@ -269,7 +358,12 @@ fn every_route_by_every_role() {
                         assert_eq!(answer.status, 404, "{label} missing id");
                         let answer = server.call(
                             method,
-                            &format!("{}{query}", template.replace("{id}", "1%27%20OR%201%3D1")),
+                            &format!(
+                                "{}{query}",
+                                template
+                                    .replace("{id}", "1%27%20OR%201%3D1")
+                                    .replace("{delivery_id}", "1%27%20OR%201%3D1")
+                            ),
                             Some(admin.as_str()),
                             body.as_deref(),
                             &[],
@@ -290,6 +384,10 @@ fn every_route_by_every_role() {
         );
         assert_eq!(
             server.get("/api/v1/projects", &other_team_admin).body["projects"],
+            json!([])
+        );
+        assert_eq!(
+            server.get("/api/v1/webhooks", &other_team_admin).body["webhooks"],
             json!([])
         );
     }

@@ -22,6 +22,7 @@
 //! refused.
 
 mod db;
+pub mod monitor;
 pub mod secrets;
 mod time;
 
@@ -50,6 +51,10 @@ pub enum StoreError {
     NotFound,
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// The monitor could not do its work inside a store transaction (an unreadable advisory
+    /// database): the transaction is rolled back.
+    #[error("monitor: {0}")]
+    Monitor(String),
 }
 
 impl StoreError {
@@ -70,10 +75,17 @@ impl StoreError {
 /// The file of the embedded store in mlvet's data directory.
 pub const SQLITE_FILE: &str = "mlvet-server.sqlite3";
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_initial.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_initial.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_monitoring.sql"),
+    ),
+];
 
 /// A role in a team, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -850,14 +862,7 @@ impl Store {
 
     /// Ends a job that failed, with the error shown to the uploader.
     pub fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.exec(
-                "UPDATE jobs SET state = 'failed', error = $1, finished = $2, locked_until = NULL WHERE id = $3",
-                &[P::Text(error), P::Text(&now_rfc3339()), P::Int(id)],
-            )?;
-            tx.exec("DELETE FROM job_payloads WHERE job_id = $1", &[P::Int(id)])?;
-            Ok(())
-        })
+        self.write(|tx| fail_job_in(tx, id, error))
     }
 
     /// Ends a job that succeeded: replaces the inventory and findings of the job's source
@@ -869,9 +874,24 @@ impl Store {
         packages: &[PackageRecord],
         findings: &[FindingRecord],
     ) -> Result<(), StoreError> {
+        self.complete_upload_with(job, format, packages, findings, |_| Ok(()))
+    }
+
+    /// [`Store::complete_upload`], running `monitor` in the same transaction once the source's
+    /// inventory is replaced (the monitor's re-match of the project, its findings and events),
+    /// before the other findings are reconciled and the job ends.
+    pub fn complete_upload_with(
+        &self,
+        job: &Job,
+        format: &str,
+        packages: &[PackageRecord],
+        findings: &[FindingRecord],
+        monitor: impl FnOnce(&mut monitor::MonitorTx<'_, '_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let now = now_rfc3339();
         let today = today();
         self.write(|tx| {
+            monitor::begin(tx)?;
             let project = job.project_id;
             let source_id = tx
                 .query_one(
@@ -936,6 +956,7 @@ impl Store {
                 "",
                 "",
             )?;
+            monitor::run(tx, monitor)?;
             reconcile(tx, project, &now, &today)?;
             tx.exec(
                 "UPDATE jobs SET state = 'succeeded', finished = $1, locked_until = NULL, error = NULL WHERE id = $2",
@@ -1000,10 +1021,9 @@ impl Store {
         let now = now_rfc3339();
         self.write(|tx| {
             // A resolved finding keeps its state; the triage applies if it comes back.
-            let state = if current.state == "resolved" {
-                "resolved"
-            } else {
-                "suppressed"
+            let state = match current.state.as_str() {
+                "resolved" | "retracted" => current.state.as_str(),
+                _ => "suppressed",
             };
             tx.exec(
                 "UPDATE findings SET state = $1, triage = $2, triage_reason = $3, triage_expires = $4, triaged_by = $5, triaged_at = $6 WHERE id = $7",
@@ -1093,7 +1113,7 @@ impl Store {
         self.read(|tx| {
             tx.query(
                 "SELECT DISTINCT p.id, p.team_id, p.name, p.created FROM projects p JOIN findings f ON f.project_id = p.id
-                 WHERE p.team_id = $1 AND f.advisory = $2 AND f.state <> 'resolved' ORDER BY p.name, p.id",
+                 WHERE p.team_id = $1 AND f.advisory = $2 AND f.state NOT IN ('resolved', 'retracted') ORDER BY p.name, p.id",
                 &[P::Int(team_id), P::Text(advisory)],
             )?
             .iter()
@@ -1106,6 +1126,15 @@ impl Store {
 const JOB_SELECT: &str = "SELECT j.id, j.project_id, p.team_id, j.kind, j.filename, j.state, j.error, j.size, j.sha256, j.created_by, j.created, j.started, j.finished FROM jobs j JOIN projects p ON p.id = j.project_id";
 
 const FINDING_SELECT: &str = "SELECT f.id, f.project_id, f.rule, f.severity, f.package, f.advisory, f.source, f.body, f.state, f.first_seen, f.last_seen, f.resolved_at, f.triage, f.triage_reason, f.triage_expires, f.triaged_by, f.triaged_at FROM findings f";
+
+fn fail_job_in(tx: &mut Tx<'_>, id: i64, error: &str) -> Result<(), StoreError> {
+    tx.exec(
+        "UPDATE jobs SET state = 'failed', error = $1, finished = $2, locked_until = NULL WHERE id = $3",
+        &[P::Text(error), P::Text(&now_rfc3339()), P::Int(id)],
+    )?;
+    tx.exec("DELETE FROM job_payloads WHERE job_id = $1", &[P::Int(id)])?;
+    Ok(())
+}
 
 fn ensure_team(tx: &mut Tx<'_>, name: &str) -> Result<Team, StoreError> {
     tx.exec(
@@ -1204,7 +1233,7 @@ fn reconcile(tx: &mut Tx<'_>, project: i64, now: &str, today: &str) -> Result<()
     )?;
     tx.exec(
         "UPDATE findings SET state = 'resolved', resolved_at = $2
-         WHERE project_id = $1 AND state <> 'resolved' AND identity NOT IN (
+         WHERE project_id = $1 AND state NOT IN ('resolved', 'retracted') AND identity NOT LIKE 'osv|%' AND identity NOT IN (
            SELECT sf.identity FROM source_findings sf JOIN sources s ON s.id = sf.source_id WHERE s.project_id = $1)",
         &[P::Int(project), P::Text(now)],
     )?;
