@@ -323,10 +323,10 @@ fn same_verdicts_as_a_local_scan_on_every_fixture() {
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 }
 
-/// Files a local scan reads beside the artefact (ONNX external data on disk, symbolic links),
-/// which a Hub repository does not have in the same form.
-fn known_difference(path: &str) -> bool {
-    path.starts_with("onnx/external_")
+/// Files a local scan reads beside the artefact that a Hub repository cannot have in the same
+/// form: none left (ONNX external data is checked against the repository's file list).
+fn known_difference(_path: &str) -> bool {
+    false
 }
 
 #[test]
@@ -759,4 +759,198 @@ fn large_torch_zip_local_headers_are_prefetched_with_the_same_verdict() {
     assert_eq!(meta(hub, "hub_resolver_calls"), "1");
     assert!(errors(&remote).is_empty(), "{remote:#}");
     assert!(mock.violations().is_empty());
+}
+
+/// Summary of a report's artefacts under `prefix`: relative path -> (verdict, format, rules).
+fn by_relative_path(
+    report: &Value,
+    prefix: &str,
+) -> BTreeMap<String, (String, String, BTreeSet<String>)> {
+    artifacts(report)
+        .iter()
+        .filter_map(|a| {
+            let path = a["path"].as_str()?;
+            let rel = path.strip_prefix(prefix)?.to_string();
+            let rules = common::findings_for(report, path)
+                .iter()
+                .filter_map(|f| f["rule"].as_str().map(str::to_string))
+                .collect();
+            Some((
+                rel,
+                (
+                    a["verdict"].as_str().unwrap_or("").to_string(),
+                    a["format"].as_str().unwrap_or("").to_string(),
+                    rules,
+                ),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn onnx_external_data_is_checked_against_the_repository_file_list() {
+    // The real fixtures (scripts/gen_graph_fixtures.py: onnx.save_model with external data),
+    // plus a copy of `external_ok` whose data file is cut short, served by the mock.
+    let root = common::repo_root().join("tests/fixtures/graphs/onnx");
+    let mut files = Vec::new();
+    for case in [
+        "external_ok",
+        "external_missing",
+        "external_traversal",
+        "external_absolute",
+        "external_nested",
+    ] {
+        for entry in std::fs::read_dir(root.join(case)).expect("dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_string();
+            files.push((format!("{case}/{name}"), std::fs::read(&path).expect("read")));
+        }
+    }
+    let data = std::fs::read(root.join("external_ok/model.onnx.data")).expect("data");
+    files.push((
+        "external_short/model.onnx".to_string(),
+        std::fs::read(root.join("external_ok/model.onnx")).expect("model"),
+    ));
+    files.push((
+        "external_short/model.onnx.data".to_string(),
+        data[..data.len() / 2].to_vec(),
+    ));
+    let local_dir = tempfile::tempdir().expect("tempdir");
+    for (path, bytes) in &files {
+        let at = local_dir.path().join(path);
+        std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+        std::fs::write(at, bytes).expect("write");
+    }
+    let repo = MockRepo::new(
+        "org/onnx",
+        files
+            .iter()
+            .map(|(path, bytes)| MockFile::new(path, bytes.clone(), true))
+            .collect(),
+    );
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let (_, remote) = scan_json(&mock, "hf://org/onnx", None);
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let local_arg = local_dir.path().to_str().expect("utf-8");
+    let local = common::json_report(&run(
+        &mock,
+        data_dir.path(),
+        &["scan", "--no-deps", "--format", "json", local_arg],
+        None,
+    ));
+    let remote_summary = by_relative_path(&remote, &format!("hf://org/onnx@{commit}/"));
+    let local_summary = by_relative_path(&local, &format!("{local_arg}/"));
+    for case in [
+        "external_ok",
+        "external_missing",
+        "external_traversal",
+        "external_absolute",
+        "external_nested",
+        "external_short",
+    ] {
+        let path = format!("{case}/model.onnx");
+        assert_eq!(
+            remote_summary.get(&path),
+            local_summary.get(&path),
+            "{path}: {remote:#}"
+        );
+    }
+    let verdict = |path: &str| remote_summary[path].0.clone();
+    assert_eq!(verdict("external_ok/model.onnx"), "safe");
+    assert_eq!(verdict("external_traversal/model.onnx"), "malicious");
+    assert!(remote_summary["external_missing/model.onnx"].2.contains("onnx-external-data-missing"));
+    assert!(
+        remote_summary["external_short/model.onnx"].2.contains("onnx-external-data-missing"),
+        "a data file shorter than offset + length: {remote:#}"
+    );
+    // The tensor data itself is never fetched.
+    let fetched_data = mock
+        .log()
+        .iter()
+        .filter(|l| l.host == "cdn" || l.target.contains("/resolve/"))
+        .filter(|l| l.target.contains(".data") || l.target.contains("model.onnx.data"))
+        .count();
+    let data_reads: u64 = artifacts(&remote)
+        .iter()
+        .filter(|a| a["path"].as_str().is_some_and(|p| p.ends_with(".onnx.data")))
+        .map(|a| meta(a, "hub_bytes_read").parse::<u64>().unwrap_or(0))
+        .sum();
+    assert!(
+        data_reads <= 2 * 16 * 1024,
+        "external data files are only sniffed, never read whole: {data_reads} bytes, {fetched_data} requests"
+    );
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
+}
+
+#[test]
+fn dependency_manifests_and_code_of_a_repo_are_analysed_like_a_local_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let at = dir.path().join(path);
+        std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+        std::fs::write(at, text).expect("write");
+    };
+    write(
+        "requirements.txt",
+        &std::fs::read_to_string(common::repo_root().join("examples/requirements.txt"))
+            .expect("requirements"),
+    );
+    write(
+        "pyproject.toml",
+        "[project]\nname = \"demo\"\nversion = \"0.1\"\ndependencies = [\"torch==2.5.1\", \"transformers==4.36.0\"]\n",
+    );
+    write(
+        "environment.yml",
+        "name: demo\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n      - torch==2.5.1\n",
+    );
+    write(
+        "src/train.py",
+        "import torch\nfrom transformers import AutoModel\n\nstate = torch.load(\"weights.pt\")\nmodel = AutoModel.from_pretrained(\"org/other\", trust_remote_code=True)\n",
+    );
+    write("README.md", "# demo\n");
+    let repo = MockRepo::from_dir("org/deps", dir.path()).expect("repo");
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let data = tempfile::tempdir().expect("tempdir");
+    let import = run(
+        &mock,
+        data.path(),
+        &["db", "import", "-q", "examples/advisories"],
+        None,
+    );
+    assert!(import.status.success(), "{import:?}");
+    let scan = |target: &str| {
+        common::json_report(&run(
+            &mock,
+            data.path(),
+            &["scan", "--format", "json", target],
+            None,
+        ))
+    };
+    let dir_arg = dir.path().to_str().expect("utf-8");
+    let local = scan(dir_arg);
+    let remote = scan("hf://org/deps");
+    let local = by_relative_path(&local, &format!("{dir_arg}/"));
+    let remote_summary = by_relative_path(&remote, &format!("hf://org/deps@{commit}/"));
+    for path in ["requirements.txt", "pyproject.toml", "environment.yml", "src/train.py"] {
+        assert!(local.contains_key(path), "{path} in the local scan: {local:#?}");
+        assert_eq!(
+            remote_summary.get(path),
+            local.get(path),
+            "{path}: the Hub scan differs from the local scan: {remote:#}"
+        );
+    }
+    assert!(
+        remote_summary["requirements.txt"]
+            .2
+            .contains("dependency-vulnerable"),
+        "the example advisories match torch 2.5.1: {remote_summary:#?}"
+    );
+    assert!(remote_summary["src/train.py"].2.len() >= 2, "{remote_summary:#?}");
+    assert!(
+        remote_summary["src/train.py"].2.contains("code-trust-remote-code"),
+        "{remote_summary:#?}"
+    );
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 }

@@ -68,6 +68,8 @@ pub enum EngineError {
     UploadName(String),
     #[error("Hub configuration: {0}")]
     HubConfig(String),
+    #[error("{0}")]
+    Hub(String),
 }
 
 /// Told about the scan's progress, from every worker thread. Every method defaults to nothing.
@@ -130,7 +132,17 @@ pub fn build_report(
     let (files, walk_errors) = mlvet_formats::walk_excluding(&local_paths, &|path, is_dir| {
         settings.excluded(path, is_dir)
     });
-    let roots = inclusion_roots(&local_paths);
+    let mut roots = inclusion_roots(&local_paths);
+    // Hub targets first: their dependency manifests and code join the per-file pass below.
+    let hub = hub::scan_targets(
+        &hub_targets,
+        &request.hub,
+        &options,
+        request.inventory,
+    )?;
+    roots.extend(hub.root());
+    let mut files = files;
+    files.extend(hub.sources.iter().cloned());
     let mut report = ScanReport {
         errors: walk_errors,
         ..ScanReport::default()
@@ -145,7 +157,7 @@ pub fn build_report(
     }
     scan_files(
         files,
-        &hub_targets,
+        hub,
         &roots,
         &options,
         request,
@@ -183,7 +195,7 @@ fn scan_options(
 /// Scans walked files in parallel, then the folder pass, matching, ignores and VEX.
 fn scan_files(
     files: Vec<WalkedFile>,
-    hub_targets: &[String],
+    hub: hub::HubResults,
     roots: &[PathBuf],
     options: &ScanOptions,
     request: &ScanRequest<'_>,
@@ -229,7 +241,7 @@ fn scan_files(
         .artifacts
         .extend(code::reports(code_files, &code_context, &settings.pipelines));
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
-    hub::scan_into(hub_targets, &request.hub, options, report)?;
+    hub.merge_into(report);
     pipelines::run_zizmor(report, &walked, settings.zizmor);
     if !inventories.is_empty() {
         let target = settings
@@ -339,7 +351,7 @@ pub fn scan_spooled(
     let mut report = ScanReport::default();
     scan_files(
         vec![file],
-        &[],
+        hub::HubResults::default(),
         &roots,
         &ScanOptions::default(),
         &scan,

@@ -232,6 +232,27 @@ pub fn scan_reader<R: Read + Seek>(
     scan_open(reader, size, display, None, opts)
 }
 
+/// [`scan_reader`] for a file whose folder is known (a remote repository mirrored as sparse
+/// files of the listed sizes): ONNX external data is then checked in `folder` as in a local scan.
+pub fn scan_reader_in<R: Read + Seek>(
+    mut reader: R,
+    size: u64,
+    display: &str,
+    folder: Option<&Path>,
+    opts: &ScanOptions,
+) -> Result<Option<ArtifactReport>, ScanFileError> {
+    if hf_templates::kind_of(display).is_some() || folder.is_none() {
+        return scan_reader(reader, size, display, opts);
+    }
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|source| ScanFileError::Read {
+            path: display.to_string(),
+            source,
+        })?;
+    scan_open(reader, size, display, folder, opts)
+}
+
 fn scan_open<R: Read + Seek>(
     mut file: R,
     size: u64,

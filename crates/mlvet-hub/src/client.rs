@@ -252,6 +252,7 @@ pub struct HubClient {
     agent: ureq::Agent,
     config: HubConfig,
     origin: String,
+    budget: Option<std::sync::Arc<crate::budget::RateBudget>>,
 }
 
 impl HubClient {
@@ -269,7 +270,15 @@ impl HubClient {
             agent,
             config,
             origin,
+            budget: None,
         }
+    }
+
+    /// Shares `budget` (one per token) with every other client holding it: requests wait for
+    /// the Hub's announced reset instead of running into `429`s.
+    pub fn with_budget(mut self, budget: std::sync::Arc<crate::budget::RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn config(&self) -> &HubConfig {
@@ -297,6 +306,18 @@ impl HubClient {
                 && self.is_hub_origin(url)
             {
                 request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            let bucket = crate::budget::Bucket::of(url, self.is_hub_origin(url));
+            if let (Some(budget), Some(bucket)) = (&self.budget, bucket)
+                && let Err(wait) = budget.acquire(bucket, self.config.max_wait)
+            {
+                return Err(HubError::RateLimited {
+                    url: url.to_string(),
+                    detail: format!(
+                        "the shared budget of this token is exhausted for {} s more",
+                        wait.as_secs()
+                    ),
+                });
             }
             let result = request.call();
             let response = match result {
@@ -330,6 +351,11 @@ impl HubClient {
                 headers,
                 body: response.into_body(),
             };
+            if let (Some(budget), Some(bucket), Some(limit)) =
+                (&self.budget, bucket, answer.header("ratelimit"))
+            {
+                budget.observe(bucket, limit, std::time::Instant::now());
+            }
             if matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
                 && attempt < self.config.max_retries
             {
@@ -455,6 +481,65 @@ impl HubClient {
         Err(HubError::BadResponse {
             url,
             message: "too many tree pages".to_string(),
+        })
+    }
+
+    /// The ids of every repository of `author` the caller can see (`GET /api/models?author=`,
+    /// all pages), at most `max`.
+    pub fn list_repos(
+        &self,
+        kind: crate::target::RepoType,
+        author: &str,
+        max: usize,
+    ) -> Result<Vec<String>, HubError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            id: String,
+        }
+        let mut url = format!(
+            "{}/api/{}?author={}&limit=1000",
+            self.config.endpoint,
+            kind.api_segment(),
+            encode_segment(author)
+        );
+        let mut ids = Vec::new();
+        for _ in 0..10_000 {
+            let answer = self.get_following(&url, None, |_| Ok(()))?;
+            if answer.status != 200 {
+                return Err(answer.into_error(author, "", None, self.authenticated()));
+            }
+            let next = answer
+                .header("link")
+                .and_then(next_link)
+                .map(str::to_string);
+            let body = answer.read_body(MAX_API_BODY)?;
+            let page: Vec<Listed> =
+                serde_json::from_slice(&body).map_err(|e| HubError::BadResponse {
+                    url: url.clone(),
+                    message: format!("repository list is not the expected JSON: {e}"),
+                })?;
+            ids.extend(page.into_iter().map(|l| l.id));
+            if ids.len() >= max {
+                ids.truncate(max);
+                return Ok(ids);
+            }
+            match next {
+                Some(next) => {
+                    let next = join_url(&url, &next);
+                    if !self.is_hub_origin(&next) {
+                        return Err(HubError::BadResponse {
+                            url,
+                            message: "pagination link leaves the Hub".to_string(),
+                        });
+                    }
+                    url = next;
+                }
+                None => return Ok(ids),
+            }
+        }
+        Err(HubError::BadResponse {
+            url,
+            message: "too many pages".to_string(),
         })
     }
 

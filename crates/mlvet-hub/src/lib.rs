@@ -16,6 +16,7 @@
 //! With the `mock` feature, [`mock`] is a loopback Hub and CDN (two host names) reproducing the
 //! behaviours of the research note (`shared/research/hub.md` §5) for tests and benchmarks.
 
+pub mod budget;
 pub mod client;
 mod integrity;
 #[cfg(feature = "mock")]
@@ -25,10 +26,14 @@ pub mod rules;
 pub mod scan;
 pub mod target;
 
+pub use budget::{Bucket, RateBudget};
 pub use client::{DEFAULT_ENDPOINT, HubClient, HubConfig, HubError, RepoFile, RepoInfo};
 pub use integrity::{git_blob_id, sha256_hex};
-pub use remote::{ReadStats, RemoteFile};
-pub use scan::{CacheKey, FileRead, HubScan, HubScanOptions, Integrity, scan_target};
+pub use remote::{CachedReads, ReadStats, RemoteFile};
+pub use scan::{
+    CacheKey, FileRead, HubScan, HubScanOptions, Integrity, ReadCache, SourceFile, scan_target,
+    scan_target_cached,
+};
 pub use target::{HubTarget, RepoType, TargetError, is_hub_target, parse_target};
 
 /// Every rule this crate can emit.

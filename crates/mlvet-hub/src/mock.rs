@@ -374,6 +374,21 @@ impl MockHub {
         lock(&self.state).violations.clone()
     }
 
+    /// Changes the repositories while the mock runs (a branch moving to a new commit, a repo
+    /// published later): `change` gets them all.
+    pub fn update_repos(&self, change: impl FnOnce(&mut Vec<MockRepo>)) {
+        change(&mut lock(&self.state).repos);
+    }
+
+    /// Requests received so far whose target contains `needle` (on either host).
+    pub fn count_requests(&self, needle: &str) -> usize {
+        lock(&self.state)
+            .log
+            .iter()
+            .filter(|l| l.target.contains(needle))
+            .count()
+    }
+
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         let mut state = lock(&self.state);
         state.behaviour = behaviour;
@@ -741,6 +756,9 @@ fn hub_dispatch(request: &Request, s: &mut State, ports: (u16, u16)) -> Result<R
         )
         .header("X-Repo-Commit", sha.to_string()));
     }
+    if path == "api/models" || path == "api/datasets" {
+        return list_repos(request, s, who.as_deref(), ports);
+    }
     if let Some(rest) = path.strip_prefix("api/") {
         let (kind, rest) = split_type(rest);
         if let Some(prefix) = ["models/", "datasets/", "spaces/"]
@@ -840,6 +858,82 @@ fn hub_dispatch(request: &Request, s: &mut State, ports: (u16, u16)) -> Result<R
         .header("X-Linked-Size", size.to_string())
         .header("Vary", "Origin, Accept")
         .text(&format!("Temporary Redirect. Redirecting to {location}")))
+}
+
+/// `GET /api/models?author=ORG[&limit=N][&cursor=C]` (and `/api/datasets`): the repositories
+/// the caller can see, `[{"id", "modelId", "sha", "private", "gated", ...}]`, paginated by
+/// `Link: <…&cursor=…>; rel="next"` as the Hub does (page size: `limit`, else the behaviour's
+/// `page_size`, else 1000).
+fn list_repos(
+    request: &Request,
+    s: &State,
+    who: Option<&str>,
+    ports: (u16, u16),
+) -> Result<Response, Response> {
+    let kind = if request.path().ends_with("datasets") {
+        RepoType::Dataset
+    } else {
+        RepoType::Model
+    };
+    let query = request.query();
+    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let author = get("author");
+    let search = get("search");
+    let allowed = |repo: &MockRepo| {
+        who.and_then(|t| s.behaviour.tokens.get(t))
+            .is_some_and(|repos| repos.contains(&repo.id))
+    };
+    let mut visible: Vec<&MockRepo> = s
+        .repos
+        .iter()
+        .filter(|r| r.repo_type == kind)
+        .filter(|r| !r.private || allowed(r))
+        .filter(|r| {
+            author
+                .as_deref()
+                .is_none_or(|a| r.id.split('/').next() == Some(a))
+        })
+        .filter(|r| search.as_deref().is_none_or(|q| r.id.contains(q)))
+        .collect();
+    visible.sort_by(|a, b| a.id.cmp(&b.id));
+    let limit = get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .or(s.behaviour.page_size)
+        .unwrap_or(1000)
+        .max(1);
+    let start: usize = get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = visible
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|r| {
+            json!({
+                "_id": &sha256_hex(r.id.as_bytes())[..24],
+                "id": r.id,
+                "modelId": r.id,
+                "author": r.id.split('/').next(),
+                "sha": r.head(),
+                "private": r.private,
+                "gated": if r.gated { json!("auto") } else { json!(false) },
+                "disabled": r.disabled,
+                "tags": [],
+            })
+        })
+        .collect();
+    let mut response = Response::new(200).json(&Value::Array(page));
+    if start + limit < visible.len() {
+        let mut next = format!(
+            "http://127.0.0.1:{}/api/{}?limit={limit}&cursor={}",
+            ports.0,
+            kind_segment(kind),
+            start + limit
+        );
+        if let Some(author) = &author {
+            next.push_str(&format!("&author={}", encode(author)));
+        }
+        response = response.header("Link", format!("<{next}>; rel=\"next\""));
+    }
+    Ok(response)
 }
 
 fn kind_segment(kind: RepoType) -> &'static str {

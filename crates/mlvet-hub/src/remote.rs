@@ -28,6 +28,10 @@ pub struct ReadStats {
     pub resolver_calls: u32,
     /// The server answered a range request with the whole body (`200`).
     pub range_ignored: bool,
+    /// Merged ranges fetched ahead of the analysis (zip local headers).
+    pub prefetched_ranges: u32,
+    /// Bytes served from a cache of an earlier scan of the same file at the same commit.
+    pub cached_bytes: u64,
 }
 
 pub struct RemoteFile<'c> {
@@ -42,6 +46,9 @@ pub struct RemoteFile<'c> {
     location: Option<String>,
     reresolved: bool,
     blocks: BTreeMap<u64, Vec<u8>>,
+    /// Exact byte ranges fetched by [`RemoteFile::prefetch_ranges`], keyed by start offset
+    /// (small scattered reads such as zip local headers, served without a block round trip).
+    extents: BTreeMap<u64, Vec<u8>>,
     pos: u64,
     last_block: Option<u64>,
     readahead: u64,
@@ -73,6 +80,7 @@ impl<'c> RemoteFile<'c> {
             location: None,
             reresolved: false,
             blocks: BTreeMap::new(),
+            extents: BTreeMap::new(),
             pos: 0,
             last_block: None,
             readahead: 1,
@@ -122,36 +130,33 @@ impl<'c> RemoteFile<'c> {
         })
     }
 
-    /// Fetches the missing `blocks` concurrently (`parallel` requests at a time) from the signed
-    /// URL already resolved, so that scattered reads that follow (a zip's local headers) hit the
-    /// cache instead of costing one round trip each. A hint only: blocks that fail are fetched
-    /// on demand later, and nothing is fetched past the budget.
-    pub fn prefetch(&mut self, blocks: &[u64], parallel: usize) {
+    /// Fetches the byte ranges `[start, end)` concurrently from the signed URL already resolved,
+    /// merged first: ranges closer than `gap` bytes become one request (the bytes in between
+    /// cost less than a round trip), then, while more than `max_requests` remain, the closest
+    /// neighbours are merged as long as the extra bytes stay within `max_extra` in total. A hint
+    /// only, as a hint should be: the analysis reads exactly what it would read
+    /// locally, and whatever a failed range left out is fetched on demand.
+    pub fn prefetch_ranges(&mut self, ranges: &[(u64, u64)], plan: &RangePlan) {
         let Some(location) = self.location.clone() else {
             return;
         };
-        let mut wanted: Vec<u64> = blocks
-            .iter()
-            .copied()
-            .filter(|b| *b < self.block_count() && !self.blocks.contains_key(b))
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        if wanted.is_empty() || self.stats.bytes_read + wanted.len() as u64 * BLOCK > self.budget {
+        let runs = coalesce(ranges, self.size, plan);
+        let wanted: u64 = runs.iter().map(|(a, b)| b - a).sum();
+        if runs.is_empty() || self.stats.bytes_read + wanted > self.budget {
             return;
         }
         let client = self.client;
         let size = self.size;
         let location = location.as_str();
-        let per_thread = wanted.len().div_ceil(parallel.max(1));
-        let results: Vec<(u64, Option<Vec<u8>>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = wanted
+        let per_thread = runs.len().div_ceil(plan.parallel.max(1));
+        let results: Vec<((u64, u64), Option<Vec<u8>>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
                 .chunks(per_thread)
                 .map(|chunk| {
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|&block| (block, fetch_block(client, location, block, size)))
+                            .map(|&(a, b)| ((a, b), fetch_exact(client, location, a, b - 1, size)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -161,13 +166,61 @@ impl<'c> RemoteFile<'c> {
                 .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         });
-        for (block, bytes) in results {
+        for ((start, _), bytes) in results {
             self.stats.requests += 1;
             if let Some(bytes) = bytes {
                 self.stats.bytes_read += bytes.len() as u64;
-                self.store(block * BLOCK, &bytes);
+                self.stats.prefetched_ranges += 1;
+                self.extents.insert(start, bytes);
             }
         }
+    }
+
+    /// Everything fetched so far (blocks and extents), for a cache of this file's reads.
+    pub fn export(&self) -> CachedReads {
+        let mut ranges: Vec<(u64, Vec<u8>)> = self
+            .blocks
+            .iter()
+            .map(|(block, bytes)| (block * BLOCK, bytes.clone()))
+            .collect();
+        ranges.extend(self.extents.iter().map(|(start, bytes)| (*start, bytes.clone())));
+        ranges.sort_by_key(|(start, _)| *start);
+        CachedReads {
+            size: self.size,
+            ranges,
+        }
+    }
+
+    /// Serves earlier reads of the same file (same commit, same path) without the network;
+    /// anything else the analysis asks for is fetched as usual. Ranges that do not fit the
+    /// file are ignored.
+    pub fn seed(&mut self, cached: &CachedReads) {
+        if cached.size != self.size {
+            return;
+        }
+        for (start, bytes) in &cached.ranges {
+            let Some(end) = start.checked_add(bytes.len() as u64) else {
+                continue;
+            };
+            if end > self.size || bytes.is_empty() {
+                continue;
+            }
+            self.stats.cached_bytes += bytes.len() as u64;
+            let block = start / BLOCK;
+            let full_block = BLOCK.min(self.size - block * BLOCK);
+            if start % BLOCK == 0 && bytes.len() as u64 == full_block {
+                self.blocks.insert(block, bytes.clone());
+            } else {
+                self.extents.insert(*start, bytes.clone());
+            }
+        }
+    }
+
+    /// The prefetched extent holding byte `pos`, with the offset of `pos` in it.
+    fn extent_at(&self, pos: u64) -> Option<(&[u8], usize)> {
+        let (start, bytes) = self.extents.range(..=pos).next_back()?;
+        let offset = usize::try_from(pos - start).ok()?;
+        (offset < bytes.len()).then_some((bytes.as_slice(), offset))
     }
 
     fn fail(&mut self, error: HubError) -> io::Error {
@@ -392,10 +445,9 @@ impl<'c> RemoteFile<'c> {
     }
 }
 
-/// One block from an already signed URL; `None` unless a `206` with exactly that range.
-fn fetch_block(client: &HubClient, url: &str, block: u64, size: u64) -> Option<Vec<u8>> {
-    let start = block * BLOCK;
-    let end = ((block + 1) * BLOCK).min(size).checked_sub(1)?;
+/// `[start, end]` (inclusive) from an already signed URL; `None` unless a `206` with exactly
+/// that range.
+fn fetch_exact(client: &HubClient, url: &str, start: u64, end: u64, size: u64) -> Option<Vec<u8>> {
     let answer = client.send(url, Some((start, end))).ok()?;
     if answer.status != 206
         || answer
@@ -410,6 +462,118 @@ fn fetch_block(client: &HubClient, url: &str, block: u64, size: u64) -> Option<V
     }
     let body = answer.read_body(end - start + 1).ok()?;
     (body.len() as u64 == end - start + 1).then_some(body)
+}
+
+/// The bytes of one file read by an earlier scan: `(offset, bytes)` ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachedReads {
+    pub size: u64,
+    pub ranges: Vec<(u64, Vec<u8>)>,
+}
+
+impl CachedReads {
+    /// Bytes held.
+    pub fn len(&self) -> u64 {
+        self.ranges.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// `size`, then `count` × (`offset`, `length`, bytes), little-endian u64s.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.len() as usize + self.ranges.len() * 16);
+        out.extend(self.size.to_le_bytes());
+        out.extend((self.ranges.len() as u64).to_le_bytes());
+        for (start, bytes) in &self.ranges {
+            out.extend(start.to_le_bytes());
+            out.extend((bytes.len() as u64).to_le_bytes());
+            out.extend(bytes);
+        }
+        out
+    }
+
+    /// The inverse of [`CachedReads::encode`]; `None` for anything malformed.
+    pub fn decode(mut bytes: &[u8]) -> Option<CachedReads> {
+        let next = |bytes: &mut &[u8]| -> Option<u64> {
+            let (head, rest) = bytes.split_at_checked(8)?;
+            *bytes = rest;
+            Some(u64::from_le_bytes(head.try_into().ok()?))
+        };
+        let size = next(&mut bytes)?;
+        let count = next(&mut bytes)?;
+        let mut ranges = Vec::new();
+        for _ in 0..count {
+            let start = next(&mut bytes)?;
+            let len = usize::try_from(next(&mut bytes)?).ok()?;
+            let (body, rest) = bytes.split_at_checked(len)?;
+            ranges.push((start, body.to_vec()));
+            bytes = rest;
+        }
+        bytes.is_empty().then_some(CachedReads { size, ranges })
+    }
+}
+
+/// How scattered ranges are turned into requests.
+#[derive(Debug, Clone, Copy)]
+pub struct RangePlan {
+    /// Ranges closer than this are always fetched as one.
+    pub gap: u64,
+    /// Aim for at most this many requests...
+    pub max_requests: usize,
+    /// ...spending at most this many extra (unneeded) bytes in total to get there.
+    pub max_extra: u64,
+    /// Concurrent requests.
+    pub parallel: usize,
+}
+
+/// Sorted, clipped to `size`, overlapping and near ranges merged (see [`RangePlan`]).
+pub fn coalesce(ranges: &[(u64, u64)], size: u64, plan: &RangePlan) -> Vec<(u64, u64)> {
+    let mut sorted: Vec<(u64, u64)> = ranges
+        .iter()
+        .map(|&(a, b)| (a.min(size), b.min(size)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    sorted.sort_unstable();
+    let mut runs: Vec<(u64, u64)> = Vec::with_capacity(sorted.len());
+    for (a, b) in sorted {
+        match runs.last_mut() {
+            Some(last) if a <= last.1.saturating_add(plan.gap) => last.1 = last.1.max(b),
+            _ => runs.push((a, b)),
+        }
+    }
+    if runs.len() > plan.max_requests {
+        // Merge across the smallest gaps first while the extra bytes fit the allowance.
+        let mut gaps: Vec<(u64, usize)> = runs
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (w[1].0 - w[0].1, i))
+            .collect();
+        gaps.sort_unstable();
+        let mut merge_after = vec![false; runs.len()];
+        let mut extra = 0u64;
+        let mut count = runs.len();
+        for (gap, i) in gaps {
+            if count <= plan.max_requests || extra + gap > plan.max_extra {
+                break;
+            }
+            extra += gap;
+            merge_after[i] = true;
+            count -= 1;
+        }
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(count);
+        let mut joining = false;
+        for (i, run) in runs.into_iter().enumerate() {
+            match merged.last_mut() {
+                Some(last) if joining => last.1 = run.1,
+                _ => merged.push(run),
+            }
+            joining = merge_after[i];
+        }
+        runs = merged;
+    }
+    runs
 }
 
 /// `bytes a-b/N` or `bytes a-b/*`.
@@ -433,6 +597,14 @@ impl Read for RemoteFile<'_> {
             return Ok(0);
         }
         let block = self.pos / BLOCK;
+        if !self.blocks.contains_key(&block)
+            && let Some((extent, offset)) = self.extent_at(self.pos)
+        {
+            let n = (extent.len() - offset).min(buf.len());
+            buf[..n].copy_from_slice(&extent[offset..offset + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
         if !self.blocks.contains_key(&block) {
             let sequential = self.last_block.is_some_and(|last| block == last + 1);
             self.readahead = if sequential {
@@ -492,5 +664,58 @@ mod tests {
         );
         assert_eq!(parse_content_range("bytes 5-5/*"), Some((5, 5, None)));
         assert_eq!(parse_content_range("bytes */100"), None);
+    }
+
+    #[test]
+    fn cached_reads_round_trip_and_reject_garbage() {
+        let reads = CachedReads {
+            size: 100,
+            ranges: vec![(0, vec![1, 2, 3]), (50, vec![9; 10])],
+        };
+        assert_eq!(CachedReads::decode(&reads.encode()), Some(reads.clone()));
+        let mut bad = reads.encode();
+        bad.pop();
+        assert_eq!(CachedReads::decode(&bad), None);
+        assert_eq!(CachedReads::decode(&[1, 2, 3]), None);
+    }
+
+    const PLAN: RangePlan = RangePlan {
+        gap: 100,
+        max_requests: 3,
+        max_extra: 1_000,
+        parallel: 2,
+    };
+
+    #[test]
+    fn near_ranges_merge_and_far_ones_merge_only_within_the_allowance() {
+        // Overlap and a gap under 100 merge; the rest is 4 runs > 3, so the smallest gap (500)
+        // merges; the next (2000) exceeds the allowance.
+        let runs = coalesce(
+            &[(0, 10), (5, 20), (50, 60), (560, 570), (2570, 2580), (10_000, 10_010)],
+            20_000,
+            &PLAN,
+        );
+        assert_eq!(runs, vec![(0, 570), (2570, 2580), (10_000, 10_010)]);
+        // Clipped to the size, empty ranges dropped.
+        assert_eq!(coalesce(&[(5, 5), (90, 200)], 100, &PLAN), vec![(90, 100)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn coalesced_runs_cover_every_range_in_order(
+            ranges in proptest::collection::vec((0u64..100_000, 1u64..500), 0..60),
+        ) {
+            let ranges: Vec<(u64, u64)> = ranges.into_iter().map(|(a, l)| (a, a + l)).collect();
+            let runs = coalesce(&ranges, 90_000, &PLAN);
+            for w in runs.windows(2) {
+                proptest::prop_assert!(w[0].1 < w[1].0);
+            }
+            for (a, b) in ranges {
+                let (a, b) = (a.min(90_000), b.min(90_000));
+                if a < b {
+                    proptest::prop_assert!(runs.iter().any(|r| r.0 <= a && b <= r.1));
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::client::{HubClient, HubError, RepoFile, RepoInfo};
 use crate::integrity;
-use crate::remote::{ReadStats, RemoteFile};
+use crate::remote::{CachedReads, ReadStats, RemoteFile};
 use crate::rules::hub_integrity_mismatch;
 use crate::target::HubTarget;
 
@@ -20,6 +20,16 @@ pub struct HubScanOptions {
     pub file_budget: u64,
     /// Files scanned per target; more is an error (the rest is not reported safe).
     pub max_files: usize,
+    /// Which files are dependency manifests or code to hand back whole ([`HubScan::sources`])
+    /// for the inventory and the code rules, by path and the first bytes; `None`: none.
+    pub sources: Option<fn(&str, &[u8]) -> bool>,
+    /// Largest source file read whole; a larger one is a scan error (not inspected).
+    pub source_file_max: u64,
+    /// Source bytes read per target at most; beyond, the rest are scan errors.
+    pub source_total_max: u64,
+    /// The version part of every [`CacheKey`]: mlvet's version and what else changes results
+    /// (the service adds a digest of its rules).
+    pub tool_version: String,
 }
 
 impl Default for HubScanOptions {
@@ -28,6 +38,10 @@ impl Default for HubScanOptions {
             scan: ScanOptions::default(),
             file_budget: 256 * 1024 * 1024,
             max_files: 5_000,
+            sources: None,
+            source_file_max: 8 * 1024 * 1024,
+            source_total_max: 64 * 1024 * 1024,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
 }
@@ -92,8 +106,32 @@ pub struct FileOutcome {
     pub error: Option<ScanError>,
     /// The whole content, for the files the folder pass reads (configs).
     config: Option<Vec<u8>>,
+    /// The whole content of a dependency manifest or code file (see [`HubScanOptions::sources`]).
+    source: Option<Vec<u8>>,
     fatal: Option<HubError>,
 }
+
+/// A dependency manifest or code file of the repository, read whole and verified, for the
+/// analyses of local files (inventory, advisories, code rules).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path in the repository.
+    pub path: String,
+    /// `hf://org/name@<commit>/<path>`.
+    pub display: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Earlier reads of files, keyed by [`CacheKey`]: a scan seeds each file with what the cache
+/// holds and only fetches what is missing (the service keeps one in its store, so the same file
+/// at the same commit is never fetched twice by the same mlvet).
+pub trait ReadCache: Sync {
+    fn get(&self, key: &CacheKey) -> Option<CachedReads>;
+    fn put(&self, key: &CacheKey, reads: &CachedReads);
+}
+
+/// Largest per-file read kept in a [`ReadCache`].
+pub const CACHE_FILE_MAX: u64 = 32 * 1024 * 1024;
 
 /// Everything a Hub scan produced.
 #[derive(Debug, Clone)]
@@ -104,6 +142,8 @@ pub struct HubScan {
     pub artifacts: Vec<ArtifactReport>,
     pub errors: Vec<ScanError>,
     pub files: Vec<FileRead>,
+    /// Dependency manifests and code, read whole (when [`HubScanOptions::sources`] is set).
+    pub sources: Vec<SourceFile>,
 }
 
 /// Files the folder pass reads whole: the remote-code configs it follows (one list, in
@@ -119,18 +159,29 @@ pub fn resolve(
     client: &HubClient,
     target: &HubTarget,
 ) -> Result<(RepoInfo, Vec<RepoFile>), HubError> {
+    let (info, _, selected) = resolve_all(client, target)?;
+    Ok((info, selected))
+}
+
+/// Like [`resolve`], with every file of the commit as well (the selection may be a folder or a
+/// file; ONNX external data is looked up among all of them).
+pub fn resolve_all(
+    client: &HubClient,
+    target: &HubTarget,
+) -> Result<(RepoInfo, Vec<RepoFile>, Vec<RepoFile>), HubError> {
     let info = client.repo_info(target)?;
     let files = match info.files() {
         Some(files) => files,
         None => client.list_tree(target, &info.sha)?,
     };
     let selected: Vec<RepoFile> = match &target.path {
-        None => files,
+        None => files.clone(),
         Some(path) => {
             let prefix = format!("{path}/");
             let selected: Vec<RepoFile> = files
-                .into_iter()
+                .iter()
                 .filter(|f| f.path == *path || f.path.starts_with(&prefix))
+                .cloned()
                 .collect();
             if selected.is_empty() {
                 return Err(HubError::EntryNotFound {
@@ -142,7 +193,7 @@ pub fn resolve(
             selected
         }
     };
-    Ok((info, selected))
+    Ok((info, files, selected))
 }
 
 /// Scans a Hub target: an error only when nothing could be scanned (repository, revision, path,
@@ -152,7 +203,29 @@ pub fn scan_target(
     target: &HubTarget,
     opts: &HubScanOptions,
 ) -> Result<HubScan, HubError> {
-    let (info, mut files) = resolve(client, target)?;
+    scan_target_cached(client, target, opts, None)
+}
+
+/// What every file's scan shares.
+struct Context<'a> {
+    client: &'a HubClient,
+    target: &'a HubTarget,
+    info: &'a RepoInfo,
+    opts: &'a HubScanOptions,
+    cache: Option<&'a dyn ReadCache>,
+    /// The repository's files as empty sparse files of their sizes (ONNX external data).
+    mirror: Option<&'a std::path::Path>,
+    source_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// [`scan_target`] with a cache of earlier reads (see [`ReadCache`]).
+pub fn scan_target_cached(
+    client: &HubClient,
+    target: &HubTarget,
+    opts: &HubScanOptions,
+    cache: Option<&dyn ReadCache>,
+) -> Result<HubScan, HubError> {
+    let (info, all_files, mut files) = resolve_all(client, target)?;
     let commit = info.sha.clone();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut errors = Vec::new();
@@ -167,11 +240,31 @@ pub fn scan_target(
         });
         files.truncate(opts.max_files);
     }
+    let tmp = tempfile::tempdir().map_err(|e| HubError::BadResponse {
+        url: target.display(&commit, ""),
+        message: format!("cannot create a temporary folder: {e}"),
+    })?;
+    let mirror = if files.iter().any(|f| is_onnx(&f.path)) {
+        let root = tmp.path().join("mirror");
+        sparse_mirror(&root, &all_files, opts.max_files.saturating_mul(4));
+        Some(root)
+    } else {
+        None
+    };
+    let context = Context {
+        client,
+        target,
+        info: &info,
+        opts,
+        cache,
+        mirror: mirror.as_deref(),
+        source_bytes: std::sync::atomic::AtomicU64::new(0),
+    };
     // The first file alone: access problems (gated, bad token) end the scan with one clear error.
     let mut outcomes = Vec::with_capacity(files.len());
     let mut rest = files.iter();
     if let Some(first) = rest.next() {
-        let outcome = scan_file(client, target, &info, first, opts);
+        let outcome = scan_one(&context, first);
         if let Some(fatal) = &outcome.fatal
             && matches!(
                 fatal,
@@ -186,20 +279,15 @@ pub fn scan_target(
         outcomes.push(outcome);
     }
     let rest: Vec<&RepoFile> = rest.collect();
-    outcomes.par_extend(
-        rest.into_par_iter()
-            .map(|file| scan_file(client, target, &info, file, opts)),
-    );
+    outcomes.par_extend(rest.into_par_iter().map(|file| scan_one(&context, file)));
 
-    let tmp = tempfile::tempdir().map_err(|e| HubError::BadResponse {
-        url: target.display(&commit, ""),
-        message: format!("cannot create a temporary folder: {e}"),
-    })?;
+    let configs = tmp.path().join("configs");
     let mut walked = Vec::new();
     let mut artifacts = Vec::new();
     let mut reads = Vec::new();
+    let mut sources = Vec::new();
     for outcome in outcomes {
-        let local = tmp.path().join(&outcome.read.path);
+        let local = configs.join(&outcome.read.path);
         if let Some(bytes) = &outcome.config
             && let Some(parent) = local.parent()
             && std::fs::create_dir_all(parent).is_ok()
@@ -211,6 +299,13 @@ pub fn scan_target(
             display: outcome.read.display.clone(),
             size: outcome.read.size,
         });
+        if let Some(bytes) = outcome.source {
+            sources.push(SourceFile {
+                path: outcome.read.path.clone(),
+                display: outcome.read.display.clone(),
+                bytes,
+            });
+        }
         artifacts.extend(outcome.artifact);
         errors.extend(outcome.error);
         reads.push(outcome.read);
@@ -231,7 +326,44 @@ pub fn scan_target(
         artifacts,
         errors,
         files: reads,
+        sources,
     })
+}
+
+fn is_onnx(path: &str) -> bool {
+    path.rsplit('.')
+        .next()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("onnx"))
+}
+
+/// The repository's file list as empty sparse files of the listed sizes under `root`, so that
+/// the ONNX analysis checks external-data references (missing, escaping, shorter than
+/// offset + length) exactly as for a local folder, without a byte of tensor data. Paths that
+/// are not plain relative paths are left out (and so reported missing if referenced).
+fn sparse_mirror(root: &std::path::Path, files: &[RepoFile], max: usize) {
+    for file in files.iter().take(max) {
+        let plain = !file.path.is_empty()
+            && !file.path.starts_with('/')
+            && !file.path.contains('\\')
+            && !file.path.contains('\0')
+            && file
+                .path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..");
+        if !plain {
+            continue;
+        }
+        let path = root.join(&file.path);
+        let created = path
+            .parent()
+            .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
+            && std::fs::File::create(&path)
+                .and_then(|f| f.set_len(file.size.unwrap_or(0)))
+                .is_ok();
+        if !created {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 fn annotate(artifact: &mut ArtifactReport, target: &HubTarget, commit: &str, read: &FileRead) {
@@ -270,10 +402,37 @@ pub fn scan_file(
     file: &RepoFile,
     opts: &HubScanOptions,
 ) -> FileOutcome {
+    let context = Context {
+        client,
+        target,
+        info,
+        opts,
+        cache: None,
+        mirror: None,
+        source_bytes: std::sync::atomic::AtomicU64::new(0),
+    };
+    scan_one(&context, file)
+}
+
+fn scan_one(context: &Context<'_>, file: &RepoFile) -> FileOutcome {
+    let Context {
+        client,
+        target,
+        info,
+        opts,
+        ..
+    } = *context;
     let commit = &info.sha;
     let display = target.display(commit, &file.path);
     let size = file.size.unwrap_or(0);
     let url = client.resolve_url(target, commit, &file.path);
+    let key = CacheKey {
+        repo_type: target.repo_type.name(),
+        repo_id: target.repo_id.clone(),
+        commit: commit.clone(),
+        path: file.path.clone(),
+        tool_version: opts.tool_version.clone(),
+    };
     let mut remote = RemoteFile::new(
         client,
         &target.repo_id,
@@ -283,10 +442,23 @@ pub fn scan_file(
         size,
         opts.file_budget,
     );
-    if size > ZIP_PREFETCH_MIN {
+    let cached = context.cache.and_then(|cache| cache.get(&key));
+    if let Some(cached) = &cached {
+        remote.seed(cached);
+    }
+    if size > ZIP_PREFETCH_MIN && cached.is_none() {
         prefetch_zip_local_headers(&mut remote);
     }
-    let scanned = mlvet_formats::scan_reader(&mut remote, size, &display, &opts.scan);
+    let folder = if is_onnx(&file.path) {
+        context.mirror.map(|mirror| match file.path.rsplit_once('/') {
+            Some((dir, _)) => mirror.join(dir),
+            None => mirror.to_path_buf(),
+        })
+    } else {
+        None
+    };
+    let scanned =
+        mlvet_formats::scan_reader_in(&mut remote, size, &display, folder.as_deref(), &opts.scan);
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let config =
         if is_folder_config(name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
@@ -294,6 +466,7 @@ pub fn scan_file(
         } else {
             None
         };
+    let (source, source_error) = read_source(context, &mut remote, &file.path, &display, size);
     let mut artifact = match scanned {
         Ok(artifact) => artifact,
         Err(error) => {
@@ -343,13 +516,7 @@ pub fn scan_file(
         stats: remote.stats.clone(),
         integrity,
         hub_scan: info.hub_scan_status(&file.path),
-        key: CacheKey {
-            repo_type: target.repo_type.name(),
-            repo_id: target.repo_id.clone(),
-            commit: commit.clone(),
-            path: file.path.clone(),
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        },
+        key,
     };
     if let Some(mismatch) = &mismatch {
         // Bytes that are not the commit's: whatever the analyses said, the artefact is suspect.
@@ -372,16 +539,83 @@ pub fn scan_file(
         annotate(report, target, commit, &read);
     }
     let fatal = remote.error.clone();
-    let error = fatal.as_ref().map(|e| ScanError {
-        path: display.clone(),
-        message: e.to_string(),
-    });
+    if let Some(cache) = context.cache
+        && fatal.is_none()
+        && (cached.is_none() || remote.stats.requests > 0)
+    {
+        let reads = remote.export();
+        if reads.len() <= CACHE_FILE_MAX {
+            cache.put(&read.key, &reads);
+        }
+    }
+    let error = fatal
+        .as_ref()
+        .map(|e| ScanError {
+            path: display.clone(),
+            message: e.to_string(),
+        })
+        .or(source_error);
     FileOutcome {
         read,
         artifact,
         error,
         config,
+        source,
         fatal,
+    }
+}
+
+/// The whole content of a dependency manifest or code file, within the per-file and per-scan
+/// budgets; past them, a scan error (what was not read is not reported safe).
+fn read_source(
+    context: &Context<'_>,
+    remote: &mut RemoteFile<'_>,
+    path: &str,
+    display: &str,
+    size: u64,
+) -> (Option<Vec<u8>>, Option<ScanError>) {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::sync::atomic::Ordering;
+    let Some(is_source) = context.opts.sources else {
+        return (None, None);
+    };
+    if remote.error.is_some() {
+        return (None, None);
+    }
+    let mut prefix = Vec::new();
+    if remote.seek(SeekFrom::Start(0)).is_err()
+        || (&mut *remote).take(4096).read_to_end(&mut prefix).is_err()
+    {
+        return (None, None);
+    }
+    if !is_source(path, &prefix) {
+        return (None, None);
+    }
+    let too_large = |why: String| {
+        (
+            None,
+            Some(ScanError {
+                path: display.to_string(),
+                message: format!("dependency or code file NOT inspected: {why}"),
+            }),
+        )
+    };
+    if size > context.opts.source_file_max {
+        return too_large(format!(
+            "{size} bytes, more than the {} read whole per file",
+            context.opts.source_file_max
+        ));
+    }
+    let total = context.source_bytes.fetch_add(size, Ordering::Relaxed) + size;
+    if total > context.opts.source_total_max {
+        return too_large(format!(
+            "the repository's dependency and code files exceed {} bytes",
+            context.opts.source_total_max
+        ));
+    }
+    match remote.read_all() {
+        Ok(bytes) => (Some(bytes), None),
+        Err(_) => (None, None),
     }
 }
 
@@ -445,16 +679,30 @@ fn verify(
 
 /// Zips smaller than this are read in few ranges anyway.
 const ZIP_PREFETCH_MIN: u64 = 4 * 1024 * 1024;
-/// Concurrent range requests of one prefetch.
-const PREFETCH_PARALLEL: usize = 8;
 /// Largest central directory read for the prefetch hint.
 const PREFETCH_CD_MAX: u64 = 64 * 1024 * 1024;
+/// Bytes fetched after a local header's fixed part and name (its extra field: PyTorch pads to
+/// 64-byte alignment, zip64 adds 20), and before it (the previous member's data descriptor,
+/// which the hidden-entry walk reads).
+const LOCAL_HEADER_SLACK: u64 = 160;
+const DESCRIPTOR_SLACK: u64 = 16;
+/// How the local headers are batched: neighbours within 16 KiB (what one block read cost
+/// before) always share a request; beyond 64 requests, the nearest are merged while the
+/// unneeded bytes stay under 1 MiB in total (on a 50 ms, 100 Mbit/s link a round trip costs
+/// about as much as 600 KiB).
+const LOCAL_HEADER_PLAN: crate::remote::RangePlan = crate::remote::RangePlan {
+    gap: 16 * 1024,
+    max_requests: 64,
+    max_extra: 1024 * 1024,
+    parallel: 8,
+};
 
 /// A zip (a PyTorch checkpoint) is checked member by member, local header included, and the
 /// local headers of tensor storages are spread through the file: read the central directory
-/// first and fetch the blocks of every local header concurrently, so that the analysis (which
-/// reads them one after the other) finds them cached. Only a hint: any parse failure here
-/// leaves the analysis to read on demand, with the same bytes and the same verdict.
+/// first and fetch every local header (exactly its bytes, merged with its neighbours where they
+/// are close) concurrently, so that the analysis (which reads them one after the other) finds
+/// them cached. Only a hint: any parse failure here leaves the analysis to read on demand, with
+/// the same bytes and the same verdict.
 fn prefetch_zip_local_headers(remote: &mut RemoteFile<'_>) {
     use std::io::{Read, Seek, SeekFrom};
     let size = remote.size();
@@ -471,15 +719,16 @@ fn prefetch_zip_local_headers(remote: &mut RemoteFile<'_>) {
     if remote.error.is_some() {
         return;
     }
-    let blocks: Vec<u64> = offsets
+    let ranges: Vec<(u64, u64)> = offsets
         .iter()
-        .flat_map(|&(offset, name_len)| {
-            let first = offset / crate::remote::BLOCK;
-            let last = (offset + 30 + name_len + 64) / crate::remote::BLOCK;
-            first..=last
+        .map(|&(offset, name_len)| {
+            (
+                offset.saturating_sub(DESCRIPTOR_SLACK),
+                offset + 30 + name_len + LOCAL_HEADER_SLACK,
+            )
         })
         .collect();
-    remote.prefetch(&blocks, PREFETCH_PARALLEL);
+    remote.prefetch_ranges(&ranges, &LOCAL_HEADER_PLAN);
 }
 
 /// `(local header offset, name length)` of every central-directory entry.
