@@ -139,6 +139,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         public_scan: args.public_scan || section.public_scan.unwrap_or(false),
         limits,
         monitor,
+        insecure_cookies: args.insecure_cookies || section.insecure_cookies.unwrap_or(false),
     };
     config.validate().map_err(usage)?;
     mlvet_server::serve_blocking(config)?;

@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Allow `POST /api/v1/scan` without a token (rate-limited per client address).
     #[arg(long)]
     pub public_scan: bool,
+    /// Web sessions over plain HTTP: the session cookie without `Secure` (loopback listeners only).
+    #[arg(long)]
+    pub insecure_cookies: bool,
     /// Read `[serve]` from FILE instead of the discovered mlvet.toml.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,

@@ -63,8 +63,8 @@ pub fn method_router(route: &Route) -> MethodRouter<Arc<App>> {
 
 /// The request's headers and the client's address.
 pub struct Caller {
-    headers: HeaderMap,
-    peer: Option<IpAddr>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) peer: Option<IpAddr>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -82,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 impl Caller {
-    fn peer_key(&self) -> String {
+    pub(crate) fn peer_key(&self) -> String {
         self.peer
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| "unknown".to_string())
@@ -356,7 +356,7 @@ fn project_json(
 }
 
 /// The project with its counts, read in one place so that the list and the page agree.
-fn load_project(
+pub(crate) fn load_project(
     store: &mlvet_store::Store,
     project: &Project,
 ) -> Result<Value, mlvet_store::StoreError> {
@@ -459,7 +459,7 @@ pub fn job_json(job: &Job) -> Value {
     })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     use std::fmt::Write;
     let mut out = String::with_capacity(64);
@@ -525,7 +525,12 @@ async fn put_inventory(
 }
 
 /// The job once it ended, or as it is when `wait` ran out.
-async fn wait_for(app: &Arc<App>, team: i64, mut job: Job, wait: Duration) -> Result<Job, Problem> {
+pub(crate) async fn wait_for(
+    app: &Arc<App>,
+    team: i64,
+    mut job: Job,
+    wait: Duration,
+) -> Result<Job, Problem> {
     let deadline = Instant::now() + wait;
     while !job.state.finished() {
         let now = Instant::now();
@@ -827,7 +832,16 @@ async fn get_advisory(
     let Some(Path(id)) = id.ok().filter(|Path(id)| !id.is_empty() && id.len() <= 200) else {
         return Err(Problem::not_found("advisory"));
     };
-    let team = principal.team_id;
+    ok(&advisory_for_team(&app, principal.team_id, id).await?)
+}
+
+/// The advisory `id` (or an alias) with the team's affected projects: the API's and the web
+/// page's one lookup.
+pub(crate) async fn advisory_for_team(
+    app: &Arc<App>,
+    team: i64,
+    id: String,
+) -> Result<Value, Problem> {
     let data_dir = app.config.data_dir.clone();
     let advisory = tokio::task::spawn_blocking(move || crate::advisories::find(&data_dir, &id))
         .await
@@ -853,5 +867,5 @@ async fn get_advisory(
             .map(|(id, name)| json!({"id": id, "name": name}))
             .collect::<Vec<_>>()
     );
-    ok(&value)
+    Ok(value)
 }

@@ -123,6 +123,7 @@ pub struct ServeSection {
     pub listen: Option<SocketAddr>,
     pub database: Option<String>,
     pub public_scan: Option<bool>,
+    pub insecure_cookies: Option<bool>,
     pub max_body_bytes: Option<u64>,
     pub max_decompressed_bytes: Option<u64>,
     pub request_timeout_seconds: Option<u64>,
@@ -242,6 +243,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Scheduled advisory updates and webhook deliveries.
     pub monitor: MonitorConfig,
+    /// The web app's session cookie without `Secure`: only for a plain-HTTP listener on
+    /// loopback (behind a TLS proxy, or local use); refused on any other address.
+    pub insecure_cookies: bool,
 }
 
 impl ServerConfig {
@@ -254,11 +258,18 @@ impl ServerConfig {
             public_scan: false,
             limits: Limits::default(),
             monitor: MonitorConfig::offline(),
+            insecure_cookies: false,
         }
     }
 
     /// Checks the limits make sense together.
     pub fn validate(&self) -> Result<(), String> {
+        if self.insecure_cookies && !self.listen.ip().is_loopback() {
+            return Err(
+                "insecure-cookies (session cookies without Secure) is only allowed on a loopback listener"
+                    .to_string(),
+            );
+        }
         let l = &self.limits;
         if l.workers == 0 || l.workers > 256 {
             return Err("workers must be 1 to 256".to_string());

@@ -35,6 +35,7 @@ mod records;
 pub mod routes;
 pub mod updates;
 mod webhooks_api;
+pub mod web;
 mod worker;
 
 use std::future::Future;
@@ -105,8 +106,16 @@ pub fn router(app: Arc<App>) -> Router {
     for route in routes::ROUTES {
         router = router.route(routes::axum_path(route), api::method_router(route));
     }
+    router = router.merge(web::router(&app));
     router
-        .fallback(|| async { Problem::not_found("route").into_response() })
+        .fallback(|uri: axum::http::Uri| async move {
+            // Outside the API a person is reading: the HTML page.
+            if uri.path().starts_with("/api/") {
+                Problem::not_found("route").into_response()
+            } else {
+                web::not_found_page()
+            }
+        })
         .method_not_allowed_fallback(|| async {
             Problem::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -1,0 +1,1033 @@
+//! The web app through the real router on a loopback listener: sign-in, sessions, CSRF, every
+//! page × role, uploads and triage from the forms, escaping, SQL metacharacters, and the
+//! counts the portfolio shares with the API. SQLite, and PostgreSQL when configured.
+
+mod common;
+
+use common::{Server, backends, import_advisories};
+use mlvet_store::Role;
+
+const PASSWORD: &str = "correct horse battery";
+const REQUIREMENTS: &[u8] = b"torch==1.12.0\njinja2==2.10\nrequests==2.31.0\n";
+
+struct Page {
+    status: u16,
+    headers: Vec<(String, String)>,
+    text: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value of cookie `name` set by this response.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            c.split(';')
+                .next()
+                .and_then(|pair| pair.trim().split_once('='))
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    /// The first hidden CSRF token of the page.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.text.find(marker).expect("a csrf field") + marker.len();
+        let end = self.text[start..].find('"').expect("end of value");
+        self.text[start..start + end].to_string()
+    }
+}
+
+/// A browser-like client without redirects or a cookie jar: cookies are explicit.
+struct Web {
+    server: Server,
+    agent: ureq::Agent,
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+impl Web {
+    fn start(
+        postgres: Option<&str>,
+        configure: impl FnOnce(&mut mlvet_server::ServerConfig),
+    ) -> Web {
+        let server = Server::start(postgres, |config| {
+            config.insecure_cookies = true;
+            configure(config);
+        });
+        import_advisories(server.data.path());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .build()
+            .into();
+        Web { server, agent }
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.server.base));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let bytes = match body {
+            Some((content_type, bytes)) => {
+                request = request.header("Content-Type", content_type);
+                bytes
+            }
+            None => Vec::new(),
+        };
+        let mut response = self
+            .agent
+            .run(request.body(bytes).expect("request"))
+            .expect("the server answers");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        Page {
+            status: response.status().as_u16(),
+            headers,
+            text: response.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    fn get(&self, path: &str, cookie: Option<&str>) -> Page {
+        self.send("GET", path, cookie, None, &[])
+    }
+
+    fn post(&self, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Page {
+        self.post_with(path, cookie, fields, &[])
+    }
+
+    fn post_with(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            "POST",
+            path,
+            cookie,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            headers,
+        )
+    }
+
+    fn multipart(&self, path: &str, cookie: Option<&str>, parts: &[Part<'_>]) -> Page {
+        let boundary = "----mlvet-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match part {
+                Part::Text(name, value) => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
+                Part::File(name, filename, bytes) => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    body.extend_from_slice(bytes);
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.send(
+            "POST",
+            path,
+            cookie,
+            Some((&format!("multipart/form-data; boundary={boundary}"), body)),
+            &[],
+        )
+    }
+
+    fn user(&self, email: &str, team: &str, role: Role) {
+        self.server
+            .app
+            .store
+            .create_user(email, team, role, PASSWORD)
+            .expect("user");
+    }
+
+    /// Signs in through the form; returns the `Cookie` header of the session.
+    fn login(&self, email: &str, planted: Option<&str>) -> String {
+        let form = self.get("/login", planted);
+        assert_eq!(form.status, 200, "{}", form.text);
+        let token = form.cookie("mlvet_login_csrf").expect("login csrf cookie");
+        assert_eq!(form.csrf(), token);
+        let mut cookie = format!("mlvet_login_csrf={token}");
+        if let Some(planted) = planted {
+            cookie = format!("{planted}; {cookie}");
+        }
+        let answer = self.post(
+            "/login",
+            Some(&cookie),
+            &[
+                ("csrf", &token),
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", "/projects"),
+            ],
+        );
+        assert_eq!(answer.status, 303, "{}", answer.text);
+        let session = answer.cookie("mlvet_session").expect("session cookie");
+        format!("mlvet_session={session}")
+    }
+}
+
+fn assert_security_headers(page: &Page) {
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some(mlvet_server::web::CSP)
+    );
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+}
+
+#[test]
+fn login_sets_a_new_strict_session_and_logout_ends_it() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |config| {
+            config.insecure_cookies = false
+        });
+        web.user("ana@example.com", "red", Role::Member);
+
+        let root = web.get("/", None);
+        assert_eq!(root.status, 303);
+        assert_eq!(root.header("location"), Some("/login"));
+        let form = web.get("/login", None);
+        assert_security_headers(&form);
+        assert!(form.text.contains("<form id=\"login\""), "{}", form.text);
+        for needle in [
+            "name=\"email\"",
+            "name=\"password\"",
+            "<html lang=\"en\"",
+            "name=\"viewport\"",
+        ] {
+            assert!(form.text.contains(needle), "{needle}");
+        }
+
+        // Wrong password: no session.
+        let token = form.cookie("mlvet_login_csrf").expect("cookie");
+        let wrong = web.post(
+            "/login",
+            Some(&format!("mlvet_login_csrf={token}")),
+            &[
+                ("csrf", &token),
+                ("email", "ana@example.com"),
+                ("password", "wrong password!"),
+            ],
+        );
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.cookie("mlvet_session").is_none());
+
+        // A session id planted before login is not the one after (no fixation).
+        let planted = "mlvet_session=attackerchosenvalue0000000000000000000000000";
+        let form = web.get("/login", Some(planted));
+        let token = form.cookie("mlvet_login_csrf").expect("cookie");
+        let answer = web.post(
+            "/login",
+            Some(&format!("{planted}; mlvet_login_csrf={token}")),
+            &[
+                ("csrf", &token),
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+            ],
+        );
+        assert_eq!(answer.status, 303, "{}", answer.text);
+        assert_eq!(answer.header("location"), Some("/projects"));
+        let set = answer
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("mlvet_session="))
+            .expect("session cookie")
+            .to_string();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+            assert!(set.contains(attribute), "{set} lacks {attribute}");
+        }
+        let session = answer.cookie("mlvet_session").expect("session");
+        assert_ne!(format!("mlvet_session={session}"), planted);
+        assert!(session.len() >= 40);
+        let cookie = format!("mlvet_session={session}");
+        assert_eq!(web.get("/projects", Some(planted)).status, 303);
+        let projects = web.get("/projects", Some(&cookie));
+        assert_eq!(projects.status, 200, "{}", projects.text);
+        assert_eq!(projects.header("cache-control"), Some("no-store"));
+        assert_security_headers(&projects);
+        for needle in [
+            "<nav",
+            "href=\"/scan\"",
+            "href=\"/projects\"",
+            "href=\"/advisories\"",
+            "id=\"logout\"",
+            "<main",
+            "<h1>Projects</h1>",
+        ] {
+            assert!(projects.text.contains(needle), "{needle}");
+        }
+
+        // Logout needs the token; then the session is gone.
+        assert_eq!(
+            web.post("/logout", Some(&cookie), &[("csrf", "nope")])
+                .status,
+            403
+        );
+        let csrf = projects.csrf();
+        let out = web.post("/logout", Some(&cookie), &[("csrf", &csrf)]);
+        assert_eq!(out.status, 303);
+        assert_eq!(web.get("/projects", Some(&cookie)).status, 303);
+    }
+}
+
+#[test]
+fn anonymous_visitors_go_to_login_and_next_never_leaves_the_site() {
+    let web = Web::start(None, |_| {});
+    web.user("ana@example.com", "red", Role::Viewer);
+    let page = web.get("/advisories?q=torch&page=1", None);
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.header("location"),
+        Some("/login?next=/advisories%3Fq%3Dtorch%26page%3D1")
+    );
+    let form = web.get("/login?next=/advisories%3Fq%3Dtorch", None);
+    assert!(
+        form.text.contains("value=\"/advisories?q=torch\""),
+        "{}",
+        form.text
+    );
+
+    for (next, expected) in [
+        ("/advisories?q=torch", "/advisories?q=torch"),
+        ("//evil.example/", "/projects"),
+        ("https://evil.example/", "/projects"),
+        ("/\\evil.example", "/projects"),
+        ("javascript:alert(1)", "/projects"),
+    ] {
+        let form = web.get("/login", None);
+        let token = form.cookie("mlvet_login_csrf").expect("cookie");
+        let answer = web.post(
+            "/login",
+            Some(&format!("mlvet_login_csrf={token}")),
+            &[
+                ("csrf", &token),
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+                ("next", next),
+            ],
+        );
+        assert_eq!(answer.status, 303, "{next}");
+        assert_eq!(answer.header("location"), Some(expected), "{next}");
+    }
+}
+
+#[test]
+fn posts_without_the_session_token_or_from_another_site_change_nothing() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |_| {});
+        web.user("ana@example.com", "red", Role::Member);
+        let cookie = web.login("ana@example.com", None);
+        let csrf = web.get("/projects", Some(&cookie)).csrf();
+
+        assert_eq!(
+            web.post("/projects", Some(&cookie), &[("name", "a")])
+                .status,
+            403
+        );
+        assert_eq!(
+            web.post(
+                "/projects",
+                Some(&cookie),
+                &[("name", "b"), ("csrf", "wrong")]
+            )
+            .status,
+            403
+        );
+        let cross = web.post_with(
+            "/projects",
+            Some(&cookie),
+            &[("name", "c"), ("csrf", &csrf)],
+            &[("Origin", "https://evil.example")],
+        );
+        assert_eq!(cross.status, 403);
+        assert!(cross.text.contains("<main"), "an HTML error page");
+        let fetch_site = web.post_with(
+            "/projects",
+            Some(&cookie),
+            &[("name", "d"), ("csrf", &csrf)],
+            &[("Sec-Fetch-Site", "cross-site")],
+        );
+        assert_eq!(fetch_site.status, 403);
+        // The login form: its token must match its cookie.
+        let form = web.get("/login", None);
+        let token = form.cookie("mlvet_login_csrf").expect("cookie");
+        let forged = web.post(
+            "/login",
+            Some("mlvet_login_csrf=other"),
+            &[
+                ("csrf", &token),
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+            ],
+        );
+        assert_eq!(forged.status, 403);
+        let team = web.server.app.store.ensure_team("red").expect("team");
+        assert!(
+            web.server
+                .app
+                .store
+                .projects(team.id)
+                .expect("projects")
+                .is_empty()
+        );
+
+        let origin = web.server.base.clone();
+        let ok = web.post_with(
+            "/projects",
+            Some(&cookie),
+            &[("name", "e"), ("csrf", &csrf)],
+            &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")],
+        );
+        assert_eq!(ok.status, 303, "{}", ok.text);
+        assert_eq!(
+            web.server
+                .app
+                .store
+                .projects(team.id)
+                .expect("projects")
+                .len(),
+            1
+        );
+    }
+}
+
+/// Waits for the job page to show an end state.
+fn wait_for_job(web: &Web, cookie: &str, location: &str) -> Page {
+    for _ in 0..600 {
+        let page = web.get(location, Some(cookie));
+        assert_eq!(page.status, 200, "{}", page.text);
+        if !page.text.contains("http-equiv=\"refresh\"") {
+            return page;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the job did not end");
+}
+
+#[test]
+fn upload_from_the_form_then_triage_from_the_form() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |_| {});
+        web.user("ana@example.com", "red", Role::Member);
+        web.user("vic@example.com", "red", Role::Viewer);
+        let cookie = web.login("ana@example.com", None);
+        let csrf = web.get("/projects", Some(&cookie)).csrf();
+        let created = web.post(
+            "/projects",
+            Some(&cookie),
+            &[("name", "ml-api"), ("csrf", &csrf)],
+        );
+        assert_eq!(created.status, 303);
+        let project_path = created.header("location").expect("location").to_string();
+        let project: i64 = project_path
+            .rsplit('/')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .expect("id");
+
+        let page = web.get(&project_path, Some(&cookie));
+        assert!(page.text.contains("id=\"upload\""), "{}", page.text);
+        // Without the token nothing is queued.
+        let refused = web.multipart(
+            &format!("/projects/{project}/uploads"),
+            Some(&cookie),
+            &[Part::File("file", "requirements.txt", REQUIREMENTS)],
+        );
+        assert_eq!(refused.status, 403);
+        let uploaded = web.multipart(
+            &format!("/projects/{project}/uploads"),
+            Some(&cookie),
+            &[
+                Part::Text("csrf", &csrf),
+                Part::File("file", "requirements.txt", REQUIREMENTS),
+            ],
+        );
+        assert_eq!(uploaded.status, 303, "{}", uploaded.text);
+        let job = wait_for_job(&web, &cookie, uploaded.header("location").expect("job"));
+        assert!(
+            job.text.contains("data-state=\"succeeded\""),
+            "{}",
+            job.text
+        );
+
+        let page = web.get(&project_path, Some(&cookie));
+        for needle in [
+            "id=\"inventory\"",
+            "id=\"findings\"",
+            "id=\"uploads\"",
+            "data-rule=\"dependency-vulnerable\"",
+            "href=\"/advisories/PYSEC-2022-43015\"",
+            "1.13.1",
+            "class=\"triage\"",
+            "name=\"triage\"",
+            "type=\"date\"",
+        ] {
+            assert!(page.text.contains(needle), "{needle} missing");
+        }
+        let api_token = web.server.token("red", Role::Viewer);
+        let findings = web
+            .server
+            .get(&format!("/api/v1/projects/{project}/findings"), &api_token);
+        let torch = findings.body["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["advisory"]["id"] == "PYSEC-2022-43015")
+            .expect("torch finding")
+            .clone();
+        let id = torch["id"].as_i64().expect("id");
+        assert!(page.text.contains(&format!("data-id=\"{id}\"")));
+
+        // A viewer sees no forms and is refused.
+        let viewer = web.login("vic@example.com", None);
+        let viewer_page = web.get(&project_path, Some(&viewer));
+        assert_eq!(viewer_page.status, 200);
+        assert!(!viewer_page.text.contains("class=\"triage\""));
+        assert!(!viewer_page.text.contains("id=\"upload\""));
+        let viewer_csrf = viewer_page.csrf();
+        let denied = web.post(
+            &format!("/findings/{id}/triage"),
+            Some(&viewer),
+            &[
+                ("csrf", &viewer_csrf),
+                ("triage", "accepted_risk"),
+                ("reason", "x"),
+            ],
+        );
+        assert_eq!(denied.status, 403);
+
+        let reason = "'; DROP TABLE findings; -- <script>alert(1)</script>";
+        let triaged = web.post(
+            &format!("/findings/{id}/triage"),
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("triage", "not_affected"),
+                ("reason", reason),
+                ("expires", "2099-01-31"),
+            ],
+        );
+        assert_eq!(triaged.status, 303, "{}", triaged.text);
+        let finding = web
+            .server
+            .get(&format!("/api/v1/findings/{id}"), &api_token);
+        assert_eq!(finding.body["state"], "suppressed", "{}", finding.text);
+        assert_eq!(finding.body["triage"]["reason"], reason);
+        assert_eq!(finding.body["triage"]["expires"], "2099-01-31");
+        assert_eq!(finding.body["audit"][0]["by"], "user:ana@example.com");
+        let page = web.get(&project_path, Some(&cookie));
+        assert!(!page.text.contains("<script>alert(1)"));
+        assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+        // The portfolio's numbers are the API's.
+        let api = web
+            .server
+            .get(&format!("/api/v1/projects/{project}"), &api_token);
+        let list = web.get("/projects", Some(&cookie));
+        let row_start = list.text.find("class=\"project\"").expect("row");
+        let row =
+            &list.text[row_start..row_start + list.text[row_start..].find("</tr>").expect("end")];
+        for severity in ["critical", "high", "medium", "low", "info"] {
+            let expected = &api.body["findings"]["by_severity"][severity];
+            assert!(
+                row.contains(&format!("data-severity=\"{severity}\">{expected}</td>")),
+                "{severity}: {row}"
+            );
+        }
+        for state in ["open", "suppressed"] {
+            let expected = &api.body["findings"]["by_state"][state];
+            assert!(
+                row.contains(&format!("data-state=\"{state}\">{expected}</td>")),
+                "{state}: {row}"
+            );
+        }
+        assert_eq!(api.body["findings"]["by_state"]["suppressed"], 1);
+        let project_page = web.get(&project_path, Some(&cookie));
+        let suppressed = &api.body["findings"]["by_state"]["suppressed"];
+        assert!(project_page.text.contains(&format!(
+            "suppressed: <span class=\"n\">{suppressed}</span>"
+        )));
+    }
+}
+
+#[test]
+fn hostile_text_is_escaped_and_sql_metacharacters_are_data() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |_| {});
+        web.user("ana@example.com", "red", Role::Member);
+        let cookie = web.login("ana@example.com", None);
+        let csrf = web.get("/projects", Some(&cookie)).csrf();
+        for name in [
+            "<script>alert('x')</script>",
+            "'; DROP TABLE projects; --",
+            "\" onmouseover=\"x",
+        ] {
+            let created = web.post(
+                "/projects",
+                Some(&cookie),
+                &[("name", name), ("csrf", &csrf)],
+            );
+            assert_eq!(created.status, 303, "{name}");
+            let page = web.get(created.header("location").expect("location"), Some(&cookie));
+            if name.contains(['<', '"']) {
+                assert!(!page.text.contains(name), "{name} unescaped");
+            }
+        }
+        let list = web.get("/projects", Some(&cookie));
+        assert_eq!(list.text.matches("class=\"project\"").count(), 3);
+        assert!(
+            list.text
+                .contains("&lt;script&gt;alert('x')&lt;/script&gt;")
+        );
+        assert!(list.text.contains("'; DROP TABLE projects; --"));
+
+        for query in [
+            "q=%27%20OR%20%271%27%3D%271",
+            "package=torch%27%3B--",
+            "q=%3Cscript%3E",
+            "since=2020-01-01&severity=critical",
+            "severity=&since=&q=&package=",
+        ] {
+            let page = web.get(&format!("/advisories?{query}"), Some(&cookie));
+            assert_eq!(page.status, 200, "{query}: {}", page.text);
+            assert!(!page.text.contains("<script>"), "{query}");
+        }
+        let bad = web.get("/advisories?since=yesterday", Some(&cookie));
+        assert_eq!(bad.status, 400);
+        assert!(bad.text.contains("<main"));
+    }
+}
+
+#[test]
+fn advisories_pages_list_filter_and_show_affected_projects() {
+    let web = Web::start(None, |_| {});
+    web.user("ana@example.com", "red", Role::Member);
+    let cookie = web.login("ana@example.com", None);
+    let token = web.server.token("red", Role::Member);
+    let project = web.server.create_project(&token, "ml-api");
+    let job = web
+        .server
+        .upload(&token, project, "requirements.txt", REQUIREMENTS);
+    assert_eq!(job["state"], "succeeded");
+
+    let all = web.get("/advisories", Some(&cookie));
+    assert_eq!(all.status, 200);
+    assert!(all.text.contains("id=\"advisory-filter\""));
+    let api = web.server.get("/api/v1/advisories", &token);
+    let first = api.body["advisories"][0]["id"]
+        .as_str()
+        .expect("an advisory");
+    let rows = all.text.matches("class=\"advisory\"").count();
+    assert_eq!(rows, api.body["advisories"].as_array().expect("list").len());
+    assert!(
+        all.text.find(first) < all.text.find("</tbody>"),
+        "newest first as the API"
+    );
+
+    let filtered = web.get("/advisories?q=CVE-2022-45907", Some(&cookie));
+    assert_eq!(
+        filtered.text.matches("class=\"advisory\"").count(),
+        1,
+        "{}",
+        filtered.text
+    );
+    assert!(filtered.text.contains("PYSEC-2022-43015"));
+
+    let detail = web.get("/advisories/PYSEC-2022-43015", Some(&cookie));
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    assert!(detail.text.contains("id=\"affected-projects\""));
+    assert!(
+        detail
+            .text
+            .contains(&format!("href=\"/projects/{project}\""))
+    );
+    assert!(detail.text.contains("CVE-2022-45907"));
+    assert!(detail.text.contains("1.13.1"));
+    assert!(detail.text.contains("rel=\"noopener noreferrer\""));
+    assert_eq!(web.get("/advisories/NOPE-1", Some(&cookie)).status, 404);
+}
+
+#[test]
+fn the_scan_page_reports_pasted_requirements_and_files_worst_first() {
+    let web = Web::start(None, |_| {});
+    web.user("ana@example.com", "red", Role::Viewer);
+    let cookie = web.login("ana@example.com", None);
+    let form = web.get("/scan", Some(&cookie));
+    for needle in [
+        "id=\"scan\"",
+        "enctype=\"multipart/form-data\"",
+        "name=\"files\"",
+        "multiple",
+        "name=\"requirements\"",
+        "name=\"hub\"",
+    ] {
+        assert!(form.text.contains(needle), "{needle}");
+    }
+    let csrf = form.csrf();
+    let report = web.multipart(
+        "/scan",
+        Some(&cookie),
+        &[
+            Part::Text("csrf", &csrf),
+            Part::File("files", "requirements.txt", b"jinja2==2.10\n"),
+            Part::Text("requirements", "torch==1.12.0\n"),
+            Part::Text("hub", ""),
+        ],
+    );
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert!(report.text.contains("id=\"report\""));
+    let severities: Vec<&str> = report
+        .text
+        .match_indices("class=\"finding\" data-rule=\"")
+        .map(|(at, _)| {
+            let rest = &report.text[at..];
+            let start = rest.find("data-severity=\"").expect("severity") + 15;
+            &rest[start..start + rest[start..].find('"').expect("end")]
+        })
+        .collect();
+    assert!(severities.len() >= 2, "{}", report.text);
+    let rank = |s: &str| {
+        ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    assert!(
+        severities.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{severities:?}"
+    );
+    assert!(
+        report
+            .text
+            .contains("href=\"/advisories/PYSEC-2022-43015\"")
+    );
+    assert!(report.text.contains("torch"));
+    assert!(report.text.contains("jinja2"));
+
+    let without_token = web.multipart(
+        "/scan",
+        Some(&cookie),
+        &[Part::Text("requirements", "torch==1.12.0\n")],
+    );
+    assert_eq!(without_token.status, 403);
+    let bad_hub = web.multipart(
+        "/scan",
+        Some(&cookie),
+        &[Part::Text("csrf", &csrf), Part::Text("hub", "../../etc")],
+    );
+    assert_eq!(bad_hub.status, 400);
+    assert_eq!(
+        web.get("/scan", None).status,
+        303,
+        "login required without --public-scan"
+    );
+}
+
+#[test]
+fn public_scan_lets_anonymous_visitors_scan_within_the_rate() {
+    let web = Web::start(None, |config| {
+        config.public_scan = true;
+        config.limits.public_scan_per_minute = 2;
+    });
+    assert_eq!(web.get("/scan", None).status, 200);
+    for _ in 0..2 {
+        let ok = web.multipart(
+            "/scan",
+            None,
+            &[Part::Text("requirements", "torch==1.12.0\n")],
+        );
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    let limited = web.multipart(
+        "/scan",
+        None,
+        &[Part::Text("requirements", "torch==1.12.0\n")],
+    );
+    assert_eq!(limited.status, 429);
+    assert!(limited.header("retry-after").is_some());
+    assert!(limited.text.contains("<main"));
+    assert_eq!(
+        web.get("/projects", None).status,
+        303,
+        "only the scan is public"
+    );
+}
+
+#[test]
+fn the_stylesheet_is_versioned_and_cached_and_errors_are_pages() {
+    let web = Web::start(None, |_| {});
+    let login = web.get("/login", None);
+    let start = login.text.find("href=\"/static/").expect("stylesheet link") + 6;
+    let href = &login.text[start..start + login.text[start..].find('"').expect("end")];
+    let css = web.get(href, None);
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        css.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(css.text.contains("prefers-color-scheme: dark"));
+    assert_eq!(
+        web.get("/static/app-0000000000000000.css", None).status,
+        404
+    );
+    let missing = web.get("/no/such/page", None);
+    assert_eq!(missing.status, 404);
+    assert!(missing.text.contains("<main"));
+    assert_security_headers(&missing);
+    let api_missing = web.get("/api/v1/nope", None);
+    assert_eq!(
+        api_missing.header("content-type"),
+        Some("application/problem+json")
+    );
+}
+
+/// Who visits in the page × role test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Viewer,
+    Member,
+    Admin,
+    OtherTeam,
+}
+
+#[test]
+fn every_page_answers_every_role_as_its_access_says() {
+    let web = Web::start(None, |_| {});
+    web.user("viewer@example.com", "red", Role::Viewer);
+    web.user("member@example.com", "red", Role::Member);
+    web.user("admin@example.com", "red", Role::Admin);
+    web.user("other@example.com", "blue", Role::Admin);
+    let token = web.server.token("red", Role::Member);
+    let project = web.server.create_project(&token, "ml-api");
+    let job = web
+        .server
+        .upload(&token, project, "requirements.txt", REQUIREMENTS);
+    let job_id = job["id"].as_i64().expect("job");
+    let findings = web
+        .server
+        .get(&format!("/api/v1/projects/{project}/findings"), &token);
+    let finding = findings.body["findings"][0]["id"]
+        .as_i64()
+        .expect("a finding");
+    let stylesheet = {
+        let login = web.get("/login", None);
+        let start = login.text.find("href=\"/static/").expect("link") + 6;
+        login.text[start..start + login.text[start..].find('"').expect("end")].to_string()
+    };
+
+    let sessions: Vec<(Who, Option<String>)> = vec![
+        (Who::Anonymous, None),
+        (Who::Viewer, Some(web.login("viewer@example.com", None))),
+        (Who::Member, Some(web.login("member@example.com", None))),
+        (Who::Admin, Some(web.login("admin@example.com", None))),
+        (Who::OtherTeam, Some(web.login("other@example.com", None))),
+    ];
+    use Who::*;
+    // (method, template, concrete path, expected status per visitor in `sessions` order)
+    let expectations: Vec<(&str, &str, String, [u16; 5])> = vec![
+        ("GET", "/", "/".into(), [303, 303, 303, 303, 303]),
+        ("GET", "/login", "/login".into(), [200; 5]),
+        ("POST", "/login", "/login".into(), [403; 5]),
+        (
+            "POST",
+            "/logout",
+            "/logout".into(),
+            [303, 403, 403, 403, 403],
+        ),
+        ("GET", "/scan", "/scan".into(), [303, 200, 200, 200, 200]),
+        ("POST", "/scan", "/scan".into(), [303, 200, 200, 200, 200]),
+        (
+            "GET",
+            "/advisories",
+            "/advisories".into(),
+            [303, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/advisories/{id}",
+            "/advisories/PYSEC-2022-43015".into(),
+            [303, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/projects",
+            "/projects".into(),
+            [303, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/projects",
+            "/projects".into(),
+            [303, 403, 303, 303, 303],
+        ),
+        (
+            "GET",
+            "/projects/{id}",
+            format!("/projects/{project}"),
+            [303, 200, 200, 200, 404],
+        ),
+        (
+            "POST",
+            "/projects/{id}/uploads",
+            format!("/projects/{project}/uploads"),
+            [303, 403, 303, 303, 404],
+        ),
+        (
+            "POST",
+            "/findings/{id}/triage",
+            format!("/findings/{finding}/triage"),
+            [303, 403, 303, 303, 404],
+        ),
+        (
+            "GET",
+            "/jobs/{id}",
+            format!("/jobs/{job_id}"),
+            [303, 200, 200, 200, 404],
+        ),
+        ("GET", "/static/{file}", stylesheet, [200; 5]),
+    ];
+    for page in mlvet_server::web::PAGES {
+        assert!(
+            expectations
+                .iter()
+                .any(|(m, p, _, _)| *m == page.method && *p == page.path),
+            "{} {} has no row in the page × role table",
+            page.method,
+            page.path
+        );
+    }
+    assert_eq!(expectations.len(), mlvet_server::web::PAGES.len());
+    for (method, template, path, statuses) in &expectations {
+        for ((who, cookie), expected) in sessions.iter().zip(statuses) {
+            let cookie = cookie.as_deref();
+            let csrf = cookie
+                .map(|c| web.get("/projects", Some(c)).csrf())
+                .unwrap_or_default();
+            let answer = match (*method, *template) {
+                ("GET", _) => web.get(path, cookie),
+                // Logging in again and out are checked elsewhere; here without a token.
+                ("POST", "/login") | ("POST", "/logout") => {
+                    web.post(path, cookie, &[("csrf", "x")])
+                }
+                ("POST", "/projects") => web.post(
+                    path,
+                    cookie,
+                    &[("csrf", &csrf), ("name", &format!("p-{who:?}"))],
+                ),
+                ("POST", "/findings/{id}/triage") => web.post(
+                    path,
+                    cookie,
+                    &[
+                        ("csrf", &csrf),
+                        ("triage", "fix_planned"),
+                        ("reason", "tracked"),
+                    ],
+                ),
+                ("POST", "/scan") => web.multipart(
+                    path,
+                    cookie,
+                    &[
+                        Part::Text("csrf", &csrf),
+                        Part::Text("requirements", "torch==1.12.0\n"),
+                    ],
+                ),
+                ("POST", _) => web.multipart(
+                    path,
+                    cookie,
+                    &[
+                        Part::Text("csrf", &csrf),
+                        Part::File("file", "requirements.txt", REQUIREMENTS),
+                    ],
+                ),
+                _ => unreachable!(),
+            };
+            assert_eq!(
+                answer.status, *expected,
+                "{method} {path} as {who:?}: {}",
+                answer.text
+            );
+            if answer.status == 303 && *who == Anonymous && *template != "/" {
+                assert!(
+                    answer
+                        .header("location")
+                        .is_some_and(|l| l.starts_with("/login?next=")),
+                    "{method} {path}"
+                );
+            }
+            if answer.status != 303 && !template.starts_with("/static") {
+                assert_security_headers(&answer);
+                assert!(answer.text.contains("<main"), "{method} {path} as {who:?}");
+            }
+        }
+    }
+}
