@@ -329,7 +329,7 @@ def main():
             files = portfolio(templates, args.packages, args.hit // copies, args.stale)
             started = time.monotonic()
 
-            errors = []
+            errors, stuck = [], []
 
             def upload(index):
                 # A 500 (SQLite "database is locked" after the store's 10 s busy timeout, seen
@@ -353,18 +353,26 @@ def main():
                 return upload_project(index, project)
 
             def upload_project(index, project):
-                _, job = call(base, "PUT", f"/api/v1/projects/{project['id']}/inventory?filename=requirements.txt&wait=100",
-                              token, files[index])
-                job = job["job"]
-                # `?wait` is capped by the server (110 s): follow a job still running.
-                while job["state"] in ("queued", "running"):
-                    time.sleep(0.2)
-                    job = call(base, "GET", f"/api/v1/jobs/{job['id']}", token)[1]["job"]
-                assert job["state"] == "succeeded", job
-                return seconds_between(job["created"], job["finished"])
+                # A job whose result could not be stored (the worker logs `job_store_failed`)
+                # stays `running` until its 15-minute lease ends: after 60 s the file is
+                # uploaded again (a new job), and that is counted.
+                for _ in range(5):
+                    put = time.monotonic()
+                    _, job = call(base, "PUT", f"/api/v1/projects/{project['id']}/inventory?filename=requirements.txt&wait=60",
+                                  token, files[index])
+                    job = job["job"]
+                    while job["state"] in ("queued", "running") and time.monotonic() - put < 60:
+                        time.sleep(0.2)
+                        job = call(base, "GET", f"/api/v1/jobs/{job['id']}", token)[1]["job"]
+                    if job["state"] not in ("queued", "running"):
+                        assert job["state"] == "succeeded", job
+                        return seconds_between(job["created"], job["finished"])
+                    stuck.append(job["id"])
+                raise SystemExit(f"upload {index} never finished")
             with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
                 durations = sorted(pool.map(upload, range(templates)))
             results["upload_http_500_retried"] = len(errors)
+            results["upload_jobs_stuck_running_reuploaded"] = len(stuck)
             results["upload_job_seconds_p50_p95_max"] = [
                 durations[len(durations) // 2], durations[int(0.95 * (len(durations) - 1))], durations[-1]]
             results["upload_seconds"] = round(time.monotonic() - started, 1)
