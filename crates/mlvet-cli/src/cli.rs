@@ -39,6 +39,9 @@ pub enum Command {
     Sign(SignArgs),
     /// Run the service: the HTTP API (`/api/v1`) on an embedded SQLite store or PostgreSQL.
     Serve(ServeArgs),
+    /// Run the service's background work without the API (uploads, re-matches, webhook
+    /// deliveries) against the same store as `mlvet serve --workers 0` replicas.
+    Worker(WorkerArgs),
     /// Administer the service's store offline: API tokens and users.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -84,9 +87,14 @@ pub struct ServeArgs {
     /// Failed authentications per minute per client address.
     #[arg(long, value_name = "N")]
     pub auth_failures_per_minute: Option<u32>,
-    /// Uploads scanned at the same time.
+    /// Jobs (uploads, re-matches) run at the same time by this process; 0: none, an API-only
+    /// replica whose work `mlvet worker` processes do [default: 2].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// How long a claimed job is leased, in seconds, before another worker may take it over
+    /// (its worker extends the lease while it runs) [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease_seconds: Option<u64>,
     /// Longest time a client may take to send its request headers, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub header_timeout_seconds: Option<u64>,
@@ -102,6 +110,38 @@ pub struct ServeArgs {
     pub offline: bool,
     /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
     /// against SSRF).
+    #[arg(long)]
+    pub allow_private_webhooks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Jobs run at the same time by this process.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Answer `GET /healthz` and `GET /readyz` (queue depth) on ADDR [default: no listener].
+    #[arg(long, value_name = "ADDR")]
+    pub health_listen: Option<std::net::SocketAddr>,
+    /// How long a claimed job is leased, in seconds, before another worker may take it over
+    /// [default: 30, or `job-lease-seconds` in `[serve]`].
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease_seconds: Option<u64>,
+    /// Read `[serve]` from FILE instead of the discovered mlvet.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Update the advisory database this often (one process of the fleet does it)
+    /// [default: 1h, or `update-every` in `[serve]`].
+    #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
+    pub update_every: Option<String>,
+    /// No scheduled advisory update.
+    #[arg(long)]
+    pub offline: bool,
+    /// Deliver webhooks to private, loopback and link-local addresses too.
     #[arg(long)]
     pub allow_private_webhooks: bool,
 }

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Serve(args) => admin::serve(&args),
+        Command::Worker(args) => admin::worker(&args),
         Command::Admin(command) => admin::run(command),
     };
     match result {

@@ -456,6 +456,7 @@ pub fn job_json(job: &Job) -> Value {
         "created": job.created,
         "started": job.started,
         "finished": job.finished,
+        "attempts": job.attempt,
     })
 }
 

@@ -23,8 +23,12 @@ pub struct Limits {
     pub public_scan_per_minute: u32,
     /// Failed authentications per minute per client address before 429.
     pub auth_failures_per_minute: u32,
-    /// Uploads scanned at the same time.
+    /// Jobs (uploads, re-matches) run at the same time by this process; 0: none (an API-only
+    /// replica, with `mlvet worker` processes doing the work).
     pub workers: usize,
+    /// How long a claimed job is leased, in seconds; its worker extends the lease every third
+    /// of it, so a job whose worker died is claimed again after at most this long.
+    pub job_lease_seconds: u64,
     /// Longest time a client may take to send a request's headers, in seconds: a slow
     /// (slowloris) client is disconnected after it.
     pub header_timeout_seconds: u64,
@@ -43,6 +47,7 @@ impl Default for Limits {
             public_scan_per_minute: 20,
             auth_failures_per_minute: 30,
             workers: 2,
+            job_lease_seconds: 30,
             header_timeout_seconds: 10,
             max_connections: 1024,
         }
@@ -132,6 +137,7 @@ pub struct ServeSection {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub job_lease_seconds: Option<u64>,
     pub header_timeout_seconds: Option<u64>,
     pub max_connections: Option<usize>,
     /// Scheduled advisory updates (`1h` by default).
@@ -156,6 +162,7 @@ impl ServeSection {
             public_scan_per_minute: self.public_scan_per_minute,
             auth_failures_per_minute: self.auth_failures_per_minute,
             workers: self.workers,
+            job_lease_seconds: self.job_lease_seconds,
             header_timeout_seconds: self.header_timeout_seconds,
             max_connections: self.max_connections,
         }
@@ -173,6 +180,7 @@ pub struct PartialLimits {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub job_lease_seconds: Option<u64>,
     pub header_timeout_seconds: Option<u64>,
     pub max_connections: Option<usize>,
 }
@@ -197,6 +205,7 @@ impl PartialLimits {
                 .auth_failures_per_minute
                 .unwrap_or(base.auth_failures_per_minute),
             workers: self.workers.unwrap_or(base.workers),
+            job_lease_seconds: self.job_lease_seconds.unwrap_or(base.job_lease_seconds),
             header_timeout_seconds: self
                 .header_timeout_seconds
                 .unwrap_or(base.header_timeout_seconds),
@@ -271,8 +280,11 @@ impl ServerConfig {
             );
         }
         let l = &self.limits;
-        if l.workers == 0 || l.workers > 256 {
-            return Err("workers must be 1 to 256".to_string());
+        if l.workers > 256 {
+            return Err("workers must be 0 to 256".to_string());
+        }
+        if !(3..=3600).contains(&l.job_lease_seconds) {
+            return Err("job-lease-seconds must be 3 to 3600".to_string());
         }
         if l.header_timeout_seconds == 0 {
             return Err("header-timeout-seconds must be at least 1".to_string());
@@ -324,11 +336,20 @@ mod tests {
         assert_eq!(section.update_every.as_deref(), Some("6h"));
         assert_eq!(section.offline, Some(false));
         assert_eq!(section.allow_private_webhooks, Some(true));
-        assert_eq!(section.osv_url.as_deref(), Some("https://osv-mirror.invalid"));
+        assert_eq!(
+            section.osv_url.as_deref(),
+            Some("https://osv-mirror.invalid")
+        );
         let mut config = ServerConfig::for_data_dir(dir.path());
-        assert_eq!(config.monitor.update_every, None, "embedded servers never update");
+        assert_eq!(
+            config.monitor.update_every, None,
+            "embedded servers never update"
+        );
         config.monitor.poll = Duration::from_secs(2);
-        assert!(config.validate().is_err(), "a new generation must be seen within 2 s");
+        assert!(
+            config.validate().is_err(),
+            "a new generation must be seen within 2 s"
+        );
     }
 
     #[test]

@@ -34,9 +34,10 @@ mod problem;
 mod records;
 pub mod routes;
 pub mod updates;
-mod webhooks_api;
 pub mod web;
+mod webhooks_api;
 mod worker;
+pub mod worker_process;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -78,6 +79,9 @@ pub struct App {
     pub(crate) job_queued: tokio::sync::Notify,
     /// The monitor's loops (generation watcher, deliveries, scheduled updates).
     pub monitor: monitor::Shared,
+    /// This process's name in leases (`serve-…`, `worker-…`): unique across hosts and
+    /// containers (where every process may be pid 1).
+    pub process: String,
 }
 
 impl App {
@@ -248,21 +252,62 @@ type Launched = (
     tokio::task::JoinHandle<Result<(), ServerError>>,
 );
 
+/// Opens (migrating) the store and prepares the monitor's cursor, off the async runtime.
+async fn open_prepared(config: &ServerConfig) -> Result<Store, ServerError> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = open_store(&config)?;
+        monitor::prepare(&store, &config.data_dir)?;
+        Ok::<_, ServerError>(store)
+    })
+    .await
+    .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+}
+
+fn new_app(store: Store, config: ServerConfig, role: &str) -> Arc<App> {
+    let process = format!(
+        "{role}-{}-{}",
+        std::process::id(),
+        mlvet_store::secrets::random_alnum(6)
+    );
+    Arc::new(App {
+        store,
+        config,
+        limiter: limits::RateLimiter::new(),
+        jobs_changed: tokio::sync::Notify::new(),
+        job_queued: tokio::sync::Notify::new(),
+        monitor: monitor::Shared::new(),
+        process,
+    })
+}
+
+/// Starts the process's background work: `limits.workers` job workers and, when there is at
+/// least one, the monitor's loops (generation watcher, deliveries, scheduled update). With
+/// none, nothing: an API-only replica leaves the work to `mlvet worker` processes.
+fn spawn_background(
+    app: &Arc<App>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for index in 0..app.config.limits.workers {
+        tasks.push(tokio::spawn(worker::run(
+            Arc::clone(app),
+            format!("{}-{index}", app.process),
+            stop.clone(),
+        )));
+    }
+    if app.config.limits.workers > 0 {
+        tasks.extend(monitor::spawn_loops(app, stop));
+    }
+    tasks
+}
+
 async fn launch(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Launched, ServerError> {
     config.validate().map_err(ServerError::Config)?;
-    let store = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = open_store(&config)?;
-            monitor::prepare(&store, &config.data_dir)?;
-            Ok::<_, ServerError>(store)
-        })
-        .await
-        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
-    };
+    let store = open_prepared(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -270,24 +315,9 @@ async fn launch(
             source,
         })?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(App {
-        store,
-        config,
-        limiter: limits::RateLimiter::new(),
-        jobs_changed: tokio::sync::Notify::new(),
-        job_queued: tokio::sync::Notify::new(),
-        monitor: monitor::Shared::new(),
-    });
+    let app = new_app(store, config, "serve");
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
-    for index in 0..app.config.limits.workers {
-        workers.push(tokio::spawn(worker::run(
-            Arc::clone(&app),
-            format!("serve-{}-{index}", std::process::id()),
-            workers_stopped.clone(),
-        )));
-    }
-    workers.extend(monitor::spawn_loops(&app, &workers_stopped));
+    let workers = spawn_background(&app, &workers_stopped);
     let service = router(Arc::clone(&app));
     let connection_limits = listener::ConnectionLimits {
         header_timeout: Duration::from_secs(app.config.limits.header_timeout_seconds),
