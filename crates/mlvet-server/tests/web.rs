@@ -1264,6 +1264,11 @@ fn the_activity_feed_shows_the_projects_events_newest_first_and_paged() {
         // torch leaves: its findings are resolved.
         web.server
             .upload(&token, project, "requirements.txt", b"jinja2==2.10\n");
+        // A file mlvet does not read: the upload fails, and says why.
+        let failed = web
+            .server
+            .upload(&token, project, "notes.md", b"# <b>not an inventory</b>\n");
+        assert_eq!(failed["state"], "failed", "{failed}");
         let api = web.server.get(
             &format!("/api/v1/projects/{project}/events?limit=500"),
             &token,
@@ -1279,7 +1284,12 @@ fn the_activity_feed_shows_the_projects_events_newest_first_and_paged() {
         let page = web.get(&path, Some(&cookie));
         assert_eq!(page.status, 200);
         assert_eq!(event_types(&page), expected, "newest first, as the API");
-        assert_eq!(expected[0], "inventory.processed");
+        assert_eq!(expected[0], "inventory.failed");
+        assert_eq!(expected[1], "inventory.processed");
+        assert!(
+            page.text.contains("notes.md"),
+            "the failure's reason is shown"
+        );
         assert!(expected.iter().any(|t| t == "finding.resolved"));
         assert!(expected.iter().any(|t| t == "finding.created"));
         assert!(page.text.contains("data-cause=\"inventory\""));
