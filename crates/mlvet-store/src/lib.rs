@@ -84,6 +84,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
     (3, include_str!("../migrations/sqlite/0003_job_queue.sql")),
+    (5, include_str!("../migrations/sqlite/0005_pages.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
@@ -92,6 +93,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
     (3, include_str!("../migrations/postgres/0003_job_queue.sql")),
+    (5, include_str!("../migrations/postgres/0005_pages.sql")),
 ];
 
 /// A role in a team, weakest first.
@@ -230,6 +232,9 @@ pub struct PackageRecord {
     pub purl: Option<String>,
     pub ml: bool,
     pub line: Option<i64>,
+    /// The normalised names this package depends on within its source file, where the file
+    /// records a dependency graph (`uv.lock`, `poetry.lock`, `pylock.toml`); `None` otherwise.
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// A stored package with the source it came from.
@@ -384,7 +389,8 @@ impl Store {
 
     /// The latest schema version this binary knows.
     pub fn supported_version() -> i64 {
-        SQLITE_MIGRATIONS.len() as i64
+        // Versions are reserved per feature, so the list may have gaps: the highest counts.
+        SQLITE_MIGRATIONS.last().map_or(0, |(v, _)| *v)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -882,9 +888,14 @@ impl Store {
             tx.exec("DELETE FROM packages WHERE source_id = $1", &[P::Int(source_id)])?;
             tx.exec("DELETE FROM source_findings WHERE source_id = $1", &[P::Int(source_id)])?;
             // Multi-row inserts: one round trip per chunk, not per row (PostgreSQL).
+            let depends_on: Vec<Option<String>> = packages
+                .iter()
+                .map(|package| package.depends_on.as_ref().map(|names| names.join(" ")))
+                .collect();
             let package_rows: Vec<Vec<P<'_>>> = packages
                 .iter()
-                .map(|package| {
+                .zip(&depends_on)
+                .map(|(package, depends_on)| {
                     vec![
                         P::Int(project),
                         P::Int(source_id),
@@ -895,12 +906,13 @@ impl Store {
                         package.purl.as_deref().into(),
                         P::Int(i64::from(package.ml)),
                         package.line.into(),
+                        depends_on.as_deref().into(),
                     ]
                 })
                 .collect();
             insert_rows(
                 tx,
-                "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line) VALUES ",
+                "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line, depends_on) VALUES ",
                 &[],
                 &package_rows,
                 "",
@@ -1051,7 +1063,7 @@ impl Store {
     pub fn packages(&self, project_id: i64) -> Result<Vec<StoredPackage>, StoreError> {
         self.read(|tx| {
             tx.query(
-                "SELECT s.filename, p.ecosystem, p.name, p.version, p.requirement, p.purl, p.ml, p.line
+                "SELECT s.filename, p.ecosystem, p.name, p.version, p.requirement, p.purl, p.ml, p.line, p.depends_on
                  FROM packages p JOIN sources s ON s.id = p.source_id WHERE p.project_id = $1
                  ORDER BY s.filename, p.name, p.id",
                 &[P::Int(project_id)],
@@ -1068,6 +1080,9 @@ impl Store {
                         purl: row.opt_text(5)?,
                         ml: row.int(6)? != 0,
                         line: row.opt_int(7)?,
+                        depends_on: row
+                            .opt_text(8)?
+                            .map(|names| names.split_whitespace().map(str::to_string).collect()),
                     },
                 })
             })

@@ -699,6 +699,8 @@ fn stored_package_from(row: &Row) -> Result<StoredPackage, StoreError> {
             purl: row.opt_text(5)?,
             ml: row.int(6)? != 0,
             line: row.opt_int(7)?,
+            // The monitor matches versions; it never needs the graph.
+            depends_on: None,
         },
     })
 }
@@ -868,13 +870,28 @@ impl Store {
 
     /// The webhook's deliveries, newest first.
     pub fn deliveries(&self, webhook_id: i64, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+        self.deliveries_before(webhook_id, None, limit)
+    }
+
+    /// A page of the delivery log, newest first: deliveries with an id below `before` (the
+    /// last id of the previous page), at most `limit`.
+    pub fn deliveries_before(
+        &self,
+        webhook_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
         self.read(|tx| {
             tx.query(
                 &format!(
                     "{DELIVERY_SELECT}, {EVENT_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
-                     WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT $2"
+                     WHERE d.webhook_id = $1 AND d.id < $2 ORDER BY d.id DESC LIMIT $3"
                 ),
-                &[P::Int(webhook_id), P::Int(limit)],
+                &[
+                    P::Int(webhook_id),
+                    P::Int(before.unwrap_or(i64::MAX)),
+                    P::Int(limit),
+                ],
             )?
             .iter()
             .map(delivery_from)

@@ -26,11 +26,14 @@ mod guard {
 }
 
 mod account;
+mod activity;
 mod advisories;
 mod assets;
 mod layout;
 mod projects;
+mod requirements;
 mod scan;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -86,6 +89,12 @@ pub enum PageHandler {
     Triage,
     Job,
     Asset,
+    Activity,
+    Webhooks,
+    CreateWebhook,
+    Webhook,
+    DeleteWebhook,
+    ReplayDelivery,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +207,48 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         method: "GET",
+        path: "/projects/{id}/activity",
+        handler: PageHandler::Activity,
+        access: PageAccess::Role(Role::Viewer),
+        summary: "A project's activity feed (its outbox events), newest first, paged by `before`",
+    },
+    Page {
+        method: "GET",
+        path: "/webhooks",
+        handler: PageHandler::Webhooks,
+        access: PageAccess::Role(Role::Admin),
+        summary: "The team's webhook endpoints and the form to create one",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks",
+        handler: PageHandler::CreateWebhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Create a webhook endpoint: the answer shows its secret, once",
+    },
+    Page {
+        method: "GET",
+        path: "/webhooks/{id}",
+        handler: PageHandler::Webhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "A webhook endpoint's delivery log, newest first, paged by `before`",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks/{id}/delete",
+        handler: PageHandler::DeleteWebhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Delete a webhook endpoint and its delivery log",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks/{id}/deliveries/{delivery_id}/replay",
+        handler: PageHandler::ReplayDelivery,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Send a delivery again now; 303 back to the delivery log",
+    },
+    Page {
+        method: "GET",
         path: "/static/{file}",
         handler: PageHandler::Asset,
         access: PageAccess::Anonymous,
@@ -240,6 +291,12 @@ fn method_router(page: &Page, app: &Arc<App>) -> MethodRouter<Arc<App>> {
         PageHandler::Triage => on(filter, projects::triage),
         PageHandler::Job => on(filter, projects::job),
         PageHandler::Asset => on(filter, assets::serve),
+        PageHandler::Activity => on(filter, activity::feed),
+        PageHandler::Webhooks => on(filter, webhooks::list),
+        PageHandler::CreateWebhook => on(filter, webhooks::create),
+        PageHandler::Webhook => on(filter, webhooks::show),
+        PageHandler::DeleteWebhook => on(filter, webhooks::delete),
+        PageHandler::ReplayDelivery => on(filter, webhooks::replay),
     }
 }
 
