@@ -417,7 +417,14 @@ impl Store {
                     supported,
                 });
             }
-            for (version, sql) in migrations.iter().filter(|(v, _)| *v > current) {
+            // Apply every known version not yet recorded, not only those above the maximum:
+            // versions are reserved per feature, so a store may have 5 applied before 4 lands.
+            let applied: std::collections::BTreeSet<i64> = tx
+                .query("SELECT version FROM schema_migrations", &[])?
+                .iter()
+                .map(|row| row.int(0))
+                .collect::<Result<_, _>>()?;
+            for (version, sql) in migrations.iter().filter(|(v, _)| !applied.contains(v)) {
                 tx.batch(sql)?;
                 tx.exec(
                     "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
