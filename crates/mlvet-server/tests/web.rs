@@ -241,7 +241,7 @@ fn assert_security_headers(page: &Page) {
         Some(mlvet_server::web::CSP)
     );
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
 }
 
 #[test]
