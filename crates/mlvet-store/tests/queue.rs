@@ -48,6 +48,7 @@ fn torch() -> Vec<PackageRecord> {
         purl: None,
         ml: true,
         line: Some(1),
+        depends_on: None,
     }]
 }
 
