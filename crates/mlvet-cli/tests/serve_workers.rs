@@ -216,6 +216,9 @@ impl Fleet {
         (proc, format!("http://{addr}"))
     }
 
+    /// A worker with the default 30 s lease unless `extra` sets `--job-lease-seconds` (a short
+    /// lease only where a test waits for a reclaim: under load a healthy worker's heartbeat
+    /// could be late for a 3 s lease).
     fn worker(&self, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut args = vec![
             "worker",
@@ -223,8 +226,6 @@ impl Fleet {
             "--offline",
             "--concurrency",
             "2",
-            "--job-lease-seconds",
-            "3",
             "--allow-private-webhooks",
             "--database",
             &self.database,
@@ -446,13 +447,17 @@ fn a_killed_worker_s_job_is_reclaimed_and_completes_once() {
     let token = &fleet.token;
 
     // 1. kill -9 mid-job (the worker holds the job for a minute after claiming it).
-    let mut doomed = fleet.worker("doomed", &[], &[("MLVET_FAULT_JOB_DELAY_MS", "60000")]);
+    let mut doomed = fleet.worker(
+        "doomed",
+        &["--job-lease-seconds", "3"],
+        &[("MLVET_FAULT_JOB_DELAY_MS", "60000")],
+    );
     let killed = create_project(&base, token, "killed");
     let id = upload(&base, token, killed, "requirements.txt", torch_lock());
     wait_for_job(&base, token, id, "running", Duration::from_secs(30));
     doomed.child.kill().expect("kill -9");
     let _ = doomed.child.wait();
-    let rescuer = fleet.worker("rescuer", &[], &[]);
+    let rescuer = fleet.worker("rescuer", &["--job-lease-seconds", "3"], &[]);
     let done = wait_for_job(&base, token, id, "succeeded", Duration::from_secs(30));
     assert_eq!(
         done["attempts"], 2,
@@ -474,12 +479,16 @@ fn a_killed_worker_s_job_is_reclaimed_and_completes_once() {
 
     // 2. A stalled worker (SIGSTOP past its lease) loses the job; its late completion is
     //    refused and records nothing.
-    let stalled = fleet.worker("stalled", &[], &[("MLVET_FAULT_JOB_DELAY_MS", "1500")]);
+    let stalled = fleet.worker(
+        "stalled",
+        &["--job-lease-seconds", "3"],
+        &[("MLVET_FAULT_JOB_DELAY_MS", "1500")],
+    );
     let paused = create_project(&base, token, "paused");
     let id = upload(&base, token, paused, "requirements.txt", torch_lock());
     wait_for_job(&base, token, id, "running", Duration::from_secs(30));
     stalled.signal("-STOP");
-    let other = fleet.worker("other", &[], &[]);
+    let other = fleet.worker("other", &["--job-lease-seconds", "3"], &[]);
     let done = wait_for_job(&base, token, id, "succeeded", Duration::from_secs(30));
     assert_eq!(done["attempts"], 2, "{done:#}");
     stalled.signal("-CONT");
@@ -713,8 +722,8 @@ fn postgres_restarted_during_a_delta_loses_no_event() {
     let fleet = Fleet::new(&postgres.url());
     let (serve, base) = fleet.serve("serve");
     let workers = [
-        fleet.worker("worker-1", &[], &[]),
-        fleet.worker("worker-2", &[], &[]),
+        fleet.worker("worker-1", &["--job-lease-seconds", "10"], &[]),
+        fleet.worker("worker-2", &["--job-lease-seconds", "10"], &[]),
     ];
     let token = &fleet.token;
     let receiver = Receiver::start();

@@ -4,8 +4,9 @@
 //!
 //! - Every route is in [`routes::ROUTES`]: the router and the OpenAPI 3.1 document
 //!   (`/api/v1/openapi.json`) are built from it.
-//! - Uploads become jobs in the store, scanned by in-process workers on the blocking pool (the
-//!   same `jobs` table can be served by separate worker processes later).
+//! - Uploads become jobs in the store's queue (`mlvet_store::queue`), run by this process's
+//!   workers on the blocking pool (`--workers N`) or by `mlvet worker` processes
+//!   ([`worker_process`]) beside API-only replicas (`--workers 0`).
 //! - Errors are RFC 9457 problem details; bodies, decompression, rates and request time are
 //!   bounded ([`config::Limits`]); logs are JSON lines without query strings or headers.
 
@@ -316,6 +317,15 @@ async fn launch(
         })?;
     let addr = listener.local_addr()?;
     let app = new_app(store, config, "serve");
+    if app.config.limits.workers == 0 {
+        log::event(
+            "info",
+            "api_only",
+            serde_json::json!({
+                "note": "no job workers, watcher or deliveries here: `mlvet worker` processes do that work"
+            }),
+        );
+    }
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = spawn_background(&app, &workers_stopped);
     let service = router(Arc::clone(&app));
