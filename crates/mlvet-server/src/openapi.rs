@@ -189,8 +189,8 @@ fn monitoring_schemas() -> Value {
             "first_seen": {"type": "string"},
             "last_seen": {"type": "string"},
             "resolved_at": nullable("string"),
-            "package": {"type": "object"},
-            "advisory": {"type": "object"},
+            "package": {"type": ["object", "null"]},
+            "advisory": {"type": ["object", "null"]},
             "triage": {"type": ["object", "null"], "properties": {
                 "triage": {"type": "string", "enum": mlvet_store::TRIAGE_VALUES},
                 "reason": {"type": "string"},

@@ -974,3 +974,110 @@ fn waiting_is_bounded_and_jobs_can_be_polled() {
         400
     );
 }
+
+/// Checks `answer` against the OpenAPI document's response schema of `method path` for its
+/// status (a 2020-12 JSON Schema whose references point into the document).
+fn assert_conforms(doc: &Value, method: &str, path: &str, answer: &common::Answer) {
+    let schema = &doc["paths"][path][method.to_lowercase()]["responses"][answer.status.to_string()]
+        ["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path} answered an undocumented {}: {}",
+        answer.status,
+        answer.text
+    );
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&answer.body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path}: {errors:#?}\n{}",
+        answer.text
+    );
+}
+
+#[test]
+fn monitoring_and_finding_answers_conform_to_the_openapi_schemas() {
+    for postgres in backends() {
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+        });
+        import_advisories(server.data.path());
+        let doc = server
+            .call("GET", "/api/v1/openapi.json", None, None, &[])
+            .body;
+        let admin = server.token("red", Role::Admin);
+        let created = server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin,
+            &json!({"url": "http://127.0.0.1:9/schema", "events": ["*"], "min_severity": "low"}),
+        );
+        assert_conforms(&doc, "POST", "/api/v1/webhooks", &created);
+        let hook = created.body["id"].as_i64().expect("id");
+        let project = server.create_project(&admin, "schema");
+        server.upload(&admin, project, "requirements.txt", REQUIREMENTS);
+        let checks = [
+            ("/api/v1/webhooks", "/api/v1/webhooks".to_string()),
+            ("/api/v1/webhooks/{id}", format!("/api/v1/webhooks/{hook}")),
+            (
+                "/api/v1/webhooks/{id}/deliveries",
+                format!("/api/v1/webhooks/{hook}/deliveries?limit=3"),
+            ),
+            (
+                "/api/v1/projects/{id}/events",
+                format!("/api/v1/projects/{project}/events?limit=3"),
+            ),
+            (
+                "/api/v1/projects/{id}/findings",
+                format!("/api/v1/projects/{project}/findings"),
+            ),
+        ];
+        for (template, path) in &checks {
+            assert_conforms(&doc, "GET", template, &server.get(path, &admin));
+        }
+        let deliveries = server.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin);
+        let delivery = deliveries.body["deliveries"][0]["id"]
+            .as_i64()
+            .expect("a delivery");
+        let replayed = server.call(
+            "POST",
+            &format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/replay"),
+            Some(admin.as_str()),
+            None,
+            &[],
+        );
+        assert_eq!(replayed.status, 202, "{}", replayed.text);
+        assert_conforms(
+            &doc,
+            "POST",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+            &replayed,
+        );
+        let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
+        let finding = findings.body["findings"][0]["id"]
+            .as_i64()
+            .expect("a finding");
+        let path = format!("/api/v1/findings/{finding}");
+        assert_conforms(
+            &doc,
+            "GET",
+            "/api/v1/findings/{id}",
+            &server.get(&path, &admin),
+        );
+        let triaged = server.json(
+            "PATCH",
+            &path,
+            &admin,
+            &json!({"triage": "fix_planned", "reason": "next sprint"}),
+        );
+        assert_conforms(&doc, "PATCH", "/api/v1/findings/{id}", &triaged);
+    }
+}

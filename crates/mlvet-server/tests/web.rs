@@ -1458,6 +1458,10 @@ fn admins_manage_webhooks_and_replay_deliveries_from_the_pages() {
         let first = deliveries[0]["id"].as_i64().expect("id");
         assert!(page.text.contains(&format!("data-id=\"{first}\"")));
         assert!(page.text.contains("class=\"replay\""));
+        assert!(
+            page.text
+                .contains("<dd class=\"events\">finding.created, inventory.processed</dd>")
+        );
         assert!(page.text.contains("class=\"next\""));
         assert!(
             page.text.contains("class=\"error\""),

@@ -65,7 +65,7 @@ async fn list_page(
                 caption { "Endpoints of the team (secrets are never shown again)" }
                 thead { tr {
                     th scope="col" { "URL" } th scope="col" { "Events" } th scope="col" { "Minimum severity" }
-                    th scope="col" { "Projects" } th scope="col" { "State" } th scope="col" { "Created" } th scope="col" { "" }
+                    th scope="col" { "Projects" } th scope="col" { "State" } th scope="col" { "Created" } th scope="col" { "Delete" }
                 } }
                 tbody { @for webhook in &webhooks { (webhook_row(visitor, webhook, &names)) } }
             } }
@@ -289,6 +289,7 @@ pub async fn show(
             .ok_or_else(|| WebError::not_found("webhook"))?;
         let older = super::activity::next_page(&mut deliveries, limit, |d| d.id);
         let disabled = webhook.disabled_at.is_some();
+        let filters = webhook_json(&webhook);
         let body = html! {
             p { a href="/webhooks" { "All webhooks" } }
             dl #webhook data-id=(webhook.id) {
@@ -298,6 +299,9 @@ pub async fn show(
                         "disabled " (at) @if let Some(reason) = &webhook.disabled_reason { ": " (reason) }
                     } @else { "enabled" }
                 }
+                dt { "Events" } dd.events { (string_list(&filters["events"])) }
+                dt { "Minimum severity" } dd { (webhook.min_severity.clone().unwrap_or_else(|| "any".to_string())) }
+                dt { "Projects" } dd { @if filters["projects"].is_array() { (string_list(&filters["projects"])) } @else { "all" } }
                 dt { "Created" } dd { (webhook.created) " by " (webhook.created_by) }
             }
             h2 { "Delivery log" }
@@ -308,7 +312,7 @@ pub async fn show(
                     caption { "Newest first" }
                     thead { tr {
                         th scope="col" { "Event" } th scope="col" { "State" } th scope="col" { "Attempts" }
-                        th scope="col" { "Response" } th scope="col" { "Next retry" } th scope="col" { "Last attempt" } th scope="col" { "" }
+                        th scope="col" { "Response" } th scope="col" { "Next retry" } th scope="col" { "Last attempt" } th scope="col" { "Replay" }
                     } }
                     tbody { @for delivery in &deliveries { (delivery_row(&visitor, &webhook, delivery, disabled)) } }
                 } }
@@ -323,6 +327,20 @@ pub async fn show(
             page(&format!("Webhook {}", webhook.id), Some(&visitor), body),
         ))
     })
+}
+
+/// A JSON array of strings or numbers as `a, b, c`.
+fn string_list(value: &Value) -> String {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| match item {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn delivery_row(
