@@ -66,7 +66,8 @@ impl Browser {
         let required = std::env::var_os("MLVET_TEST_CHROMEDRIVER").is_some_and(|v| !v.is_empty());
         let driver = binary("MLVET_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = binary("MLVET_TEST_CHROMIUM", "/usr/bin/chromium");
-        if !required && !(driver.is_file() && chromium.is_file()) {
+        let present = driver.is_file() && chromium.is_file();
+        if !required && !present {
             eprintln!(
                 "browser test {name} SKIPPED: {} or {} is missing (set MLVET_TEST_CHROMEDRIVER \
                  and MLVET_TEST_CHROMIUM to make it mandatory)",
@@ -478,7 +479,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
