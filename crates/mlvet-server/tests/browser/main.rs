@@ -326,6 +326,55 @@ fn sign_in_upload_a_lockfile_read_and_triage_its_findings_by_keyboard() {
     b.screenshot("08-advisory");
     b.click(&affected);
     b.wait_for_path(&format!("/projects/{project}"));
+
+    // "Scan your ML stack" with the same lockfile picked in the file input: a one-off report,
+    // worst first, with the same advisories and nothing stored.
+    b.click(&b.find("nav a[href='/scan']"));
+    b.wait_for_path("/scan");
+    b.type_into(&b.find("#scan-files"), &lockfile);
+    b.click(&b.find("form#scan button[type=submit]"));
+    b.wait_for("the scan report", Duration::from_secs(60), |b| {
+        !b.find_all("#report").is_empty()
+    });
+    let input = b.text(&b.find("#report li.input"));
+    assert!(input.starts_with("poetry.lock: vulnerable"), "{input}");
+    let reported: Vec<String> = b
+        .find_all("#report article.finding dd.advisory a")
+        .iter()
+        .map(|a| b.text(a))
+        .collect();
+    let mut stored: Vec<String> = findings
+        .iter()
+        .filter_map(|f| f["advisory"]["id"].as_str().map(str::to_string))
+        .collect();
+    let mut sorted = reported.clone();
+    sorted.sort();
+    stored.sort();
+    assert_eq!(
+        sorted, stored,
+        "the one-off report matches the project's findings"
+    );
+    let ranks = b.script(
+        "return [...document.querySelectorAll('#report article.finding')]\
+           .map(a => ['critical', 'high', 'medium', 'low', 'info'].indexOf(a.dataset.severity));",
+        json!([]),
+    );
+    let ranks: Vec<i64> = ranks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "worst first: {ranks:?}"
+    );
+    b.screenshot("09-scan-report");
+    assert_eq!(
+        site.project_names(&token),
+        vec!["vision-service".to_string()]
+    );
+    assert_eq!(site.findings(&token, project).len(), findings.len());
 }
 
 /// The pages of a project with findings, a triaged one, and the scan and advisory views.
