@@ -99,6 +99,8 @@ impl Browser {
         command
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
+            // Chromium on Linux takes its locale from the environment (`--lang` too, below).
+            .env("LANGUAGE", "en_US:en")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -137,7 +139,9 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--disable-dev-shm-usage",
+                    // The keyboard test types a date in the en-US field order.
+                    "--lang=en-US", "--window-size=1280,900",
                     format!("--user-data-dir={}", browser.profile.path().join("profile").display()),
                 ],
             },
