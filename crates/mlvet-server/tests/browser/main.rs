@@ -688,17 +688,11 @@ impl Attacker {
         let thread = std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
                 match listener.accept() {
-                    Ok((mut stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                        let mut request = [0u8; 4096];
-                        let _ = stream.read(&mut request);
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
-                             Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
-                            page.len()
-                        );
+                    // A thread per connection: Chromium opens speculative connections
+                    // that send nothing, which must not hold up the real request.
+                    Ok((stream, _)) => {
+                        let page = page.clone();
+                        std::thread::spawn(move || answer(stream, &page));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
@@ -710,6 +704,22 @@ impl Attacker {
             thread: Some(thread),
         }
     }
+}
+
+/// Reads (part of) one request, answers `page`, closes.
+fn answer(mut stream: std::net::TcpStream, page: &str) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut request = [0u8; 4096];
+    if matches!(stream.read(&mut request), Ok(0) | Err(_)) {
+        return;
+    }
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
 }
 
 impl Drop for Attacker {
