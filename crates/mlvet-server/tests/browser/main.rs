@@ -458,11 +458,18 @@ fn every_page_fits_a_phone_and_follows_the_dark_colour_scheme() {
 }
 
 /// Every text on the page has a WCAG 2 contrast of at least 4.5:1 against the first opaque
-/// background behind it, and (`from_the_top`: the focus has not moved since the page loaded)
+/// background behind it, every form field a label, and (`from_the_top`: the focus has not moved since the page loaded)
 /// every element the Tab key reaches shows a focus outline.
 fn assert_readable(browser: &Browser, page: &str, from_the_top: bool) {
     let low = browser.script(CONTRAST_SCRIPT, json!([]));
     assert_eq!(low, json!([]), "{page}: text below 4.5:1 contrast");
+    let unlabelled = browser.script(
+        "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]\
+           .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))\
+           .map(e => e.outerHTML.slice(0, 100));",
+        json!([]),
+    );
+    assert_eq!(unlabelled, json!([]), "{page}: form fields without a label");
     if !from_the_top {
         return;
     }
