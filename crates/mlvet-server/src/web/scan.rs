@@ -270,6 +270,21 @@ fn run_scans(
     Ok(out)
 }
 
+/// The worst verdict of a JSON report's artefacts (the report has no top-level verdict).
+fn worst_verdict(report: &Value) -> &'static str {
+    const WORST_FIRST: [&str; 4] = ["malicious", "vulnerable", "suspicious", "safe"];
+    let verdicts: Vec<&str> = report["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["verdict"].as_str())
+        .collect();
+    WORST_FIRST
+        .into_iter()
+        .find(|v| verdicts.contains(v))
+        .unwrap_or("nothing scanned")
+}
+
 /// The report: every input's verdict, then every finding worst first, then errors and warnings.
 fn report(scanned: &[Scanned]) -> Markup {
     let mut findings: Vec<(&str, &Value)> = scanned
@@ -288,8 +303,8 @@ fn report(scanned: &[Scanned]) -> Markup {
             h2 #report-h { "Report" }
             ul.inputs {
                 @for s in scanned {
-                    li.input data-verdict=(s.report["verdict"].as_str().unwrap_or_default()) {
-                        strong { (s.input) } ": " (s.report["verdict"].as_str().unwrap_or("unknown"))
+                    li.input data-verdict=(worst_verdict(&s.report)) {
+                        strong { (s.input) } ": " (worst_verdict(&s.report))
                         ", " (s.report["findings"].as_array().map_or(0, Vec::len)) " findings, "
                         (s.report["packages"].as_array().map_or(0, Vec::len)) " packages"
                     }

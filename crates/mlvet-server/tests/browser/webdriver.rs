@@ -66,7 +66,8 @@ impl Browser {
         let required = std::env::var_os("MLVET_TEST_CHROMEDRIVER").is_some_and(|v| !v.is_empty());
         let driver = binary("MLVET_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium = binary("MLVET_TEST_CHROMIUM", "/usr/bin/chromium");
-        if !required && !(driver.is_file() && chromium.is_file()) {
+        let present = driver.is_file() && chromium.is_file();
+        if !required && !present {
             eprintln!(
                 "browser test {name} SKIPPED: {} or {} is missing (set MLVET_TEST_CHROMEDRIVER \
                  and MLVET_TEST_CHROMIUM to make it mandatory)",
@@ -98,6 +99,8 @@ impl Browser {
         command
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
+            // Chromium on Linux takes its locale from the environment (`--lang` too, below).
+            .env("LANGUAGE", "en_US:en")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -136,7 +139,9 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--disable-dev-shm-usage",
+                    // The keyboard test types a date in the en-US field order.
+                    "--lang=en-US", "--window-size=1280,900",
                     format!("--user-data-dir={}", browser.profile.path().join("profile").display()),
                 ],
             },
@@ -478,7 +483,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
