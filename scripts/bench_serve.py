@@ -49,9 +49,9 @@ def call(base, method, path, token, body=None):
         return response.status, response.read()
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -90,7 +90,8 @@ def main():
             except OSError:
                 time.sleep(0.05)
         idle = rss_kib(server.pid)
-        results = {"backend": "postgres" if args.database else "sqlite", "idle_rss_mib": round(idle / 1024, 1)}
+        results = {"backend": "postgres" if args.database else "sqlite", "idle_rss_mib": round(idle / 1024, 1),
+                   "load_at_start": [round(x, 2) for x in os.getloadavg()]}
         body = lockfile(500)
         for clients in (1, 8):
             projects = []
@@ -103,6 +104,12 @@ def main():
                 started = time.perf_counter()
                 status, answer = call(base, "PUT", f"/api/v1/projects/{project}/inventory?filename=poetry.lock&wait=300", token, body)
                 job = json.loads(answer)["job"]
+                # `?wait` is capped by the server (110 s by default): a job still queued or
+                # running then is followed on `GET /jobs/{id}` until it ends.
+                while job["state"] in ("queued", "running"):
+                    time.sleep(0.1)
+                    job = json.loads(call(base, "GET", f"/api/v1/jobs/{job['id']}", token)[1])
+                    job = job.get("job", job)
                 assert job["state"] == "succeeded", job
                 call(base, "GET", f"/api/v1/projects/{project}/findings", token)
                 return time.perf_counter() - started
@@ -128,6 +135,8 @@ def main():
                     list(pool.map(lambda _: call(base, "GET", path, token), range(count)))
                 results[f"get_{key}_c{clients}_rps"] = round(count / (time.perf_counter() - started), 1)
         results["loaded_rss_mib"] = round(rss_kib(server.pid) / 1024, 1)
+        results["peak_rss_mib"] = round(rss_kib(server.pid, "VmHWM") / 1024, 1)
+        results["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(results, indent=2))
     finally:
         server.terminate()
