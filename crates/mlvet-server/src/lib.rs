@@ -13,6 +13,8 @@ mod advisories;
 mod api;
 pub mod config;
 pub mod delivery;
+pub mod hub;
+mod hub_api;
 mod limits;
 mod listener;
 
@@ -34,8 +36,8 @@ mod problem;
 mod records;
 pub mod routes;
 pub mod updates;
-mod webhooks_api;
 pub mod web;
+mod webhooks_api;
 mod worker;
 
 use std::future::Future;
@@ -78,6 +80,8 @@ pub struct App {
     pub(crate) job_queued: tokio::sync::Notify,
     /// The monitor's loops (generation watcher, deliveries, scheduled updates).
     pub monitor: monitor::Shared,
+    /// The Hub client configuration and the rate budget every Hub request shares.
+    pub hub: hub::Shared,
 }
 
 impl App {
@@ -253,6 +257,7 @@ async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Launched, ServerError> {
     config.validate().map_err(ServerError::Config)?;
+    let hub = hub::Shared::new(&config.hub).map_err(ServerError::Config)?;
     let store = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
@@ -277,6 +282,7 @@ async fn launch(
         jobs_changed: tokio::sync::Notify::new(),
         job_queued: tokio::sync::Notify::new(),
         monitor: monitor::Shared::new(),
+        hub,
     });
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -288,6 +294,7 @@ async fn launch(
         )));
     }
     workers.extend(monitor::spawn_loops(&app, &workers_stopped));
+    workers.extend(hub::spawn_recheck(&app, &workers_stopped));
     let service = router(Arc::clone(&app));
     let connection_limits = listener::ConnectionLimits {
         header_timeout: Duration::from_secs(app.config.limits.header_timeout_seconds),

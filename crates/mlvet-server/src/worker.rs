@@ -66,6 +66,10 @@ pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Rece
 
 /// Scans one job's upload and records the outcome. `Err` only when the store fails.
 fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), String> {
+    // Hub jobs (a tracked model, a bulk scan) have their own runner.
+    if let Some(result) = crate::hub::process(app, job, payload) {
+        return result;
+    }
     let started = std::time::Instant::now();
     let request = mlvet_engine::UploadRequest {
         data_dir: &app.config.data_dir,
@@ -127,7 +131,7 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
 }
 
 /// Ends a job that failed, with an `inventory.failed` event in the same transaction.
-fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), String> {
+pub(crate) fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), String> {
     let mut written = crate::monitor::Written::default();
     app.store
         .fail_job_with(job.id, error, |mtx| {

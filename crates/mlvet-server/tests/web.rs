@@ -873,6 +873,20 @@ fn every_page_answers_every_role_as_its_access_says() {
         .server
         .upload(&token, project, "requirements.txt", REQUIREMENTS);
     let job_id = job["id"].as_i64().expect("job");
+    // A bulk Hub scan of no repository: its page, without asking any Hub.
+    let bulk = web
+        .server
+        .app
+        .store
+        .enqueue_bulk_scan(
+            project,
+            "hub scan of 0 repositories",
+            "{\"repos\":[]}",
+            &[],
+            "test",
+        )
+        .expect("bulk scan")
+        .id;
     let findings = web
         .server
         .get(&format!("/api/v1/projects/{project}/findings"), &token);
@@ -952,6 +966,12 @@ fn every_page_answers_every_role_as_its_access_says() {
             "GET",
             "/jobs/{id}",
             format!("/jobs/{job_id}"),
+            [303, 200, 200, 200, 404],
+        ),
+        (
+            "GET",
+            "/hub/scans/{id}",
+            format!("/hub/scans/{bulk}"),
             [303, 200, 200, 200, 404],
         ),
         ("GET", "/static/{file}", stylesheet, [200; 5]),

@@ -22,6 +22,7 @@
 //! refused.
 
 mod db;
+pub mod hub;
 pub mod monitor;
 pub mod secrets;
 mod time;
@@ -78,6 +79,7 @@ pub const SQLITE_FILE: &str = "mlvet-server.sqlite3";
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
+    (4, include_str!("../migrations/sqlite/0004_hub.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
@@ -85,6 +87,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
+    (4, include_str!("../migrations/postgres/0004_hub.sql")),
 ];
 
 /// A role in a team, weakest first.
@@ -371,7 +374,8 @@ impl Store {
 
     /// The latest schema version this binary knows.
     pub fn supported_version() -> i64 {
-        SQLITE_MIGRATIONS.len() as i64
+        // The last version, not the count: numbers are reserved per feature and may have gaps.
+        SQLITE_MIGRATIONS.last().map_or(0, |(version, _)| *version)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

@@ -30,7 +30,10 @@ VALUES (1, 7, 'user:a@example.com', '2026-01-02T00:00:00Z', 'accepted_risk', 'no
 "#;
 
 fn check(store: &Store) {
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        Store::supported_version()
+    );
     let findings = store.findings(1).expect("findings");
     let ids: Vec<i64> = findings.iter().map(|f| f.id).collect();
     assert_eq!(ids, [7, 8, 9], "ids survive the rebuild");

@@ -28,6 +28,7 @@ mod guard {
 mod account;
 mod advisories;
 mod assets;
+mod hub;
 mod layout;
 mod projects;
 mod scan;
@@ -85,6 +86,7 @@ pub enum PageHandler {
     Upload,
     Triage,
     Job,
+    HubScan,
     Asset,
 }
 
@@ -198,6 +200,13 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         method: "GET",
+        path: "/hub/scans/{id}",
+        handler: PageHandler::HubScan,
+        access: PageAccess::Role(Role::Viewer),
+        summary: "A bulk Hub scan's progress, per repository; refreshes while it runs",
+    },
+    Page {
+        method: "GET",
         path: "/static/{file}",
         handler: PageHandler::Asset,
         access: PageAccess::Anonymous,
@@ -238,6 +247,7 @@ fn method_router(page: &Page, app: &Arc<App>) -> MethodRouter<Arc<App>> {
         PageHandler::Project => on(filter, projects::show),
         PageHandler::Upload => on(filter, projects::upload).layer(upload_limit),
         PageHandler::Triage => on(filter, projects::triage),
+        PageHandler::HubScan => on(filter, hub::scan),
         PageHandler::Job => on(filter, projects::job),
         PageHandler::Asset => on(filter, assets::serve),
     }
