@@ -199,6 +199,26 @@ fn a_tracked_model_is_scanned_cached_rechecked_when_its_branch_moves_and_untrack
             hostile.text
         );
 
+        // Scanned by another mlvet (or other rules): the re-check scans it again, from the
+        // cache (same commit, same version key as the last read).
+        server
+            .app
+            .store
+            .record_hub_scan(
+                model_id,
+                Some(&first),
+                "older+rules.0",
+                Some("malicious"),
+                None,
+            )
+            .expect("record");
+        wait_until(
+            &server,
+            &format!("/api/v1/projects/{project}/hub-models"),
+            &member,
+            |b| b["hub_models"][0]["scanned_with"] == "test+rules.1",
+        );
+
         // The branch moves to a commit with another malicious file: the re-check scans it.
         let moved = {
             let mut head = String::new();
