@@ -97,7 +97,8 @@ pub struct ServeArgs {
     /// `1d`) [default: 1h, or `update-every` in `[serve]`].
     #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
     pub update_every: Option<String>,
-    /// No scheduled advisory update (imports and `mlvet db update` still reach the service).
+    /// No scheduled advisory update (imports and `mlvet db update` still reach the service) and
+    /// no re-check of tracked Hub models.
     #[arg(long)]
     pub offline: bool,
     /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
