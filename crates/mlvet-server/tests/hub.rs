@@ -277,11 +277,19 @@ fn a_bulk_scan_reports_progress_and_a_verdict_per_repository() {
     for postgres in backends() {
         let mut gated = MockRepo::new("org/gated", safe_files());
         gated.gated = true;
+        // A code file over the 8 MiB read bound: that file is a scan error, the rest is scanned.
+        let mut big = safe_files();
+        big.push(MockFile::new(
+            "modeling_big.py",
+            b"# padding\n".repeat(1 << 20).into_iter().collect(),
+            false,
+        ));
         let mock = MockHub::start(
             vec![
                 MockRepo::new("org/good", safe_files()),
                 MockRepo::new("org/evil", model_files()),
                 gated,
+                MockRepo::new("org/big", big),
             ],
             Behaviour::default(),
         )
@@ -296,10 +304,10 @@ fn a_bulk_scan_reports_progress_and_a_verdict_per_repository() {
             "POST",
             "/api/v1/hub/scans",
             &member,
-            &json!({"project": project, "repos": ["org/good", "org/evil", "org/gated", "org/missing"]}),
+            &json!({"project": project, "repos": ["org/good", "org/evil", "org/gated", "org/missing", "org/big"]}),
         );
         assert_eq!(answer.status, 202, "{}", answer.text);
-        assert_eq!(answer.body["scan"]["total"], 4);
+        assert_eq!(answer.body["scan"]["total"], 5);
         let location = answer.header("location").expect("location").to_string();
         let done = wait_until(&server, &location, &viewer, |b| {
             b["scan"]["state"] == "succeeded" || b["scan"]["state"] == "failed"
@@ -309,7 +317,7 @@ fn a_bulk_scan_reports_progress_and_a_verdict_per_repository() {
             scan["state"], "succeeded",
             "a failing repository does not fail the job: {scan:#}"
         );
-        assert_eq!(scan["done"], 4);
+        assert_eq!(scan["done"], 5);
         let by_repo = |name: &str| {
             scan["repos"]
                 .as_array()
@@ -331,6 +339,18 @@ fn a_bulk_scan_reports_progress_and_a_verdict_per_repository() {
             "{gated:#}"
         );
         assert_eq!(by_repo("org/missing")["state"], "failed");
+        let big = by_repo("org/big");
+        assert_eq!(big["state"], "succeeded", "one file's error: {big:#}");
+        assert_ne!(
+            big["verdict"], "safe",
+            "never safe with a file not inspected: {big:#}"
+        );
+        assert!(
+            big["errors"][0]["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/modeling_big.py")),
+            "{big:#}"
+        );
 
         // An organisation: its repositories are listed by the job.
         mock.clear_log();
@@ -415,4 +435,49 @@ fn a_bulk_scan_reports_progress_and_a_verdict_per_repository() {
             404
         );
     }
+}
+
+#[test]
+fn the_token_file_opens_gated_repositories_and_never_reaches_the_cdn() {
+    let mut gated = MockRepo::new("org/gated", model_files());
+    gated.gated = true;
+    let mut behaviour = Behaviour::default();
+    behaviour.tokens.insert(
+        "hf_service_token".to_string(),
+        ["org/gated".to_string()].into_iter().collect(),
+    );
+    let mock = MockHub::start(vec![gated], behaviour).expect("mock");
+    let secrets = tempfile::tempdir().expect("tempdir");
+    let token_file = secrets.path().join("hf-token");
+    std::fs::write(&token_file, "hf_service_token\n").expect("token");
+    let endpoint = mock.endpoint();
+    let server = Server::start(None, move |config| {
+        config.hub.endpoint = endpoint;
+        config.hub.token_file = Some(token_file);
+    });
+    let member = server.token("red", Role::Member);
+    let project = server.create_project(&member, "gated");
+    let tracked = track(&server, &member, project, &json!({"repo": "org/gated"}));
+    let job = wait_job(&server, &member, &tracked["job"]);
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let listed = server.get(&format!("/api/v1/projects/{project}/hub-models"), &member);
+    assert_eq!(listed.body["hub_models"][0]["last_verdict"], "malicious");
+    let log = mock.log();
+    assert!(
+        log.iter()
+            .filter(|l| l.host == "hub")
+            .all(|l| l.header("authorization") == Some("Bearer hf_service_token")),
+        "every Hub request carries the service's token"
+    );
+    assert!(
+        log.iter().any(|l| l.host == "cdn"),
+        "LFS files came from the CDN"
+    );
+    assert!(
+        log.iter()
+            .filter(|l| l.host == "cdn")
+            .all(|l| l.header("authorization").is_none()),
+        "the token never reaches the CDN"
+    );
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 }
