@@ -144,6 +144,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         &section,
     )
     .map_err(usage)?;
+    let hub = hub_config(args.offline, &section);
     let config = mlvet_server::ServerConfig {
         listen: args
             .listen
@@ -155,6 +156,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         limits,
         monitor,
         insecure_cookies: args.insecure_cookies || section.insecure_cookies.unwrap_or(false),
+        hub,
     };
     config.validate().map_err(usage)?;
     mlvet_server::serve_blocking(config)?;
@@ -182,6 +184,8 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
     )
     .map_err(usage)?;
     let mut config = mlvet_server::ServerConfig::for_data_dir(&data_dir(&args.store)?);
+    // Hub scans run as jobs, so the worker needs the same endpoint and token file as `serve`.
+    config.hub = hub_config(args.offline, &section);
     config.database = args.store.database.clone().or(section.database);
     config.limits = limits;
     config.monitor = monitor;
@@ -198,6 +202,54 @@ struct Schedule<'a> {
     offline: bool,
     update_every: Option<&'a str>,
     allow_private_webhooks: bool,
+}
+
+/// Hub scanning: `[serve.hub]` (endpoint, token file) over `$HF_ENDPOINT` over the Hub; the
+/// re-check of tracked models every `hub-recheck-seconds` (6 h by default), off with
+/// `--offline`; results keyed by this mlvet's version and a digest of its rules.
+fn hub_config(offline_flag: bool, section: &ServeSection) -> mlvet_server::config::HubServiceConfig {
+    use mlvet_server::config::HubServiceConfig;
+    let mut hub = HubServiceConfig::default_for_version();
+    let file = section.hub.clone().unwrap_or_default();
+    if let Some(endpoint) = file.endpoint.or_else(|| {
+        std::env::var("HF_ENDPOINT")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+    }) {
+        hub.endpoint = endpoint.trim().trim_end_matches('/').to_string();
+    }
+    hub.token_file = file.token_file;
+    let offline = offline_flag || section.offline == Some(true);
+    hub.recheck = (!offline).then(|| {
+        section.hub_recheck_seconds.map_or(
+            HubServiceConfig::DEFAULT_RECHECK,
+            std::time::Duration::from_secs,
+        )
+    });
+    hub.tool_version = format!("{}+rules.{}", env!("CARGO_PKG_VERSION"), rules_digest());
+    hub
+}
+
+/// A short digest of every rule's id, verdict, severity and summary: changes when a rule is
+/// added, removed or regraded.
+fn rules_digest() -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for rule in crate::rules::all_rules() {
+        hasher.update(
+            format!(
+                "{}\t{}\t{}\t{}\n",
+                rule.id, rule.verdict, rule.default_severity, rule.summary
+            )
+            .as_bytes(),
+        );
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The monitor's settings: flags over `[serve]` over the defaults (hourly updates).

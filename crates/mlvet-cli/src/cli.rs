@@ -105,7 +105,8 @@ pub struct ServeArgs {
     /// `1d`) [default: 1h, or `update-every` in `[serve]`].
     #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
     pub update_every: Option<String>,
-    /// No scheduled advisory update (imports and `mlvet db update` still reach the service).
+    /// No scheduled advisory update (imports and `mlvet db update` still reach the service) and
+    /// no re-check of tracked Hub models.
     #[arg(long)]
     pub offline: bool,
     /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
@@ -453,6 +454,19 @@ pub struct LockArgs {
     /// The lockfile [default: PATH/mlvet.lock].
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+    /// With --check: also ask the Hub ($HF_ENDPOINT) about every artefact pinned to a Hugging Face
+    /// commit: does the commit still exist, does the local file equal the Hub's record of it at
+    /// that commit (LFS sha256 or git blob id), has its branch moved. Offline without it.
+    #[arg(long, requires = "check")]
+    pub hub: bool,
+    /// Read the Hugging Face token for --hub from FILE [default: $HF_TOKEN]. It is sent to the
+    /// Hub ($HF_ENDPOINT) only.
+    #[arg(long, value_name = "FILE", requires = "hub")]
+    pub hf_token_file: Option<PathBuf>,
+    /// The repository (`ORG/NAME`, `datasets/ORG/NAME`) of files downloaded with `local_dir`,
+    /// whose download metadata records the commit but not the repository.
+    #[arg(long, value_name = "REPO")]
+    pub hf_repo: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
     pub format: OutputFormat,
     #[command(flatten)]

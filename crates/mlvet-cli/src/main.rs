@@ -7,6 +7,7 @@ mod db;
 mod db_generations;
 mod exit;
 mod lock;
+mod lock_hub;
 mod progress;
 mod rules;
 mod scan;

@@ -14,6 +14,8 @@ mod advisories;
 mod api;
 pub mod config;
 pub mod delivery;
+pub mod hub;
+mod hub_api;
 mod limits;
 mod listener;
 
@@ -83,6 +85,8 @@ pub struct App {
     /// This process's name in leases (`serve-…`, `worker-…`): unique across hosts and
     /// containers (where every process may be pid 1).
     pub process: String,
+    /// The Hub client configuration and the rate budget every Hub request shares.
+    pub hub: hub::Shared,
 }
 
 impl App {
@@ -265,7 +269,7 @@ async fn open_prepared(config: &ServerConfig) -> Result<Store, ServerError> {
     .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
 }
 
-fn new_app(store: Store, config: ServerConfig, role: &str) -> Arc<App> {
+fn new_app(store: Store, config: ServerConfig, hub: hub::Shared, role: &str) -> Arc<App> {
     let process = format!(
         "{role}-{}-{}",
         std::process::id(),
@@ -279,6 +283,7 @@ fn new_app(store: Store, config: ServerConfig, role: &str) -> Arc<App> {
         job_queued: tokio::sync::Notify::new(),
         monitor: monitor::Shared::new(),
         process,
+        hub,
     })
 }
 
@@ -299,6 +304,7 @@ fn spawn_background(
     }
     if app.config.limits.workers > 0 {
         tasks.extend(monitor::spawn_loops(app, stop));
+        tasks.extend(hub::spawn_recheck(app, stop));
     }
     tasks
 }
@@ -308,6 +314,7 @@ async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Launched, ServerError> {
     config.validate().map_err(ServerError::Config)?;
+    let hub = hub::Shared::new(&config.hub).map_err(ServerError::Config)?;
     let store = open_prepared(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -316,7 +323,7 @@ async fn launch(
             source,
         })?;
     let addr = listener.local_addr()?;
-    let app = new_app(store, config, "serve");
+    let app = new_app(store, config, hub, "serve");
     if app.config.limits.workers == 0 {
         log::event(
             "info",

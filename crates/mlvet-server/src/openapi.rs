@@ -246,8 +246,10 @@ pub fn document() -> Value {
             responses.insert(status.to_string(), response);
         }
         let mut parameters = Vec::new();
-        if route.path.contains("{id}") {
-            parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}}));
+        for name in ["id", "delivery_id", "model_id"] {
+            if route.path.contains(&format!("{{{name}}}")) {
+                parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}}));
+            }
         }
         if route.path.contains("{delivery_id}") {
             parameters.push(json!({"name": "delivery_id", "in": "path", "required": true, "description": "A delivery's `id` (from the delivery log).", "schema": {"type": "string", "maxLength": 200}}));
@@ -299,6 +301,14 @@ fn schemas() -> Value {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
                 "ProjectCreate": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN}}},
+                "HubModelTrack": {"type": "object", "required": ["repo"], "properties": {
+                    "repo": {"type": "string", "minLength": 3, "maxLength": 400, "description": "org/name, org/name@revision, datasets/org/name or hf://…"},
+                    "revision": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A branch, tag or commit (default main)"}}},
+                "HubScanCreate": {"type": "object", "required": ["project"], "properties": {
+                    "project": {"type": "integer", "description": "The project the scan job belongs to"},
+                    "repos": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 400}},
+                    "organization": {"type": "string", "minLength": 1, "maxLength": 96}},
+                    "oneOf": [{"required": ["repos"]}, {"required": ["organization"]}]},
                 "Triage": {"type": "object", "required": ["triage", "reason"], "properties": {
                     "triage": {"type": "string", "enum": mlvet_store::TRIAGE_VALUES},
                     "reason": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S"},

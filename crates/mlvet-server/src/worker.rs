@@ -185,11 +185,13 @@ fn dispatch(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Sto
             }
             Ok(())
         }
-        other => fail(
-            app,
-            job,
-            &format!("this mlvet does not know jobs of kind `{other}`"),
-        ),
+        other => crate::hub::process(app, job, payload).unwrap_or_else(|| {
+            fail(
+                app,
+                job,
+                &format!("this mlvet does not know jobs of kind `{other}`"),
+            )
+        }),
     }
 }
 
@@ -256,10 +258,11 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stor
 
 /// Ends a job that failed, with an `inventory.failed` event in the same transaction (for an
 /// upload; the monitor's own jobs only record the error).
-fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), StoreError> {
+pub(crate) fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), StoreError> {
     let mut written = crate::monitor::Written::default();
     app.store.fail_job_with(job, error, |mtx| {
-        if job.kind == KIND_INVENTORY {
+        // A tracked Hub model is one of the project's sources, like an upload.
+        if job.kind == KIND_INVENTORY || job.kind == mlvet_store::hub::JOB_HUB {
             written = crate::monitor::on_upload_failed(mtx, job.project_id, error)?;
         }
         Ok(())

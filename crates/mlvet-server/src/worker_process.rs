@@ -31,8 +31,9 @@ pub async fn work(
                 .to_string(),
         ));
     }
+    let hub = crate::hub::Shared::new(&config.hub).map_err(ServerError::Config)?;
     let store = crate::open_prepared(&config).await?;
-    let app = crate::new_app(store, config, "worker");
+    let app = crate::new_app(store, config, hub, "worker");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = crate::spawn_background(&app, &stopped);
     let mut health_addr = None;

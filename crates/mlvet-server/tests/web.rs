@@ -898,6 +898,20 @@ fn every_page_answers_every_role_as_its_access_says() {
         .body["deliveries"][0]["id"]
         .as_i64()
         .expect("a delivery");
+    // A bulk Hub scan of no repository: its page, without asking any Hub.
+    let bulk = web
+        .server
+        .app
+        .store
+        .enqueue_bulk_scan(
+            project,
+            "hub scan of 0 repositories",
+            "{\"repos\":[]}",
+            &[],
+            "test",
+        )
+        .expect("bulk scan")
+        .id;
     let findings = web
         .server
         .get(&format!("/api/v1/projects/{project}/findings"), &token);
@@ -977,6 +991,12 @@ fn every_page_answers_every_role_as_its_access_says() {
             "GET",
             "/jobs/{id}",
             format!("/jobs/{job_id}"),
+            [303, 200, 200, 200, 404],
+        ),
+        (
+            "GET",
+            "/hub/scans/{id}",
+            format!("/hub/scans/{bulk}"),
             [303, 200, 200, 200, 404],
         ),
         ("GET", "/static/{file}", stylesheet, [200; 5]),
@@ -1528,4 +1548,52 @@ fn admins_manage_webhooks_and_replay_deliveries_from_the_pages() {
         );
         assert_eq!(web.get(&log_path, Some(&admin)).status, 404);
     }
+}
+
+#[test]
+fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
+    let malicious = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/models/malicious/reduce_os_system_p4.pkl"),
+    )
+    .expect("fixture");
+    let repo = mlvet_hub::mock::MockRepo::new(
+        "org/model",
+        vec![mlvet_hub::mock::MockFile::new("evil/model.pkl", malicious, true)],
+    );
+    let commit = repo.head().to_string();
+    let mock = mlvet_hub::mock::MockHub::start(vec![repo], Default::default()).expect("mock");
+    let endpoint = mock.endpoint();
+    let web = Web::start(None, move |config| config.hub.endpoint = endpoint);
+    web.user("member@example.com", "red", Role::Member);
+    let cookie = web.login("member@example.com", None);
+    let scan = |id: &str| {
+        let csrf = web.get("/scan", Some(&cookie)).csrf();
+        web.multipart(
+            "/scan",
+            Some(&cookie),
+            &[Part::Text("csrf", &csrf), Part::Text("hub", id)],
+        )
+    };
+    let first = scan("org/model");
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(
+        first.text.contains(&format!("hf://org/model@{commit}")),
+        "the report names the pinned commit: {}",
+        first.text
+    );
+    assert!(first.text.contains("data-severity=\"critical\""), "{}", first.text);
+    let fetched = |mock: &mlvet_hub::mock::MockHub| {
+        mock.log()
+            .iter()
+            .filter(|l| l.host == "cdn" || l.target.contains("/resolve/"))
+            .count()
+    };
+    assert!(fetched(&mock) > 0);
+    mock.clear_log();
+    // `hf://` as the CLI takes it; the same commit comes from the store's read cache.
+    let second = scan("hf://org/model@main");
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert!(second.text.contains("data-severity=\"critical\""));
+    assert_eq!(fetched(&mock), 0, "a cached commit makes no file request");
 }

@@ -22,6 +22,7 @@
 //! refused.
 
 mod db;
+pub mod hub;
 pub mod monitor;
 pub mod queue;
 pub mod secrets;
@@ -84,6 +85,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
     (3, include_str!("../migrations/sqlite/0003_job_queue.sql")),
+    (4, include_str!("../migrations/sqlite/0004_hub.sql")),
     (5, include_str!("../migrations/sqlite/0005_pages.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
@@ -93,6 +95,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
     (3, include_str!("../migrations/postgres/0003_job_queue.sql")),
+    (4, include_str!("../migrations/postgres/0004_hub.sql")),
     (5, include_str!("../migrations/postgres/0005_pages.sql")),
 ];
 

@@ -29,6 +29,7 @@ mod account;
 mod activity;
 mod advisories;
 mod assets;
+mod hub;
 mod layout;
 mod projects;
 mod requirements;
@@ -88,6 +89,7 @@ pub enum PageHandler {
     Upload,
     Triage,
     Job,
+    HubScan,
     Asset,
     Activity,
     Webhooks,
@@ -249,6 +251,13 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         method: "GET",
+        path: "/hub/scans/{id}",
+        handler: PageHandler::HubScan,
+        access: PageAccess::Role(Role::Viewer),
+        summary: "A bulk Hub scan's progress, per repository; refreshes while it runs",
+    },
+    Page {
+        method: "GET",
         path: "/static/{file}",
         handler: PageHandler::Asset,
         access: PageAccess::Anonymous,
@@ -289,6 +298,7 @@ fn method_router(page: &Page, app: &Arc<App>) -> MethodRouter<Arc<App>> {
         PageHandler::Project => on(filter, projects::show),
         PageHandler::Upload => on(filter, projects::upload).layer(upload_limit),
         PageHandler::Triage => on(filter, projects::triage),
+        PageHandler::HubScan => on(filter, hub::scan),
         PageHandler::Job => on(filter, projects::job),
         PageHandler::Asset => on(filter, assets::serve),
         PageHandler::Activity => on(filter, activity::feed),
