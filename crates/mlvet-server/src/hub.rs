@@ -302,26 +302,10 @@ fn process_tracked(
         !crate::monitor::is_monitored(&f.rule, &body)
     });
     let packages = crate::records::packages(&scanned.report);
-    let data_dir = &app.config.data_dir;
-    let mut written = crate::monitor::Written::default();
-    let completed =
-        app.store
-            .complete_upload_with(job, "huggingface", &packages, &findings, |mtx| {
-                written = crate::monitor::on_upload(mtx, job.project_id, data_dir)?;
-                Ok(())
-            });
-    match completed {
-        Ok(()) => {}
-        Err(mlvet_store::StoreError::Monitor(error)) => {
-            return crate::worker::fail(app, job, &format!("advisory matching failed: {error}"));
-        }
-        Err(error) => return Err(error),
-    }
-    if written.deliveries > 0 {
-        app.monitor.deliveries_due.notify_one();
-    }
     let verdict = verdict(&scanned);
     let errors = errors_text(&scanned.report);
+    // Recorded before the job ends, so that the re-check never sees a finished job with the
+    // previous commit (and queues the same scan again); forgotten below if the job fails.
     app.store
         .record_hub_scan(
             model.id,
@@ -334,6 +318,29 @@ fn process_tracked(
         // Scanned, findings stored, but part of the repository was not inspected: say so.
         app.store
             .record_hub_check(model.id, Some(errors))?;
+    }
+    let data_dir = &app.config.data_dir;
+    let mut written = crate::monitor::Written::default();
+    let completed =
+        app.store
+            .complete_upload_with(job, "huggingface", &packages, &findings, |mtx| {
+                written = crate::monitor::on_upload(mtx, job.project_id, data_dir)?;
+                Ok(())
+            });
+    if let Err(error) = completed {
+        // The findings were not stored: the next re-check must scan again.
+        let message = match &error {
+            mlvet_store::StoreError::Monitor(error) => format!("advisory matching failed: {error}"),
+            other => other.to_string(),
+        };
+        app.store.forget_hub_scan(model.id, &message)?;
+        return match error {
+            mlvet_store::StoreError::Monitor(_) => crate::worker::fail(app, job, &message),
+            other => Err(other),
+        };
+    }
+    if written.deliveries > 0 {
+        app.monitor.deliveries_due.notify_one();
     }
     crate::log::event(
         "info",

@@ -239,7 +239,20 @@ fn a_tracked_model_is_scanned_cached_rechecked_when_its_branch_moves_and_untrack
             &member,
             |b| b["hub_models"][0]["last_commit"] == moved.as_str(),
         );
-        let after = findings(&server, &member, project);
+        let new_path = format!("hf://org/model@{moved}/other/payload.pkl");
+        let after = wait_until(
+            &server,
+            &format!("/api/v1/projects/{project}/findings"),
+            &member,
+            |b| {
+                b["findings"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f["path"] == new_path.as_str()))
+            },
+        )["findings"]
+            .as_array()
+            .expect("findings")
+            .clone();
         let new = after
             .iter()
             .find(|f| f["path"] == format!("hf://org/model@{moved}/other/payload.pkl"))

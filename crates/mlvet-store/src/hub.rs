@@ -274,6 +274,18 @@ impl Store {
         })
     }
 
+    /// Forgets the last scan's commit (its findings could not be stored), so that the next
+    /// re-check scans the model again.
+    pub fn forget_hub_scan(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.exec(
+                "UPDATE hub_models SET last_commit = NULL, last_error = $1, last_checked = $2 WHERE id = $3",
+                &[P::Text(error), P::Text(&now_rfc3339()), P::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Records a recheck that found nothing to do (or could not ask the Hub: `error`).
     pub fn record_hub_check(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
         self.write(|tx| {
