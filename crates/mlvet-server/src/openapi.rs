@@ -246,13 +246,18 @@ pub fn document() -> Value {
             responses.insert(status.to_string(), response);
         }
         let mut parameters = Vec::new();
-        for name in ["id", "delivery_id", "model_id"] {
+        for (name, description) in [
+            ("id", None),
+            ("delivery_id", Some("A delivery's `id` (from the delivery log).")),
+            ("model_id", Some("A tracked Hub model's `id`.")),
+        ] {
             if route.path.contains(&format!("{{{name}}}")) {
-                parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}}));
+                let mut parameter = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}});
+                if let Some(description) = description {
+                    parameter["description"] = json!(description);
+                }
+                parameters.push(parameter);
             }
-        }
-        if route.path.contains("{delivery_id}") {
-            parameters.push(json!({"name": "delivery_id", "in": "path", "required": true, "description": "A delivery's `id` (from the delivery log).", "schema": {"type": "string", "maxLength": 200}}));
         }
         parameters.extend(query_parameters(route.path, route.method));
         let mut operation = json!({
