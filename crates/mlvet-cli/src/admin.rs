@@ -10,7 +10,7 @@ use mlvet_store::{Location, Role, Store};
 
 use crate::UsageError;
 use crate::cli::{
-    AdminCommand, AdminTokenCommand, AdminUserCommand, RoleArg, ServeArgs, StoreArgs,
+    AdminCommand, AdminTokenCommand, AdminUserCommand, RoleArg, ServeArgs, StoreArgs, WorkerArgs,
 };
 
 fn data_dir(store: &StoreArgs) -> anyhow::Result<PathBuf> {
@@ -100,21 +100,27 @@ pub fn run(command: AdminCommand) -> anyhow::Result<u8> {
     }
 }
 
-/// `mlvet serve`: defaults, then `[serve]` of the configuration, then flags.
-pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
+/// `[serve]` of the configuration file given, discovered, or none.
+fn serve_section(config: Option<&PathBuf>, no_config: bool) -> anyhow::Result<ServeSection> {
     let usage = |m: String| anyhow::Error::new(UsageError(m));
-    let config_path = if args.no_config {
+    let config_path = if no_config {
         None
-    } else if let Some(path) = &args.config {
+    } else if let Some(path) = config {
         Some(path.clone())
     } else {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         mlvet_config::discover(&cwd).map_err(|e| usage(e.to_string()))?
     };
-    let section = match &config_path {
-        Some(path) => mlvet_server::config::read_serve_section(path).map_err(usage)?,
-        None => ServeSection::default(),
-    };
+    match &config_path {
+        Some(path) => mlvet_server::config::read_serve_section(path).map_err(usage),
+        None => Ok(ServeSection::default()),
+    }
+}
+
+/// `mlvet serve`: defaults, then `[serve]` of the configuration, then flags.
+pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
+    let section = serve_section(args.config.as_ref(), args.no_config)?;
     let flags = PartialLimits {
         max_body_bytes: args.max_body_bytes,
         max_decompressed_bytes: args.max_decompressed_bytes,
@@ -124,11 +130,21 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         public_scan_per_minute: args.public_scan_per_minute,
         auth_failures_per_minute: args.auth_failures_per_minute,
         workers: args.workers,
+        job_lease_seconds: args.job_lease_seconds,
         header_timeout_seconds: args.header_timeout_seconds,
         max_connections: args.max_connections,
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
-    let monitor = monitor_config(args, &section).map_err(usage)?;
+    let monitor = monitor_config(
+        &Schedule {
+            offline: args.offline,
+            update_every: args.update_every.as_deref(),
+            allow_private_webhooks: args.allow_private_webhooks,
+        },
+        &section,
+    )
+    .map_err(usage)?;
+    let hub = hub_config(args.offline, &section);
     let config = mlvet_server::ServerConfig {
         listen: args
             .listen
@@ -140,15 +156,105 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         limits,
         monitor,
         insecure_cookies: args.insecure_cookies || section.insecure_cookies.unwrap_or(false),
+        hub,
     };
     config.validate().map_err(usage)?;
     mlvet_server::serve_blocking(config)?;
     Ok(crate::exit::CLEAN)
 }
 
+/// `mlvet worker`: the background work of the service without its API; the same store and
+/// `[serve]` settings as `mlvet serve`.
+pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
+    let usage = |m: String| anyhow::Error::new(UsageError(m));
+    let section = serve_section(args.config.as_ref(), args.no_config)?;
+    let flags = PartialLimits {
+        workers: Some(args.concurrency),
+        job_lease_seconds: args.job_lease_seconds,
+        ..PartialLimits::default()
+    };
+    let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
+    let monitor = monitor_config(
+        &Schedule {
+            offline: args.offline,
+            update_every: args.update_every.as_deref(),
+            allow_private_webhooks: args.allow_private_webhooks,
+        },
+        &section,
+    )
+    .map_err(usage)?;
+    let mut config = mlvet_server::ServerConfig::for_data_dir(&data_dir(&args.store)?);
+    // Hub scans run as jobs, so the worker needs the same endpoint and token file as `serve`.
+    config.hub = hub_config(args.offline, &section);
+    config.database = args.store.database.clone().or(section.database);
+    config.limits = limits;
+    config.monitor = monitor;
+    config.validate().map_err(usage)?;
+    if args.concurrency == 0 {
+        return Err(usage("--concurrency must be at least 1".to_string()));
+    }
+    mlvet_server::worker_process::work_blocking(config, args.health_listen)?;
+    Ok(crate::exit::CLEAN)
+}
+
+/// The scheduling flags `mlvet serve` and `mlvet worker` share.
+struct Schedule<'a> {
+    offline: bool,
+    update_every: Option<&'a str>,
+    allow_private_webhooks: bool,
+}
+
+/// Hub scanning: `[serve.hub]` (endpoint, token file) over `$HF_ENDPOINT` over the Hub; the
+/// re-check of tracked models every `hub-recheck-seconds` (6 h by default), off with
+/// `--offline`; results keyed by this mlvet's version and a digest of its rules.
+fn hub_config(offline_flag: bool, section: &ServeSection) -> mlvet_server::config::HubServiceConfig {
+    use mlvet_server::config::HubServiceConfig;
+    let mut hub = HubServiceConfig::default_for_version();
+    let file = section.hub.clone().unwrap_or_default();
+    if let Some(endpoint) = file.endpoint.or_else(|| {
+        std::env::var("HF_ENDPOINT")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+    }) {
+        hub.endpoint = endpoint.trim().trim_end_matches('/').to_string();
+    }
+    hub.token_file = file.token_file;
+    let offline = offline_flag || section.offline == Some(true);
+    hub.recheck = (!offline).then(|| {
+        section.hub_recheck_seconds.map_or(
+            HubServiceConfig::DEFAULT_RECHECK,
+            std::time::Duration::from_secs,
+        )
+    });
+    hub.tool_version = format!("{}+rules.{}", env!("CARGO_PKG_VERSION"), rules_digest());
+    hub
+}
+
+/// A short digest of every rule's id, verdict, severity and summary: changes when a rule is
+/// added, removed or regraded.
+fn rules_digest() -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for rule in crate::rules::all_rules() {
+        hasher.update(
+            format!(
+                "{}\t{}\t{}\t{}\n",
+                rule.id, rule.verdict, rule.default_severity, rule.summary
+            )
+            .as_bytes(),
+        );
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The monitor's settings: flags over `[serve]` over the defaults (hourly updates).
 fn monitor_config(
-    args: &ServeArgs,
+    args: &Schedule<'_>,
     section: &ServeSection,
 ) -> Result<mlvet_server::config::MonitorConfig, String> {
     let mut monitor = mlvet_server::config::MonitorConfig::offline();
@@ -156,7 +262,7 @@ fn monitor_config(
     monitor.update_every = if offline {
         None
     } else {
-        match args.update_every.as_ref().or(section.update_every.as_ref()) {
+        match args.update_every.or(section.update_every.as_deref()) {
             Some(text) => Some(mlvet_server::config::parse_duration(text)?),
             None => Some(mlvet_server::config::MonitorConfig::DEFAULT_UPDATE_EVERY),
         }

@@ -39,6 +39,9 @@ pub enum Command {
     Sign(SignArgs),
     /// Run the service: the HTTP API (`/api/v1`) on an embedded SQLite store or PostgreSQL.
     Serve(ServeArgs),
+    /// Run the service's background work without the API (uploads, re-matches, webhook
+    /// deliveries) against the same store as `mlvet serve --workers 0` replicas.
+    Worker(WorkerArgs),
     /// Administer the service's store offline: API tokens and users.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -84,9 +87,14 @@ pub struct ServeArgs {
     /// Failed authentications per minute per client address.
     #[arg(long, value_name = "N")]
     pub auth_failures_per_minute: Option<u32>,
-    /// Uploads scanned at the same time.
+    /// Jobs (uploads, re-matches) run at the same time by this process; 0: none, an API-only
+    /// replica whose work `mlvet worker` processes do [default: 2].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// How long a claimed job is leased, in seconds, before another worker may take it over
+    /// (its worker extends the lease while it runs) [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease_seconds: Option<u64>,
     /// Longest time a client may take to send its request headers, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub header_timeout_seconds: Option<u64>,
@@ -97,11 +105,44 @@ pub struct ServeArgs {
     /// `1d`) [default: 1h, or `update-every` in `[serve]`].
     #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
     pub update_every: Option<String>,
-    /// No scheduled advisory update (imports and `mlvet db update` still reach the service).
+    /// No scheduled advisory update (imports and `mlvet db update` still reach the service) and
+    /// no re-check of tracked Hub models.
     #[arg(long)]
     pub offline: bool,
     /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
     /// against SSRF).
+    #[arg(long)]
+    pub allow_private_webhooks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Jobs run at the same time by this process.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Answer `GET /healthz` and `GET /readyz` (queue depth) on ADDR [default: no listener].
+    #[arg(long, value_name = "ADDR")]
+    pub health_listen: Option<std::net::SocketAddr>,
+    /// How long a claimed job is leased, in seconds, before another worker may take it over
+    /// [default: 30, or `job-lease-seconds` in `[serve]`].
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease_seconds: Option<u64>,
+    /// Read `[serve]` from FILE instead of the discovered mlvet.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Update the advisory database this often (one process of the fleet does it)
+    /// [default: 1h, or `update-every` in `[serve]`].
+    #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
+    pub update_every: Option<String>,
+    /// No scheduled advisory update.
+    #[arg(long)]
+    pub offline: bool,
+    /// Deliver webhooks to private, loopback and link-local addresses too.
     #[arg(long)]
     pub allow_private_webhooks: bool,
 }
@@ -413,6 +454,19 @@ pub struct LockArgs {
     /// The lockfile [default: PATH/mlvet.lock].
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+    /// With --check: also ask the Hub ($HF_ENDPOINT) about every artefact pinned to a Hugging Face
+    /// commit: does the commit still exist, does the local file equal the Hub's record of it at
+    /// that commit (LFS sha256 or git blob id), has its branch moved. Offline without it.
+    #[arg(long, requires = "check")]
+    pub hub: bool,
+    /// Read the Hugging Face token for --hub from FILE [default: $HF_TOKEN]. It is sent to the
+    /// Hub ($HF_ENDPOINT) only.
+    #[arg(long, value_name = "FILE", requires = "hub")]
+    pub hf_token_file: Option<PathBuf>,
+    /// The repository (`ORG/NAME`, `datasets/ORG/NAME`) of files downloaded with `local_dir`,
+    /// whose download metadata records the commit but not the repository.
+    #[arg(long, value_name = "REPO")]
+    pub hf_repo: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
     pub format: OutputFormat,
     #[command(flatten)]

@@ -28,9 +28,13 @@ pub fn run(args: &LockArgs) -> anyhow::Result<u8> {
         .lockfile
         .clone()
         .unwrap_or_else(|| root.join(lockfile::LOCK_FILE_NAME));
-    let collected = collect(root, &lock_path, args)?;
+    let repo = match &args.hf_repo {
+        Some(text) => Some(crate::lock_hub::parse_repo(text).map_err(UsageError)?),
+        None => None,
+    };
+    let collected = collect(root, &lock_path, args, repo.as_ref())?;
     if args.check {
-        check(args, &lock_path, &collected)
+        check(args, &lock_path, &collected, repo.as_ref())
     } else {
         write(args, &lock_path, &collected)
     }
@@ -78,7 +82,12 @@ fn scan_folder(root: &Path, args: &LockArgs) -> anyhow::Result<(ScanReport, Vec<
     Ok((report, walked))
 }
 
-fn collect(root: &Path, lock_path: &Path, args: &LockArgs) -> anyhow::Result<Collected> {
+fn collect(
+    root: &Path,
+    lock_path: &Path,
+    args: &LockArgs,
+    repo: Option<&mlvet_hub::HubTarget>,
+) -> anyhow::Result<Collected> {
     let (report, walked) = scan_folder(root, args)?;
     let lock_canonical = lock_path.canonicalize().ok();
     let by_display: BTreeMap<&str, &WalkedFile> =
@@ -102,7 +111,11 @@ fn collect(root: &Path, lock_path: &Path, args: &LockArgs) -> anyhow::Result<Col
         analysed.insert(artifact.path.clone());
         let kind = if artifact.format == "hf-tokenizer-config" {
             "tokenizer"
-        } else if artifact.origin.as_ref().is_some_and(|o| o.repo_type == "dataset") {
+        } else if artifact
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.repo_type == "dataset")
+        {
             "dataset"
         } else {
             "model"
@@ -117,7 +130,11 @@ fn collect(root: &Path, lock_path: &Path, args: &LockArgs) -> anyhow::Result<Col
         if analysed.contains(&file.display) {
             continue;
         }
-        let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = file
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let in_snapshot = mlvet_formats::folders::hub_origin(&absolute(&file.path))
             .is_some_and(|o| o.path_in_repo.is_some());
         let (kind, format) = match mlvet_provenance::artifacts::classify(name) {
@@ -145,14 +162,18 @@ fn collect(root: &Path, lock_path: &Path, args: &LockArgs) -> anyhow::Result<Col
         };
         let mut artifact = locked(root, file, report, kind);
         artifact.verdict = NOT_ANALYSED.to_string();
-        if artifact.origin.as_ref().is_some_and(|o| o.repo_type == "dataset") && *kind == "file" {
+        if artifact
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.repo_type == "dataset")
+            && *kind == "file"
+        {
             artifact.kind = "dataset".to_string();
         }
         candidates.push((file.path.clone(), artifact));
     }
-    candidates.retain(|(path, _)| {
-        lock_canonical.is_none() || path.canonicalize().ok() != lock_canonical
-    });
+    candidates
+        .retain(|(path, _)| lock_canonical.is_none() || path.canonicalize().ok() != lock_canonical);
 
     // Hash everything in parallel.
     let jobs: Vec<HashJob> = candidates.iter().map(|(p, _)| HashJob::file(p)).collect();
@@ -172,6 +193,7 @@ fn collect(root: &Path, lock_path: &Path, args: &LockArgs) -> anyhow::Result<Col
             Ok(None) => {}
             Err(err) => errors.push(format!("{}: {err}", artifact.path)),
         }
+        crate::lock_hub::enrich(&path, &mut artifact, repo);
         artifacts.push(artifact);
     }
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
@@ -231,10 +253,12 @@ fn write(args: &LockArgs, lock_path: &Path, collected: &Collected) -> anyhow::Re
     std::fs::write(lock_path, text)
         .with_context(|| format!("cannot write {}", lock_path.display()))?;
     let summary = match args.format {
-        OutputFormat::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "lockfile": lock_path.display().to_string(),
-            "artifacts": lock.artifacts.len(),
-        }))? + "\n",
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lockfile": lock_path.display().to_string(),
+                "artifacts": lock.artifacts.len(),
+            }))? + "\n"
+        }
         OutputFormat::Terminal => format!(
             "Locked {} artefact(s) in {}\n",
             lock.artifacts.len(),
@@ -245,7 +269,12 @@ fn write(args: &LockArgs, lock_path: &Path, collected: &Collected) -> anyhow::Re
     Ok(crate::exit::CLEAN)
 }
 
-fn check(args: &LockArgs, lock_path: &Path, collected: &Collected) -> anyhow::Result<u8> {
+fn check(
+    args: &LockArgs,
+    lock_path: &Path,
+    collected: &Collected,
+    repo: Option<&mlvet_hub::HubTarget>,
+) -> anyhow::Result<u8> {
     let text = std::fs::read_to_string(lock_path).map_err(|e| {
         UsageError(format!(
             "cannot read {}: {e} (create it with `mlvet lock`)",
@@ -264,9 +293,37 @@ fn check(args: &LockArgs, lock_path: &Path, collected: &Collected) -> anyhow::Re
         anyhow::bail!(message);
     }
     diff.new.retain(|path| !path.is_empty());
-    let text = render_check(args.format, lock_path, &diff, collected)?;
+    let hub = if args.hub {
+        let config = mlvet_hub::HubConfig::from_env(args.hf_token_file.as_deref())?;
+        let client = mlvet_hub::HubClient::new(config);
+        Some(crate::lock_hub::check(
+            &client,
+            &lock,
+            &collected.artifacts,
+            &args.path,
+            repo,
+        ))
+    } else {
+        None
+    };
+    let mut text = render_check(args.format, lock_path, &diff, collected)?;
+    if let Some(hub) = &hub {
+        text = match args.format {
+            OutputFormat::Json => {
+                let mut value: serde_json::Value = serde_json::from_str(&text)?;
+                value["hub"] = serde_json::to_value(hub)?;
+                serde_json::to_string_pretty(&value)? + "\n"
+            }
+            OutputFormat::Terminal => format!("{}{text}", crate::lock_hub::render(hub)),
+        };
+    }
     crate::write_output(None, &text)?;
-    if diff.is_clean() && collected.blob_mismatches.is_empty() {
+    let hub_mismatches = hub.as_ref().map_or(0, |h| h.mismatches());
+    let hub_errors = hub.as_ref().map_or(0, |h| h.errors());
+    if hub_errors > 0 {
+        // As for scans: an unanswered question is not a pass (and not a mismatch either).
+        Ok(crate::exit::ERROR)
+    } else if diff.is_clean() && collected.blob_mismatches.is_empty() && hub_mismatches == 0 {
         Ok(crate::exit::CLEAN)
     } else {
         Ok(crate::exit::PROVENANCE_MISMATCH)
@@ -313,14 +370,21 @@ fn render_check(
     for m in &diff.modified {
         out.push_str(&format!(
             "modified  {}  (locked sha256 {} size {}, now sha256 {} size {})\n",
-            shown(&m.path), m.locked_sha256, m.locked_size, m.actual_sha256, m.actual_size
+            shown(&m.path),
+            m.locked_sha256,
+            m.locked_size,
+            m.actual_sha256,
+            m.actual_size
         ));
     }
     for path in &diff.missing {
         out.push_str(&format!("missing   {}\n", shown(path)));
     }
     for path in &diff.new {
-        out.push_str(&format!("new       {}  (not in the lockfile)\n", shown(path)));
+        out.push_str(&format!(
+            "new       {}  (not in the lockfile)\n",
+            shown(path)
+        ));
     }
     for (path, m) in &collected.blob_mismatches {
         out.push_str(&format!(

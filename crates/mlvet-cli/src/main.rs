@@ -7,6 +7,7 @@ mod db;
 mod db_generations;
 mod exit;
 mod lock;
+mod lock_hub;
 mod progress;
 mod rules;
 mod scan;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Serve(args) => admin::serve(&args),
+        Command::Worker(args) => admin::worker(&args),
         Command::Admin(command) => admin::run(command),
     };
     match result {

@@ -86,6 +86,17 @@ pub struct LockedOrigin {
     /// Where the artefact was read from when it was not a local file (`hf://…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The branch whose head was `revision` when the file was fetched (a hub cache's `refs/`),
+    /// so that `lock --check --hub` can say whether it has moved since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The Hub's record of the content for files stored in LFS/Xet: their SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lfs_sha256: Option<String>,
+    /// The Hub's record of the content for files stored in git: the git blob id (SHA-1 of
+    /// `blob <len>\0` + content). Recorded for small files whose storage is not known, too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_blob_id: Option<String>,
 }
 
 impl From<&mlvet_core::ArtifactOrigin> for LockedOrigin {
@@ -97,6 +108,9 @@ impl From<&mlvet_core::ArtifactOrigin> for LockedOrigin {
             revision: origin.revision.clone(),
             path_in_repo: origin.path_in_repo.clone(),
             url: None,
+            branch: None,
+            lfs_sha256: None,
+            git_blob_id: None,
         }
     }
 }
@@ -268,6 +282,9 @@ mod tests {
             revision: Some("0".repeat(40)),
             path_in_repo: Some("model.safetensors".into()),
             url: None,
+            branch: Some("main".into()),
+            lfs_sha256: Some("b".repeat(64)),
+            git_blob_id: None,
         });
         let one = Lockfile::new(vec![with_origin.clone(), artifact("a.bin", 'a')]);
         let two = Lockfile::new(vec![artifact("a.bin", 'a'), with_origin]);
@@ -279,8 +296,16 @@ mod tests {
 
     #[test]
     fn diff_names_modified_missing_and_new() {
-        let lock = Lockfile::new(vec![artifact("same", 'a'), artifact("changed", 'b'), artifact("gone", 'c')]);
-        let now = vec![artifact("same", 'a'), artifact("changed", 'd'), artifact("added", 'e')];
+        let lock = Lockfile::new(vec![
+            artifact("same", 'a'),
+            artifact("changed", 'b'),
+            artifact("gone", 'c'),
+        ]);
+        let now = vec![
+            artifact("same", 'a'),
+            artifact("changed", 'd'),
+            artifact("added", 'e'),
+        ];
         let d = diff(&lock, &now);
         assert_eq!(d.modified.len(), 1);
         assert_eq!(d.modified[0].path, "changed");

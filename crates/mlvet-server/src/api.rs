@@ -58,6 +58,11 @@ pub fn method_router(route: &Route) -> MethodRouter<Arc<App>> {
         Handler::DeleteWebhook => on(filter, crate::webhooks_api::delete_webhook),
         Handler::ListDeliveries => on(filter, crate::webhooks_api::list_deliveries),
         Handler::ReplayDelivery => on(filter, crate::webhooks_api::replay_delivery),
+        Handler::TrackHubModel => on(filter, crate::hub_api::track_model),
+        Handler::ListHubModels => on(filter, crate::hub_api::list_models),
+        Handler::UntrackHubModel => on(filter, crate::hub_api::untrack_model),
+        Handler::CreateHubScan => on(filter, crate::hub_api::create_scan),
+        Handler::GetHubScan => on(filter, crate::hub_api::get_scan),
     }
 }
 
@@ -456,6 +461,7 @@ pub fn job_json(job: &Job) -> Value {
         "created": job.created,
         "started": job.started,
         "finished": job.finished,
+        "attempts": job.attempt,
     })
 }
 

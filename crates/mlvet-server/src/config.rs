@@ -23,8 +23,12 @@ pub struct Limits {
     pub public_scan_per_minute: u32,
     /// Failed authentications per minute per client address before 429.
     pub auth_failures_per_minute: u32,
-    /// Uploads scanned at the same time.
+    /// Jobs (uploads, re-matches) run at the same time by this process; 0: none (an API-only
+    /// replica, with `mlvet worker` processes doing the work).
     pub workers: usize,
+    /// How long a claimed job is leased, in seconds; its worker extends the lease every third
+    /// of it, so a job whose worker died is claimed again after at most this long.
+    pub job_lease_seconds: u64,
     /// Longest time a client may take to send a request's headers, in seconds: a slow
     /// (slowloris) client is disconnected after it.
     pub header_timeout_seconds: u64,
@@ -43,6 +47,7 @@ impl Default for Limits {
             public_scan_per_minute: 20,
             auth_failures_per_minute: 30,
             workers: 2,
+            job_lease_seconds: 30,
             header_timeout_seconds: 10,
             max_connections: 1024,
         }
@@ -132,6 +137,7 @@ pub struct ServeSection {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub job_lease_seconds: Option<u64>,
     pub header_timeout_seconds: Option<u64>,
     pub max_connections: Option<usize>,
     /// Scheduled advisory updates (`1h` by default).
@@ -142,6 +148,52 @@ pub struct ServeSection {
     pub osv_url: Option<String>,
     /// Deliver webhooks to private, loopback and link-local addresses.
     pub allow_private_webhooks: Option<bool>,
+    /// How often tracked Hub models are re-checked (seconds); off with `offline`.
+    pub hub_recheck_seconds: Option<u64>,
+    /// `[serve.hub]`: where the Hub is and the token the service uses.
+    pub hub: Option<HubSection>,
+}
+
+/// `[serve.hub]` in `mlvet.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HubSection {
+    /// The Hub (or a mirror) the service reads (default: `$HF_ENDPOINT`, else the Hub).
+    pub endpoint: Option<String>,
+    /// A file holding the Hugging Face token (never the token itself in the configuration).
+    pub token_file: Option<PathBuf>,
+}
+
+/// How the service reads the Hugging Face Hub (issue 14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubServiceConfig {
+    /// Base URL of the Hub or a mirror, without a trailing `/`.
+    pub endpoint: String,
+    /// The token file; the token is read once at start and sent to `endpoint` only.
+    pub token_file: Option<PathBuf>,
+    /// Re-check tracked models this often; `None`: never (`--offline`, embedded servers).
+    pub recheck: Option<Duration>,
+    /// The version part of the read cache's key and of "scanned with": mlvet's version and a
+    /// digest of its rules (a rules change re-scans every tracked model).
+    pub tool_version: String,
+    /// Repositories of one bulk scan at most (an organisation is cut there).
+    pub max_bulk_repos: usize,
+}
+
+impl HubServiceConfig {
+    /// `mlvet serve`'s default re-check interval.
+    pub const DEFAULT_RECHECK: Duration = Duration::from_secs(6 * 3600);
+
+    /// The Hub, no token, no re-check, this mlvet's version.
+    pub fn default_for_version() -> HubServiceConfig {
+        HubServiceConfig {
+            endpoint: mlvet_hub::DEFAULT_ENDPOINT.to_string(),
+            token_file: None,
+            recheck: None,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            max_bulk_repos: 1000,
+        }
+    }
 }
 
 impl ServeSection {
@@ -156,6 +208,7 @@ impl ServeSection {
             public_scan_per_minute: self.public_scan_per_minute,
             auth_failures_per_minute: self.auth_failures_per_minute,
             workers: self.workers,
+            job_lease_seconds: self.job_lease_seconds,
             header_timeout_seconds: self.header_timeout_seconds,
             max_connections: self.max_connections,
         }
@@ -173,6 +226,7 @@ pub struct PartialLimits {
     pub public_scan_per_minute: Option<u32>,
     pub auth_failures_per_minute: Option<u32>,
     pub workers: Option<usize>,
+    pub job_lease_seconds: Option<u64>,
     pub header_timeout_seconds: Option<u64>,
     pub max_connections: Option<usize>,
 }
@@ -197,6 +251,7 @@ impl PartialLimits {
                 .auth_failures_per_minute
                 .unwrap_or(base.auth_failures_per_minute),
             workers: self.workers.unwrap_or(base.workers),
+            job_lease_seconds: self.job_lease_seconds.unwrap_or(base.job_lease_seconds),
             header_timeout_seconds: self
                 .header_timeout_seconds
                 .unwrap_or(base.header_timeout_seconds),
@@ -246,6 +301,8 @@ pub struct ServerConfig {
     /// The web app's session cookie without `Secure`: only for a plain-HTTP listener on
     /// loopback (behind a TLS proxy, or local use); refused on any other address.
     pub insecure_cookies: bool,
+    /// Hub scanning: endpoint, token file, re-check interval.
+    pub hub: HubServiceConfig,
 }
 
 impl ServerConfig {
@@ -259,6 +316,7 @@ impl ServerConfig {
             limits: Limits::default(),
             monitor: MonitorConfig::offline(),
             insecure_cookies: false,
+            hub: HubServiceConfig::default_for_version(),
         }
     }
 
@@ -271,8 +329,11 @@ impl ServerConfig {
             );
         }
         let l = &self.limits;
-        if l.workers == 0 || l.workers > 256 {
-            return Err("workers must be 1 to 256".to_string());
+        if l.workers > 256 {
+            return Err("workers must be 0 to 256".to_string());
+        }
+        if !(3..=3600).contains(&l.job_lease_seconds) {
+            return Err("job-lease-seconds must be 3 to 3600".to_string());
         }
         if l.header_timeout_seconds == 0 {
             return Err("header-timeout-seconds must be at least 1".to_string());
@@ -295,6 +356,16 @@ impl ServerConfig {
         }
         if m.delivery_workers == 0 || m.delivery_workers > 256 {
             return Err("delivery workers must be 1 to 256".to_string());
+        }
+        let hub = &self.hub;
+        if !(hub.endpoint.starts_with("https://") || hub.endpoint.starts_with("http://")) {
+            return Err("[serve.hub] endpoint must be an http(s) URL".to_string());
+        }
+        if hub.recheck.is_some_and(|r| r.is_zero()) {
+            return Err("hub-recheck-seconds must be at least 1".to_string());
+        }
+        if hub.max_bulk_repos == 0 {
+            return Err("a bulk scan needs room for at least one repository".to_string());
         }
         Ok(())
     }
@@ -324,11 +395,44 @@ mod tests {
         assert_eq!(section.update_every.as_deref(), Some("6h"));
         assert_eq!(section.offline, Some(false));
         assert_eq!(section.allow_private_webhooks, Some(true));
-        assert_eq!(section.osv_url.as_deref(), Some("https://osv-mirror.invalid"));
+        assert_eq!(
+            section.osv_url.as_deref(),
+            Some("https://osv-mirror.invalid")
+        );
         let mut config = ServerConfig::for_data_dir(dir.path());
-        assert_eq!(config.monitor.update_every, None, "embedded servers never update");
+        assert_eq!(
+            config.monitor.update_every, None,
+            "embedded servers never update"
+        );
         config.monitor.poll = Duration::from_secs(2);
-        assert!(config.validate().is_err(), "a new generation must be seen within 2 s");
+        assert!(
+            config.validate().is_err(),
+            "a new generation must be seen within 2 s"
+        );
+    }
+
+    #[test]
+    fn hub_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mlvet.toml");
+        std::fs::write(
+            &path,
+            "[serve]\nhub-recheck-seconds = 600\n[serve.hub]\nendpoint = \"https://hub-mirror.invalid\"\ntoken-file = \"/run/secrets/hf\"\n",
+        )
+        .expect("write");
+        let section = read_serve_section(&path).expect("read");
+        assert_eq!(section.hub_recheck_seconds, Some(600));
+        let hub = section.hub.expect("[serve.hub]");
+        assert_eq!(hub.endpoint.as_deref(), Some("https://hub-mirror.invalid"));
+        assert_eq!(hub.token_file, Some(PathBuf::from("/run/secrets/hf")));
+        std::fs::write(&path, "[serve.hub]\ntoken = \"hf_x\"\n").expect("write");
+        assert!(
+            read_serve_section(&path).is_err(),
+            "a token is never written in the configuration"
+        );
+        let mut config = ServerConfig::for_data_dir(dir.path());
+        config.hub.endpoint = "ftp://x".to_string();
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!
 //! - Every route is in [`routes::ROUTES`]: the router and the OpenAPI 3.1 document
 //!   (`/api/v1/openapi.json`) are built from it.
-//! - Uploads become jobs in the store, scanned by in-process workers on the blocking pool (the
-//!   same `jobs` table can be served by separate worker processes later).
+//! - Uploads become jobs in the store's queue (`mlvet_store::queue`), run by this process's
+//!   workers on the blocking pool (`--workers N`) or by `mlvet worker` processes
+//!   ([`worker_process`]) beside API-only replicas (`--workers 0`).
 //! - Errors are RFC 9457 problem details; bodies, decompression, rates and request time are
 //!   bounded ([`config::Limits`]); logs are JSON lines without query strings or headers.
 
@@ -13,6 +14,8 @@ mod advisories;
 mod api;
 pub mod config;
 pub mod delivery;
+pub mod hub;
+mod hub_api;
 mod limits;
 mod listener;
 
@@ -34,9 +37,10 @@ mod problem;
 mod records;
 pub mod routes;
 pub mod updates;
-mod webhooks_api;
 pub mod web;
+mod webhooks_api;
 mod worker;
+pub mod worker_process;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -78,6 +82,11 @@ pub struct App {
     pub(crate) job_queued: tokio::sync::Notify,
     /// The monitor's loops (generation watcher, deliveries, scheduled updates).
     pub monitor: monitor::Shared,
+    /// This process's name in leases (`serve-…`, `worker-…`): unique across hosts and
+    /// containers (where every process may be pid 1).
+    pub process: String,
+    /// The Hub client configuration and the rate budget every Hub request shares.
+    pub hub: hub::Shared,
 }
 
 impl App {
@@ -248,21 +257,65 @@ type Launched = (
     tokio::task::JoinHandle<Result<(), ServerError>>,
 );
 
+/// Opens (migrating) the store and prepares the monitor's cursor, off the async runtime.
+async fn open_prepared(config: &ServerConfig) -> Result<Store, ServerError> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = open_store(&config)?;
+        monitor::prepare(&store, &config.data_dir)?;
+        Ok::<_, ServerError>(store)
+    })
+    .await
+    .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+}
+
+fn new_app(store: Store, config: ServerConfig, hub: hub::Shared, role: &str) -> Arc<App> {
+    let process = format!(
+        "{role}-{}-{}",
+        std::process::id(),
+        mlvet_store::secrets::random_alnum(6)
+    );
+    Arc::new(App {
+        store,
+        config,
+        limiter: limits::RateLimiter::new(),
+        jobs_changed: tokio::sync::Notify::new(),
+        job_queued: tokio::sync::Notify::new(),
+        monitor: monitor::Shared::new(),
+        process,
+        hub,
+    })
+}
+
+/// Starts the process's background work: `limits.workers` job workers and, when there is at
+/// least one, the monitor's loops (generation watcher, deliveries, scheduled update). With
+/// none, nothing: an API-only replica leaves the work to `mlvet worker` processes.
+fn spawn_background(
+    app: &Arc<App>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for index in 0..app.config.limits.workers {
+        tasks.push(tokio::spawn(worker::run(
+            Arc::clone(app),
+            format!("{}-{index}", app.process),
+            stop.clone(),
+        )));
+    }
+    if app.config.limits.workers > 0 {
+        tasks.extend(monitor::spawn_loops(app, stop));
+        tasks.extend(hub::spawn_recheck(app, stop));
+    }
+    tasks
+}
+
 async fn launch(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Launched, ServerError> {
     config.validate().map_err(ServerError::Config)?;
-    let store = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = open_store(&config)?;
-            monitor::prepare(&store, &config.data_dir)?;
-            Ok::<_, ServerError>(store)
-        })
-        .await
-        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??
-    };
+    let hub = hub::Shared::new(&config.hub).map_err(ServerError::Config)?;
+    let store = open_prepared(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -270,24 +323,18 @@ async fn launch(
             source,
         })?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(App {
-        store,
-        config,
-        limiter: limits::RateLimiter::new(),
-        jobs_changed: tokio::sync::Notify::new(),
-        job_queued: tokio::sync::Notify::new(),
-        monitor: monitor::Shared::new(),
-    });
-    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
-    for index in 0..app.config.limits.workers {
-        workers.push(tokio::spawn(worker::run(
-            Arc::clone(&app),
-            format!("serve-{}-{index}", std::process::id()),
-            workers_stopped.clone(),
-        )));
+    let app = new_app(store, config, hub, "serve");
+    if app.config.limits.workers == 0 {
+        log::event(
+            "info",
+            "api_only",
+            serde_json::json!({
+                "note": "no job workers, watcher or deliveries here: `mlvet worker` processes do that work"
+            }),
+        );
     }
-    workers.extend(monitor::spawn_loops(&app, &workers_stopped));
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = spawn_background(&app, &workers_stopped);
     let service = router(Arc::clone(&app));
     let connection_limits = listener::ConnectionLimits {
         header_timeout: Duration::from_secs(app.config.limits.header_timeout_seconds),

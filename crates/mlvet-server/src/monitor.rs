@@ -22,7 +22,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use mlvet_db::{Database, PackageKey};
 use mlvet_monitor::{
@@ -34,15 +33,12 @@ use mlvet_store::monitor::{ClaimedRange, FindingWrite, MonitorFinding, MonitorTx
 use mlvet_store::{Store, StoreError, StoredPackage};
 use serde_json::{Value, json};
 
-/// How long a claimed range is leased before another process may take it over.
-const RANGE_LEASE_SECONDS: i64 = 120;
+/// How long a claimed range is leased before another process may take it over (a process
+/// that died mid-range delays the rest of its range by at most this long).
+const RANGE_LEASE_SECONDS: i64 = 60;
 
-/// Projects re-matched per transaction batch before the range's lease is renewed.
-const RENEW_EVERY: usize = 200;
-
-/// The most time one watcher tick spends on matcher-version re-matches (new generations are
-/// never kept waiting longer than this).
-const MATCHER_SWEEP_BUDGET: Duration = Duration::from_secs(2);
+/// How often the range's lease is renewed while its projects are reconciled.
+const RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The rules whose findings the monitor owns (pinned advisory matches). Unpinned requirements
 /// (`dependency-unpinned`) stay with the upload's scan.
@@ -600,8 +596,8 @@ pub struct TickReport {
     pub triples_changed: usize,
     /// Projects reconciled for the range.
     pub projects: usize,
-    /// Projects re-matched in full after a matcher change.
-    pub matcher_rematched: usize,
+    /// Full re-matches queued for projects matched by another matcher version.
+    pub matcher_queued: usize,
     pub written: Written,
 }
 
@@ -613,7 +609,7 @@ pub fn prepare(store: &Store, data_dir: &Path) -> Result<(), StoreError> {
 }
 
 /// One tick of the generation watcher: claim and process a new (or abandoned) range of
-/// generations, then re-match projects of another matcher version (within a time budget).
+/// generations, then queue a full re-match of each project of another matcher version.
 /// Safe to run from any number of processes at once.
 pub fn watch_once(store: &Store, data_dir: &Path, worker: &str) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
@@ -623,39 +619,37 @@ pub fn watch_once(store: &Store, data_dir: &Path, worker: &str) -> Result<TickRe
         // No database: the cursor starts at 0, so the first import is a delta like any other.
         None => store.monitor_exclusive(|mtx| mtx.init_cursor(0))?,
     }
-    let started = Instant::now();
-    while started.elapsed() < MATCHER_SWEEP_BUDGET {
-        let ids = store.monitor(|mtx| mtx.projects_to_rematch(MATCHER_VERSION, 50))?;
-        if ids.is_empty() {
-            break;
-        }
-        for id in ids {
-            let written = store.monitor(|mtx| {
-                let Some(state) = mtx.lock_project(id)? else {
-                    return Ok(None);
-                };
-                if state.matcher_version.as_deref() == Some(MATCHER_VERSION) {
-                    return Ok(None);
-                }
-                let current = open_database(data_dir)?;
-                let mut webhooks = WebhookCache::default();
-                rematch_project(
-                    mtx,
-                    &state.project,
-                    current.as_ref(),
-                    Cause::Matcher,
-                    &mut webhooks,
-                    false,
-                )
-                .map(Some)
-            })?;
-            if let Some(written) = written {
-                report.matcher_rematched += 1;
-                report.written += written;
-            }
-        }
-    }
+    // Projects matched by another matcher version: a `rematch` job each (deduplicated per
+    // project), run by whichever workers are free.
+    report.matcher_queued = store.enqueue_rematches(MATCHER_VERSION)?;
     Ok(report)
+}
+
+/// A `rematch` job: the project's full re-match (`Cause::Matcher`) in the transaction that
+/// completes the job. Idempotent: a project already matched by this matcher is left alone.
+pub fn run_rematch_job(
+    store: &Store,
+    job: &mlvet_store::Job,
+    data_dir: &Path,
+) -> Result<Written, StoreError> {
+    store.complete_job_with(job, |mtx| {
+        let Some(state) = mtx.lock_project(job.project_id)? else {
+            return Ok(Written::default());
+        };
+        if state.matcher_version.as_deref() == Some(MATCHER_VERSION) {
+            return Ok(Written::default());
+        }
+        let current = open_database(data_dir)?;
+        let mut webhooks = WebhookCache::default();
+        rematch_project(
+            mtx,
+            &state.project,
+            current.as_ref(),
+            Cause::Matcher,
+            &mut webhooks,
+            false,
+        )
+    })
 }
 
 /// The re-match of one claimed range, computed under the claim's lock.
@@ -721,9 +715,11 @@ fn process_range(
     };
     let mut renderer = Renderer::new(after);
     let mut affected_by_team: BTreeMap<i64, usize> = BTreeMap::new();
-    for (done, (project_id, indices)) in work.projects.iter().enumerate() {
-        if done > 0 && done % RENEW_EVERY == 0 {
+    let mut renewed = std::time::Instant::now();
+    for (project_id, indices) in &work.projects {
+        if renewed.elapsed() >= RENEW_AFTER {
             store.monitor(|mtx| mtx.renew_range(&work.range, worker, RANGE_LEASE_SECONDS))?;
+            renewed = std::time::Instant::now();
         }
         let changes: Vec<&TripleChange> = indices.iter().map(|&i| &work.changes[i]).collect();
         let outcome = store.monitor(|mtx| -> Result<Option<(i64, Written)>, StoreError> {
@@ -828,7 +824,7 @@ pub async fn run_watcher(
                 if report.written.deliveries > 0 {
                     app.monitor.deliveries_due.notify_one();
                 }
-                if report.range.is_some() || report.matcher_rematched > 0 {
+                if report.range.is_some() || report.matcher_queued > 0 {
                     crate::log::event(
                         "info",
                         "monitor_tick",
@@ -836,7 +832,7 @@ pub async fn run_watcher(
                             "range": report.range,
                             "triples_changed": report.triples_changed,
                             "projects": report.projects,
-                            "matcher_rematched": report.matcher_rematched,
+                            "matcher_queued": report.matcher_queued,
                             "findings": report.written.findings,
                             "events": report.written.events,
                             "deliveries": report.written.deliveries,
@@ -869,7 +865,7 @@ pub fn spawn_loops(
     app: &Arc<crate::App>,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let name = format!("serve-{}", std::process::id());
+    let name = app.process.clone();
     vec![
         tokio::spawn(run_watcher(Arc::clone(app), name.clone(), stop.clone())),
         tokio::spawn(crate::delivery::run_deliveries(

@@ -54,7 +54,13 @@ fn query_parameters(path: &str, method: &str) -> Vec<Value> {
         }
         ("GET", "/api/v1/projects/{id}/findings") => {
             vec![json!({"name": "state", "in": "query", "required": false,
-            "schema": {"type": "string", "enum": ["open", "resolved", "suppressed"]}})]
+            "schema": {"type": "string", "enum": FINDING_STATES}})]
+        }
+        ("GET", "/api/v1/projects/{id}/events") => {
+            cursor_parameters("The `seq` of the last event of the previous page (`next_before`).")
+        }
+        ("GET", "/api/v1/webhooks/{id}/deliveries") => {
+            cursor_parameters("The `id` of the last delivery of the previous page (`next_before`).")
         }
         ("GET", "/api/v1/advisories") => vec![
             json!({"name": "ml", "in": "query", "required": false, "description": "Only advisories affecting mlvet's curated ML packages (default true; false needs `package`).", "schema": {"type": "boolean"}}),
@@ -69,6 +75,131 @@ fn query_parameters(path: &str, method: &str) -> Vec<Value> {
         ],
         _ => Vec::new(),
     }
+}
+
+/// Every state a stored finding can be in (`retracted`: the advisory no longer matches).
+const FINDING_STATES: [&str; 4] = ["open", "resolved", "suppressed", "retracted"];
+
+/// Largest page of the cursor-paged lists (events, deliveries).
+pub const MAX_PAGE: i64 = 500;
+
+/// `limit` and `before` of the lists paged newest first by a cursor.
+fn cursor_parameters(before: &str) -> Vec<Value> {
+    vec![
+        json!({"name": "limit", "in": "query", "required": false, "description": "Items per page (default 100).",
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}),
+        json!({"name": "before", "in": "query", "required": false, "description": before,
+               "schema": {"type": "integer", "minimum": 1}}),
+    ]
+}
+
+/// The schema of a route's success answer, where the document names one.
+fn success_schema(method: &str, path: &str) -> Option<&'static str> {
+    Some(match (method, path) {
+        ("GET", "/api/v1/projects/{id}/findings") => "FindingList",
+        ("GET", "/api/v1/findings/{id}") | ("PATCH", "/api/v1/findings/{id}") => "Finding",
+        ("GET", "/api/v1/projects/{id}/events") => "EventList",
+        ("POST", "/api/v1/webhooks") => "WebhookCreated",
+        ("GET", "/api/v1/webhooks") => "WebhookList",
+        ("GET", "/api/v1/webhooks/{id}") => "Webhook",
+        ("GET", "/api/v1/webhooks/{id}/deliveries") => "DeliveryList",
+        ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay") => "DeliveryReplayed",
+        _ => return None,
+    })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The monitoring schemas: webhooks, deliveries, events, and findings with their states.
+fn monitoring_schemas() -> Value {
+    let nullable = |kind: &str| json!({"type": [kind, "null"]});
+    let event_types: Vec<&str> = mlvet_monitor::event::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let mut subscribable = event_types.clone();
+    subscribable.push("*");
+    let severities: Vec<&str> = mlvet_core::Severity::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    json!({
+        "WebhookCreate": {"type": "object", "required": ["url", "events"], "properties": {
+            "url": {"type": "string", "minLength": 1, "maxLength": 2000, "format": "uri", "pattern": "^https?://"},
+            "events": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "string", "enum": subscribable}},
+            "min_severity": {"type": ["string", "null"], "enum": severities.iter().map(|s| json!(s)).chain([Value::Null]).collect::<Vec<_>>()},
+            "projects": {"type": ["array", "null"], "maxItems": 1000, "items": {"type": "integer", "minimum": 1}}}},
+        "Webhook": {"type": "object", "required": ["id", "url", "events", "disabled", "created", "created_by"], "properties": {
+            "id": {"type": "integer"},
+            "url": {"type": "string"},
+            "events": {"type": "array", "items": {"type": "string"}},
+            "min_severity": nullable("string"),
+            "projects": {"type": ["array", "null"], "items": {"type": "integer"}},
+            "disabled": {"type": "boolean"},
+            "disabled_at": nullable("string"),
+            "disabled_reason": nullable("string"),
+            "created": {"type": "string"},
+            "created_by": {"type": "string"}}},
+        "WebhookCreated": {"allOf": [schema_ref("Webhook"), {"type": "object", "required": ["secret"], "properties": {
+            "secret": {"type": "string", "pattern": "^whsec_", "description": "The signing secret, shown only in this answer."}}}]},
+        "WebhookList": {"type": "object", "required": ["webhooks"], "properties": {
+            "webhooks": {"type": "array", "items": schema_ref("Webhook")}}},
+        "Delivery": {"type": "object", "required": ["id", "webhook", "event", "state", "attempts", "created"], "properties": {
+            "id": {"type": "integer"},
+            "webhook": {"type": "integer"},
+            "event": {"type": "object", "required": ["id", "type"], "properties": {
+                "id": {"type": "string", "description": "The `webhook-id` header of every attempt."},
+                "type": {"type": "string", "enum": event_types},
+                "project": nullable("integer"),
+                "created": {"type": "string"}}},
+            "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "next_attempt_at": {"type": ["string", "null"], "description": "When the next retry is due (pending deliveries)."},
+            "last_attempt_at": nullable("string"),
+            "last_status": {"type": ["integer", "null"], "description": "The HTTP status of the last answer."},
+            "last_error": nullable("string"),
+            "response_excerpt": nullable("string"),
+            "delivered_at": nullable("string"),
+            "created": {"type": "string"}}},
+        "DeliveryList": {"type": "object", "required": ["deliveries", "next_before"], "properties": {
+            "deliveries": {"type": "array", "items": schema_ref("Delivery")},
+            "next_before": {"type": ["integer", "null"], "description": "`before` of the next (older) page; null on the last page."}}},
+        "DeliveryReplayed": {"type": "object", "required": ["delivery"], "properties": {"delivery": schema_ref("Delivery")}},
+        "Event": {"type": "object", "required": ["id", "seq", "type", "created", "data"], "properties": {
+            "id": {"type": "string"},
+            "seq": {"type": "integer"},
+            "type": {"type": "string", "enum": event_types},
+            "project": nullable("integer"),
+            "severity": nullable("string"),
+            "generation": nullable("integer"),
+            "created": {"type": "string"},
+            "data": {"type": ["object", "null"], "description": "The webhook body's `data`: `project`, and `finding` (as `GET /projects/{id}/findings` returns it) with `cause`, `changes`, `reopened` where they apply."}}},
+        "EventList": {"type": "object", "required": ["events", "next_before"], "properties": {
+            "events": {"type": "array", "items": schema_ref("Event")},
+            "next_before": {"type": ["integer", "null"], "description": "`before` of the next (older) page; null on the last page."}}},
+        "Finding": {"type": "object", "required": ["id", "rule", "severity", "state", "first_seen"], "properties": {
+            "id": {"type": "integer"},
+            "project": {"type": "integer"},
+            "rule": {"type": "string"},
+            "severity": {"type": "string", "enum": severities},
+            "state": {"type": "string", "enum": FINDING_STATES},
+            "source": {"type": "string"},
+            "first_seen": {"type": "string"},
+            "last_seen": {"type": "string"},
+            "resolved_at": nullable("string"),
+            "package": {"type": ["object", "null"]},
+            "advisory": {"type": ["object", "null"]},
+            "triage": {"type": ["object", "null"], "properties": {
+                "triage": {"type": "string", "enum": mlvet_store::TRIAGE_VALUES},
+                "reason": {"type": "string"},
+                "expires": nullable("string"),
+                "by": {"type": "string"},
+                "at": {"type": "string"}}}}},
+        "FindingList": {"type": "object", "required": ["findings"], "properties": {
+            "findings": {"type": "array", "items": schema_ref("Finding")}}},
+    })
 }
 
 fn request_body(body: Body) -> Option<Value> {
@@ -101,7 +232,12 @@ pub fn document() -> Value {
                 }
                 r
             } else {
-                let mut r = json!({"description": reason(*status), "content": {"application/json": {"schema": {"type": "object"}}}});
+                let schema = success_schema(route.method, route.path)
+                    .map_or_else(|| json!({"type": "object"}), schema_ref);
+                let mut r = json!({"description": reason(*status), "content": {"application/json": {"schema": schema}}});
+                if *status == 204 {
+                    r = json!({"description": reason(*status)});
+                }
                 if *status == 202 {
                     r["headers"] = json!({"Location": {"schema": {"type": "string"}, "description": "The job to poll."}});
                 }
@@ -110,8 +246,18 @@ pub fn document() -> Value {
             responses.insert(status.to_string(), response);
         }
         let mut parameters = Vec::new();
-        if route.path.contains("{id}") {
-            parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}}));
+        for (name, description) in [
+            ("id", None),
+            ("delivery_id", Some("A delivery's `id` (from the delivery log).")),
+            ("model_id", Some("A tracked Hub model's `id`.")),
+        ] {
+            if route.path.contains(&format!("{{{name}}}")) {
+                let mut parameter = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": 200}});
+                if let Some(description) = description {
+                    parameter["description"] = json!(description);
+                }
+                parameters.push(parameter);
+            }
         }
         parameters.extend(query_parameters(route.path, route.method));
         let mut operation = json!({
@@ -149,16 +295,33 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token `mlvet_<public id>_<secret>` (`mlvet admin token create`)."}},
-            "schemas": {
+            "schemas": schemas(),
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let mut schemas = json!({
                 "Problem": {"type": "object", "required": ["type", "title", "status"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
                 "ProjectCreate": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN}}},
+                "HubModelTrack": {"type": "object", "required": ["repo"], "properties": {
+                    "repo": {"type": "string", "minLength": 3, "maxLength": 400, "description": "org/name, org/name@revision, datasets/org/name or hf://…"},
+                    "revision": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A branch, tag or commit (default main)"}}},
+                "HubScanCreate": {"type": "object", "required": ["project"], "properties": {
+                    "project": {"type": "integer", "description": "The project the scan job belongs to"},
+                    "repos": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 400}},
+                    "organization": {"type": "string", "minLength": 1, "maxLength": 96}},
+                    "oneOf": [{"required": ["repos"]}, {"required": ["organization"]}]},
                 "Triage": {"type": "object", "required": ["triage", "reason"], "properties": {
                     "triage": {"type": "string", "enum": mlvet_store::TRIAGE_VALUES},
                     "reason": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S"},
                     "expires": {"type": ["string", "null"], "format": "date"}}}
-            }
-        }
-    })
+    });
+    if let (Some(all), Value::Object(monitoring)) = (schemas.as_object_mut(), monitoring_schemas())
+    {
+        all.extend(monitoring);
+    }
+    schemas
 }

@@ -20,7 +20,24 @@ pub fn report_json(
     serde_json::from_str(&mlvet_report::render_json(report, &meta)).unwrap_or(Value::Null)
 }
 
+/// The artefact formats whose parser records the dependency graph (`mlvet-inventory`'s
+/// lockfile parsers that emit edges). Every other format lists packages without saying which
+/// one brings which.
+pub const GRAPH_FORMATS: [&str; 3] = ["uv-lock", "poetry-lock", "pylock"];
+
 pub fn packages(report: &ScanReport) -> Vec<PackageRecord> {
+    let graph_files: std::collections::HashSet<&str> = report
+        .artifacts
+        .iter()
+        .filter(|a| GRAPH_FORMATS.contains(&a.format.as_str()))
+        .map(|a| a.path.as_str())
+        .collect();
+    // `depends_on` names package ids; the store keeps normalised names (stable across scans).
+    let names_by_id: std::collections::HashMap<&str, String> = report
+        .packages
+        .iter()
+        .map(|p| (p.id.as_str(), mlvet_inventory::normalize_pypi_name(&p.name)))
+        .collect();
     report
         .packages
         .iter()
@@ -32,6 +49,16 @@ pub fn packages(report: &ScanReport) -> Vec<PackageRecord> {
             purl: p.purl.clone(),
             ml: p.ml,
             line: p.source.line.map(i64::from),
+            depends_on: graph_files.contains(p.source.file.as_str()).then(|| {
+                let mut names: Vec<String> = p
+                    .depends_on
+                    .iter()
+                    .filter_map(|id| names_by_id.get(id.as_str()).cloned())
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                names
+            }),
         })
         .collect()
 }

@@ -22,6 +22,34 @@ pub fn update_once(data_dir: &Path, config: &MonitorConfig) -> Result<UpdateStat
     database.update(&update, &NoProgress)
 }
 
+/// The scheduled update is one process's duty in a fleet sharing a store (several processes
+/// updating one data directory would download the same export): a lease named
+/// `advisory-update`, renewed by its holder each interval, taken over by another process once
+/// it ran out.
+async fn holds_update_duty(app: &Arc<crate::App>, every: std::time::Duration) -> bool {
+    let lease = i64::try_from(every.as_secs())
+        .unwrap_or(i64::MAX)
+        .saturating_add(60);
+    let app2 = Arc::clone(app);
+    let held = tokio::task::spawn_blocking(move || {
+        app2.store
+            .try_singleton("advisory-update", &app2.process, lease)
+    })
+    .await;
+    match held {
+        Ok(Ok(held)) => held,
+        Ok(Err(error)) => {
+            crate::log::event(
+                "error",
+                "advisory_update_failed",
+                json!({ "error": error.to_string() }),
+            );
+            false
+        }
+        Err(_) => false,
+    }
+}
+
 /// Runs [`update_once`] every `update_every`, the first one interval after start (a server
 /// that just started, or a test, contacts nothing; `mlvet db update` updates at once), until
 /// `stop`.
@@ -36,6 +64,9 @@ pub async fn run_updates(app: Arc<crate::App>, mut stop: tokio::sync::watch::Rec
         }
         if *stop.borrow() {
             return;
+        }
+        if !holds_update_duty(&app, every).await {
+            continue;
         }
         let started = std::time::Instant::now();
         let outcome = {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use mlvet_core::Severity;
-use mlvet_store::Role;
 use mlvet_store::monitor::{Delivery, EventRecord, NewWebhook, Webhook};
+use mlvet_store::{Principal, Role};
 use mlvet_webhooks::Subscription;
 use serde_json::{Value, json};
 
@@ -74,7 +74,7 @@ pub fn event_json(event: &EventRecord) -> Value {
     })
 }
 
-fn delivery_json(delivery: &Delivery) -> Value {
+pub fn delivery_json(delivery: &Delivery) -> Value {
     json!({
         "id": delivery.id,
         "webhook": delivery.webhook_id,
@@ -122,6 +122,77 @@ fn check_destination(url: &str, allow_private: bool) -> Result<(), Problem> {
         ))),
         None => Ok(()),
     }
+}
+
+/// A webhook endpoint to create, as the API's JSON or the web form gives it.
+pub struct WebhookRequest {
+    pub url: String,
+    pub events: Vec<String>,
+    pub min_severity: Option<Severity>,
+    pub projects: Option<Vec<i64>>,
+}
+
+/// Validates and stores a new endpoint of `principal`'s team: the endpoint and its secret
+/// (the only time the secret leaves the store).
+pub async fn create_for(
+    app: &Arc<App>,
+    principal: &Principal,
+    request: WebhookRequest,
+) -> Result<(Webhook, String), Problem> {
+    let WebhookRequest {
+        url,
+        events,
+        min_severity,
+        projects,
+    } = request;
+    let subscription = Subscription {
+        url: url.clone(),
+        events: events.clone(),
+        min_severity,
+        projects: projects
+            .as_ref()
+            .map(|p| p.iter().map(i64::to_string).collect()),
+    };
+    subscription
+        .validate()
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
+    check_destination(&url, app.config.monitor.allow_private_webhooks)?;
+    let secret = mlvet_webhooks::Secret::generate()
+        .map_err(Problem::internal)?
+        .expose();
+    let team = principal.team_id;
+    let actor = principal.actor.clone();
+    let events_json = json!(events).to_string();
+    let projects_json = projects.as_ref().map(|p| json!(p).to_string());
+    let stored_secret = secret.clone();
+    let webhook = app
+        .blocking(move |store| {
+            if let Some(ids) = &projects {
+                for id in ids {
+                    if store.project(team, *id)?.is_none() {
+                        return Err(mlvet_store::StoreError::Invalid(format!(
+                            "`projects`: no project {id} in this team"
+                        )));
+                    }
+                }
+            }
+            if store.webhooks(team)?.len() >= MAX_WEBHOOKS_PER_TEAM {
+                return Err(mlvet_store::StoreError::Invalid(format!(
+                    "a team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks"
+                )));
+            }
+            store.create_webhook(&NewWebhook {
+                team_id: team,
+                url: &url,
+                events: &events_json,
+                min_severity: min_severity.map(|s| s.as_str()),
+                projects: projects_json.as_deref(),
+                secret: &stored_secret,
+                created_by: &actor,
+            })
+        })
+        .await?;
+    Ok((webhook, secret))
 }
 
 /// `POST /api/v1/webhooks`: `{"url", "events": [...], "min_severity"?, "projects"?}` → 201 with
@@ -173,53 +244,17 @@ pub async fn create_webhook(
         ),
         _ => return Err(Problem::bad_request("`projects` is a list of project ids")),
     };
-    let subscription = Subscription {
-        url: url.clone(),
-        events: events.clone(),
-        min_severity,
-        projects: projects
-            .as_ref()
-            .map(|p| p.iter().map(i64::to_string).collect()),
-    };
-    subscription
-        .validate()
-        .map_err(|e| Problem::bad_request(e.to_string()))?;
-    check_destination(&url, app.config.monitor.allow_private_webhooks)?;
-    let secret = mlvet_webhooks::Secret::generate()
-        .map_err(Problem::internal)?
-        .expose();
-    let team = principal.team_id;
-    let actor = principal.actor.clone();
-    let events_json = json!(events).to_string();
-    let projects_json = projects.as_ref().map(|p| json!(p).to_string());
-    let stored_secret = secret.clone();
-    let webhook = app
-        .blocking(move |store| {
-            if let Some(ids) = &projects {
-                for id in ids {
-                    if store.project(team, *id)?.is_none() {
-                        return Err(mlvet_store::StoreError::Invalid(format!(
-                            "`projects`: no project {id} in this team"
-                        )));
-                    }
-                }
-            }
-            if store.webhooks(team)?.len() >= MAX_WEBHOOKS_PER_TEAM {
-                return Err(mlvet_store::StoreError::Invalid(format!(
-                    "a team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks"
-                )));
-            }
-            store.create_webhook(&NewWebhook {
-                team_id: team,
-                url: &url,
-                events: &events_json,
-                min_severity: min_severity.map(|s| s.as_str()),
-                projects: projects_json.as_deref(),
-                secret: &stored_secret,
-                created_by: &actor,
-            })
-        })
-        .await?;
+    let (webhook, secret) = create_for(
+        &app,
+        &principal,
+        WebhookRequest {
+            url,
+            events,
+            min_severity,
+            projects,
+        },
+    )
+    .await?;
     let mut value = webhook_json(&webhook);
     value["secret"] = json!(secret);
     let mut response = json_response(StatusCode::CREATED, &value);
@@ -279,11 +314,35 @@ pub async fn list_deliveries(
 ) -> ApiResult {
     let principal = require(&app, &caller, Role::Admin).await?;
     let webhook = team_webhook(&app, principal.team_id, parse_id(id, "webhook")?).await?;
-    let limit = limit_param(&query_params(query)?)?;
+    let params = query_params(query)?;
+    let limit = limit_param(&params)?;
+    let before = before_param(&params, "a delivery's `id`")?;
     let deliveries = app
-        .blocking(move |store| store.deliveries(webhook.id, limit))
+        .blocking(move |store| store.deliveries_before(webhook.id, before, limit))
         .await?;
-    ok(&json!({ "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>() }))
+    let next = (i64::try_from(deliveries.len()).unwrap_or(0) == limit)
+        .then(|| deliveries.last().map(|d| d.id))
+        .flatten();
+    ok(&json!({
+        "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
+        "next_before": next,
+    }))
+}
+
+/// The `before` cursor: the last id (or `seq`) of the previous page.
+fn before_param(
+    params: &std::collections::HashMap<String, String>,
+    what: &str,
+) -> Result<Option<i64>, Problem> {
+    match params.get("before") {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|b| *b > 0)
+            .map(Some)
+            .ok_or_else(|| Problem::bad_request(format!("`before` is {what}"))),
+    }
 }
 
 pub async fn replay_delivery(
@@ -339,15 +398,7 @@ pub async fn project_events(
     let project = team_project(&app, &principal, parse_id(id, "project")?).await?;
     let params = query_params(query)?;
     let limit = limit_param(&params)?;
-    let before = match params.get("before") {
-        None => None,
-        Some(text) => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|b| *b > 0)
-                .ok_or_else(|| Problem::bad_request("`before` is an event's `seq`"))?,
-        ),
-    };
+    let before = before_param(&params, "an event's `seq`")?;
     let events = app
         .blocking(move |store| store.project_events(project.id, before, limit))
         .await?;

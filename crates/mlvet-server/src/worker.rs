@@ -1,18 +1,43 @@
-//! In-process workers: claim an upload's job from the store, scan it with the engine, store
-//! its inventory and findings. A job whose worker died is claimed again when its lease ends.
+//! Job workers: claim a job from the store's queue (`mlvet_store::queue`), run it by kind,
+//! record its outcome in the same transaction that checks the lease is still this claim's.
+//!
+//! - Kinds: `inventory` (an upload: scan it with the engine, store its inventory and
+//!   findings, re-match the project) and `rematch` (a project's full re-match after a matcher
+//!   change). A new kind is one arm in [`dispatch`].
+//! - While a job runs, a heartbeat extends its lease every third of it; a worker that died
+//!   (`kill -9`, a lost machine) stops extending it, and another worker claims the job again
+//!   once the lease ran out. Its late completion, if it was only stalled, records nothing.
+//! - A store failure (the database restarting, say) gives the job back with a backoff; a job
+//!   claimed more than its `max_attempts` fails with an `inventory.failed` event.
+//!
+//! The same loop runs inside `mlvet serve` (`--workers N`) and in `mlvet worker` processes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use mlvet_store::StoreError;
+use mlvet_store::queue::{KIND_INVENTORY, KIND_REMATCH};
+
 use crate::App;
 
-/// How long a claimed job is leased before another worker may take it over.
-const LEASE_SECONDS: i64 = 15 * 60;
+/// Polling interval when idle (other processes queue jobs too).
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// Polling interval when idle (other processes may queue jobs too).
-const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Fault injection for failure tests: a worker waits this many milliseconds after claiming
+/// each upload, so that a test can kill it mid-job. Never set in production.
+pub const FAULT_DELAY_ENV: &str = "MLVET_FAULT_JOB_DELAY_MS";
+
+fn fault_delay() -> Option<Duration> {
+    let millis: u64 = std::env::var(FAULT_DELAY_ENV).ok()?.trim().parse().ok()?;
+    Some(Duration::from_millis(millis.min(600_000)))
+}
+
+fn log_error(event: &str, fields: serde_json::Value) {
+    crate::log::event("error", event, fields);
+}
 
 pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let lease = lease_seconds(&app);
     loop {
         if *stop.borrow() {
             return;
@@ -20,21 +45,11 @@ pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Rece
         let claimed = {
             let app = Arc::clone(&app);
             let name = name.clone();
-            tokio::task::spawn_blocking(move || app.store.claim_job(&name, LEASE_SECONDS)).await
+            tokio::task::spawn_blocking(move || app.store.claim_job(&name, lease)).await
         };
         match claimed {
             Ok(Ok(Some((job, payload)))) => {
-                let app2 = Arc::clone(&app);
-                let id = job.id;
-                let outcome =
-                    tokio::task::spawn_blocking(move || process(&app2, &job, &payload)).await;
-                if let Err(error) = outcome.map_err(|e| e.to_string()).and_then(|r| r) {
-                    crate::log::event(
-                        "error",
-                        "job_store_failed",
-                        serde_json::json!({ "job": id, "error": error }),
-                    );
-                }
+                run_claimed(&app, job, payload).await;
                 app.jobs_changed.notify_waiters();
             }
             Ok(Ok(None)) => {
@@ -45,16 +60,14 @@ pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Rece
                 }
             }
             Ok(Err(error)) => {
-                crate::log::event(
-                    "error",
+                log_error(
                     "job_claim_failed",
                     serde_json::json!({ "error": error.to_string() }),
                 );
                 tokio::time::sleep(IDLE_POLL).await;
             }
             Err(error) => {
-                crate::log::event(
-                    "error",
+                log_error(
                     "job_claim_failed",
                     serde_json::json!({ "error": error.to_string() }),
                 );
@@ -64,14 +77,131 @@ pub async fn run(app: Arc<App>, name: String, mut stop: tokio::sync::watch::Rece
     }
 }
 
+fn lease_seconds(app: &App) -> i64 {
+    i64::try_from(app.config.limits.job_lease_seconds).unwrap_or(30)
+}
+
+/// Runs a claimed job with its heartbeat, then deals with a store failure.
+async fn run_claimed(app: &Arc<App>, job: mlvet_store::Job, payload: Vec<u8>) {
+    let (done, finished) = tokio::sync::watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat(Arc::clone(app), job.clone(), finished));
+    let outcome = {
+        let app = Arc::clone(app);
+        let job = job.clone();
+        tokio::task::spawn_blocking(move || dispatch(&app, &job, &payload)).await
+    };
+    let _ = done.send(true);
+    let _ = heartbeat.await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(StoreError::LeaseLost { .. })) => crate::log::event(
+            "warn",
+            "job_lease_lost",
+            serde_json::json!({ "job": job.id, "attempt": job.attempt }),
+        ),
+        Ok(Err(error)) => give_back(app, &job, &error.to_string()).await,
+        Err(error) => give_back(app, &job, &error.to_string()).await,
+    }
+}
+
+/// Extends the job's lease every third of it until `finished`.
+async fn heartbeat(
+    app: Arc<App>,
+    job: mlvet_store::Job,
+    mut finished: tokio::sync::watch::Receiver<bool>,
+) {
+    let lease = lease_seconds(&app);
+    let every = Duration::from_secs(u64::try_from(lease / 3).unwrap_or(10).max(1));
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = finished.changed() => return,
+        }
+        if *finished.borrow() {
+            return;
+        }
+        let extended = {
+            let app = Arc::clone(&app);
+            let job = job.clone();
+            tokio::task::spawn_blocking(move || app.store.heartbeat_job(&job, lease)).await
+        };
+        match extended {
+            Ok(Ok(true)) => {}
+            // Lost: the completion will be refused; nothing more to extend.
+            Ok(Ok(false)) => return,
+            // The store is unreachable for now: keep trying while the job runs.
+            Ok(Err(error)) => log_error(
+                "job_heartbeat_failed",
+                serde_json::json!({ "job": job.id, "error": error.to_string() }),
+            ),
+            Err(_) => return,
+        }
+    }
+}
+
+/// After a store failure: back to the queue with a backoff (2, 4, 8 … 300 s, with a little
+/// spread by job id). If the store is still unreachable, the lease runs out and the job is
+/// claimed again anyway.
+async fn give_back(app: &Arc<App>, job: &mlvet_store::Job, error: &str) {
+    log_error(
+        "job_store_failed",
+        serde_json::json!({ "job": job.id, "attempt": job.attempt, "error": error }),
+    );
+    let exponent = u32::try_from(job.attempt.clamp(1, 8)).unwrap_or(8);
+    let delay = 2_i64.pow(exponent).min(300) + job.id % 3;
+    let app2 = Arc::clone(app);
+    let job2 = job.clone();
+    let error = error.to_string();
+    let retried =
+        tokio::task::spawn_blocking(move || app2.store.retry_job(&job2, &error, delay)).await;
+    if let Ok(Err(error)) = retried {
+        log_error(
+            "job_retry_failed",
+            serde_json::json!({ "job": job.id, "error": error.to_string() }),
+        );
+    }
+}
+
+/// Runs one claimed job by kind. `Err` only when the store fails (or the lease was lost).
+fn dispatch(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), StoreError> {
+    if job.exhausted() {
+        let error = format!(
+            "gave up after {} attempts (the worker stopped or lost its lease each time)",
+            job.max_attempts
+        );
+        return fail(app, job, &error);
+    }
+    match job.kind.as_str() {
+        KIND_INVENTORY => {
+            if let Some(delay) = fault_delay() {
+                std::thread::sleep(delay);
+            }
+            process(app, job, payload)
+        }
+        KIND_REMATCH => {
+            let written = crate::monitor::run_rematch_job(&app.store, job, &app.config.data_dir)?;
+            if written.deliveries > 0 {
+                app.monitor.deliveries_due.notify_one();
+            }
+            Ok(())
+        }
+        other => crate::hub::process(app, job, payload).unwrap_or_else(|| {
+            fail(
+                app,
+                job,
+                &format!("this mlvet does not know jobs of kind `{other}`"),
+            )
+        }),
+    }
+}
+
 /// Scans one job's upload and records the outcome. `Err` only when the store fails.
-fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), String> {
+fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     let request = mlvet_engine::UploadRequest {
         data_dir: &app.config.data_dir,
         hash_models: false,
     };
-    let store_error = |e: mlvet_store::StoreError| e.to_string();
     let report = match mlvet_engine::scan_upload(&job.filename, payload, &request) {
         Ok(report) => report,
         Err(error) => return fail(app, job, &error.to_string()),
@@ -107,7 +237,7 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
         Err(mlvet_store::StoreError::Monitor(error)) => {
             return fail(app, job, &format!("advisory matching failed: {error}"));
         }
-        Err(error) => return Err(store_error(error)),
+        Err(error) => return Err(error),
     }
     if written.deliveries > 0 {
         app.monitor.deliveries_due.notify_one();
@@ -126,15 +256,17 @@ fn process(app: &App, job: &mlvet_store::Job, payload: &[u8]) -> Result<(), Stri
     Ok(())
 }
 
-/// Ends a job that failed, with an `inventory.failed` event in the same transaction.
-fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), String> {
+/// Ends a job that failed, with an `inventory.failed` event in the same transaction (for an
+/// upload; the monitor's own jobs only record the error).
+pub(crate) fn fail(app: &App, job: &mlvet_store::Job, error: &str) -> Result<(), StoreError> {
     let mut written = crate::monitor::Written::default();
-    app.store
-        .fail_job_with(job.id, error, |mtx| {
+    app.store.fail_job_with(job, error, |mtx| {
+        // A tracked Hub model is one of the project's sources, like an upload.
+        if job.kind == KIND_INVENTORY || job.kind == mlvet_store::hub::JOB_HUB {
             written = crate::monitor::on_upload_failed(mtx, job.project_id, error)?;
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })?;
     if written.deliveries > 0 {
         app.monitor.deliveries_due.notify_one();
     }

@@ -19,6 +19,9 @@ enum Target {
     Advisory,
     Webhook,
     Delivery,
+    /// A tracked Hub model of the project (a fresh one per call: untracking consumes it).
+    HubModel,
+    HubScan,
 }
 
 /// (method, path, weakest role allowed (None: public), success status, target)
@@ -159,6 +162,41 @@ const TABLE: &[(&str, &str, Option<Role>, u16, Target)] = &[
         202,
         Target::Delivery,
     ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/hub-models",
+        Some(Role::Member),
+        201,
+        Target::Project,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/hub-models",
+        Some(Role::Viewer),
+        200,
+        Target::Project,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/hub-models/{model_id}",
+        Some(Role::Member),
+        204,
+        Target::HubModel,
+    ),
+    (
+        "POST",
+        "/api/v1/hub/scans",
+        Some(Role::Member),
+        202,
+        Target::None,
+    ),
+    (
+        "GET",
+        "/api/v1/hub/scans/{id}",
+        Some(Role::Viewer),
+        200,
+        Target::HubScan,
+    ),
     // Last: it deletes the webhook the rows above use.
     (
         "DELETE",
@@ -200,8 +238,29 @@ fn the_table_lists_every_route_of_the_server() {
     }
 }
 
-fn request_body(method: &str, path: &str, counter: usize) -> (String, Option<Vec<u8>>) {
+fn request_body(
+    method: &str,
+    path: &str,
+    counter: usize,
+    project: i64,
+) -> (String, Option<Vec<u8>>) {
     match (method, path) {
+        ("POST", "/api/v1/projects/{id}/hub-models") => (
+            String::new(),
+            Some(
+                json!({"repo": format!("org/model{counter}")})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ),
+        ("POST", "/api/v1/hub/scans") => (
+            String::new(),
+            Some(
+                json!({"project": project, "repos": ["org/model"]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ),
         ("POST", "/api/v1/projects") => (
             String::new(),
             Some(
@@ -242,7 +301,11 @@ fn request_body(method: &str, path: &str, counter: usize) -> (String, Option<Vec
 fn every_route_by_every_role() {
     for postgres in backends() {
         // Deliveries go to the discard port on loopback: refused at once, nothing leaves.
+        // Hub jobs ask a loopback Hub with no repository: they fail at once, nothing leaves.
+        let hub = mlvet_hub::mock::MockHub::start(Vec::new(), Default::default()).expect("mock");
+        let endpoint = hub.endpoint();
         let server = Server::start(postgres.as_deref(), |config| {
+            config.hub.endpoint = endpoint;
             config.monitor.allow_private_webhooks = true;
             // Every route is called with bad tokens: more than the default allows a minute.
             config.limits.auth_failures_per_minute = 100_000;
@@ -267,6 +330,24 @@ fn every_route_by_every_role() {
         let finding = findings.body["findings"][0]["id"]
             .as_i64()
             .expect("a finding");
+        let bulk = server.json(
+            "POST",
+            "/api/v1/hub/scans",
+            &admin,
+            &json!({"project": project, "repos": ["org/model"]}),
+        );
+        assert_eq!(bulk.status, 202, "{}", bulk.text);
+        let bulk = bulk.body["scan"]["id"].as_i64().expect("scan id");
+        let fresh_model = |counter: usize| {
+            let answer = server.json(
+                "POST",
+                &format!("/api/v1/projects/{project}/hub-models"),
+                &admin,
+                &json!({"repo": format!("org/untrack{counter}")}),
+            );
+            assert_eq!(answer.status, 201, "{}", answer.text);
+            answer.body["id"].as_i64().expect("model id")
+        };
         let tokens = [
             (Role::Viewer, server.token("red", Role::Viewer)),
             (Role::Member, server.token("red", Role::Member)),
@@ -277,7 +358,8 @@ fn every_route_by_every_role() {
         for (method, template, weakest, success, target) in TABLE {
             let id = match target {
                 Target::None => String::new(),
-                Target::Project => project.to_string(),
+                Target::Project | Target::HubModel => project.to_string(),
+                Target::HubScan => bulk.to_string(),
                 Target::Job => job["id"].to_string(),
                 Target::Finding => finding.to_string(),
                 Target::Advisory => "PYSEC-2022-43015".to_string(),
@@ -288,7 +370,12 @@ fn every_route_by_every_role() {
                 .replace("{delivery_id}", &delivery.to_string());
             let mut call = |token: Option<&str>| {
                 counter += 1;
-                let (query, body) = request_body(method, template, counter);
+                let (query, body) = request_body(method, template, counter, project);
+                let path = if *target == Target::HubModel {
+                    path.replace("{model_id}", &fresh_model(counter).to_string())
+                } else {
+                    path.clone()
+                };
                 server.call(
                     method,
                     &format!("{path}{query}"),
@@ -335,6 +422,8 @@ fn every_route_by_every_role() {
                             | Target::Finding
                             | Target::Webhook
                             | Target::Delivery
+                            | Target::HubModel
+                            | Target::HubScan
                     ) {
                         let answer = call(Some(other_team_admin.as_str()));
                         assert_eq!(
@@ -345,9 +434,10 @@ fn every_route_by_every_role() {
                         // And an id that does not exist at all answers the same.
                         let missing = template
                             .replace("{id}", "999999")
-                            .replace("{delivery_id}", "999999");
+                            .replace("{delivery_id}", "999999")
+                            .replace("{model_id}", "999999");
                         counter += 1;
-                        let (query, body) = request_body(method, template, counter);
+                        let (query, body) = request_body(method, template, counter, project);
                         let answer = server.call(
                             method,
                             &format!("{missing}{query}"),
@@ -363,6 +453,7 @@ fn every_route_by_every_role() {
                                 template
                                     .replace("{id}", "1%27%20OR%201%3D1")
                                     .replace("{delivery_id}", "1%27%20OR%201%3D1")
+                                    .replace("{model_id}", "1%27%20OR%201%3D1")
                             ),
                             Some(admin.as_str()),
                             body.as_deref(),

@@ -733,6 +733,199 @@ fn openapi_lists_every_route_and_status() {
                 route.path
             );
         }
+        // Every `{param}` of the path is a declared path parameter, and only those.
+        let declared: Vec<&str> = operation["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        let in_path: Vec<&str> = route
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .collect();
+        assert_eq!(declared, in_path, "{} {}", route.method, route.path);
+    }
+    // Nothing documented that the router does not serve.
+    let documented: usize = answer.body["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|item| item.as_object().map_or(0, serde_json::Map::len))
+        .sum();
+    assert_eq!(documented, mlvet_server::routes::ROUTES.len());
+    // Every documented operation is served by the router: a matched route answers with its
+    // own statuses (401 without a token), never the fallback's 404 or 405.
+    for (path, item) in answer.body["paths"].as_object().expect("paths") {
+        let concrete = path.replace("{id}", "1").replace("{delivery_id}", "1");
+        for (method, operation) in item.as_object().expect("operations") {
+            let method = method.to_uppercase();
+            let served = server.call(&method, &concrete, None, None, &[]);
+            let documented = &operation["responses"][served.status.to_string()];
+            assert!(
+                documented.is_object(),
+                "{method} {path} answered an undocumented {}: {}",
+                served.status,
+                served.text
+            );
+        }
+    }
+    // Every reference resolves.
+    let text = answer.body.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').expect("end")];
+        assert!(
+            answer.body["components"]["schemas"][name].is_object(),
+            "{name} is referenced but not defined"
+        );
+    }
+}
+
+#[test]
+fn openapi_describes_webhooks_deliveries_events_and_finding_states() {
+    let server = Server::start(None, |_| {});
+    let doc = server
+        .call("GET", "/api/v1/openapi.json", None, None, &[])
+        .body;
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["WebhookCreate"];
+    assert_eq!(create["required"], serde_json::json!(["url", "events"]));
+    assert!(
+        create["properties"]["events"]["items"]["enum"]
+            .as_array()
+            .expect("event types")
+            .contains(&serde_json::json!("finding.retracted"))
+    );
+    for name in [
+        "Webhook",
+        "WebhookCreated",
+        "Delivery",
+        "DeliveryList",
+        "Event",
+        "EventList",
+        "Finding",
+    ] {
+        assert!(schemas[name].is_object(), "{name}");
+    }
+    assert!(
+        schemas["Finding"]["properties"]["state"]["enum"]
+            .as_array()
+            .expect("states")
+            .contains(&serde_json::json!("retracted"))
+    );
+    let paths = &doc["paths"];
+    let replay = &paths["/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay"]["post"];
+    assert!(
+        replay["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .any(|p| p["name"] == "delivery_id" && p["in"] == "path" && p["required"] == true)
+    );
+    for path in [
+        "/api/v1/projects/{id}/events",
+        "/api/v1/webhooks/{id}/deliveries",
+    ] {
+        let parameters = paths[path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters");
+        let limit = parameters
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .expect("limit");
+        assert_eq!(limit["schema"]["maximum"], 500, "{path}");
+        assert!(parameters.iter().any(|p| p["name"] == "before"), "{path}");
+    }
+    assert_eq!(
+        paths["/api/v1/webhooks"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/WebhookCreate"
+    );
+    assert_eq!(
+        paths["/api/v1/webhooks"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/WebhookCreated"
+    );
+    assert_eq!(
+        paths["/api/v1/projects/{id}/findings"]["get"]["parameters"][1]["schema"]["enum"][3],
+        "retracted"
+    );
+}
+
+#[test]
+fn deliveries_and_events_are_paged_by_a_cursor() {
+    for postgres in common::backends() {
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+        });
+        common::import_advisories(server.data.path());
+        let admin = server.token("red", Role::Admin);
+        let hook = server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin,
+            &serde_json::json!({"url": "http://127.0.0.1:9/paged", "events": ["*"]}),
+        );
+        assert_eq!(hook.status, 201, "{}", hook.text);
+        let hook = hook.body["id"].as_i64().expect("id");
+        let project = server.create_project(&admin, "paged");
+        server.upload(
+            &admin,
+            project,
+            "requirements.txt",
+            b"torch==1.12.0
+jinja2==2.10
+",
+        );
+        for (list, key, cursor) in [
+            (
+                format!("/api/v1/webhooks/{hook}/deliveries"),
+                "deliveries",
+                "id",
+            ),
+            (
+                format!("/api/v1/projects/{project}/events"),
+                "events",
+                "seq",
+            ),
+        ] {
+            // Deliveries keep coming (the monitor's `advisories.updated`): pages by cursor are
+            // compared with one page of everything up to the first paged item.
+            let mut paged = Vec::new();
+            let mut next = format!("{list}?limit=2");
+            loop {
+                let page = server.get(&next, &admin);
+                assert_eq!(page.status, 200, "{}", page.text);
+                let items = page.body[key].as_array().expect("list");
+                assert!(items.len() <= 2);
+                paged.extend(items.iter().filter_map(|item| item[cursor].as_i64()));
+                match page.body["next_before"].as_i64() {
+                    Some(before) => next = format!("{list}?limit=2&before={before}"),
+                    None => break,
+                }
+                assert!(paged.len() <= 1000, "{list} pages without end");
+            }
+            let newest = paged.first().copied().expect("a first page");
+            let all = server.get(&format!("{list}?limit=500&before={}", newest + 1), &admin);
+            assert_eq!(all.status, 200, "{}", all.text);
+            let all: Vec<i64> = all.body[key]
+                .as_array()
+                .expect("list")
+                .iter()
+                .filter_map(|item| item[cursor].as_i64())
+                .collect();
+            assert!(all.len() >= 3, "{list}: {all:?}");
+            assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first");
+            assert_eq!(paged, all, "{list}");
+            for bad in ["?limit=0", "?limit=501", "?before=x", "?before=0"] {
+                assert_eq!(
+                    server.get(&format!("{list}{bad}"), &admin).status,
+                    400,
+                    "{list}{bad}"
+                );
+            }
+        }
     }
 }
 
@@ -780,4 +973,111 @@ fn waiting_is_bounded_and_jobs_can_be_polled() {
             .status,
         400
     );
+}
+
+/// Checks `answer` against the OpenAPI document's response schema of `method path` for its
+/// status (a 2020-12 JSON Schema whose references point into the document).
+fn assert_conforms(doc: &Value, method: &str, path: &str, answer: &common::Answer) {
+    let schema = &doc["paths"][path][method.to_lowercase()]["responses"][answer.status.to_string()]
+        ["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path} answered an undocumented {}: {}",
+        answer.status,
+        answer.text
+    );
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&answer.body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path}: {errors:#?}\n{}",
+        answer.text
+    );
+}
+
+#[test]
+fn monitoring_and_finding_answers_conform_to_the_openapi_schemas() {
+    for postgres in backends() {
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+        });
+        import_advisories(server.data.path());
+        let doc = server
+            .call("GET", "/api/v1/openapi.json", None, None, &[])
+            .body;
+        let admin = server.token("red", Role::Admin);
+        let created = server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin,
+            &json!({"url": "http://127.0.0.1:9/schema", "events": ["*"], "min_severity": "low"}),
+        );
+        assert_conforms(&doc, "POST", "/api/v1/webhooks", &created);
+        let hook = created.body["id"].as_i64().expect("id");
+        let project = server.create_project(&admin, "schema");
+        server.upload(&admin, project, "requirements.txt", REQUIREMENTS);
+        let checks = [
+            ("/api/v1/webhooks", "/api/v1/webhooks".to_string()),
+            ("/api/v1/webhooks/{id}", format!("/api/v1/webhooks/{hook}")),
+            (
+                "/api/v1/webhooks/{id}/deliveries",
+                format!("/api/v1/webhooks/{hook}/deliveries?limit=3"),
+            ),
+            (
+                "/api/v1/projects/{id}/events",
+                format!("/api/v1/projects/{project}/events?limit=3"),
+            ),
+            (
+                "/api/v1/projects/{id}/findings",
+                format!("/api/v1/projects/{project}/findings"),
+            ),
+        ];
+        for (template, path) in &checks {
+            assert_conforms(&doc, "GET", template, &server.get(path, &admin));
+        }
+        let deliveries = server.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin);
+        let delivery = deliveries.body["deliveries"][0]["id"]
+            .as_i64()
+            .expect("a delivery");
+        let replayed = server.call(
+            "POST",
+            &format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/replay"),
+            Some(admin.as_str()),
+            None,
+            &[],
+        );
+        assert_eq!(replayed.status, 202, "{}", replayed.text);
+        assert_conforms(
+            &doc,
+            "POST",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+            &replayed,
+        );
+        let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
+        let finding = findings.body["findings"][0]["id"]
+            .as_i64()
+            .expect("a finding");
+        let path = format!("/api/v1/findings/{finding}");
+        assert_conforms(
+            &doc,
+            "GET",
+            "/api/v1/findings/{id}",
+            &server.get(&path, &admin),
+        );
+        let triaged = server.json(
+            "PATCH",
+            &path,
+            &admin,
+            &json!({"triage": "fix_planned", "reason": "next sprint"}),
+        );
+        assert_conforms(&doc, "PATCH", "/api/v1/findings/{id}", &triaged);
+    }
 }

@@ -1022,16 +1022,21 @@ fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
         for pair in ranges.windows(2) {
             assert_eq!(pair[0].1, pair[1].0, "ranges are contiguous: {ranges:?}");
         }
-        // The final state is what a fresh match says: the last upload has no mlvet-demo-lib,
-        // so its finding is closed, and torch's is open.
+        // The final state agrees with a fresh match: the last upload has no mlvet-demo-lib, so
+        // its finding is closed, and torch's is open. Which closed state depends on the
+        // interleaving: a withdrawal that landed while the package was still present retracts
+        // it, and a later re-publication cannot reopen a package the inventory no longer has.
         let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
         for finding in findings.body["findings"].as_array().expect("findings") {
-            let expected = if finding["package"]["name"] == "torch" {
-                "open"
+            let state = finding["state"].as_str().unwrap_or_default();
+            if finding["package"]["name"] == "torch" {
+                assert_eq!(state, "open", "{finding:#}");
             } else {
-                "resolved"
-            };
-            assert_eq!(finding["state"], expected, "{finding:#}");
+                assert!(
+                    state == "resolved" || state == "retracted",
+                    "a package the inventory no longer has must be closed: {finding:#}"
+                );
+            }
         }
     }
 }

@@ -241,7 +241,7 @@ fn assert_security_headers(page: &Page) {
         Some(mlvet_server::web::CSP)
     );
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
 }
 
 #[test]
@@ -862,17 +862,56 @@ enum Who {
 
 #[test]
 fn every_page_answers_every_role_as_its_access_says() {
-    let web = Web::start(None, |_| {});
+    // Webhooks to a closed loopback port: deliveries exist and fail, nothing leaves the host.
+    let web = Web::start(None, |config| {
+        config.monitor.allow_private_webhooks = true;
+    });
     web.user("viewer@example.com", "red", Role::Viewer);
     web.user("member@example.com", "red", Role::Member);
     web.user("admin@example.com", "red", Role::Admin);
     web.user("other@example.com", "blue", Role::Admin);
     let token = web.server.token("red", Role::Member);
+    let admin_token = web.server.token("red", Role::Admin);
+    let hook = |path: &str| {
+        let answer = web.server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin_token,
+            &serde_json::json!({"url": format!("http://127.0.0.1:9/{path}"), "events": ["*"]}),
+        );
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.body["id"].as_i64().expect("webhook")
+    };
+    let webhook = hook("kept");
+    let doomed = hook("deleted");
     let project = web.server.create_project(&token, "ml-api");
     let job = web
         .server
         .upload(&token, project, "requirements.txt", REQUIREMENTS);
     let job_id = job["id"].as_i64().expect("job");
+    let delivery = web
+        .server
+        .get(
+            &format!("/api/v1/webhooks/{webhook}/deliveries"),
+            &admin_token,
+        )
+        .body["deliveries"][0]["id"]
+        .as_i64()
+        .expect("a delivery");
+    // A bulk Hub scan of no repository: its page, without asking any Hub.
+    let bulk = web
+        .server
+        .app
+        .store
+        .enqueue_bulk_scan(
+            project,
+            "hub scan of 0 repositories",
+            "{\"repos\":[]}",
+            &[],
+            "test",
+        )
+        .expect("bulk scan")
+        .id;
     let findings = web
         .server
         .get(&format!("/api/v1/projects/{project}/findings"), &token);
@@ -954,7 +993,49 @@ fn every_page_answers_every_role_as_its_access_says() {
             format!("/jobs/{job_id}"),
             [303, 200, 200, 200, 404],
         ),
+        (
+            "GET",
+            "/hub/scans/{id}",
+            format!("/hub/scans/{bulk}"),
+            [303, 200, 200, 200, 404],
+        ),
         ("GET", "/static/{file}", stylesheet, [200; 5]),
+        (
+            "GET",
+            "/projects/{id}/activity",
+            format!("/projects/{project}/activity"),
+            [303, 200, 200, 200, 404],
+        ),
+        (
+            "GET",
+            "/webhooks",
+            "/webhooks".into(),
+            [303, 403, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/webhooks",
+            "/webhooks".into(),
+            [303, 403, 403, 201, 201],
+        ),
+        (
+            "GET",
+            "/webhooks/{id}",
+            format!("/webhooks/{webhook}"),
+            [303, 403, 403, 200, 404],
+        ),
+        (
+            "POST",
+            "/webhooks/{id}/deliveries/{delivery_id}/replay",
+            format!("/webhooks/{webhook}/deliveries/{delivery}/replay"),
+            [303, 403, 403, 303, 404],
+        ),
+        (
+            "POST",
+            "/webhooks/{id}/delete",
+            format!("/webhooks/{doomed}/delete"),
+            [303, 403, 403, 303, 404],
+        ),
     ];
     for page in mlvet_server::web::PAGES {
         assert!(
@@ -993,6 +1074,19 @@ fn every_page_answers_every_role_as_its_access_says() {
                         ("reason", "tracked"),
                     ],
                 ),
+                ("POST", "/webhooks") => web.post(
+                    path,
+                    cookie,
+                    &[
+                        ("csrf", &csrf),
+                        ("url", "http://127.0.0.1:9/table"),
+                        ("event.finding.created", "on"),
+                    ],
+                ),
+                ("POST", "/webhooks/{id}/delete")
+                | ("POST", "/webhooks/{id}/deliveries/{delivery_id}/replay") => {
+                    web.post(path, cookie, &[("csrf", &csrf)])
+                }
                 ("POST", "/scan") => web.multipart(
                     path,
                     cookie,
@@ -1030,4 +1124,476 @@ fn every_page_answers_every_role_as_its_access_says() {
             }
         }
     }
+}
+
+/// A uv.lock whose graph brings jinja2 (vulnerable) through flask, and markupsafe through
+/// jinja2; torch (vulnerable) is another root.
+const UV_LOCK: &[u8] = br#"version = 1
+requires-python = ">=3.10"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "flask" }, { name = "torch" }]
+
+[[package]]
+name = "flask"
+version = "2.0.0"
+source = { registry = "https://index.invalid/simple" }
+dependencies = [{ name = "jinja2" }]
+
+[[package]]
+name = "jinja2"
+version = "2.10"
+source = { registry = "https://index.invalid/simple" }
+dependencies = [{ name = "markupsafe" }]
+
+[[package]]
+name = "markupsafe"
+version = "2.0.1"
+source = { registry = "https://index.invalid/simple" }
+
+[[package]]
+name = "torch"
+version = "1.12.0"
+source = { registry = "https://index.invalid/simple" }
+"#;
+
+/// A Pipfile.lock: no graph, so nothing says what brings its packages.
+const PIPFILE_LOCK: &[u8] =
+    br#"{"_meta": {}, "default": {"torch": {"version": "==1.12.0"}, "jinja2": {"version": "==2.10"}}, "develop": {}}"#;
+
+/// The `data-group` of the `<section>` holding finding `id`.
+fn group_of_finding(page: &Page, id: i64) -> String {
+    let at = page
+        .text
+        .find(&format!("id=\"finding-{id}\""))
+        .unwrap_or_else(|| panic!("finding {id} missing: {}", page.text));
+    let marker = "data-group=\"";
+    let start = page.text[..at].rfind(marker).expect("a group") + marker.len();
+    let end = page.text[start..].find('"').expect("end");
+    page.text[start..start + end].to_string()
+}
+
+fn finding_ids(web: &Web, token: &str, project: i64, package: &str) -> Vec<i64> {
+    web.server
+        .get(&format!("/api/v1/projects/{project}/findings"), token)
+        .body["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["package"]["name"].as_str().map(str::to_lowercase) == Some(package.into()))
+        .filter_map(|f| f["id"].as_i64())
+        .collect()
+}
+
+#[test]
+fn findings_are_grouped_by_the_direct_requirement_that_brings_them() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |_| {});
+        web.user("vic@example.com", "red", Role::Viewer);
+        let cookie = web.login("vic@example.com", None);
+        let token = web.server.token("red", Role::Member);
+        let project = web.server.create_project(&token, "graph");
+        let job = web.server.upload(&token, project, "uv.lock", UV_LOCK);
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let path = format!("/projects/{project}");
+
+        let page = web.get(&path, Some(&cookie));
+        assert_eq!(page.status, 200);
+        let jinja = finding_ids(&web, &token, project, "jinja2");
+        let torch = finding_ids(&web, &token, project, "torch");
+        assert!(!jinja.is_empty() && !torch.is_empty());
+        for id in &jinja {
+            assert_eq!(group_of_finding(&page, *id), "requirement:flask");
+        }
+        for id in &torch {
+            assert_eq!(group_of_finding(&page, *id), "requirement:torch");
+        }
+        assert!(page.text.contains("flask → jinja2"), "the path is shown");
+        // Worst first: the group holding the worst open finding comes first.
+        assert!(page.text.contains("direct requirement"));
+
+        // A lockfile without a graph: torch is of unknown origin there, but the uv.lock
+        // graph still says torch is a root, which wins.
+        let job = web
+            .server
+            .upload(&token, project, "Pipfile.lock", PIPFILE_LOCK);
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let page = web.get(&path, Some(&cookie));
+        for id in &torch {
+            assert_eq!(group_of_finding(&page, *id), "requirement:torch");
+        }
+        assert!(page.text.contains("Also brought in"));
+        // Without the graph, nothing says what brings torch.
+        let job = web
+            .server
+            .upload(&token, project, "uv.lock", b"version = 1\n");
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let page = web.get(&path, Some(&cookie));
+        for id in &torch {
+            assert_eq!(group_of_finding(&page, *id), "unknown");
+        }
+        assert!(page.text.contains("transitive (origin unknown)"));
+
+        // A manifest naming jinja2 makes it a direct requirement.
+        let job = web
+            .server
+            .upload(&token, project, "requirements.txt", b"jinja2==2.10\n");
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let page = web.get(&path, Some(&cookie));
+        for id in finding_ids(&web, &token, project, "jinja2") {
+            assert_eq!(group_of_finding(&page, id), "requirement:jinja2");
+        }
+        assert!(page.text.contains("href=\"/projects/"));
+        assert!(
+            page.text
+                .contains(&format!("href=\"/projects/{project}/activity\""))
+        );
+    }
+}
+
+/// The `data-type` of every event on an activity page, in order.
+fn event_types(page: &Page) -> Vec<String> {
+    page.text
+        .split("class=\"event\"")
+        .skip(1)
+        .filter_map(|item| {
+            let start = item.find("data-type=\"")? + "data-type=\"".len();
+            Some(item[start..start + item[start..].find('"')?].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_activity_feed_shows_the_projects_events_newest_first_and_paged() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |_| {});
+        web.user("vic@example.com", "red", Role::Viewer);
+        let cookie = web.login("vic@example.com", None);
+        let token = web.server.token("red", Role::Member);
+        let project = web.server.create_project(&token, "feed");
+        let path = format!("/projects/{project}/activity");
+        let empty = web.get(&path, Some(&cookie));
+        assert_eq!(empty.status, 200);
+        assert!(empty.text.contains("id=\"no-events\""));
+
+        web.server
+            .upload(&token, project, "requirements.txt", REQUIREMENTS);
+        // torch leaves: its findings are resolved.
+        web.server
+            .upload(&token, project, "requirements.txt", b"jinja2==2.10\n");
+        // A file mlvet does not read: the upload fails, and says why.
+        let failed = web
+            .server
+            .upload(&token, project, "notes.md", b"# <b>not an inventory</b>\n");
+        assert_eq!(failed["state"], "failed", "{failed}");
+        let api = web.server.get(
+            &format!("/api/v1/projects/{project}/events?limit=500"),
+            &token,
+        );
+        let expected: Vec<String> = api.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(expected.len() >= 4, "{}", api.text);
+
+        let page = web.get(&path, Some(&cookie));
+        assert_eq!(page.status, 200);
+        assert_eq!(event_types(&page), expected, "newest first, as the API");
+        assert_eq!(expected[0], "inventory.failed");
+        assert_eq!(expected[1], "inventory.processed");
+        assert!(
+            page.text.contains("notes.md"),
+            "the failure's reason is shown"
+        );
+        assert!(expected.iter().any(|t| t == "finding.resolved"));
+        assert!(expected.iter().any(|t| t == "finding.created"));
+        assert!(page.text.contains("data-cause=\"inventory\""));
+        assert!(page.text.contains("href=\"/advisories/PYSEC-2022-43015\""));
+
+        // Paged two at a time: the pages concatenate to the whole feed.
+        let mut seen = Vec::new();
+        let mut next = format!("{path}?limit=2");
+        for _ in 0..100 {
+            let page = web.get(&next, Some(&cookie));
+            assert_eq!(page.status, 200, "{}", page.text);
+            let types = event_types(&page);
+            assert!(types.len() <= 2);
+            seen.extend(types);
+            let marker = "rel=\"next\" href=\"";
+            match page.text.find(marker) {
+                Some(at) => {
+                    let start = at + marker.len();
+                    let end = page.text[start..].find('"').expect("end");
+                    next = page.text[start..start + end].replace("&amp;", "&");
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected);
+        for bad in ["?before=x", "?limit=0", "?limit=1000"] {
+            assert_eq!(web.get(&format!("{path}{bad}"), Some(&cookie)).status, 400);
+        }
+        // Another team's project is not found.
+        web.user("bob@example.com", "blue", Role::Admin);
+        let other = web.login("bob@example.com", None);
+        assert_eq!(web.get(&path, Some(&other)).status, 404);
+    }
+}
+
+#[test]
+fn admins_manage_webhooks_and_replay_deliveries_from_the_pages() {
+    for postgres in backends() {
+        let web = Web::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+            config.monitor.webhook_timeout = std::time::Duration::from_secs(1);
+        });
+        web.user("ada@example.com", "red", Role::Admin);
+        web.user("max@example.com", "red", Role::Member);
+        let admin = web.login("ada@example.com", None);
+        let member = web.login("max@example.com", None);
+        let token = web.server.token("red", Role::Admin);
+
+        // Members are neither linked to the pages nor let in.
+        let projects = web.get("/projects", Some(&member));
+        assert!(!projects.text.contains("href=\"/webhooks\""));
+        assert_eq!(web.get("/webhooks", Some(&member)).status, 403);
+        let member_csrf = projects.csrf();
+        let refused = web.post(
+            "/webhooks",
+            Some(&member),
+            &[
+                ("csrf", &member_csrf),
+                ("url", "http://127.0.0.1:9/x"),
+                ("event.finding.created", "on"),
+            ],
+        );
+        assert_eq!(refused.status, 403);
+
+        let list = web.get("/webhooks", Some(&admin));
+        assert_eq!(list.status, 200);
+        assert!(
+            list.text.contains("href=\"/webhooks\""),
+            "admins see the link"
+        );
+        assert!(list.text.contains("id=\"new-webhook\""));
+        let csrf = list.csrf();
+        // Without the session's token nothing is created.
+        let forged = web.post(
+            "/webhooks",
+            Some(&admin),
+            &[
+                ("csrf", "forged"),
+                ("url", "http://127.0.0.1:9/x"),
+                ("event.finding.created", "on"),
+            ],
+        );
+        assert_eq!(forged.status, 403);
+        let invalid = web.post(
+            "/webhooks",
+            Some(&admin),
+            &[("csrf", &csrf), ("url", "http://127.0.0.1:9/x")],
+        );
+        assert_eq!(invalid.status, 400);
+        assert!(invalid.text.contains("at least one event"));
+        let bad_url = web.post(
+            "/webhooks",
+            Some(&admin),
+            &[
+                ("csrf", &csrf),
+                ("url", "ftp://x.invalid/"),
+                ("event.finding.created", "on"),
+            ],
+        );
+        assert_eq!(bad_url.status, 400, "{}", bad_url.text);
+        assert_eq!(
+            web.server.get("/api/v1/webhooks", &token).body["webhooks"]
+                .as_array()
+                .map(Vec::len),
+            Some(0)
+        );
+
+        // Port 9 on loopback refuses connections: every attempt fails and is retried.
+        let created = web.post(
+            "/webhooks",
+            Some(&admin),
+            &[
+                ("csrf", &csrf),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("event.finding.created", "on"),
+                ("event.inventory.processed", "on"),
+                ("min_severity", "low"),
+            ],
+        );
+        assert_eq!(created.status, 201, "{}", created.text);
+        let marker = "id=\"secret\">";
+        let start = created.text.find(marker).expect("secret shown") + marker.len();
+        let secret = &created.text[start..start + created.text[start..].find('<').expect("end")];
+        assert!(secret.starts_with("whsec_"), "{secret}");
+        let hooks = web.server.get("/api/v1/webhooks", &token);
+        let hook = hooks.body["webhooks"][0]["id"].as_i64().expect("hook");
+        assert_eq!(hooks.body["webhooks"][0]["min_severity"], "low");
+        assert_eq!(
+            hooks.body["webhooks"][0]["events"],
+            serde_json::json!(["finding.created", "inventory.processed"])
+        );
+        // Shown once: never on the list again.
+        let list = web.get("/webhooks", Some(&admin));
+        assert!(!list.text.contains(secret));
+        assert!(list.text.contains(&format!("href=\"/webhooks/{hook}\"")));
+
+        let project = web.server.create_project(&token, "hooked");
+        web.server
+            .upload(&token, project, "requirements.txt", REQUIREMENTS);
+        let log_path = format!("/webhooks/{hook}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let log = loop {
+            let log = web
+                .server
+                .get(&format!("/api/v1/webhooks/{hook}/deliveries"), &token);
+            let tried = log.body["deliveries"].as_array().is_some_and(|d| {
+                !d.is_empty() && d.iter().all(|d| d["attempts"].as_i64() >= Some(1))
+            });
+            if tried {
+                break log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never attempted: {}",
+                log.text
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let deliveries = log.body["deliveries"].as_array().expect("deliveries");
+        let page = web.get(&log_path, Some(&admin));
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.text.matches("class=\"delivery\"").count(),
+            deliveries.len()
+        );
+        let first = deliveries[0]["id"].as_i64().expect("id");
+        assert!(page.text.contains(&format!("data-id=\"{first}\"")));
+        assert!(page.text.contains("class=\"replay\""));
+        assert!(
+            page.text
+                .contains("<dd class=\"events\">finding.created, inventory.processed</dd>")
+        );
+        assert!(page.text.contains("class=\"next\""));
+        assert!(
+            page.text.contains("class=\"error\""),
+            "the attempt's error is shown"
+        );
+
+        // Replay: CSRF-protected, then pending again with a fresh schedule.
+        let replay = format!("/webhooks/{hook}/deliveries/{first}/replay");
+        let csrf = page.csrf();
+        assert_eq!(
+            web.post(&replay, Some(&admin), &[("csrf", "x")]).status,
+            403
+        );
+        assert_eq!(
+            web.post(&replay, Some(&member), &[("csrf", &member_csrf)])
+                .status,
+            403
+        );
+        let replayed = web.post(&replay, Some(&admin), &[("csrf", &csrf)]);
+        assert_eq!(replayed.status, 303, "{}", replayed.text);
+        assert_eq!(
+            replayed.header("location"),
+            Some(format!("/webhooks/{hook}#deliveries").as_str())
+        );
+        let missing = web.post(
+            &format!("/webhooks/{hook}/deliveries/999999/replay"),
+            Some(&admin),
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(missing.status, 404);
+
+        // The log is paged like the API: one per page, newest first.
+        let one = web.get(&format!("{log_path}?limit=1"), Some(&admin));
+        assert_eq!(one.text.matches("class=\"delivery\"").count(), 1);
+        if deliveries.len() > 1 {
+            let second = deliveries[1]["id"].as_i64().expect("id");
+            assert!(one.text.contains(&format!("?before={first}&amp;limit=1")));
+            let next = web.get(&format!("{log_path}?before={first}&limit=1"), Some(&admin));
+            assert!(next.text.contains(&format!("data-id=\"{second}\"")));
+        }
+
+        // Another team's admin finds nothing; the owner deletes.
+        web.user("bob@example.com", "blue", Role::Admin);
+        let other = web.login("bob@example.com", None);
+        assert_eq!(web.get(&log_path, Some(&other)).status, 404);
+        let other_csrf = web.get("/webhooks", Some(&other)).csrf();
+        let delete = format!("/webhooks/{hook}/delete");
+        assert_eq!(
+            web.post(&delete, Some(&other), &[("csrf", &other_csrf)])
+                .status,
+            404
+        );
+        assert_eq!(
+            web.post(&delete, Some(&admin), &[("csrf", "x")]).status,
+            403
+        );
+        let deleted = web.post(&delete, Some(&admin), &[("csrf", &csrf)]);
+        assert_eq!(deleted.status, 303);
+        assert_eq!(
+            web.server
+                .get(&format!("/api/v1/webhooks/{hook}"), &token)
+                .status,
+            404
+        );
+        assert_eq!(web.get(&log_path, Some(&admin)).status, 404);
+    }
+}
+
+#[test]
+fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
+    let malicious = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/models/malicious/reduce_os_system_p4.pkl"),
+    )
+    .expect("fixture");
+    let repo = mlvet_hub::mock::MockRepo::new(
+        "org/model",
+        vec![mlvet_hub::mock::MockFile::new("evil/model.pkl", malicious, true)],
+    );
+    let commit = repo.head().to_string();
+    let mock = mlvet_hub::mock::MockHub::start(vec![repo], Default::default()).expect("mock");
+    let endpoint = mock.endpoint();
+    let web = Web::start(None, move |config| config.hub.endpoint = endpoint);
+    web.user("member@example.com", "red", Role::Member);
+    let cookie = web.login("member@example.com", None);
+    let scan = |id: &str| {
+        let csrf = web.get("/scan", Some(&cookie)).csrf();
+        web.multipart(
+            "/scan",
+            Some(&cookie),
+            &[Part::Text("csrf", &csrf), Part::Text("hub", id)],
+        )
+    };
+    let first = scan("org/model");
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(
+        first.text.contains(&format!("hf://org/model@{commit}")),
+        "the report names the pinned commit: {}",
+        first.text
+    );
+    assert!(first.text.contains("data-severity=\"critical\""), "{}", first.text);
+    let fetched = |mock: &mlvet_hub::mock::MockHub| {
+        mock.log()
+            .iter()
+            .filter(|l| l.host == "cdn" || l.target.contains("/resolve/"))
+            .count()
+    };
+    assert!(fetched(&mock) > 0);
+    mock.clear_log();
+    // `hf://` as the CLI takes it; the same commit comes from the store's read cache.
+    let second = scan("hf://org/model@main");
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert!(second.text.contains("data-severity=\"critical\""));
+    assert_eq!(fetched(&mock), 0, "a cached commit makes no file request");
 }

@@ -324,6 +324,12 @@ pub enum Backend {
     },
 }
 
+/// A PostgreSQL transaction's outcome, or the error of its `BEGIN`.
+enum Attempt<T> {
+    BeginFailed(postgres::Error),
+    Done(Result<T, StoreError>),
+}
+
 /// Whether a transaction writes (SQLite takes the write lock at its start, so that two writers
 /// never deadlock upgrading read locks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,6 +389,25 @@ impl Backend {
         Ok(client)
     }
 
+    /// One PostgreSQL transaction running `work` (taken from its option), or why it could not
+    /// begin (then `work` is still there).
+    fn postgres_attempt<T>(
+        client: &mut postgres::Client,
+        work: &mut Option<impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>>,
+    ) -> Attempt<T> {
+        let transaction = match client.transaction() {
+            Ok(transaction) => transaction,
+            Err(error) => return Attempt::BeginFailed(error),
+        };
+        let Some(work) = work.take() else {
+            return Attempt::Done(Err(StoreError::Decode(
+                "a transaction's work ran twice".to_string(),
+            )));
+        };
+        let mut tx = Tx::Postgres(transaction);
+        Attempt::Done(work(&mut tx).and_then(|value| tx.commit().map(|()| value)))
+    }
+
     /// Runs `work` in one transaction, committed when it returns `Ok`.
     pub fn transaction<T>(
         &self,
@@ -413,20 +438,30 @@ impl Backend {
                 schema,
                 pool,
             } => {
-                let mut client = match pool.take() {
-                    Some(client) if !client.is_closed() => client,
-                    _ => Self::open_postgres(config, schema.as_deref())?,
+                let (mut client, mut fresh) = match pool.take() {
+                    Some(client) if !client.is_closed() => (client, false),
+                    _ => (Self::open_postgres(config, schema.as_deref())?, true),
                 };
-                let result = (|| -> Result<T, StoreError> {
-                    let mut tx = Tx::Postgres(client.transaction()?);
-                    let value = work(&mut tx)?;
-                    tx.commit()?;
-                    Ok(value)
-                })();
-                if !client.is_closed() {
-                    pool.give_back(client);
+                let mut work = Some(work);
+                loop {
+                    let result = match Self::postgres_attempt(&mut client, &mut work) {
+                        // A pooled connection may have died with its server (a restart, a
+                        // failover, an administrator's pg_terminate_backend) without the
+                        // client knowing yet: BEGIN fails on it. Nothing was done, so the
+                        // transaction starts over once on a fresh connection.
+                        Attempt::BeginFailed(_) if !fresh => {
+                            client = Self::open_postgres(config, schema.as_deref())?;
+                            fresh = true;
+                            continue;
+                        }
+                        Attempt::BeginFailed(error) => Err(StoreError::from(error)),
+                        Attempt::Done(result) => result,
+                    };
+                    if !client.is_closed() {
+                        pool.give_back(client);
+                    }
+                    return result;
                 }
-                result
             }
         }
     }

@@ -22,7 +22,9 @@
 //! refused.
 
 mod db;
+pub mod hub;
 pub mod monitor;
+pub mod queue;
 pub mod secrets;
 mod time;
 
@@ -55,6 +57,10 @@ pub enum StoreError {
     /// database): the transaction is rolled back.
     #[error("monitor: {0}")]
     Monitor(String),
+    /// A job's lease passed to another worker (this one was too slow or presumed dead): its
+    /// outcome is not recorded, the new holder's is.
+    #[error("job {job} is no longer leased to this worker (attempt {attempt})")]
+    LeaseLost { job: i64, attempt: i64 },
 }
 
 impl StoreError {
@@ -78,6 +84,9 @@ pub const SQLITE_FILE: &str = "mlvet-server.sqlite3";
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
+    (3, include_str!("../migrations/sqlite/0003_job_queue.sql")),
+    (4, include_str!("../migrations/sqlite/0004_hub.sql")),
+    (5, include_str!("../migrations/sqlite/0005_pages.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
@@ -85,6 +94,9 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
+    (3, include_str!("../migrations/postgres/0003_job_queue.sql")),
+    (4, include_str!("../migrations/postgres/0004_hub.sql")),
+    (5, include_str!("../migrations/postgres/0005_pages.sql")),
 ];
 
 /// A role in a team, weakest first.
@@ -205,6 +217,12 @@ pub struct Job {
     pub created: String,
     pub started: Option<String>,
     pub finished: Option<String>,
+    /// Claims so far (this claim included while running).
+    pub attempt: i64,
+    /// Claims allowed before the job fails.
+    pub max_attempts: i64,
+    /// The worker holding (or last holding) the lease.
+    pub locked_by: Option<String>,
 }
 
 /// A package of a source's inventory.
@@ -217,6 +235,9 @@ pub struct PackageRecord {
     pub purl: Option<String>,
     pub ml: bool,
     pub line: Option<i64>,
+    /// The normalised names this package depends on within its source file, where the file
+    /// records a dependency graph (`uv.lock`, `poetry.lock`, `pylock.toml`); `None` otherwise.
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// A stored package with the source it came from.
@@ -371,7 +392,8 @@ impl Store {
 
     /// The latest schema version this binary knows.
     pub fn supported_version() -> i64 {
-        SQLITE_MIGRATIONS.len() as i64
+        // Versions are reserved per feature, so the list may have gaps: the highest counts.
+        SQLITE_MIGRATIONS.last().map_or(0, |(v, _)| *v)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -398,7 +420,14 @@ impl Store {
                     supported,
                 });
             }
-            for (version, sql) in migrations.iter().filter(|(v, _)| *v > current) {
+            // Apply every known version not yet recorded, not only those above the maximum:
+            // versions are reserved per feature, so a store may have 5 applied before 4 lands.
+            let applied: std::collections::BTreeSet<i64> = tx
+                .query("SELECT version FROM schema_migrations", &[])?
+                .iter()
+                .map(|row| row.int(0))
+                .collect::<Result<_, _>>()?;
+            for (version, sql) in migrations.iter().filter(|(v, _)| !applied.contains(v)) {
                 tx.batch(sql)?;
                 tx.exec(
                     "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
@@ -768,8 +797,8 @@ impl Store {
         let id = self.write(|tx| {
             let id = tx
                 .query_one(
-                    "INSERT INTO jobs (project_id, kind, filename, state, size, sha256, created_by, created)
-                     VALUES ($1, 'inventory', $2, 'queued', $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO jobs (project_id, kind, filename, state, size, sha256, created_by, created, concurrency_key)
+                     VALUES ($1, 'inventory', $2, 'queued', $3, $4, $5, $6, $7) RETURNING id",
                     &[
                         P::Int(project_id),
                         P::Text(filename),
@@ -777,6 +806,7 @@ impl Store {
                         P::Text(sha256),
                         P::Text(created_by),
                         P::Text(&now_rfc3339()),
+                        P::Text(&queue::project_key(project_id)),
                     ],
                 )?
                 .int(0)?;
@@ -789,7 +819,7 @@ impl Store {
         self.job_by_id(id)?.ok_or(StoreError::NotFound)
     }
 
-    fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
+    pub(crate) fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
         self.read(|tx| {
             tx.query_opt(&format!("{JOB_SELECT} WHERE j.id = $1"), &[P::Int(id)])?
                 .as_ref()
@@ -803,61 +833,18 @@ impl Store {
         Ok(self.job_by_id(id)?.filter(|job| job.team_id == team_id))
     }
 
-    /// The project's latest jobs, newest first.
+    /// The project's latest uploads (`inventory` jobs; the monitor's own jobs are not
+    /// uploads), newest first.
     pub fn jobs(&self, project_id: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
         self.read(|tx| {
             tx.query(
-                &format!("{JOB_SELECT} WHERE j.project_id = $1 ORDER BY j.id DESC LIMIT $2"),
+                &format!("{JOB_SELECT} WHERE j.project_id = $1 AND j.kind = 'inventory' ORDER BY j.id DESC LIMIT $2"),
                 &[P::Int(project_id), P::Int(limit)],
             )?
             .iter()
             .map(job_from)
             .collect()
         })
-    }
-
-    /// Claims the oldest queued job (or one whose lease ran out) for `worker` with a lease of
-    /// `lease_seconds`, with its payload. Safe with several workers on both backends: SQLite
-    /// serialises writers, PostgreSQL skips rows locked by another claim.
-    pub fn claim_job(
-        &self,
-        worker: &str,
-        lease_seconds: i64,
-    ) -> Result<Option<(Job, Vec<u8>)>, StoreError> {
-        let now = now_rfc3339();
-        let until = time::rfc3339_after_seconds(lease_seconds);
-        let claimed = self.write(|tx| {
-            let lock = if tx.is_postgres() {
-                " FOR UPDATE SKIP LOCKED"
-            } else {
-                ""
-            };
-            let candidate = tx.query_opt(
-                &format!(
-                    "SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND locked_until < $1)
-                     ORDER BY id LIMIT 1{lock}"
-                ),
-                &[P::Text(&now)],
-            )?;
-            let Some(candidate) = candidate else {
-                return Ok(None);
-            };
-            let id = candidate.int(0)?;
-            tx.exec(
-                "UPDATE jobs SET state = 'running', started = $1, locked_by = $2, locked_until = $3, attempts = attempts + 1 WHERE id = $4",
-                &[P::Text(&now), P::Text(worker), P::Text(&until), P::Int(id)],
-            )?;
-            let payload = tx
-                .query_opt("SELECT body FROM job_payloads WHERE job_id = $1", &[P::Int(id)])?
-                .map(|row| row.bytes(0))
-                .transpose()?
-                .unwrap_or_default();
-            Ok(Some((id, payload)))
-        })?;
-        match claimed {
-            None => Ok(None),
-            Some((id, payload)) => Ok(self.job_by_id(id)?.map(|job| (job, payload))),
-        }
     }
 
     /// Ends a job that failed, with the error shown to the uploader.
@@ -891,6 +878,7 @@ impl Store {
         let now = now_rfc3339();
         let today = today();
         self.write(|tx| {
+            queue::confirm_lease(tx, job)?;
             monitor::begin(tx)?;
             let project = job.project_id;
             let source_id = tx
@@ -910,9 +898,14 @@ impl Store {
             tx.exec("DELETE FROM packages WHERE source_id = $1", &[P::Int(source_id)])?;
             tx.exec("DELETE FROM source_findings WHERE source_id = $1", &[P::Int(source_id)])?;
             // Multi-row inserts: one round trip per chunk, not per row (PostgreSQL).
+            let depends_on: Vec<Option<String>> = packages
+                .iter()
+                .map(|package| package.depends_on.as_ref().map(|names| names.join(" ")))
+                .collect();
             let package_rows: Vec<Vec<P<'_>>> = packages
                 .iter()
-                .map(|package| {
+                .zip(&depends_on)
+                .map(|(package, depends_on)| {
                     vec![
                         P::Int(project),
                         P::Int(source_id),
@@ -923,12 +916,13 @@ impl Store {
                         package.purl.as_deref().into(),
                         P::Int(i64::from(package.ml)),
                         package.line.into(),
+                        depends_on.as_deref().into(),
                     ]
                 })
                 .collect();
             insert_rows(
                 tx,
-                "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line) VALUES ",
+                "INSERT INTO packages (project_id, source_id, ecosystem, name, version, requirement, purl, ml, line, depends_on) VALUES ",
                 &[],
                 &package_rows,
                 "",
@@ -1079,7 +1073,7 @@ impl Store {
     pub fn packages(&self, project_id: i64) -> Result<Vec<StoredPackage>, StoreError> {
         self.read(|tx| {
             tx.query(
-                "SELECT s.filename, p.ecosystem, p.name, p.version, p.requirement, p.purl, p.ml, p.line
+                "SELECT s.filename, p.ecosystem, p.name, p.version, p.requirement, p.purl, p.ml, p.line, p.depends_on
                  FROM packages p JOIN sources s ON s.id = p.source_id WHERE p.project_id = $1
                  ORDER BY s.filename, p.name, p.id",
                 &[P::Int(project_id)],
@@ -1096,6 +1090,9 @@ impl Store {
                         purl: row.opt_text(5)?,
                         ml: row.int(6)? != 0,
                         line: row.opt_int(7)?,
+                        depends_on: row
+                            .opt_text(8)?
+                            .map(|names| names.split_whitespace().map(str::to_string).collect()),
                     },
                 })
             })
@@ -1123,11 +1120,11 @@ impl Store {
     }
 }
 
-const JOB_SELECT: &str = "SELECT j.id, j.project_id, p.team_id, j.kind, j.filename, j.state, j.error, j.size, j.sha256, j.created_by, j.created, j.started, j.finished FROM jobs j JOIN projects p ON p.id = j.project_id";
+const JOB_SELECT: &str = "SELECT j.id, j.project_id, p.team_id, j.kind, j.filename, j.state, j.error, j.size, j.sha256, j.created_by, j.created, j.started, j.finished, j.attempts, j.max_attempts, j.locked_by FROM jobs j JOIN projects p ON p.id = j.project_id";
 
 const FINDING_SELECT: &str = "SELECT f.id, f.project_id, f.rule, f.severity, f.package, f.advisory, f.source, f.body, f.state, f.first_seen, f.last_seen, f.resolved_at, f.triage, f.triage_reason, f.triage_expires, f.triaged_by, f.triaged_at FROM findings f";
 
-fn fail_job_in(tx: &mut Tx<'_>, id: i64, error: &str) -> Result<(), StoreError> {
+pub(crate) fn fail_job_in(tx: &mut Tx<'_>, id: i64, error: &str) -> Result<(), StoreError> {
     tx.exec(
         "UPDATE jobs SET state = 'failed', error = $1, finished = $2, locked_until = NULL WHERE id = $3",
         &[P::Text(error), P::Text(&now_rfc3339()), P::Int(id)],
@@ -1303,6 +1300,9 @@ fn job_from(row: &Row) -> Result<Job, StoreError> {
         created: row.text(10)?,
         started: row.opt_text(11)?,
         finished: row.opt_text(12)?,
+        attempt: row.int(13)?,
+        max_attempts: row.int(14)?,
+        locked_by: row.opt_text(15)?,
     })
 }
 

@@ -546,7 +546,9 @@ impl MonitorTx<'_, '_> {
     // ---- generation ranges ----
 
     /// Claims the next range of generations, `(cursor, to]`, or takes over a `running` range
-    /// whose lease ran out (a process died mid-range). `initial` is the cursor when none was
+    /// whose lease ran out (a process died mid-range), or resumes one `worker` itself left
+    /// unfinished (its tick failed: the database restarted, say; worker names are unique per
+    /// process and a process runs one tick at a time). `initial` is the cursor when none was
     /// ever claimed (the generation the store started at: nothing before it is re-matched).
     /// `None` when there is nothing to do. Call under [`Store::monitor_exclusive`].
     pub fn claim_range(
@@ -560,8 +562,9 @@ impl MonitorTx<'_, '_> {
         let until = time::rfc3339_after_seconds(lease_seconds);
         let stale = self.tx.query_opt(
             "SELECT from_generation, to_generation FROM monitor_ranges
-             WHERE state = 'running' AND lease_until < $1 ORDER BY to_generation LIMIT 1",
-            &[P::Text(&now)],
+             WHERE state = 'running' AND (lease_until < $1 OR claimed_by = $2)
+             ORDER BY to_generation LIMIT 1",
+            &[P::Text(&now), P::Text(worker)],
         )?;
         if let Some(row) = stale {
             let (from, to) = (row.int(0)?, row.int(1)?);
@@ -696,6 +699,8 @@ fn stored_package_from(row: &Row) -> Result<StoredPackage, StoreError> {
             purl: row.opt_text(5)?,
             ml: row.int(6)? != 0,
             line: row.opt_int(7)?,
+            // The monitor matches versions; it never needs the graph.
+            depends_on: None,
         },
     })
 }
@@ -779,15 +784,19 @@ impl Store {
 
     /// Ends a job that failed and runs `monitor` (the `inventory.failed` event) in the same
     /// transaction.
+    ///
+    /// The lease must still be `job`'s claim ([`StoreError::LeaseLost`] otherwise: a reclaimed
+    /// job's late worker records nothing).
     pub fn fail_job_with(
         &self,
-        id: i64,
+        job: &crate::Job,
         error: &str,
         monitor: impl FnOnce(&mut MonitorTx<'_, '_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            crate::queue::confirm_lease(tx, job)?;
             monitor_lock(tx, false)?;
-            crate::fail_job_in(tx, id, error)?;
+            crate::fail_job_in(tx, job.id, error)?;
             monitor(&mut MonitorTx { tx })
         })
     }
@@ -861,13 +870,28 @@ impl Store {
 
     /// The webhook's deliveries, newest first.
     pub fn deliveries(&self, webhook_id: i64, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+        self.deliveries_before(webhook_id, None, limit)
+    }
+
+    /// A page of the delivery log, newest first: deliveries with an id below `before` (the
+    /// last id of the previous page), at most `limit`.
+    pub fn deliveries_before(
+        &self,
+        webhook_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
         self.read(|tx| {
             tx.query(
                 &format!(
                     "{DELIVERY_SELECT}, {EVENT_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
-                     WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT $2"
+                     WHERE d.webhook_id = $1 AND d.id < $2 ORDER BY d.id DESC LIMIT $3"
                 ),
-                &[P::Int(webhook_id), P::Int(limit)],
+                &[
+                    P::Int(webhook_id),
+                    P::Int(before.unwrap_or(i64::MAX)),
+                    P::Int(limit),
+                ],
             )?
             .iter()
             .map(delivery_from)
@@ -1171,5 +1195,14 @@ pub(crate) fn run(
     tx: &mut Tx<'_>,
     work: impl FnOnce(&mut MonitorTx<'_, '_>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
+    work(&mut MonitorTx { tx })
+}
+
+/// Runs monitor work inside an existing transaction, taking the monitor lock shared first.
+pub(crate) fn run_in<T>(
+    tx: &mut Tx<'_>,
+    work: impl FnOnce(&mut MonitorTx<'_, '_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    monitor_lock(tx, false)?;
     work(&mut MonitorTx { tx })
 }

@@ -1,6 +1,6 @@
-//! Migration 0002 (monitoring) over a store written by 0001: findings and their triage audit
-//! survive the SQLite table rebuild, pinned advisory findings become the monitor's (`osv|…`),
-//! `retracted` becomes a valid state. On SQLite always, on PostgreSQL when
+//! Migrations 0002 (monitoring) and 0003 (job queue) over a store written by 0001: findings and
+//! their triage audit survive the SQLite table rebuild, pinned advisory findings become the
+//! monitor's (`osv|…`), `retracted` becomes a valid state, running jobs are queued again. On SQLite always, on PostgreSQL when
 //! `MLVET_TEST_POSTGRES` is set.
 
 use mlvet_store::{Location, Store};
@@ -27,10 +27,27 @@ VALUES (9, 1, 'pickle-global|model.pkl||||', 'pickle-global', 'critical', NULL, 
   'open', '2026-01-01', '2026-01-01T00:00:00Z');
 INSERT INTO triage_audit (id, finding_id, actor, at, triage, reason, expires, previous_state)
 VALUES (1, 7, 'user:a@example.com', '2026-01-02T00:00:00Z', 'accepted_risk', 'not reachable', NULL, 'open');
+INSERT INTO jobs (id, project_id, kind, filename, state, size, sha256, created_by, created, started, locked_by, locked_until, attempts)
+VALUES (3, 1, 'inventory', 'a.txt', 'running', 1, '00', 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'old-1', '2999-01-01T00:00:00Z', 1),
+       (4, 1, 'inventory', 'b.txt', 'running', 1, '00', 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'old-2', '2999-01-01T00:00:00Z', 1);
 "#;
 
 fn check(store: &Store) {
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        Store::supported_version()
+    );
+    // 0003: jobs an older binary left running (two of one project, which that binary allowed)
+    // are queued again, and now run one at a time per project.
+    let (first, _) = store
+        .claim_job("new", 60)
+        .expect("claim")
+        .expect("requeued");
+    assert_eq!((first.id, first.attempt), (3, 2));
+    assert!(
+        store.claim_job("new", 60).expect("claim").is_none(),
+        "one running job per project"
+    );
     let findings = store.findings(1).expect("findings");
     let ids: Vec<i64> = findings.iter().map(|f| f.id).collect();
     assert_eq!(ids, [7, 8, 9], "ids survive the rebuild");

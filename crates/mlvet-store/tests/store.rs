@@ -46,6 +46,7 @@ fn package(name: &str, version: &str) -> PackageRecord {
         purl: Some(format!("pkg:pypi/{name}@{version}")),
         ml: name == "torch",
         line: Some(1),
+        depends_on: None,
     }
 }
 

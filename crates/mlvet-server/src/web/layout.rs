@@ -37,6 +37,10 @@ pub fn page_with_head(
                             li { a href="/scan" { "Scan" } }
                             li { a href="/projects" { "Projects" } }
                             li { a href="/advisories" { "AI & ML vulnerabilities" } }
+                            // Only admins may open the webhooks pages: others are not shown the link.
+                            @if principal.is_some_and(|p| p.role >= mlvet_store::Role::Admin) {
+                                li { a href="/webhooks" { "Webhooks" } }
+                            }
                         }
                         @if let (Some(principal), Some(visitor)) = (principal, visitor) {
                             form #logout method="post" action="/logout" {

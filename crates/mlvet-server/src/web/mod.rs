@@ -26,11 +26,15 @@ mod guard {
 }
 
 mod account;
+mod activity;
 mod advisories;
 mod assets;
+mod hub;
 mod layout;
 mod projects;
+mod requirements;
 mod scan;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -85,7 +89,14 @@ pub enum PageHandler {
     Upload,
     Triage,
     Job,
+    HubScan,
     Asset,
+    Activity,
+    Webhooks,
+    CreateWebhook,
+    Webhook,
+    DeleteWebhook,
+    ReplayDelivery,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +209,55 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         method: "GET",
+        path: "/projects/{id}/activity",
+        handler: PageHandler::Activity,
+        access: PageAccess::Role(Role::Viewer),
+        summary: "A project's activity feed (its outbox events), newest first, paged by `before`",
+    },
+    Page {
+        method: "GET",
+        path: "/webhooks",
+        handler: PageHandler::Webhooks,
+        access: PageAccess::Role(Role::Admin),
+        summary: "The team's webhook endpoints and the form to create one",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks",
+        handler: PageHandler::CreateWebhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Create a webhook endpoint: the answer shows its secret, once",
+    },
+    Page {
+        method: "GET",
+        path: "/webhooks/{id}",
+        handler: PageHandler::Webhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "A webhook endpoint's delivery log, newest first, paged by `before`",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks/{id}/delete",
+        handler: PageHandler::DeleteWebhook,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Delete a webhook endpoint and its delivery log",
+    },
+    Page {
+        method: "POST",
+        path: "/webhooks/{id}/deliveries/{delivery_id}/replay",
+        handler: PageHandler::ReplayDelivery,
+        access: PageAccess::Role(Role::Admin),
+        summary: "Send a delivery again now; 303 back to the delivery log",
+    },
+    Page {
+        method: "GET",
+        path: "/hub/scans/{id}",
+        handler: PageHandler::HubScan,
+        access: PageAccess::Role(Role::Viewer),
+        summary: "A bulk Hub scan's progress, per repository; refreshes while it runs",
+    },
+    Page {
+        method: "GET",
         path: "/static/{file}",
         handler: PageHandler::Asset,
         access: PageAccess::Anonymous,
@@ -238,8 +298,15 @@ fn method_router(page: &Page, app: &Arc<App>) -> MethodRouter<Arc<App>> {
         PageHandler::Project => on(filter, projects::show),
         PageHandler::Upload => on(filter, projects::upload).layer(upload_limit),
         PageHandler::Triage => on(filter, projects::triage),
+        PageHandler::HubScan => on(filter, hub::scan),
         PageHandler::Job => on(filter, projects::job),
         PageHandler::Asset => on(filter, assets::serve),
+        PageHandler::Activity => on(filter, activity::feed),
+        PageHandler::Webhooks => on(filter, webhooks::list),
+        PageHandler::CreateWebhook => on(filter, webhooks::create),
+        PageHandler::Webhook => on(filter, webhooks::show),
+        PageHandler::DeleteWebhook => on(filter, webhooks::delete),
+        PageHandler::ReplayDelivery => on(filter, webhooks::replay),
     }
 }
 
@@ -372,9 +439,11 @@ pub fn security_headers(headers: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Not `no-referrer`: under it browsers send `Origin: null` with this site's own form
+    // posts, which the origin check must refuse. `same-origin` still sends nothing to others.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }

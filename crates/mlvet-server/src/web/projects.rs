@@ -1,7 +1,7 @@
 //! The portfolio, a project's page (inventory, findings by requirement, triage, uploads) and
 //! the upload jobs. Counts come from the same function as `GET /api/v1/projects/{id}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
@@ -12,6 +12,7 @@ use mlvet_store::{Project, Role, StoredFinding};
 use serde_json::Value;
 
 use super::layout::{finding_details, page, page_with_head, severity_class, severity_rank};
+use super::requirements::{Origin, Requirements};
 use super::{PageAccess, Visitor, WebError};
 use crate::App;
 use crate::api::Caller;
@@ -20,14 +21,14 @@ type PathId = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 
-fn parse_id(id: PathId, what: &str) -> Result<i64, WebError> {
+pub(super) fn parse_id(id: PathId, what: &str) -> Result<i64, WebError> {
     id.ok()
         .and_then(|Path(id)| id.parse::<i64>().ok())
         .filter(|id| *id > 0)
         .ok_or_else(|| WebError::not_found(what))
 }
 
-fn team(visitor: &Visitor) -> Result<i64, WebError> {
+pub(super) fn team(visitor: &Visitor) -> Result<i64, WebError> {
     visitor
         .principal
         .as_ref()
@@ -35,7 +36,7 @@ fn team(visitor: &Visitor) -> Result<i64, WebError> {
         .ok_or_else(|| WebError::forbidden(Role::Viewer))
 }
 
-fn actor(visitor: &Visitor) -> String {
+pub(super) fn actor(visitor: &Visitor) -> String {
     visitor
         .principal
         .as_ref()
@@ -43,7 +44,11 @@ fn actor(visitor: &Visitor) -> String {
         .unwrap_or_default()
 }
 
-async fn team_project(app: &Arc<App>, visitor: &Visitor, id: i64) -> Result<Project, WebError> {
+pub(super) async fn team_project(
+    app: &Arc<App>,
+    visitor: &Visitor,
+    id: i64,
+) -> Result<Project, WebError> {
     let team = team(visitor)?;
     app.blocking(move |store| store.project(team, id))
         .await?
@@ -198,17 +203,69 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, uri: Uri, id: Pat
     )
 }
 
-/// The direct requirement a finding is reached through: its package as the manifest names it
-/// (mlvet's findings are on the package the source file lists), else the file itself.
-fn group_of(finding: &StoredFinding, body: &Value) -> String {
-    match body["package"]["name"].as_str() {
-        Some(name) => format!(
-            "{name} ({})",
-            body["package"]["source"]["file"]
-                .as_str()
-                .unwrap_or(&finding.source)
-        ),
-        None => finding.source.clone(),
+/// A group of the project page's findings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    /// Brought by this direct requirement (normalised name).
+    Requirement(String),
+    /// In files that do not say what brings the package.
+    Unknown,
+    /// Not about a package (a model file's findings): by file.
+    File(String),
+}
+
+/// The group a finding is shown in, and every origin of its package (best first).
+fn group_of(
+    finding: &StoredFinding,
+    body: &Value,
+    requirements: &Requirements,
+) -> (Group, Vec<Origin>) {
+    let Some(name) = body["package"]["name"]
+        .as_str()
+        .or(finding.package.as_deref())
+    else {
+        return (Group::File(finding.source.clone()), Vec::new());
+    };
+    let origins = requirements.origins(name);
+    let group = match origins.first() {
+        Some(Origin::Direct { root, .. }) => Group::Requirement(root.clone()),
+        Some(Origin::Unknown { .. }) => Group::Unknown,
+        // The package left the inventory (a resolved finding): shown as its own requirement.
+        None => Group::Requirement(super::requirements::normalize(name)),
+    };
+    (group, origins)
+}
+
+/// The group's `data-group` attribute: `requirement:NAME`, `unknown`, `file:NAME`.
+fn group_key(group: &Group) -> String {
+    match group {
+        Group::Requirement(root) => format!("requirement:{root}"),
+        Group::Unknown => "unknown".to_string(),
+        Group::File(file) => format!("file:{file}"),
+    }
+}
+
+fn group_heading(group: &Group, requirements: &Requirements) -> Markup {
+    match group {
+        Group::Requirement(root) => {
+            html! { (requirements.display(root)) " " span.kind { "direct requirement" } }
+        }
+        Group::Unknown => html! { "transitive (origin unknown)" },
+        Group::File(file) => html! { (file) },
+    }
+}
+
+fn origin_line(origin: &Origin) -> Markup {
+    match origin {
+        Origin::Direct { path, file, .. } if path.len() == 1 => {
+            html! { "direct requirement in " code { (file) } }
+        }
+        Origin::Direct { path, file, .. } => {
+            html! { "via " span.path { (path.join(" → ")) } " in " code { (file) } }
+        }
+        Origin::Unknown { file } => {
+            html! { "in " code { (file) } ", which does not record what brings it" }
+        }
     }
 }
 
@@ -218,16 +275,22 @@ async fn project_page(
     project: Project,
 ) -> Result<Response, WebError> {
     let id = project.id;
-    let (summary, packages, findings, jobs) = app
+    let (summary, packages, findings, jobs, sources) = app
         .blocking(move |store| {
             Ok((
                 crate::api::load_project(store, &project)?,
                 store.packages(id)?,
                 store.findings(id)?,
                 store.jobs(id, 50)?,
+                store.sources(id)?,
             ))
         })
         .await?;
+    let formats: HashMap<String, String> = sources
+        .into_iter()
+        .map(|s| (s.filename, s.format))
+        .collect();
+    let requirements = Requirements::new(&packages, &formats);
     let member = visitor.can(Role::Member);
     let mut inventory: BTreeMap<&str, Vec<&mlvet_store::PackageRecord>> = BTreeMap::new();
     for package in &packages {
@@ -236,29 +299,32 @@ async fn project_page(
             .or_default()
             .push(&package.package);
     }
-    let mut groups: BTreeMap<String, Vec<(&StoredFinding, Value)>> = BTreeMap::new();
+    type Member<'a> = (&'a StoredFinding, Value, Vec<Origin>);
+    let mut groups: BTreeMap<Group, Vec<Member<'_>>> = BTreeMap::new();
     for finding in &findings {
         let body = serde_json::from_str::<Value>(&finding.body).unwrap_or(Value::Null);
+        let (group, origins) = group_of(finding, &body, &requirements);
         groups
-            .entry(group_of(finding, &body))
+            .entry(group)
             .or_default()
-            .push((finding, body));
+            .push((finding, body, origins));
     }
-    let mut groups: Vec<(String, Vec<(&StoredFinding, Value)>)> = groups.into_iter().collect();
+    let mut groups: Vec<(Group, Vec<Member<'_>>)> = groups.into_iter().collect();
     for (_, members) in &mut groups {
-        members.sort_by_key(|(f, _)| (f.state != "open", severity_rank(&f.severity), f.id));
+        members.sort_by_key(|(f, _, _)| (f.state != "open", severity_rank(&f.severity), f.id));
     }
     groups.sort_by_key(|(name, members)| {
         (
             members
                 .iter()
-                .map(|(f, _)| (f.state != "open", severity_rank(&f.severity)))
+                .map(|(f, _, _)| (f.state != "open", severity_rank(&f.severity)))
                 .min(),
             name.clone(),
         )
     });
     let name = summary["name"].as_str().unwrap_or_default().to_string();
     let body = html! {
+        p.subnav { a href={ "/projects/" (id) "/activity" } { "Activity" } }
         section #counts aria-labelledby="counts-h" {
             h2 #counts-h { "Counts" }
             ul.counts {
@@ -274,14 +340,23 @@ async fn project_page(
             h2 #findings-h { "Findings by requirement" }
             @if groups.is_empty() { p { "No findings." } }
             @for (group, members) in &groups {
-                section.requirement {
-                    h3 { (group) }
-                    @for (finding, body) in members {
+                section.requirement data-group=(group_key(group)) {
+                    h3 { (group_heading(group, &requirements)) }
+                    @for (finding, body, origins) in members {
                         article.finding id={ "finding-" (finding.id) } data-id=(finding.id) data-rule=(finding.rule)
                             data-severity=(finding.severity) data-state=(finding.state) {
                             p.badges {
                                 span class={ "badge " (severity_class(&finding.severity)) } { (finding.severity) }
                                 " " span.state { (finding.state) }
+                            }
+                            @if let Some(best) = origins.first() {
+                                p.origin { (origin_line(best)) }
+                            }
+                            @if origins.len() > 1 {
+                                details.origins {
+                                    summary { "Also brought in " (origins.len() - 1) " other way(s)" }
+                                    ul { @for origin in origins.iter().skip(1).take(20) { li { (origin_line(origin)) } } }
+                                }
                             }
                             (finding_details(body))
                             @if let Some(triage) = &finding.triage {

@@ -176,6 +176,8 @@ pub async fn scan(
         if visitor.principal.is_some() {
             super::check_csrf(&visitor, &caller.headers, csrf.as_deref())?;
         }
+        // `hf://org/name[@rev]` as the CLI takes it, or `org/name[@rev]`.
+        let hub = hub.strip_prefix("hf://").unwrap_or(&hub).to_string();
         if !hub.is_empty() && !valid_hub_id(&hub) {
             return Err(WebError::bad_request(
                 "A Hugging Face model is named org/name or org/name@revision.",
@@ -186,9 +188,9 @@ pub async fn scan(
                 "Choose files, paste a requirements list or name a model to scan.",
             ));
         }
-        let data_dir = app.config.data_dir.clone();
+        let service = Arc::clone(&app);
         let scanned =
-            tokio::task::spawn_blocking(move || run_scans(&data_dir, &files, &requirements, &hub))
+            tokio::task::spawn_blocking(move || run_scans(&service, &files, &requirements, &hub))
                 .await
                 .map_err(Problem::internal)??;
         drop(spool);
@@ -208,11 +210,12 @@ pub async fn scan(
 }
 
 fn run_scans(
-    data_dir: &std::path::Path,
+    app: &App,
     files: &[(String, std::path::PathBuf)],
     requirements: &str,
     hub: &str,
 ) -> Result<Vec<Scanned>, WebError> {
+    let data_dir = app.config.data_dir.as_path();
     let request = mlvet_engine::UploadRequest {
         data_dir,
         hash_models: true,
@@ -244,30 +247,43 @@ fn run_scans(
         });
     }
     if !hub.is_empty() {
+        // The service's Hub (`[serve.hub]`), its shared rate budget and its read cache: a
+        // file already read at this commit is not fetched again.
         let target = format!("hf://{hub}");
-        let settings = mlvet_engine::ScanSettings::defaults();
-        let paths = [std::path::PathBuf::from(&target)];
-        let scan = mlvet_engine::ScanRequest {
-            paths: &paths,
-            settings: &settings,
-            policy_file: None,
-            hash_models: true,
-            inventory: true,
-            data_dir: Some(data_dir),
-            hub: mlvet_engine::hub::HubRequest::default(),
-        };
-        let report = mlvet_engine::build_report(&scan, &mlvet_engine::NoObserver).map_err(|e| {
+        let parsed = crate::hub::parse_repo(&target, app.hub.endpoint())
+            .map_err(|e| WebError::bad_request(format!("The Hub model: {e}")))?;
+        let scanned = crate::hub::scan(app, &parsed).map_err(|e| {
             WebError::new(
                 StatusCode::BAD_GATEWAY,
                 format!("The Hub model could not be scanned: {e}"),
             )
         })?;
+        let input = parsed.display(&scanned.commit, "");
         out.push(Scanned {
-            input: target.clone(),
-            report: crate::records::report_json(&report, &target, Some(mlvet_core::Severity::High)),
+            input: input.trim_end_matches('/').to_string(),
+            report: crate::records::report_json(
+                &scanned.report,
+                &target,
+                Some(mlvet_core::Severity::High),
+            ),
         });
     }
     Ok(out)
+}
+
+/// The worst verdict of a JSON report's artefacts (the report has no top-level verdict).
+fn worst_verdict(report: &Value) -> &'static str {
+    const WORST_FIRST: [&str; 4] = ["malicious", "vulnerable", "suspicious", "safe"];
+    let verdicts: Vec<&str> = report["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["verdict"].as_str())
+        .collect();
+    WORST_FIRST
+        .into_iter()
+        .find(|v| verdicts.contains(v))
+        .unwrap_or("nothing scanned")
 }
 
 /// The report: every input's verdict, then every finding worst first, then errors and warnings.
@@ -288,8 +304,8 @@ fn report(scanned: &[Scanned]) -> Markup {
             h2 #report-h { "Report" }
             ul.inputs {
                 @for s in scanned {
-                    li.input data-verdict=(s.report["verdict"].as_str().unwrap_or_default()) {
-                        strong { (s.input) } ": " (s.report["verdict"].as_str().unwrap_or("unknown"))
+                    li.input data-verdict=(worst_verdict(&s.report)) {
+                        strong { (s.input) } ": " (worst_verdict(&s.report))
                         ", " (s.report["findings"].as_array().map_or(0, Vec::len)) " findings, "
                         (s.report["packages"].as_array().map_or(0, Vec::len)) " packages"
                     }
