@@ -853,6 +853,42 @@ fn openapi_describes_webhooks_deliveries_events_and_finding_states() {
     );
 }
 
+/// schemathesis (seed 20261202) found `"projects": [315303.0]` refused with 400: JSON Schema
+/// counts an integral float as an integer, so the documented body must be accepted.
+#[test]
+fn webhook_projects_accept_integers_written_as_floats() {
+    let server = Server::start(None, |config| {
+        config.monitor.allow_private_webhooks = true;
+    });
+    let admin = server.token("red", Role::Admin);
+    let create = |projects: serde_json::Value| {
+        server.json(
+            "POST",
+            "/api/v1/webhooks",
+            &admin,
+            &serde_json::json!({"url": "http://127.0.0.1:9/floats", "events": ["*"], "projects": projects}),
+        )
+    };
+    let first = server.create_project(&admin, "floats-1");
+    let second = server.create_project(&admin, "floats-2");
+    #[allow(clippy::cast_precision_loss)]
+    let as_float = first as f64;
+    let accepted = create(serde_json::json!([as_float, second]));
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+    assert_eq!(
+        accepted.body["projects"],
+        serde_json::json!([first, second])
+    );
+    for refused in [
+        serde_json::json!([1.5]),
+        serde_json::json!([1e300]),
+        serde_json::json!(["x"]),
+    ] {
+        let answer = create(refused.clone());
+        assert_eq!(answer.status, 400, "{refused}: {}", answer.text);
+    }
+}
+
 #[test]
 fn deliveries_and_events_are_paged_by_a_cursor() {
     for postgres in common::backends() {
