@@ -19,7 +19,9 @@ type PathArg = Result<Path<String>, axum::extract::rejection::PathRejection>;
 type TwoIds = Result<Path<(String, String)>, axum::extract::rejection::PathRejection>;
 
 /// Repositories one bulk request may name.
-const MAX_LISTED_REPOS: usize = 1000;
+/// Listed repositories per bulk scan: 100 names of at most 300 characters stay well inside the
+/// JSON body limit, so an over-long list is refused as invalid (400), never as too large (413).
+pub(crate) const MAX_LISTED_REPOS: usize = 100;
 
 pub async fn track_model(
     State(app): State<Arc<App>>,
@@ -33,8 +35,7 @@ pub async fn track_model(
     let repo = value["repo"]
         .as_str()
         .ok_or_else(|| Problem::bad_request("`repo` must be a string: org/name[@revision]"))?;
-    let mut target =
-        crate::hub::parse_repo(repo, app.hub.endpoint()).map_err(Problem::bad_request)?;
+    let mut target = api_repo(repo, app.hub.endpoint())?;
     match &value["revision"] {
         Value::Null => {}
         Value::String(revision) if target.revision.is_none() => {
@@ -147,8 +148,7 @@ pub async fn create_scan(
                 let text = entry
                     .as_str()
                     .ok_or_else(|| Problem::bad_request("every entry of `repos` is a string"))?;
-                crate::hub::parse_repo(text, app.hub.endpoint())
-                    .map_err(|e| Problem::bad_request(format!("`{text}`: {e}")))?;
+                api_repo(text, app.hub.endpoint())?;
                 repos.push(text.trim().to_string());
             }
             let name = format!("hub scan of {} repositories", repos.len());
@@ -223,4 +223,98 @@ pub async fn get_scan(State(app): State<Arc<App>>, caller: Caller, id: PathArg) 
         .await?;
     let (repos, job) = found.ok_or_else(|| Problem::not_found("Hub scan"))?;
     ok(&json!({ "scan": crate::hub::bulk_json(&job, &repos) }))
+}
+
+/// A repository named in the API: exactly the form the OpenAPI document's `HUB_REPO_PATTERN`
+/// describes (`[hf://][models/|datasets/|spaces/]org/name[@revision]`), so that what the document
+/// allows is accepted and what it forbids is refused; then parsed as the scanner will read it.
+fn api_repo(text: &str, endpoint: &str) -> Result<mlvet_hub::HubTarget, Problem> {
+    if !matches_repo_pattern(text) {
+        return Err(Problem::bad_request(format!(
+            "`{}`: a repository is [hf://][datasets/]org/name[@revision]",
+            text.chars().take(300).collect::<String>()
+        )));
+    }
+    crate::hub::parse_repo(text, endpoint).map_err(|e| Problem::bad_request(format!("`{text}`: {e}")))
+}
+
+/// Mirrors `openapi::HUB_REPO_PATTERN` (a test checks the two agree on samples).
+pub(crate) fn matches_repo_pattern(text: &str) -> bool {
+    fn id_part(part: &str) -> bool {
+        let mut chars = part.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        first_ok
+            && part.len() <= 96
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    }
+    if text.len() > 300 {
+        return false;
+    }
+    let rest = text.strip_prefix("hf://").unwrap_or(text);
+    let (body, revision) = match rest.split_once('@') {
+        Some((body, revision)) => (body, Some(revision)),
+        None => (rest, None),
+    };
+    let revision_ok = revision.is_none_or(|r| {
+        (1..=200).contains(&r.len())
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    });
+    let segments: Vec<&str> = body.split('/').collect();
+    let body_ok = match segments.as_slice() {
+        [org, name] => id_part(org) && id_part(name),
+        [kind, org, name] => {
+            matches!(*kind, "models" | "datasets" | "spaces") && id_part(org) && id_part(name)
+        }
+        _ => false,
+    };
+    revision_ok && body_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_repo_pattern;
+
+    /// The API's rule and the pattern the OpenAPI document publishes accept the same names, so
+    /// a client validating against the document is never refused (nor the reverse).
+    #[test]
+    fn the_rule_is_the_documented_pattern() {
+        let schema =
+            serde_json::json!({"type": "string", "pattern": crate::openapi::HUB_REPO_PATTERN});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .expect("pattern compiles");
+        let long = format!("org/{}", "n".repeat(97));
+        let samples = [
+            "org/name",
+            "hf://org/name",
+            "hf://datasets/org/name",
+            "spaces/o/n@main",
+            "org/name@v1.0_rc-2",
+            "_o/-n",
+            "o/.n",
+            ".o/n",
+            "org/name@",
+            "org/name@refs/pr/1",
+            "org",
+            "org/name/extra",
+            "models/org/name",
+            "tools/org/name",
+            "https://hub.invalid/org/name",
+            "org/na me",
+            "org/name@a@b",
+            long.as_str(),
+            "",
+        ];
+        for sample in samples {
+            assert_eq!(
+                validator.is_valid(&serde_json::json!(sample)),
+                matches_repo_pattern(sample),
+                "{sample:?}"
+            );
+        }
+    }
 }

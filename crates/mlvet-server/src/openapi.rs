@@ -34,6 +34,8 @@ fn operation_id(method: &str, path: &str) -> String {
 const FILENAME_PATTERN: &str = "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}(/[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]{0,62}){0,7}$";
 
 /// A name typed by a person: no control characters and something besides white space.
+/// A Hub repository as the API takes it; `hub_api::matches_repo_pattern` is the same rule.
+pub(crate) const HUB_REPO_PATTERN: &str = "^(hf://)?((models|datasets|spaces)/)?[A-Za-z0-9_-][A-Za-z0-9._-]{0,95}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,95}(@[A-Za-z0-9._-]{1,200})?$";
 const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 fn query_parameters(path: &str, method: &str) -> Vec<Value> {
@@ -307,11 +309,11 @@ fn schemas() -> Value {
                 "ProjectCreate": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN}}},
                 "HubModelTrack": {"type": "object", "required": ["repo"], "properties": {
-                    "repo": {"type": "string", "minLength": 3, "maxLength": 400, "description": "org/name, org/name@revision, datasets/org/name or hf://…"},
+                    "repo": {"type": "string", "minLength": 3, "maxLength": 300, "pattern": HUB_REPO_PATTERN, "description": "org/name, org/name@revision, datasets/org/name or hf://…"},
                     "revision": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A branch, tag or commit (default main)"}}},
                 "HubScanCreate": {"type": "object", "required": ["project"], "properties": {
                     "project": {"type": "integer", "description": "The project the scan job belongs to"},
-                    "repos": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 400}},
+                    "repos": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string", "maxLength": 300, "pattern": HUB_REPO_PATTERN}},
                     "organization": {"type": "string", "minLength": 1, "maxLength": 96}},
                     "oneOf": [{"required": ["repos"]}, {"required": ["organization"]}]},
                 "Triage": {"type": "object", "required": ["triage", "reason"], "properties": {

@@ -233,8 +233,8 @@ pub static ROUTES: &[Route] = &[
         path: "/api/v1/webhooks",
         handler: Handler::CreateWebhook,
         access: Access::Role(Role::Admin),
-        summary: "Create a webhook endpoint (Standard Webhooks signatures); the answer carries its `secret` (whsec_…), shown only once",
-        statuses: &[201, 400, 401, 403, 413, 415, 429, 503],
+        summary: "Create a webhook endpoint (Standard Webhooks signatures); the answer carries its `secret` (whsec_…), shown only once; `404` when `projects` names a project the team does not have",
+        statuses: &[201, 400, 401, 403, 404, 413, 415, 429, 503],
         body: Body::Json("WebhookCreate"),
     },
     Route {

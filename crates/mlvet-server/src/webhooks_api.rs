@@ -165,17 +165,25 @@ pub async fn create_for(
     let events_json = json!(events).to_string();
     let projects_json = projects.as_ref().map(|p| json!(p).to_string());
     let stored_secret = secret.clone();
-    let webhook = app
-        .blocking(move |store| {
-            if let Some(ids) = &projects {
+    // A subscription naming a project the team does not have answers 404, as any other
+    // reference to another team's (or no) project does.
+    if let Some(ids) = projects.clone() {
+        let missing = app
+            .blocking(move |store| {
                 for id in ids {
-                    if store.project(team, *id)?.is_none() {
-                        return Err(mlvet_store::StoreError::Invalid(format!(
-                            "`projects`: no project {id} in this team"
-                        )));
+                    if store.project(team, id)?.is_none() {
+                        return Ok(Some(id));
                     }
                 }
-            }
+                Ok(None)
+            })
+            .await?;
+        if let Some(id) = missing {
+            return Err(Problem::not_found(&format!("project {id}")));
+        }
+    }
+    let webhook = app
+        .blocking(move |store| {
             if store.webhooks(team)?.len() >= MAX_WEBHOOKS_PER_TEAM {
                 return Err(mlvet_store::StoreError::Invalid(format!(
                     "a team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks"
