@@ -546,6 +546,24 @@ fn upload_from_the_form_then_triage_from_the_form() {
             .clone();
         let id = torch["id"].as_i64().expect("id");
         assert!(page.text.contains(&format!("data-id=\"{id}\"")));
+        // Each finding's triage controls name it (accessible names), none is a bare "Triage".
+        let action = format!("action=\"/findings/{id}/triage\"");
+        let form_start = page.text.find(&action).expect("torch triage form");
+        let form = &page.text[form_start..];
+        let form = &form[..form.find("</form>").expect("form end")];
+        let subject = "PYSEC-2022-43015 in torch";
+        for needle in [
+            format!("aria-label=\"Triage {subject}\""),
+            format!("Triage<span class=\"visually-hidden\"> {subject}</span></label>"),
+            format!("Reason<span class=\"visually-hidden\"> for {subject}</span></label>"),
+            format!(
+                "<button type=\"submit\">Triage<span class=\"visually-hidden\"> {subject}</span></button>"
+            ),
+        ] {
+            assert!(form.contains(&needle), "{needle} missing from {form}");
+        }
+        assert!(!page.text.contains(">Triage</button>"), "{}", page.text);
+        assert!(!page.text.contains(">Triage</label>"), "{}", page.text);
 
         // A viewer sees no forms and is refused.
         let viewer = web.login("vic@example.com", None);
@@ -1559,7 +1577,11 @@ fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
     .expect("fixture");
     let repo = mlvet_hub::mock::MockRepo::new(
         "org/model",
-        vec![mlvet_hub::mock::MockFile::new("evil/model.pkl", malicious, true)],
+        vec![mlvet_hub::mock::MockFile::new(
+            "evil/model.pkl",
+            malicious,
+            true,
+        )],
     );
     let commit = repo.head().to_string();
     let mock = mlvet_hub::mock::MockHub::start(vec![repo], Default::default()).expect("mock");
@@ -1582,7 +1604,11 @@ fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
         "the report names the pinned commit: {}",
         first.text
     );
-    assert!(first.text.contains("data-severity=\"critical\""), "{}", first.text);
+    assert!(
+        first.text.contains("data-severity=\"critical\""),
+        "{}",
+        first.text
+    );
     let fetched = |mock: &mlvet_hub::mock::MockHub| {
         mock.log()
             .iter()
