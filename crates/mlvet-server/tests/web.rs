@@ -1230,6 +1230,25 @@ fn findings_are_grouped_by_the_direct_requirement_that_brings_them() {
             assert_eq!(group_of_finding(&page, *id), "requirement:torch");
         }
         assert!(page.text.contains("flask → jinja2"), "the path is shown");
+
+        // The project itself requires jinja2 too (its own uv.lock entry says so, no manifest
+        // does): jinja2 is a direct requirement, grouped under itself, though flask needs it.
+        let both = std::str::from_utf8(UV_LOCK).expect("utf-8").replace(
+            "dependencies = [{ name = \"flask\" }, { name = \"torch\" }]",
+            "dependencies = [{ name = \"flask\" }, { name = \"jinja2\" }, { name = \"torch\" }]",
+        );
+        assert_ne!(both.as_bytes(), UV_LOCK);
+        let job = web
+            .server
+            .upload(&token, project, "uv.lock", both.as_bytes());
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let direct_page = web.get(&path, Some(&cookie));
+        for id in finding_ids(&web, &token, project, "jinja2") {
+            assert_eq!(group_of_finding(&direct_page, id), "requirement:jinja2");
+        }
+        assert!(!direct_page.text.contains("flask → jinja2"));
+        let job = web.server.upload(&token, project, "uv.lock", UV_LOCK);
+        assert_eq!(job["state"], "succeeded", "{job}");
         // Worst first: the group holding the worst open finding comes first.
         assert!(page.text.contains("direct requirement"));
 
