@@ -362,6 +362,24 @@ fn json_1_1_lists_packages_with_edges_and_models_hashed_on_request() {
         .expect("locked transformers");
     assert_eq!(transformers["depends_on"].as_array().map(Vec::len), Some(2));
     assert_eq!(transformers["ml"], true);
+    // uv.lock's own project entry (`ml-service`, not a package) requires torch and
+    // transformers: direct; numpy comes through transformers only. Other files do not say.
+    let locked = |name: &str| {
+        packages
+            .iter()
+            .find(|p| p["name"] == name && p["source"]["file"] == format!("{PROJECT}/uv.lock"))
+            .unwrap_or_else(|| panic!("locked {name}"))
+    };
+    assert_eq!(locked("transformers")["direct"], true);
+    assert_eq!(locked("torch")["direct"], true);
+    assert_eq!(locked("numpy")["direct"], false);
+    assert!(packages.iter().all(|p| p["name"] != "ml-service"));
+    assert!(
+        packages
+            .iter()
+            .filter(|p| p["source"]["file"] != format!("{PROJECT}/uv.lock"))
+            .all(|p| p["direct"].is_null())
+    );
     assert_eq!(plain["summary"]["suppressed"], 0);
     let lock = common::artifact(&plain, &format!("{PROJECT}/uv.lock"));
     assert_eq!(lock["kind"], "dependencies");

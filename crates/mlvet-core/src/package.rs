@@ -29,4 +29,7 @@ pub struct InventoryPackage {
     pub ml: bool,
     /// `id`s of the packages this one depends on, where a lockfile or SBOM says so. Sorted.
     pub depends_on: Vec<String>,
+    /// Whether the project itself requires this package, where its file records the project's
+    /// own requirements (`uv.lock`, `pylock.toml`); `None` where the file does not say.
+    pub direct: Option<bool>,
 }

@@ -10,8 +10,8 @@
 //! The engine returns data and never prints; progress is reported to a [`ScanObserver`].
 
 mod code;
-pub mod hub;
 mod hash;
+pub mod hub;
 mod no_database;
 mod packages;
 mod pipelines;
@@ -134,12 +134,7 @@ pub fn build_report(
     });
     let mut roots = inclusion_roots(&local_paths);
     // Hub targets first: their dependency manifests and code join the per-file pass below.
-    let hub = hub::scan_targets(
-        &hub_targets,
-        &request.hub,
-        &options,
-        request.inventory,
-    )?;
+    let hub = hub::scan_targets(&hub_targets, &request.hub, &options, request.inventory)?;
     roots.extend(hub.root());
     let mut files = files;
     files.extend(hub.sources.iter().cloned());
@@ -155,15 +150,7 @@ pub fn build_report(
             ));
         }
     }
-    scan_files(
-        files,
-        hub,
-        &roots,
-        &options,
-        request,
-        observer,
-        &mut report,
-    )?;
+    scan_files(files, hub, &roots, &options, request, observer, &mut report)?;
     Ok(report)
 }
 
@@ -237,9 +224,11 @@ fn scan_files(
     // Code rules need the scan's own inventory (torch and datasets versions), and run before the
     // folder pass so that its findings on `*.py` files merge into the code artefacts.
     let code_context = code::context(&inventories);
-    report
-        .artifacts
-        .extend(code::reports(code_files, &code_context, &settings.pipelines));
+    report.artifacts.extend(code::reports(
+        code_files,
+        &code_context,
+        &settings.pipelines,
+    ));
     mlvet_formats::folders::apply(&walked, &mut report.artifacts);
     hub.merge_into(report);
     pipelines::run_zizmor(report, &walked, settings.zizmor);
@@ -508,6 +497,7 @@ fn match_dependencies(
     let mut package_ids = packages::IdAllocator::default();
     for (file, inventory) in inventories {
         let edges = inventory.edges;
+        let direct = inventory.direct;
         let mut findings = inventory.findings;
         let mut fully_inspected = inventory.fully_parsed;
         let dependencies: Vec<_> = inventory
@@ -543,6 +533,7 @@ fn match_dependencies(
         report.packages.extend(packages::from_dependencies(
             dependencies,
             &edges,
+            &direct,
             &mut package_ids,
         ));
         report.artifacts.push(

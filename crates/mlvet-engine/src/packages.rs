@@ -24,13 +24,19 @@ impl IdAllocator {
     }
 }
 
-/// The packages of one inventory file, with `depends_on` filled from its edges. The records
-/// are moved into the packages (no second copy of a large inventory).
+/// The packages of one inventory file, with `depends_on` filled from its edges and `direct`
+/// from the project's own requirements (`direct`: normalised names, sorted; empty where the
+/// file does not record them). The records are moved into the packages (no second copy of a
+/// large inventory).
 pub fn from_dependencies(
     dependencies: Vec<Dependency>,
     edges: &[DependencyEdge],
+    direct: &[String],
     ids: &mut IdAllocator,
 ) -> Vec<InventoryPackage> {
+    let is_direct = |name: &str| {
+        (!direct.is_empty()).then(|| direct.binary_search_by(|d| d.as_str().cmp(name)).is_ok())
+    };
     // Edges name packages by normalised name within this file (lockfiles are PyPI-only).
     let names: Vec<String> = if edges.is_empty() {
         Vec::new()
@@ -40,8 +46,16 @@ pub fn from_dependencies(
             .map(|d| d.normalized_name.clone())
             .collect()
     };
-    let mut packages: Vec<InventoryPackage> =
-        dependencies.into_iter().map(|d| package(d, ids)).collect();
+    let mut packages: Vec<InventoryPackage> = dependencies
+        .into_iter()
+        .map(|d| {
+            let direct = is_direct(&d.normalized_name);
+            InventoryPackage {
+                direct,
+                ..package(d, ids)
+            }
+        })
+        .collect();
     if edges.is_empty() {
         return packages;
     }
@@ -108,5 +122,6 @@ fn package(dependency: Dependency, ids: &mut IdAllocator) -> InventoryPackage {
         direct_url: dependency.direct_url,
         source: dependency.source,
         depends_on: Vec::new(),
+        direct: None,
     }
 }

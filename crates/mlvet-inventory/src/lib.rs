@@ -223,6 +223,11 @@ pub struct Inventory {
     pub fully_parsed: bool,
     /// The dependency graph where the file records one (lockfiles), sorted; empty otherwise.
     pub edges: Vec<DependencyEdge>,
+    /// Normalised names the file records as the project's own requirements (`uv.lock` and
+    /// `pylock.toml`: the dependencies of the project's editable/virtual entry and of its
+    /// workspace members), sorted. The project itself is not a dependency record. Empty where
+    /// the file does not say (`poetry.lock` leaves that to `pyproject.toml`).
+    pub direct: Vec<String>,
 }
 
 /// A file that could not be inventoried at all.

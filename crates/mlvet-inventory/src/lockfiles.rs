@@ -128,11 +128,14 @@ pub(crate) fn parse_pdm_lock(content: &str, sink: &mut Sink) {
 }
 
 /// uv.lock. Packages whose `source` is `editable` or `virtual` are the project itself or members
-/// of its workspace (local code, not something installed from elsewhere): they are skipped.
+/// of its workspace (local code, not something installed from elsewhere): they are not
+/// dependency records, but what they require (`dependencies`, each extra of
+/// `optional-dependencies`, each group of `dev-dependencies`) is the project's own requirements.
 pub(crate) fn parse_uv_lock(content: &str, sink: &mut Sink) {
     each_package(content, "package", sink, |package, line, sink| {
         let source = toml_doc::sub_table(package, "source");
         if source.is_some_and(|s| s.get("editable").is_some() || s.get("virtual").is_some()) {
+            record_project_requirements(package, sink);
             return;
         }
         let direct_url = source.and_then(|source| {
@@ -163,7 +166,8 @@ pub(crate) fn parse_uv_lock(content: &str, sink: &mut Sink) {
 }
 
 /// PEP 751 `pylock.toml`: `[[packages]]` with `version` (optional for VCS/directory), `marker`,
-/// and `vcs` / `directory` / `archive` sources. Editable directories (the project itself) are skipped.
+/// and `vcs` / `directory` / `archive` sources. Editable directories (the project itself) are not
+/// dependency records; their `dependencies`, where recorded, are the project's own requirements.
 pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
     each_package(content, "packages", sink, |package, line, sink| {
         // An editable directory is the project itself (or a workspace member), as in uv.lock.
@@ -172,6 +176,7 @@ pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
             .and_then(|e| e.get_ref().as_bool())
             .unwrap_or(false);
         if editable {
+            record_project_requirements(package, sink);
             return;
         }
         record_edges_by_name(package, sink, line);
@@ -200,6 +205,23 @@ pub(crate) fn parse_pylock(content: &str, sink: &mut Sink) {
             sink,
         );
     });
+}
+
+/// The requirements of the project's own entry (uv.lock, pylock.toml): `dependencies`, and
+/// uv's `optional-dependencies` / `dev-dependencies` tables of named lists.
+fn record_project_requirements(package: &DeTable<'_>, sink: &mut Sink) {
+    let mut lists: Vec<&toml_doc::Item<'_>> = Vec::new();
+    lists.extend(toml_doc::get(package, "dependencies"));
+    for key in ["optional-dependencies", "dev-dependencies"] {
+        if let Some(groups) = toml_doc::sub_table(package, key) {
+            lists.extend(groups.values());
+        }
+    }
+    for entry in lists.into_iter().flat_map(toml_doc::array) {
+        if let Some(name) = toml_doc::table(entry).and_then(|t| toml_doc::str_at(t, "name")) {
+            sink.project_requirement(name);
+        }
+    }
 }
 
 /// `dependencies = [{ name = "numpy" }, ...]` (uv.lock, pylock.toml): one edge per named entry.
@@ -369,7 +391,81 @@ dependencies = [{ name = "sympy" }, { not-a-name = 1 }]
     }
 
     #[test]
+    fn the_project_entrys_requirements_are_direct_without_the_project_being_a_package() {
+        let lock = r#"
+version = 1
+[[package]]
+name = "my-app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "Flask" }, { name = "Jinja2" }]
+
+[package.optional-dependencies]
+serve = [{ name = "gunicorn" }]
+
+[package.dev-dependencies]
+dev = [{ name = "pytest" }]
+
+[[package]]
+name = "flask"
+version = "3.0.0"
+source = { registry = "https://index.invalid/simple" }
+dependencies = [{ name = "jinja2" }, { name = "werkzeug" }]
+
+[[package]]
+name = "jinja2"
+version = "3.1.2"
+source = { registry = "https://index.invalid/simple" }
+
+[[package]]
+name = "werkzeug"
+version = "3.0.0"
+source = { registry = "https://index.invalid/simple" }
+"#;
+        let inventory = parse_str(lock, "uv.lock", ManifestKind::UvLock);
+        assert_eq!(
+            inventory.direct,
+            ["flask", "gunicorn", "jinja2", "pytest"].map(String::from)
+        );
+        // Jinja2 stays a dependency of flask too; the project is no package and has no edges.
+        assert_eq!(
+            edges(ManifestKind::UvLock, lock),
+            pairs(&[("flask", "jinja2"), ("flask", "werkzeug")])
+        );
+        let names: Vec<&str> = inventory
+            .dependencies
+            .iter()
+            .map(|d| d.normalized_name.as_str())
+            .collect();
+        assert_eq!(names, ["flask", "jinja2", "werkzeug"]);
+    }
+
+    #[test]
+    fn pylock_editable_entry_dependencies_are_direct() {
+        let lock = r#"
+lock-version = "1.0"
+created-by = "test"
+[[packages]]
+name = "my-app"
+directory = { path = ".", editable = true }
+dependencies = [{ name = "torch" }]
+
+[[packages]]
+name = "torch"
+version = "2.1.0"
+"#;
+        let inventory = parse_str(lock, "pylock.toml", ManifestKind::Pylock);
+        assert_eq!(inventory.direct, ["torch".to_string()]);
+        assert_eq!(inventory.dependencies.len(), 1);
+    }
+
+    #[test]
     fn files_without_a_graph_have_no_edges() {
+        assert!(
+            parse_str("torch==2.1.0\n", "r.txt", ManifestKind::Requirements)
+                .direct
+                .is_empty()
+        );
         assert!(edges(ManifestKind::Requirements, "torch==2.1.0\n").is_empty());
     }
 }

@@ -15,6 +15,8 @@ pub(crate) struct Sink {
     pub fully_parsed: bool,
     /// `from → to` edges by normalised name, where the file records them.
     pub edges: Vec<DependencyEdge>,
+    /// Normalised names of the project's own requirements, where the file records them.
+    pub direct: Vec<String>,
     truncated: bool,
     parse_errors: usize,
 }
@@ -31,6 +33,7 @@ impl Sink {
             findings: Vec::new(),
             fully_parsed: true,
             edges: Vec::new(),
+            direct: Vec::new(),
             truncated: false,
             parse_errors: 0,
         }
@@ -129,6 +132,15 @@ impl Sink {
         });
     }
 
+    /// Records that the project itself requires PyPI package `name` (as written; normalised
+    /// here). Bounded like the edges: past [`MAX_EDGES`] names the rest are dropped.
+    pub fn project_requirement(&mut self, name: &str) {
+        if name.len() > MAX_NAME_BYTES || name.trim().is_empty() || self.direct.len() >= MAX_EDGES {
+            return;
+        }
+        self.direct.push(names::normalize_pypi_name(name));
+    }
+
     /// A parse problem in this sink's file.
     pub fn parse_error(&mut self, line: Option<u32>, message: impl Into<String>) {
         let file = self.display.clone();
@@ -187,7 +199,10 @@ impl Sink {
         self.edges.retain(|edge| !edge.from.is_empty());
         self.edges.sort_unstable();
         self.edges.dedup();
+        self.direct.sort_unstable();
+        self.direct.dedup();
         Inventory {
+            direct: self.direct,
             kind: self.kind,
             edges: self.edges,
             dependencies: self.dependencies,

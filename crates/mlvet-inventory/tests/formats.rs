@@ -193,6 +193,22 @@ fn uv_lock_skips_the_project_itself() {
         .map(|i| i + 1);
     assert_eq!(transformers.source.line.map(|l| l as usize), line);
     assert_eq!(inv.dependencies.len(), 55);
+    // The project's own requirements (dependencies, the `serve` extra, the `dev` group).
+    for name in [
+        "numpy",
+        "safetensors",
+        "scikit-learn",
+        "transformers",
+        "pyyaml",
+        "pytest",
+    ] {
+        assert!(inv.direct.iter().any(|d| d == name), "{name} not direct");
+    }
+    assert!(
+        !inv.direct
+            .iter()
+            .any(|d| d == "tiny-ml-app" || d == "tokenizers")
+    );
 }
 
 #[test]

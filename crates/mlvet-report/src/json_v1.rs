@@ -167,6 +167,10 @@ pub struct InventoryPackage {
     pub ml: bool,
     pub source: Source,
     pub depends_on: Vec<String>,
+    /// Since 1.1 (added later, absent from older reports): whether the project itself requires
+    /// the package, where its file records that (`uv.lock`, `pylock.toml`).
+    #[serde(default)]
+    pub direct: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -428,6 +432,7 @@ impl From<&mlvet_core::InventoryPackage> for InventoryPackage {
                 line: package.source.line,
             },
             depends_on: package.depends_on.clone(),
+            direct: package.direct,
         }
     }
 }

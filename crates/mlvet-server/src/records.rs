@@ -59,6 +59,7 @@ pub fn packages(report: &ScanReport) -> Vec<PackageRecord> {
                 names.dedup();
                 names
             }),
+            direct: p.direct == Some(true),
         })
         .collect()
 }

@@ -546,6 +546,24 @@ fn upload_from_the_form_then_triage_from_the_form() {
             .clone();
         let id = torch["id"].as_i64().expect("id");
         assert!(page.text.contains(&format!("data-id=\"{id}\"")));
+        // Each finding's triage controls name it (accessible names), none is a bare "Triage".
+        let action = format!("action=\"/findings/{id}/triage\"");
+        let form_start = page.text.find(&action).expect("torch triage form");
+        let form = &page.text[form_start..];
+        let form = &form[..form.find("</form>").expect("form end")];
+        let subject = "PYSEC-2022-43015 in torch";
+        for needle in [
+            format!("aria-label=\"Triage {subject}\""),
+            format!("Triage<span class=\"visually-hidden\"> {subject}</span></label>"),
+            format!("Reason<span class=\"visually-hidden\"> for {subject}</span></label>"),
+            format!(
+                "<button type=\"submit\">Triage<span class=\"visually-hidden\"> {subject}</span></button>"
+            ),
+        ] {
+            assert!(form.contains(&needle), "{needle} missing from {form}");
+        }
+        assert!(!page.text.contains(">Triage</button>"), "{}", page.text);
+        assert!(!page.text.contains(">Triage</label>"), "{}", page.text);
 
         // A viewer sees no forms and is refused.
         let viewer = web.login("vic@example.com", None);
@@ -1212,6 +1230,25 @@ fn findings_are_grouped_by_the_direct_requirement_that_brings_them() {
             assert_eq!(group_of_finding(&page, *id), "requirement:torch");
         }
         assert!(page.text.contains("flask → jinja2"), "the path is shown");
+
+        // The project itself requires jinja2 too (its own uv.lock entry says so, no manifest
+        // does): jinja2 is a direct requirement, grouped under itself, though flask needs it.
+        let both = std::str::from_utf8(UV_LOCK).expect("utf-8").replace(
+            "dependencies = [{ name = \"flask\" }, { name = \"torch\" }]",
+            "dependencies = [{ name = \"flask\" }, { name = \"jinja2\" }, { name = \"torch\" }]",
+        );
+        assert_ne!(both.as_bytes(), UV_LOCK);
+        let job = web
+            .server
+            .upload(&token, project, "uv.lock", both.as_bytes());
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let direct_page = web.get(&path, Some(&cookie));
+        for id in finding_ids(&web, &token, project, "jinja2") {
+            assert_eq!(group_of_finding(&direct_page, id), "requirement:jinja2");
+        }
+        assert!(!direct_page.text.contains("flask → jinja2"));
+        let job = web.server.upload(&token, project, "uv.lock", UV_LOCK);
+        assert_eq!(job["state"], "succeeded", "{job}");
         // Worst first: the group holding the worst open finding comes first.
         assert!(page.text.contains("direct requirement"));
 
@@ -1559,7 +1596,11 @@ fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
     .expect("fixture");
     let repo = mlvet_hub::mock::MockRepo::new(
         "org/model",
-        vec![mlvet_hub::mock::MockFile::new("evil/model.pkl", malicious, true)],
+        vec![mlvet_hub::mock::MockFile::new(
+            "evil/model.pkl",
+            malicious,
+            true,
+        )],
     );
     let commit = repo.head().to_string();
     let mock = mlvet_hub::mock::MockHub::start(vec![repo], Default::default()).expect("mock");
@@ -1582,7 +1623,11 @@ fn the_scan_page_reads_a_hub_model_through_the_service_cache() {
         "the report names the pinned commit: {}",
         first.text
     );
-    assert!(first.text.contains("data-severity=\"critical\""), "{}", first.text);
+    assert!(
+        first.text.contains("data-severity=\"critical\""),
+        "{}",
+        first.text
+    );
     let fetched = |mock: &mlvet_hub::mock::MockHub| {
         mock.log()
             .iter()

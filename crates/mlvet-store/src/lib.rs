@@ -238,6 +238,38 @@ pub struct PackageRecord {
     /// The normalised names this package depends on within its source file, where the file
     /// records a dependency graph (`uv.lock`, `poetry.lock`, `pylock.toml`); `None` otherwise.
     pub depends_on: Option<Vec<String>>,
+    /// Whether the project itself requires this package, as its lockfile records (`uv.lock`,
+    /// `pylock.toml`). Kept in the `depends_on` column as a leading [`DIRECT_MARK`] token.
+    pub direct: bool,
+}
+
+/// The `depends_on` column's first token when the project itself requires the package: `.` is
+/// no normalised package name, so the names that follow read as before (and rows written before
+/// the mark existed read as not direct).
+pub const DIRECT_MARK: &str = ".";
+
+fn depends_on_column(package: &PackageRecord) -> Option<String> {
+    let names = package.depends_on.as_ref()?;
+    let mark = package.direct.then_some(DIRECT_MARK);
+    Some(
+        mark.into_iter()
+            .chain(names.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// `(depends_on, direct)` from the column.
+fn read_depends_on(column: Option<String>) -> (Option<Vec<String>>, bool) {
+    let Some(column) = column else {
+        return (None, false);
+    };
+    let mut names: Vec<String> = column.split_whitespace().map(str::to_string).collect();
+    let direct = names.first().is_some_and(|n| n == DIRECT_MARK);
+    if direct {
+        names.remove(0);
+    }
+    (Some(names), direct)
 }
 
 /// A stored package with the source it came from.
@@ -900,7 +932,7 @@ impl Store {
             // Multi-row inserts: one round trip per chunk, not per row (PostgreSQL).
             let depends_on: Vec<Option<String>> = packages
                 .iter()
-                .map(|package| package.depends_on.as_ref().map(|names| names.join(" ")))
+                .map(depends_on_column)
                 .collect();
             let package_rows: Vec<Vec<P<'_>>> = packages
                 .iter()
@@ -1082,7 +1114,9 @@ impl Store {
             .map(|row| {
                 Ok(StoredPackage {
                     source: row.text(0)?,
-                    package: PackageRecord {
+                    package: {
+                    let (depends_on, direct) = read_depends_on(row.opt_text(8)?);
+                    PackageRecord {
                         ecosystem: row.text(1)?,
                         name: row.text(2)?,
                         version: row.opt_text(3)?,
@@ -1090,10 +1124,9 @@ impl Store {
                         purl: row.opt_text(5)?,
                         ml: row.int(6)? != 0,
                         line: row.opt_int(7)?,
-                        depends_on: row
-                            .opt_text(8)?
-                            .map(|names| names.split_whitespace().map(str::to_string).collect()),
-                    },
+                        depends_on,
+                        direct,
+                    }},
                 })
             })
             .collect()

@@ -701,6 +701,7 @@ fn stored_package_from(row: &Row) -> Result<StoredPackage, StoreError> {
             line: row.opt_int(7)?,
             // The monitor matches versions; it never needs the graph.
             depends_on: None,
+            direct: false,
         },
     })
 }

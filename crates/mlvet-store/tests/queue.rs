@@ -49,6 +49,7 @@ fn torch() -> Vec<PackageRecord> {
         ml: true,
         line: Some(1),
         depends_on: None,
+        direct: false,
     }]
 }
 

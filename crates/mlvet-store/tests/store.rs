@@ -47,6 +47,7 @@ fn package(name: &str, version: &str) -> PackageRecord {
         ml: name == "torch",
         line: Some(1),
         depends_on: None,
+        direct: false,
     }
 }
 

@@ -303,6 +303,7 @@ pub fn inventory_packages() -> Vec<InventoryPackage> {
         },
         ml: true,
         depends_on: vec![],
+        direct: None,
     };
     let transformers = InventoryPackage {
         id: "pkg:pypi/transformers@4.30.0|uv.lock:10".to_string(),

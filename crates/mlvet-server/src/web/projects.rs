@@ -365,7 +365,7 @@ async fn project_page(
                                     ": " (triage.reason) }
                             }
                             @if member && finding.state == "open" {
-                                (triage_form(visitor, finding.id))
+                                (triage_form(visitor, finding))
                             }
                         }
                     }
@@ -424,25 +424,39 @@ async fn project_page(
     ))
 }
 
-fn triage_form(visitor: &Visitor, id: i64) -> Markup {
+/// What a finding is about, for the accessible names of its triage controls: the advisory or
+/// rule, and the package where there is one.
+fn finding_subject(finding: &StoredFinding) -> String {
+    let what = finding.advisory.as_deref().unwrap_or(&finding.rule);
+    match &finding.package {
+        Some(package) => format!("{what} in {package}"),
+        None => format!("{what} ({})", finding.source),
+    }
+}
+
+/// Every finding has one of these: each control names its finding (visually hidden text), so a
+/// screen reader's list of buttons and fields is not a column of identical "Triage".
+fn triage_form(visitor: &Visitor, finding: &StoredFinding) -> Markup {
+    let id = finding.id;
+    let subject = finding_subject(finding);
     html! {
-        form.triage method="post" action={ "/findings/" (id) "/triage" } {
+        form.triage method="post" action={ "/findings/" (id) "/triage" } aria-label={ "Triage " (subject) } {
             input type="hidden" name="csrf" value=(visitor.csrf);
             div.field {
-                label for={ "triage-" (id) } { "Triage" }
+                label for={ "triage-" (id) } { "Triage" span.visually-hidden { " " (subject) } }
                 select id={ "triage-" (id) } name="triage" {
                     @for value in mlvet_store::TRIAGE_VALUES { option value=(value) { (value.replace('_', " ")) } }
                 }
             }
             div.field {
-                label for={ "reason-" (id) } { "Reason" }
+                label for={ "reason-" (id) } { "Reason" span.visually-hidden { " for " (subject) } }
                 input id={ "reason-" (id) } type="text" name="reason" required maxlength="4000";
             }
             div.field {
-                label for={ "expires-" (id) } { "Expires (optional)" }
+                label for={ "expires-" (id) } { "Expires" span.visually-hidden { " for " (subject) } " (optional)" }
                 input id={ "expires-" (id) } type="date" name="expires";
             }
-            button type="submit" { "Triage" }
+            button type="submit" { "Triage" span.visually-hidden { " " (subject) } }
         }
     }
 }

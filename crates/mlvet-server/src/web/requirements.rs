@@ -7,6 +7,8 @@
 //!   `depends_on`) gives the path: its roots (packages nothing in the file depends on, and any
 //!   package a manifest of the project names) are direct requirements, and a package is
 //!   reached from the nearest root, breadth first.
+//!   Where the lockfile records the project's own requirements (`uv.lock`, `pylock.toml`: the
+//!   stored `direct`), those are direct requirements too, even with a parent in the file.
 //! - Anything else (graph-less lockfiles, SBOMs, installed metadata) says nothing about who
 //!   brings a package: it is direct only where a manifest names it, and otherwise its origin is
 //!   unknown.
@@ -81,7 +83,8 @@ impl Requirements {
             let mut parents: Option<HashMap<String, BTreeSet<String>>> = None;
             for stored in &members {
                 let name = normalize(&stored.package.name);
-                if manifest {
+                // A manifest's entries, and what a lockfile says the project itself requires.
+                if manifest || stored.package.direct {
                     direct.insert(name.clone());
                 }
                 if let Some(children) = &stored.package.depends_on {
@@ -213,6 +216,7 @@ mod tests {
                 ml: false,
                 line: None,
                 depends_on: depends_on.map(|d| d.iter().map(|s| s.to_string()).collect()),
+                direct: false,
             },
         }
     }
