@@ -711,6 +711,7 @@ fn large_torch_zip_local_headers_are_prefetched_with_the_same_verdict() {
             .expect("start");
         out.write_all(&vec![0u8; 64 * 1024]).expect("write");
     }
+    let entries = source.len() + 100;
     let bytes = out.finish().expect("finish").into_inner();
     let size = bytes.len() as u64;
     assert!(size > 4 * 1024 * 1024);
@@ -757,6 +758,19 @@ fn large_torch_zip_local_headers_are_prefetched_with_the_same_verdict() {
     let read: u64 = meta(hub, "hub_bytes_read").parse().expect("number");
     assert!(read < size / 2, "read {read} of {size}");
     assert_eq!(meta(hub, "hub_resolver_calls"), "1");
+    // At most one request per member (its local header and the first bytes of its data, merged
+    // with near neighbours) plus a few for the start, the end records and the central
+    // directory: a member read twice (once prefetched, once on demand) would double this.
+    let requests: usize = meta(hub, "hub_requests").parse().expect("number");
+    let logged = mock.log().len();
+    assert!(
+        requests <= entries + 16,
+        "{requests} requests for {entries} members"
+    );
+    assert!(
+        logged <= entries + 20,
+        "{logged} requests logged by the mock"
+    );
     assert!(errors(&remote).is_empty(), "{remote:#}");
     assert!(mock.violations().is_empty());
 }
@@ -802,8 +816,15 @@ fn onnx_external_data_is_checked_against_the_repository_file_list() {
     ] {
         for entry in std::fs::read_dir(root.join(case)).expect("dir") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_string();
-            files.push((format!("{case}/{name}"), std::fs::read(&path).expect("read")));
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+                .to_string();
+            files.push((
+                format!("{case}/{name}"),
+                std::fs::read(&path).expect("read"),
+            ));
         }
     }
     let data = std::fs::read(root.join("external_ok/model.onnx.data")).expect("data");
@@ -859,9 +880,15 @@ fn onnx_external_data_is_checked_against_the_repository_file_list() {
     let verdict = |path: &str| remote_summary[path].0.clone();
     assert_eq!(verdict("external_ok/model.onnx"), "safe");
     assert_eq!(verdict("external_traversal/model.onnx"), "malicious");
-    assert!(remote_summary["external_missing/model.onnx"].2.contains("onnx-external-data-missing"));
     assert!(
-        remote_summary["external_short/model.onnx"].2.contains("onnx-external-data-missing"),
+        remote_summary["external_missing/model.onnx"]
+            .2
+            .contains("onnx-external-data-missing")
+    );
+    assert!(
+        remote_summary["external_short/model.onnx"]
+            .2
+            .contains("onnx-external-data-missing"),
         "a data file shorter than offset + length: {remote:#}"
     );
     // The tensor data itself is never fetched.
@@ -873,7 +900,11 @@ fn onnx_external_data_is_checked_against_the_repository_file_list() {
         .count();
     let data_reads: u64 = artifacts(&remote)
         .iter()
-        .filter(|a| a["path"].as_str().is_some_and(|p| p.ends_with(".onnx.data")))
+        .filter(|a| {
+            a["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(".onnx.data"))
+        })
         .map(|a| meta(a, "hub_bytes_read").parse::<u64>().unwrap_or(0))
         .sum();
     assert!(
@@ -933,8 +964,16 @@ fn dependency_manifests_and_code_of_a_repo_are_analysed_like_a_local_scan() {
     let remote = scan("hf://org/deps");
     let local = by_relative_path(&local, &format!("{dir_arg}/"));
     let remote_summary = by_relative_path(&remote, &format!("hf://org/deps@{commit}/"));
-    for path in ["requirements.txt", "pyproject.toml", "environment.yml", "src/train.py"] {
-        assert!(local.contains_key(path), "{path} in the local scan: {local:#?}");
+    for path in [
+        "requirements.txt",
+        "pyproject.toml",
+        "environment.yml",
+        "src/train.py",
+    ] {
+        assert!(
+            local.contains_key(path),
+            "{path} in the local scan: {local:#?}"
+        );
         assert_eq!(
             remote_summary.get(path),
             local.get(path),
@@ -947,9 +986,14 @@ fn dependency_manifests_and_code_of_a_repo_are_analysed_like_a_local_scan() {
             .contains("dependency-vulnerable"),
         "the example advisories match torch 2.5.1: {remote_summary:#?}"
     );
-    assert!(remote_summary["src/train.py"].2.len() >= 2, "{remote_summary:#?}");
     assert!(
-        remote_summary["src/train.py"].2.contains("code-trust-remote-code"),
+        remote_summary["src/train.py"].2.len() >= 2,
+        "{remote_summary:#?}"
+    );
+    assert!(
+        remote_summary["src/train.py"]
+            .2
+            .contains("code-trust-remote-code"),
         "{remote_summary:#?}"
     );
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());

@@ -252,6 +252,9 @@ pub struct Behaviour {
     pub page_size: Option<usize>,
     /// Every N-th `/api/` or `/resolve/` request answers `429` (`RateLimit: r=0;t=1`).
     pub rate_limit_every: Option<u32>,
+    /// Every `resolve` request answers `429` with `RateLimit: "resolvers";r=0;t=<this>`: the
+    /// token's resolver quota is spent for that many seconds (the `api` bucket still answers).
+    pub resolvers_exhausted_for: Option<u64>,
     /// The first `resolve` request answers `503`.
     pub fail_5xx_once: bool,
     /// The CDN answers ranges with `200` and the whole body.
@@ -706,6 +709,16 @@ fn hub_route(request: &Request, state: &Mutex<State>, ports: (u16, u16)) -> Resp
             )
             .header("Retry-After", "1");
     }
+    if let Some(reset) = s.behaviour.resolvers_exhausted_for
+        && bucket == "resolvers"
+    {
+        return Response::error(429, None, "rate limited")
+            .header("RateLimit", format!("\"resolvers\";r=0;t={reset}"))
+            .header(
+                "RateLimit-Policy",
+                "\"fixed window\";\"resolvers\";q=3000;w=300".to_string(),
+            );
+    }
     if path.contains("/resolve/") && s.behaviour.fail_5xx_once && !s.failed_once {
         s.failed_once = true;
         return Response::error(503, None, "upstream unavailable");
@@ -876,7 +889,12 @@ fn list_repos(
         RepoType::Model
     };
     let query = request.query();
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let author = get("author");
     let search = get("search");
     let allowed = |repo: &MockRepo| {

@@ -149,7 +149,7 @@ impl<'c> RemoteFile<'c> {
         let size = self.size;
         let location = location.as_str();
         let per_thread = runs.len().div_ceil(plan.parallel.max(1));
-        let results: Vec<((u64, u64), Option<Vec<u8>>)> = std::thread::scope(|scope| {
+        let results: Vec<FetchedRun> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
                 .chunks(per_thread)
                 .map(|chunk| {
@@ -183,7 +183,11 @@ impl<'c> RemoteFile<'c> {
             .iter()
             .map(|(block, bytes)| (block * BLOCK, bytes.clone()))
             .collect();
-        ranges.extend(self.extents.iter().map(|(start, bytes)| (*start, bytes.clone())));
+        ranges.extend(
+            self.extents
+                .iter()
+                .map(|(start, bytes)| (*start, bytes.clone())),
+        );
         ranges.sort_by_key(|(start, _)| *start);
         CachedReads {
             size: self.size,
@@ -445,6 +449,9 @@ impl<'c> RemoteFile<'c> {
     }
 }
 
+/// A prefetched run `[start, end)` and its bytes (`None` when the request failed).
+type FetchedRun = ((u64, u64), Option<Vec<u8>>);
+
 /// `[start, end]` (inclusive) from an already signed URL; `None` unless a `206` with exactly
 /// that range.
 fn fetch_exact(client: &HubClient, url: &str, start: u64, end: u64, size: u64) -> Option<Vec<u8>> {
@@ -691,7 +698,14 @@ mod tests {
         // Overlap and a gap under 100 merge; the rest is 4 runs > 3, so the smallest gap (500)
         // merges; the next (2000) exceeds the allowance.
         let runs = coalesce(
-            &[(0, 10), (5, 20), (50, 60), (560, 570), (2570, 2580), (10_000, 10_010)],
+            &[
+                (0, 10),
+                (5, 20),
+                (50, 60),
+                (560, 570),
+                (2570, 2580),
+                (10_000, 10_010),
+            ],
             20_000,
             &PLAN,
         );

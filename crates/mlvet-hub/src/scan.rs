@@ -150,7 +150,12 @@ pub struct HubScan {
 /// `mlvet-formats`, so the two cannot drift) and the pipeline, custom-pipeline and adapter configs.
 fn is_folder_config(name: &str) -> bool {
     mlvet_formats::folders::REMOTE_CODE_CONFIGS.contains(&name)
-        || ["model_index.json", "custom_pipeline.json", "adapter_config.json"].contains(&name)
+        || [
+            "model_index.json",
+            "custom_pipeline.json",
+            "adapter_config.json",
+        ]
+        .contains(&name)
 }
 const MAX_FOLDER_CONFIG: u64 = 16 * 1024 * 1024;
 
@@ -450,22 +455,23 @@ fn scan_one(context: &Context<'_>, file: &RepoFile) -> FileOutcome {
         prefetch_zip_local_headers(&mut remote);
     }
     let folder = if is_onnx(&file.path) {
-        context.mirror.map(|mirror| match file.path.rsplit_once('/') {
-            Some((dir, _)) => mirror.join(dir),
-            None => mirror.to_path_buf(),
-        })
+        context
+            .mirror
+            .map(|mirror| match file.path.rsplit_once('/') {
+                Some((dir, _)) => mirror.join(dir),
+                None => mirror.to_path_buf(),
+            })
     } else {
         None
     };
     let scanned =
         mlvet_formats::scan_reader_in(&mut remote, size, &display, folder.as_deref(), &opts.scan);
     let name = file.path.rsplit('/').next().unwrap_or(&file.path);
-    let config =
-        if is_folder_config(name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
-            remote.read_all().ok()
-        } else {
-            None
-        };
+    let config = if is_folder_config(name) && size <= MAX_FOLDER_CONFIG && remote.error.is_none() {
+        remote.read_all().ok()
+    } else {
+        None
+    };
     let (source, source_error) = read_source(context, &mut remote, &file.path, &display, size);
     let mut artifact = match scanned {
         Ok(artifact) => artifact,
@@ -681,10 +687,16 @@ fn verify(
 const ZIP_PREFETCH_MIN: u64 = 4 * 1024 * 1024;
 /// Largest central directory read for the prefetch hint.
 const PREFETCH_CD_MAX: u64 = 64 * 1024 * 1024;
-/// Bytes fetched after a local header's fixed part and name (its extra field: PyTorch pads to
-/// 64-byte alignment, zip64 adds 20), and before it (the previous member's data descriptor,
-/// which the hidden-entry walk reads).
-const LOCAL_HEADER_SLACK: u64 = 160;
+/// Bytes fetched after a local header's fixed part and name: its extra field (PyTorch pads to
+/// 64-byte alignment, zip64 adds 20; 128 covers both) and then the first
+/// [`STORAGE_PREFIX`] bytes of the member's data, which the analysis reads to tell a staged
+/// pickle from raw tensor bytes. Without the prefix every storage cost a second (block)
+/// request after its prefetched header.
+const LOCAL_HEADER_SLACK: u64 = 128 + STORAGE_PREFIX;
+/// What `mlvet-formats` reads of every stored member's data (its staged-pickle check).
+const STORAGE_PREFIX: u64 = 256;
+/// Bytes fetched before a local header (the previous member's data descriptor, which the
+/// hidden-entry walk reads).
 const DESCRIPTOR_SLACK: u64 = 16;
 /// How the local headers are batched: neighbours within 16 KiB (what one block read cost
 /// before) always share a request; beyond 64 requests, the nearest are merged while the

@@ -494,3 +494,82 @@ fn the_token_file_opens_gated_repositories_and_never_reaches_the_cdn() {
     );
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 }
+
+/// `resolve` requests the mock received (the Hub's "resolvers" rate-limit bucket).
+fn resolver_requests(mock: &MockHub) -> usize {
+    mock.log()
+        .iter()
+        .filter(|l| l.host == "hub" && l.target.contains("/resolve/"))
+        .count()
+}
+
+#[test]
+fn the_hub_rate_budget_is_shared_by_every_scan_of_the_service() {
+    for postgres in backends() {
+        // The token's resolver quota is spent for 10 minutes, longer than a client may wait
+        // (60 s): the one `429` that says so must stop every later file read of the service,
+        // in this scan and the next, without asking the Hub again.
+        let mock = MockHub::start(
+            vec![
+                MockRepo::new("org/first", safe_files()),
+                MockRepo::new("org/second", safe_files()),
+            ],
+            Behaviour {
+                resolvers_exhausted_for: Some(600),
+                ..Behaviour::default()
+            },
+        )
+        .expect("mock");
+        let server = start(postgres.as_deref(), &mock, None);
+        let member = server.token("red", Role::Member);
+        let project = server.create_project(&member, "models");
+
+        let first = track(&server, &member, project, &json!({"repo": "org/first"}));
+        let job = wait_job(&server, &member, &first["job"]);
+        // The job ends; the scan says which files it could not read.
+        assert_eq!(job["state"], "succeeded", "{job:#}");
+        assert_eq!(
+            resolver_requests(&mock),
+            1,
+            "one resolver answer said the quota is spent; no other file asked again: {:#?}",
+            mock.log()
+        );
+
+        let second = track(&server, &member, project, &json!({"repo": "org/second"}));
+        let job = wait_job(&server, &member, &second["job"]);
+        assert_eq!(job["state"], "succeeded", "{job:#}");
+        assert_eq!(
+            resolver_requests(&mock),
+            1,
+            "the second scan waited on the shared budget instead of asking the Hub"
+        );
+        // The buckets are separate: the second repository's info (the "api" bucket) was read.
+        assert!(
+            mock.log()
+                .iter()
+                .any(|l| l.host == "hub" && l.target.contains("org/second") && l.status == 200),
+            "{:#?}",
+            mock.log()
+        );
+        assert!(mock.log().iter().all(|l| l.host != "cdn"));
+
+        let listed = server.get(&format!("/api/v1/projects/{project}/hub-models"), &member);
+        let models = listed.body["hub_models"].as_array().expect("models");
+        assert_eq!(models.len(), 2, "{:#}", listed.body);
+        for model in models {
+            let error = model["last_error"].as_str().unwrap_or_default();
+            assert!(error.contains("rate limited"), "{model:#}");
+            // What was not read is never reported safe.
+            assert_ne!(model["last_verdict"], "safe", "{model:#}");
+        }
+        let second = models
+            .iter()
+            .find(|m| m["repo"] == "org/second")
+            .expect("the second model");
+        let error = second["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("shared budget of this token is exhausted"),
+            "{second:#}"
+        );
+    }
+}
