@@ -998,3 +998,49 @@ fn dependency_manifests_and_code_of_a_repo_are_analysed_like_a_local_scan() {
     );
     assert!(mock.violations().is_empty(), "{:?}", mock.violations());
 }
+
+/// Python beside the weights is one artefact with its code findings and the folder's, as in a
+/// local scan: its per-file report and the folder pass are joined, never two reports for one
+/// path (where the safe one could hide the other).
+#[test]
+fn python_named_by_auto_map_gets_the_local_verdict_in_one_artifact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"model_type": "llama", "auto_map": {"AutoModel": "modeling_custom.LlamaCustom"}}"#,
+    )
+    .expect("config");
+    std::fs::write(
+        dir.path().join("modeling_custom.py"),
+        "import torch\nclass LlamaCustom(torch.nn.Module):\n    pass\n",
+    )
+    .expect("python");
+    let repo = MockRepo::from_dir("org/custom", dir.path()).expect("repo");
+    let commit = repo.head().to_string();
+    let mock = MockHub::start(vec![repo], Behaviour::default()).expect("mock");
+    let data = tempfile::tempdir().expect("tempdir");
+    let scan = |target: &str| {
+        common::json_report(&run(
+            &mock,
+            data.path(),
+            &["scan", "--format", "json", target],
+            None,
+        ))
+    };
+    let dir_arg = dir.path().to_str().expect("utf-8");
+    let local_report = scan(dir_arg);
+    let remote_report = scan("hf://org/custom");
+    let local = by_relative_path(&local_report, &format!("{dir_arg}/"));
+    let remote = by_relative_path(&remote_report, &format!("hf://org/custom@{commit}/"));
+    assert_eq!(
+        local["modeling_custom.py"].0, "suspicious",
+        "the local scan flags it: {local:#?}"
+    );
+    assert_eq!(remote, local, "{remote_report:#}");
+    let paths: Vec<&str> = artifacts(&remote_report)
+        .iter()
+        .filter_map(|a| a["path"].as_str())
+        .collect();
+    let unique: BTreeSet<&str> = paths.iter().copied().collect();
+    assert_eq!(paths.len(), unique.len(), "one artefact per path: {paths:?}");
+}

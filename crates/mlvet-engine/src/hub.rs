@@ -145,10 +145,33 @@ impl HubResults {
 
     /// Adds the model artefacts and errors to the report (the sources went through the
     /// per-file pass already).
+    ///
+    /// A source file can have both: its per-file report (code rules) and the folder pass's
+    /// findings on it (e.g. Python beside the weights). They are one artefact, as in a local
+    /// scan: the findings are joined and the verdict recomputed, never two reports for one path.
     pub(crate) fn merge_into(self, report: &mut ScanReport) {
-        report.artifacts.extend(self.artifacts);
+        for artifact in self.artifacts {
+            match report.artifacts.iter_mut().find(|a| a.path == artifact.path) {
+                Some(existing) => join_artifact(existing, artifact),
+                None => report.artifacts.push(artifact),
+            }
+        }
         report.errors.extend(self.errors);
     }
+}
+
+fn join_artifact(existing: &mut ArtifactReport, other: ArtifactReport) {
+    existing.findings.extend(other.findings);
+    existing.findings.sort_by(mlvet_core::Finding::report_order);
+    existing.findings.dedup();
+    existing.fully_inspected &= other.fully_inspected;
+    if existing.origin.is_none() {
+        existing.origin = other.origin;
+    }
+    for (key, value) in other.metadata {
+        existing.metadata.entry(key).or_insert(value);
+    }
+    existing.refresh_verdict();
 }
 
 /// The Hub options of a scan with `options`.
