@@ -48,7 +48,7 @@ impl Sender {
         let lease = config.webhook_timeout + LIMITER_WAIT + Duration::from_secs(30);
         Sender {
             deliverer,
-            limiter: Limiter::new(EndpointLimits::default()),
+            limiter: Limiter::new(config.endpoint_limits()),
             policy: RetryPolicy::default(),
             lease_seconds: i64::try_from(lease.as_secs()).unwrap_or(60),
         }
