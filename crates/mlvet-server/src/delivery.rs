@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use mlvet_store::Store;
 use mlvet_store::monitor::{AttemptResult, ClaimedDelivery};
-use mlvet_webhooks::limits::{EndpointLimits, Limiter};
+use mlvet_webhooks::limits::Limiter;
 use mlvet_webhooks::{Deliverer, DeliveryConfig, Envelope, Message, Outcome, RetryPolicy, Secret};
 use serde_json::{Value, json};
 
