@@ -140,6 +140,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
             offline: args.offline,
             update_every: args.update_every.as_deref(),
             allow_private_webhooks: args.allow_private_webhooks,
+            webhook_max_in_flight: args.webhook_max_in_flight,
+            webhook_rate_per_second: args.webhook_rate_per_second,
+            webhook_burst: args.webhook_burst,
         },
         &section,
     )
@@ -179,6 +182,9 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
             offline: args.offline,
             update_every: args.update_every.as_deref(),
             allow_private_webhooks: args.allow_private_webhooks,
+            webhook_max_in_flight: args.webhook_max_in_flight,
+            webhook_rate_per_second: args.webhook_rate_per_second,
+            webhook_burst: args.webhook_burst,
         },
         &section,
     )
@@ -202,6 +208,9 @@ struct Schedule<'a> {
     offline: bool,
     update_every: Option<&'a str>,
     allow_private_webhooks: bool,
+    webhook_max_in_flight: Option<usize>,
+    webhook_rate_per_second: Option<u32>,
+    webhook_burst: Option<u32>,
 }
 
 /// Hub scanning: `[serve.hub]` (endpoint, token file) over `$HF_ENDPOINT` over the Hub; the
@@ -270,5 +279,17 @@ fn monitor_config(
     monitor.osv_url = section.osv_url.clone();
     monitor.allow_private_webhooks =
         args.allow_private_webhooks || section.allow_private_webhooks.unwrap_or(false);
+    if let Some(n) = args.webhook_max_in_flight.or(section.webhook_max_in_flight) {
+        monitor.webhook_max_in_flight = n;
+    }
+    if let Some(n) = args
+        .webhook_rate_per_second
+        .or(section.webhook_rate_per_second)
+    {
+        monitor.webhook_rate_per_second = n;
+    }
+    if let Some(n) = args.webhook_burst.or(section.webhook_burst) {
+        monitor.webhook_burst = n;
+    }
     Ok(monitor)
 }

@@ -113,6 +113,18 @@ pub struct ServeArgs {
     /// against SSRF).
     #[arg(long)]
     pub allow_private_webhooks: bool,
+    /// Webhook requests in flight to one endpoint from this process [default: 16, or
+    /// `webhook-max-in-flight` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_max_in_flight: Option<usize>,
+    /// Webhook requests per second to one endpoint from this process [default: 200, or
+    /// `webhook-rate-per-second` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_rate_per_second: Option<u32>,
+    /// Webhook requests sent at once to one endpoint after a quiet period [default: 100, or
+    /// `webhook-burst` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_burst: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +157,18 @@ pub struct WorkerArgs {
     /// Deliver webhooks to private, loopback and link-local addresses too.
     #[arg(long)]
     pub allow_private_webhooks: bool,
+    /// Webhook requests in flight to one endpoint from this process [default: 16, or
+    /// `webhook-max-in-flight` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_max_in_flight: Option<usize>,
+    /// Webhook requests per second to one endpoint from this process [default: 200, or
+    /// `webhook-rate-per-second` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_rate_per_second: Option<u32>,
+    /// Webhook requests sent at once to one endpoint after a quiet period [default: 100, or
+    /// `webhook-burst` in `[serve]`].
+    #[arg(long, value_name = "N")]
+    pub webhook_burst: Option<u32>,
 }
 
 /// Where the service keeps its state.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mlvet_webhooks::limits::EndpointLimits;
 use serde::Deserialize;
 
 /// Every limit of the service. Defaults suit one machine; `[serve]` and flags change them.
@@ -73,6 +74,12 @@ pub struct MonitorConfig {
     pub webhook_timeout: Duration,
     /// Deliveries in flight at once in this process (each endpoint also has its own cap).
     pub delivery_workers: usize,
+    /// Requests in flight to one endpoint from this process.
+    pub webhook_max_in_flight: usize,
+    /// Sustained requests per second to one endpoint from this process.
+    pub webhook_rate_per_second: u32,
+    /// Requests sent at once to one endpoint after a quiet period.
+    pub webhook_burst: u32,
 }
 
 impl MonitorConfig {
@@ -89,7 +96,19 @@ impl MonitorConfig {
             allow_private_webhooks: false,
             poll: Duration::from_millis(500),
             webhook_timeout: Duration::from_secs(15),
-            delivery_workers: 8,
+            delivery_workers: 16,
+            webhook_max_in_flight: EndpointLimits::DEFAULT_MAX_CONCURRENT,
+            webhook_rate_per_second: EndpointLimits::DEFAULT_PER_SECOND,
+            webhook_burst: EndpointLimits::DEFAULT_BURST,
+        }
+    }
+
+    /// The per-endpoint limits of the delivery loop.
+    pub fn endpoint_limits(&self) -> EndpointLimits {
+        EndpointLimits {
+            max_concurrent: self.webhook_max_in_flight.max(1),
+            per_second: f64::from(self.webhook_rate_per_second.max(1)),
+            burst: self.webhook_burst.max(1),
         }
     }
 }
@@ -150,6 +169,12 @@ pub struct ServeSection {
     pub allow_private_webhooks: Option<bool>,
     /// How often tracked Hub models are re-checked (seconds); off with `offline`.
     pub hub_recheck_seconds: Option<u64>,
+    /// Webhook requests in flight to one endpoint (per process).
+    pub webhook_max_in_flight: Option<usize>,
+    /// Webhook requests per second to one endpoint (per process).
+    pub webhook_rate_per_second: Option<u32>,
+    /// Webhook requests sent at once to one endpoint after a quiet period.
+    pub webhook_burst: Option<u32>,
     /// `[serve.hub]`: where the Hub is and the token the service uses.
     pub hub: Option<HubSection>,
 }
@@ -356,6 +381,12 @@ impl ServerConfig {
         }
         if m.delivery_workers == 0 || m.delivery_workers > 256 {
             return Err("delivery workers must be 1 to 256".to_string());
+        }
+        if m.webhook_max_in_flight == 0 || m.webhook_max_in_flight > 256 {
+            return Err("webhook-max-in-flight must be 1 to 256".to_string());
+        }
+        if m.webhook_rate_per_second == 0 || m.webhook_burst == 0 {
+            return Err("webhook-rate-per-second and webhook-burst must be at least 1".to_string());
         }
         let hub = &self.hub;
         if !(hub.endpoint.starts_with("https://") || hub.endpoint.starts_with("http://")) {

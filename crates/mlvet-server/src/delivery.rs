@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use mlvet_store::Store;
 use mlvet_store::monitor::{AttemptResult, ClaimedDelivery};
-use mlvet_webhooks::limits::{EndpointLimits, Limiter};
+use mlvet_webhooks::limits::Limiter;
 use mlvet_webhooks::{Deliverer, DeliveryConfig, Envelope, Message, Outcome, RetryPolicy, Secret};
 use serde_json::{Value, json};
 
@@ -48,7 +48,7 @@ impl Sender {
         let lease = config.webhook_timeout + LIMITER_WAIT + Duration::from_secs(30);
         Sender {
             deliverer,
-            limiter: Limiter::new(EndpointLimits::default()),
+            limiter: Limiter::new(config.endpoint_limits()),
             policy: RetryPolicy::default(),
             lease_seconds: i64::try_from(lease.as_secs()).unwrap_or(60),
         }

@@ -40,6 +40,10 @@ const RANGE_LEASE_SECONDS: i64 = 60;
 /// How often the range's lease is renewed while its projects are reconciled.
 const RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Projects reconciled per write transaction when a delta fans out: fewer commits (each a sync
+/// on SQLite) without holding the write lock for long (a project is a few ms of work).
+const PROJECTS_PER_TRANSACTION: usize = 25;
+
 /// The rules whose findings the monitor owns (pinned advisory matches). Unpinned requirements
 /// (`dependency-unpinned`) stay with the upload's scan.
 const MONITORED_RULES: [&str; 2] = ["dependency-vulnerable", "dependency-malicious-package"];
@@ -716,53 +720,26 @@ fn process_range(
     let mut renderer = Renderer::new(after);
     let mut affected_by_team: BTreeMap<i64, usize> = BTreeMap::new();
     let mut renewed = std::time::Instant::now();
-    for (project_id, indices) in &work.projects {
+    let projects: Vec<(&i64, &Vec<usize>)> = work.projects.iter().collect();
+    for batch in projects.chunks(PROJECTS_PER_TRANSACTION) {
         if renewed.elapsed() >= RENEW_AFTER {
             store.monitor(|mtx| mtx.renew_range(&work.range, worker, RANGE_LEASE_SECONDS))?;
             renewed = std::time::Instant::now();
         }
-        let changes: Vec<&TripleChange> = indices.iter().map(|&i| &work.changes[i]).collect();
-        let outcome = store.monitor(|mtx| -> Result<Option<(i64, Written)>, StoreError> {
-            let Some(state) = mtx.lock_project(*project_id)? else {
-                return Ok(None);
-            };
-            // Already matched at this range's end or later (an upload won the race), or due
-            // for a full re-match by the matcher sweep: nothing to do here.
-            if state.matched_generation >= work.range.to
-                || state.matcher_version.as_deref() != Some(MATCHER_VERSION)
-            {
-                return Ok(None);
+        let outcomes = store.monitor(|mtx| -> Result<Vec<(i64, Written)>, StoreError> {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (project_id, indices) in batch {
+                let changes: Vec<&TripleChange> =
+                    indices.iter().map(|&i| &work.changes[i]).collect();
+                if let Some(outcome) =
+                    reconcile_project(mtx, **project_id, &changes, &work.range, &mut renderer)?
+                {
+                    outcomes.push(outcome);
+                }
             }
-            let existing = mtx.findings(state.project.id)?;
-            let records: Vec<FindingRecord> = existing
-                .iter()
-                .filter_map(|row| to_record(state.project.id, row))
-                .collect();
-            let reconciled = mlvet_monitor::reconcile_delta(
-                &project_ref(&state.project),
-                &records,
-                &changes,
-                work.range.to,
-            );
-            let packages = mtx.packages(state.project.id)?;
-            let mut webhooks = WebhookCache::default();
-            let written = write_reconciled(
-                mtx,
-                &ProjectContext {
-                    project: &state.project,
-                    packages: &packages,
-                    existing: &existing,
-                },
-                reconciled,
-                &mut renderer,
-                work.range.to,
-                Vec::new(),
-                &mut webhooks,
-            )?;
-            mtx.stamp(state.project.id, work.range.to, MATCHER_VERSION)?;
-            Ok(Some((state.project.team_id, written)))
+            Ok(outcomes)
         })?;
-        if let Some((team, written)) = outcome {
+        for (team, written) in outcomes {
             report.projects += 1;
             report.written += written;
             if written.findings > 0 {
@@ -895,4 +872,55 @@ impl Default for Shared {
     fn default() -> Self {
         Shared::new()
     }
+}
+
+/// One project's share of an advisory delta, inside the batch's transaction: locked, skipped when
+/// an upload already matched it at the range's end (or it awaits a full re-match), else its
+/// findings reconciled with the changed triples, events and deliveries written, and stamped.
+fn reconcile_project(
+    mtx: &mut mlvet_store::monitor::MonitorTx<'_, '_>,
+    project_id: i64,
+    changes: &[&TripleChange],
+    range: &mlvet_store::monitor::ClaimedRange,
+    renderer: &mut Renderer<'_>,
+) -> Result<Option<(i64, Written)>, StoreError> {
+    let work_range_to = range.to;
+    let Some(state) = mtx.lock_project(project_id)? else {
+        return Ok(None);
+    };
+    // Already matched at this range's end or later (an upload won the race), or due
+    // for a full re-match by the matcher sweep: nothing to do here.
+    if state.matched_generation >= work_range_to
+        || state.matcher_version.as_deref() != Some(MATCHER_VERSION)
+    {
+        return Ok(None);
+    }
+    let existing = mtx.findings(state.project.id)?;
+    let records: Vec<FindingRecord> = existing
+        .iter()
+        .filter_map(|row| to_record(state.project.id, row))
+        .collect();
+    let reconciled = mlvet_monitor::reconcile_delta(
+        &project_ref(&state.project),
+        &records,
+        changes,
+        work_range_to,
+    );
+    let packages = mtx.packages(state.project.id)?;
+    let mut webhooks = WebhookCache::default();
+    let written = write_reconciled(
+        mtx,
+        &ProjectContext {
+            project: &state.project,
+            packages: &packages,
+            existing: &existing,
+        },
+        reconciled,
+        renderer,
+        work_range_to,
+        Vec::new(),
+        &mut webhooks,
+    )?;
+    mtx.stamp(state.project.id, work_range_to, MATCHER_VERSION)?;
+    Ok(Some((state.project.team_id, written)))
 }

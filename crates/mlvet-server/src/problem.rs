@@ -3,6 +3,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// Seconds a client waits before retrying a write the store was too busy for.
+const BUSY_RETRY_AFTER: u64 = 2;
+
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub status: StatusCode,
@@ -49,6 +52,21 @@ impl Problem {
         }
     }
 
+    /// The store could not take the write in time (another writer held the lock): `503` with
+    /// `Retry-After`, so clients and load balancers retry instead of reporting a failure.
+    pub fn busy(error: impl std::fmt::Display) -> Problem {
+        crate::log::event(
+            "warn",
+            "store_busy",
+            serde_json::json!({ "error": error.to_string() }),
+        );
+        Problem {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: format!("the store is busy with other writes: retry in {BUSY_RETRY_AFTER} s"),
+            retry_after: Some(BUSY_RETRY_AFTER),
+        }
+    }
+
     /// An unexpected failure: the detail is logged, the client sees a generic message.
     pub fn internal(error: impl std::fmt::Display) -> Problem {
         crate::log::event(
@@ -71,6 +89,7 @@ impl From<mlvet_store::StoreError> for Problem {
             }
             mlvet_store::StoreError::Invalid(detail) => Problem::bad_request(detail),
             mlvet_store::StoreError::NotFound => Problem::not_found("resource"),
+            busy if busy.is_busy() => Problem::busy(busy),
             other => Problem::internal(other),
         }
     }
@@ -100,5 +119,38 @@ impl IntoResponse for Problem {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `database is locked` from a real SQLite lock becomes `503` problem+json with
+    /// `Retry-After`, never a bare `500`.
+    #[test]
+    fn a_busy_store_is_503_with_retry_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("busy.sqlite3");
+        let holder = rusqlite::Connection::open(&path).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+            .expect("hold the write lock");
+        let other = rusqlite::Connection::open(&path).expect("open");
+        other
+            .busy_timeout(std::time::Duration::ZERO)
+            .expect("no wait");
+        let locked = other
+            .execute("INSERT INTO t VALUES (2)", [])
+            .expect_err("the lock is held");
+        let response = Problem::from(mlvet_store::StoreError::from(locked)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let other = Problem::from(mlvet_store::StoreError::Decode("x".into())).into_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -22,6 +22,8 @@ struct Received {
     verified: bool,
     body: Value,
     answered: u16,
+    /// When the request arrived.
+    at: Instant,
 }
 
 #[derive(Default)]
@@ -162,6 +164,7 @@ async fn receive(
         verified,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         answered,
+        at: Instant::now(),
     });
     axum::http::StatusCode::from_u16(answered).unwrap_or(axum::http::StatusCode::OK)
 }
@@ -649,6 +652,43 @@ fn failing_gone_and_slow_receivers() {
         };
         wait_until(Duration::from_secs(5), || count(&receiver) == 3);
         assert!(receiver.received("flaky").iter().all(|r| r.verified));
+    }
+}
+
+/// The per-endpoint limits are the service's settings: at 1 request per second, one at a time,
+/// six events to one endpoint arrive at least ~1 s apart (the defaults would send them at
+/// once), all of them signed and none lost.
+#[test]
+fn a_low_endpoint_rate_is_honoured() {
+    for postgres in backends() {
+        let receiver = Receiver::start();
+        let server = Server::start(postgres.as_deref(), |config| {
+            config.monitor.allow_private_webhooks = true;
+            config.monitor.webhook_timeout = Duration::from_secs(1);
+            config.monitor.poll = Duration::from_millis(200);
+            config.monitor.webhook_max_in_flight = 1;
+            config.monitor.webhook_rate_per_second = 1;
+            config.monitor.webhook_burst = 1;
+        });
+        import_advisories(server.data.path());
+        let admin = server.token("red", Role::Admin);
+        let events = json!({"events": ["inventory.processed"]});
+        create_hook(&server, &admin, &receiver, "ok", events);
+        for n in 0..6 {
+            let project = server.create_project(&admin, &format!("p{n}"));
+            server.upload(&admin, project, "requirements.txt", b"torch==1.12.0\n");
+        }
+        wait_until(Duration::from_secs(20), || {
+            receiver.received("ok").len() >= 6
+        });
+        let mut times: Vec<Instant> = receiver.received("ok").iter().map(|r| r.at).collect();
+        times.sort();
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= Duration::from_millis(800), "sent {gap:?} apart");
+        }
+        assert_eq!(times.len(), 6, "each event once");
+        assert!(receiver.received("ok").iter().all(|r| r.verified));
     }
 }
 

@@ -64,6 +64,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store was too busy to take the write in time (SQLite's `database is
+    /// locked` after the busy timeout; on PostgreSQL a lock timeout, deadlock or serialization
+    /// failure): the same request can succeed when retried, so it is not an internal error.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            StoreError::Postgres(e) => e.code().is_some_and(|code| {
+                [
+                    postgres::error::SqlState::T_R_SERIALIZATION_FAILURE,
+                    postgres::error::SqlState::T_R_DEADLOCK_DETECTED,
+                    postgres::error::SqlState::LOCK_NOT_AVAILABLE,
+                ]
+                .contains(code)
+            }),
+            _ => false,
+        }
+    }
+
     /// Whether the error is a uniqueness violation (a duplicate name).
     fn is_unique_violation(&self) -> bool {
         match self {
@@ -1374,4 +1395,34 @@ fn finding_from(row: &Row, today: &str) -> Result<StoredFinding, StoreError> {
         resolved_at: row.opt_text(11)?,
         triage,
     })
+}
+
+#[cfg(test)]
+mod busy_tests {
+    use super::StoreError;
+
+    /// A real lock: one connection holds the write lock, the other gives up at once.
+    #[test]
+    fn a_locked_sqlite_database_is_busy_and_other_errors_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("busy.sqlite3");
+        let holder = rusqlite::Connection::open(&path).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+            .expect("hold the write lock");
+        let other = rusqlite::Connection::open(&path).expect("open");
+        other
+            .busy_timeout(std::time::Duration::ZERO)
+            .expect("no wait");
+        let error = StoreError::from(
+            other
+                .execute("INSERT INTO t VALUES (2)", [])
+                .expect_err("the lock is held"),
+        );
+        assert!(error.is_busy(), "{error}");
+        assert!(error.to_string().contains("locked"), "{error}");
+        let syntax = StoreError::from(other.execute("NOT SQL", []).expect_err("syntax"));
+        assert!(!syntax.is_busy());
+        assert!(!StoreError::NotFound.is_busy());
+    }
 }

@@ -18,13 +18,23 @@ pub struct EndpointLimits {
     pub burst: u32,
 }
 
+impl EndpointLimits {
+    /// The default cap on requests in flight to one endpoint.
+    pub const DEFAULT_MAX_CONCURRENT: usize = 16;
+    /// The default sustained rate to one endpoint, per second.
+    pub const DEFAULT_PER_SECOND: u32 = 200;
+    /// The default burst after a quiet period.
+    pub const DEFAULT_BURST: u32 = 100;
+}
+
 impl Default for EndpointLimits {
-    /// 4 in flight, 10 per second, bursts of 20.
+    /// 16 in flight, 200 per second, bursts of 100: a receiver answering in 50 ms gets
+    /// 1,000 events in about 5 s, and a slow one never more than 16 requests at once.
     fn default() -> Self {
         EndpointLimits {
-            max_concurrent: 4,
-            per_second: 10.0,
-            burst: 20,
+            max_concurrent: Self::DEFAULT_MAX_CONCURRENT,
+            per_second: f64::from(Self::DEFAULT_PER_SECOND),
+            burst: Self::DEFAULT_BURST,
         }
     }
 }
@@ -145,6 +155,34 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_let_a_thousand_events_through_within_ten_seconds() {
+        let limiter = Limiter::new(EndpointLimits::default());
+        let start = Instant::now();
+        let mut clock = start;
+        let mut sent = 0;
+        // Each permit is released at once (a fast receiver); the clock only moves by the
+        // waits the limiter asks for.
+        while sent < 1_000 {
+            match limiter.try_acquire("e", clock) {
+                Ok(permit) => {
+                    drop(permit);
+                    sent += 1;
+                }
+                Err(wait) => clock += wait,
+            }
+        }
+        let took = clock - start;
+        // 100 at once, then 900 at 200 per second: 4.5 s.
+        assert!(took > Duration::from_secs(4), "took {took:?}");
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        let mut held = Vec::new();
+        while let Ok(permit) = limiter.try_acquire("e", clock + Duration::from_secs(60)) {
+            held.push(permit);
+        }
+        assert_eq!(held.len(), 16, "at most 16 in flight to one endpoint");
+    }
 
     #[test]
     fn concurrency_is_capped_per_endpoint() {
