@@ -36,29 +36,25 @@ pub async fn track_model(
         .as_str()
         .ok_or_else(|| Problem::bad_request("`repo` must be a string: org/name[@revision]"))?;
     let mut target = api_repo(repo, app.hub.endpoint())?;
-    match &value["revision"] {
-        Value::Null => {}
-        Value::String(revision) if target.revision.is_none() => {
-            let revision = revision.trim();
-            if revision.is_empty()
-                || revision.len() > 200
-                || revision.contains("..")
-                || revision
-                    .chars()
-                    .any(|c| c.is_control() || c.is_whitespace())
-            {
+    match value.get("revision") {
+        None => {}
+        Some(Value::String(revision)) if target.revision.is_none() => {
+            if !valid_revision(revision) {
                 return Err(Problem::bad_request(
                     "`revision` is a branch, tag or commit (1 to 200 characters)",
                 ));
             }
-            target.revision = Some(revision.to_string());
+            target.revision = Some(revision.clone());
         }
-        Value::String(_) => {
-            return Err(Problem::bad_request(
-                "give the revision once: in `repo` (org/name@rev) or in `revision`",
+        // Named twice: the same revision is fine; two different ones conflict.
+        Some(Value::String(revision)) if target.revision.as_deref() == Some(revision.as_str()) => {}
+        Some(Value::String(_)) => {
+            return Err(Problem::new(
+                axum::http::StatusCode::CONFLICT,
+                "`repo` (org/name@rev) and `revision` name two different revisions",
             ));
         }
-        _ => return Err(Problem::bad_request("`revision` must be a string")),
+        Some(_) => return Err(Problem::bad_request("`revision` must be a string")),
     }
     let source = crate::hub::source_name(&target);
     let revision = target.revision_or_main().to_string();
@@ -132,10 +128,18 @@ pub async fn create_scan(
 ) -> ApiResult {
     let principal = require(&app, &caller, Role::Member).await?;
     let value = read_json(&app, &caller, body).await?;
-    let project_id = value["project"].as_i64().ok_or_else(|| {
+    let project_id = crate::webhooks_api::project_id(&value["project"]).ok_or_else(|| {
         Problem::bad_request("`project` is the id of the project the scan belongs to")
     })?;
     let project = team_project(&app, &principal, project_id).await?;
+    // A key that is present must have its documented type (`"repos": null` is not a list).
+    if value.get("repos").is_some_and(|r| !r.is_array())
+        || value.get("organization").is_some_and(|o| !o.is_string())
+    {
+        return Err(Problem::bad_request(
+            "`repos` is a list of org/name and `organization` a name",
+        ));
+    }
     let (repos, name, payload) = match (&value["repos"], &value["organization"]) {
         (Value::Array(list), Value::Null) => {
             if list.is_empty() || list.len() > MAX_LISTED_REPOS {
@@ -238,6 +242,16 @@ fn api_repo(text: &str, endpoint: &str) -> Result<mlvet_hub::HubTarget, Problem>
     crate::hub::parse_repo(text, endpoint).map_err(|e| Problem::bad_request(format!("`{text}`: {e}")))
 }
 
+/// The rule of `openapi::HUB_REVISION_PATTERN` (with `minLength` 1, `maxLength` 200): git ref
+/// characters, no `..`.
+pub(crate) fn valid_revision(revision: &str) -> bool {
+    (1..=200).contains(&revision.len())
+        && !revision.contains("..")
+        && revision
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+}
+
 /// Mirrors `openapi::HUB_REPO_PATTERN` (a test checks the two agree on samples).
 pub(crate) fn matches_repo_pattern(text: &str) -> bool {
     fn id_part(part: &str) -> bool {
@@ -275,7 +289,27 @@ pub(crate) fn matches_repo_pattern(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::matches_repo_pattern;
+    use super::{matches_repo_pattern, valid_revision};
+
+    #[test]
+    fn the_revision_rule_is_the_documented_pattern() {
+        let schema = serde_json::json!({"type": "string", "minLength": 1, "maxLength": 200,
+            "pattern": crate::openapi::HUB_REVISION_PATTERN});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .expect("pattern compiles");
+        for sample in [
+            "main", "v1.0", "refs/pr/1", ".", ".hidden", "a.", "..", "a..b", "a b", "é", "",
+            "0123456789abcdef0123456789abcdef01234567", "feature/x_y-z", "a/../b",
+        ] {
+            assert_eq!(
+                validator.is_valid(&serde_json::json!(sample)),
+                valid_revision(sample),
+                "{sample:?}"
+            );
+        }
+    }
 
     /// The API's rule and the pattern the OpenAPI document publishes accept the same names, so
     /// a client validating against the document is never refused (nor the reverse).

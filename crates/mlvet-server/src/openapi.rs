@@ -36,6 +36,8 @@ const FILENAME_PATTERN: &str = "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\
 /// A name typed by a person: no control characters and something besides white space.
 /// A Hub repository as the API takes it; `hub_api::matches_repo_pattern` is the same rule.
 pub(crate) const HUB_REPO_PATTERN: &str = "^(hf://)?((models|datasets|spaces)/)?[A-Za-z0-9_-][A-Za-z0-9._-]{0,95}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,95}(@[A-Za-z0-9._-]{1,200})?$";
+/// A revision given apart from the repository: git ref characters without `..`.
+pub(crate) const HUB_REVISION_PATTERN: &str = "^\\.?([A-Za-z0-9_/-]+\\.)*[A-Za-z0-9_/-]*$";
 const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 fn query_parameters(path: &str, method: &str) -> Vec<Value> {
@@ -310,9 +312,9 @@ fn schemas() -> Value {
                     "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN}}},
                 "HubModelTrack": {"type": "object", "required": ["repo"], "properties": {
                     "repo": {"type": "string", "minLength": 3, "maxLength": 300, "pattern": HUB_REPO_PATTERN, "description": "org/name, org/name@revision, datasets/org/name or hf://…"},
-                    "revision": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A branch, tag or commit (default main)"}}},
+                    "revision": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": HUB_REVISION_PATTERN, "description": "A branch, tag or commit (default main)"}}},
                 "HubScanCreate": {"type": "object", "required": ["project"], "properties": {
-                    "project": {"type": "integer", "description": "The project the scan job belongs to"},
+                    "project": {"type": "integer", "minimum": 1, "maximum": 9_007_199_254_740_992_i64, "description": "The project the scan job belongs to"},
                     "repos": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string", "maxLength": 300, "pattern": HUB_REPO_PATTERN}},
                     "organization": {"type": "string", "minLength": 1, "maxLength": 96}},
                     "oneOf": [{"required": ["repos"]}, {"required": ["organization"]}]},

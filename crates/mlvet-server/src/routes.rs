@@ -234,7 +234,7 @@ pub static ROUTES: &[Route] = &[
         handler: Handler::CreateWebhook,
         access: Access::Role(Role::Admin),
         summary: "Create a webhook endpoint (Standard Webhooks signatures); the answer carries its `secret` (whsec_…), shown only once; `404` when `projects` names a project the team does not have",
-        statuses: &[201, 400, 401, 403, 404, 413, 415, 429, 503],
+        statuses: &[201, 400, 401, 403, 404, 409, 413, 415, 429, 503],
         body: Body::Json("WebhookCreate"),
     },
     Route {

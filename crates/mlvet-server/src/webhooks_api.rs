@@ -167,20 +167,26 @@ pub async fn create_for(
     let stored_secret = secret.clone();
     // A subscription naming a project the team does not have answers 404, as any other
     // reference to another team's (or no) project does.
-    if let Some(ids) = projects.clone() {
-        let missing = app
-            .blocking(move |store| {
-                for id in ids {
-                    if store.project(team, id)?.is_none() {
-                        return Ok(Some(id));
-                    }
+    // A team at its endpoint cap conflicts with the team's state (409), the request is fine.
+    let ids = projects.clone().unwrap_or_default();
+    let (missing, count) = app
+        .blocking(move |store| {
+            for id in ids {
+                if store.project(team, id)?.is_none() {
+                    return Ok((Some(id), 0));
                 }
-                Ok(None)
-            })
-            .await?;
-        if let Some(id) = missing {
-            return Err(Problem::not_found(&format!("project {id}")));
-        }
+            }
+            Ok((None, store.webhooks(team)?.len()))
+        })
+        .await?;
+    if let Some(id) = missing {
+        return Err(Problem::not_found(&format!("project {id}")));
+    }
+    if count >= MAX_WEBHOOKS_PER_TEAM {
+        return Err(Problem::new(
+            axum::http::StatusCode::CONFLICT,
+            format!("a team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks: delete one first"),
+        ));
     }
     let webhook = app
         .blocking(move |store| {
@@ -465,7 +471,7 @@ mod tests {
 /// A project id in a subscription's `projects`: an integer, also written with a zero fraction
 /// (`12.0` is an integer to JSON Schema, so the OpenAPI document allows it), or a string of
 /// digits. Fractions and numbers beyond 2^53 (not exact as a float) are refused.
-fn project_id(value: &Value) -> Option<i64> {
+pub(crate) fn project_id(value: &Value) -> Option<i64> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     if let Some(id) = value.as_i64() {
         return Some(id);
