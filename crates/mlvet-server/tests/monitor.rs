@@ -730,11 +730,15 @@ fn private_destinations_are_refused_without_the_flag() {
             json!({"url": "https://hooks.example.com/", "events": ["finding.deleted"]}),
             json!({"url": "https://hooks.example.com/", "events": []}),
             json!({"url": "https://hooks.example.com/", "events": ["*"], "min_severity": "urgent"}),
-            json!({"url": "https://hooks.example.com/", "events": ["*"], "projects": [424242]}),
         ] {
             let answer = server.json("POST", "/api/v1/webhooks", &admin, &body);
             assert_eq!(answer.status, 400, "{body}: {}", answer.text);
         }
+        // A project the team does not have is not found, as everywhere in the API.
+        let body =
+            json!({"url": "https://hooks.example.com/", "events": ["*"], "projects": [424242]});
+        let answer = server.json("POST", "/api/v1/webhooks", &admin, &body);
+        assert_eq!(answer.status, 404, "{body}: {}", answer.text);
         // A name that resolves to loopback is refused when the attempt is made: written to the
         // store directly (the API would refuse the literal address), it fails, never delivered.
         let team = server.app.store.ensure_team("red").expect("team");
