@@ -216,7 +216,10 @@ struct Schedule<'a> {
 /// Hub scanning: `[serve.hub]` (endpoint, token file) over `$HF_ENDPOINT` over the Hub; the
 /// re-check of tracked models every `hub-recheck-seconds` (6 h by default), off with
 /// `--offline`; results keyed by this mlvet's version and a digest of its rules.
-fn hub_config(offline_flag: bool, section: &ServeSection) -> mlvet_server::config::HubServiceConfig {
+fn hub_config(
+    offline_flag: bool,
+    section: &ServeSection,
+) -> mlvet_server::config::HubServiceConfig {
     use mlvet_server::config::HubServiceConfig;
     let mut hub = HubServiceConfig::default_for_version();
     let file = section.hub.clone().unwrap_or_default();

@@ -9,8 +9,8 @@ use crate::UsageError;
 use crate::cli::SignArgs;
 
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
-    let key_bytes = std::fs::read(&args.key)
-        .with_context(|| format!("cannot read {}", args.key.display()))?;
+    let key_bytes =
+        std::fs::read(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
     let key = oms::PrivateKey::from_pem_bytes(&key_bytes)
         .map_err(|e| UsageError(format!("{}: {e}", args.key.display())))?;
     let hash = HashAlgorithm::from_name(&args.hash_type).ok_or_else(|| {

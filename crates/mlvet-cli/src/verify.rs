@@ -7,8 +7,8 @@ use anyhow::Context;
 use mlvet_provenance::oms::{self, OmsError, Trust, VerifyOptions};
 
 use crate::UsageError;
-use crate::lock::shown;
 use crate::cli::{OutputFormat, VerifyArgs};
+use crate::lock::shown;
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let signature_path = args
@@ -33,7 +33,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let result = oms::verify(&args.model, &signature, &trust, &options);
     let (text, code) = match result {
         Ok(verified) => render_verified(args.format, &args.model, &verified)?,
-        Err(OmsError::Io(message)) => anyhow::bail!("cannot verify {}: {message}", args.model.display()),
+        Err(OmsError::Io(message)) => {
+            anyhow::bail!("cannot verify {}: {message}", args.model.display())
+        }
         Err(err) => render_failure(args.format, &args.model, &err)?,
     };
     crate::write_output(None, &text)?;
@@ -71,7 +73,9 @@ fn run_keyless(
     };
     let (text, code) = match oms::keyless::verify(&args.model, signature, &policy, &options) {
         Ok(verified) => render_verified(args.format, &args.model, &verified)?,
-        Err(OmsError::Io(message)) => anyhow::bail!("cannot verify {}: {message}", args.model.display()),
+        Err(OmsError::Io(message)) => {
+            anyhow::bail!("cannot verify {}: {message}", args.model.display())
+        }
         Err(err) => render_failure(args.format, &args.model, &err)?,
     };
     crate::write_output(None, &text)?;
@@ -133,7 +137,10 @@ fn inside(model: &Path, path: &Path) -> Option<String> {
     let model = model.canonicalize().ok()?;
     let path = path.canonicalize().ok()?;
     let relative = path.strip_prefix(&model).ok()?;
-    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
     let joined = parts?.join("/");
     (!joined.is_empty()).then_some(joined)
 }
@@ -207,7 +214,10 @@ fn render_verified(
         out.push_str(&format!("missing   {}  (signed, not found)\n", shown(name)));
     }
     for name in &diff.extra {
-        out.push_str(&format!("extra     {}  (present, not signed)\n", shown(name)));
+        out.push_str(&format!(
+            "extra     {}  (present, not signed)\n",
+            shown(name)
+        ));
     }
     if clean {
         out.push_str(&format!(
@@ -227,7 +237,11 @@ fn render_verified(
     Ok((out, code))
 }
 
-fn render_failure(format: OutputFormat, model: &Path, err: &OmsError) -> anyhow::Result<(String, u8)> {
+fn render_failure(
+    format: OutputFormat,
+    model: &Path,
+    err: &OmsError,
+) -> anyhow::Result<(String, u8)> {
     let text = if format == OutputFormat::Json {
         serde_json::to_string_pretty(&serde_json::json!({
             "model": model.display().to_string(),
@@ -236,7 +250,11 @@ fn render_failure(format: OutputFormat, model: &Path, err: &OmsError) -> anyhow:
             "error": err.to_string(),
         }))? + "\n"
     } else {
-        format!("FAILED: {}: {}\n", shown(&model.display().to_string()), shown(&err.to_string()))
+        format!(
+            "FAILED: {}: {}\n",
+            shown(&model.display().to_string()),
+            shown(&err.to_string())
+        )
     };
     Ok((text, crate::exit::SIGNATURE_INVALID))
 }

@@ -267,7 +267,10 @@ fn notebook_shell_lines_meet_the_pipeline_rules() {
         found.sort();
         found
     };
-    assert_eq!(at("install-without-hashes"), vec![("cell 2".to_string(), 2)]);
+    assert_eq!(
+        at("install-without-hashes"),
+        vec![("cell 2".to_string(), 2)]
+    );
     assert_eq!(at("index-confusion"), vec![("cell 2".to_string(), 2)]);
     assert_eq!(at("artifact-ref-mutable"), vec![("cell 2".to_string(), 4)]);
 }

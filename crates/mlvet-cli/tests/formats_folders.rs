@@ -53,9 +53,16 @@ fn every_labelled_fixture_gets_its_verdict_and_rules() {
             }
             assert!(found.is_empty(), "{path}: {found:?}");
         } else {
-            assert_eq!(artifact(&report, &path)["verdict"], *verdict, "{path}: {found:?}");
+            assert_eq!(
+                artifact(&report, &path)["verdict"],
+                *verdict,
+                "{path}: {found:?}"
+            );
             for rule in rules.split(',').filter(|r| *r != "-") {
-                assert!(found.iter().any(|f| f == rule), "{path}: {rule} not in {found:?}");
+                assert!(
+                    found.iter().any(|f| f == rule),
+                    "{path}: {rule} not in {found:?}"
+                );
             }
         }
         checked += 1;
@@ -90,13 +97,18 @@ fn invalid_headers_name_the_problem_and_the_tensor() {
         .expect("an overlap finding");
     assert_eq!(overlap["rule"], "safetensors-invalid-header");
     assert!(
-        overlap["message"].as_str().is_some_and(|m| m.contains("layer.bias")),
+        overlap["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("layer.bias")),
         "{overlap:#}"
     );
     let path = format!("{FIXTURES}/safetensors/not_json.safetensors");
     let (_, report) = scan_json(&[&path]);
     let finding = findings_for(&report, &path)[0];
-    assert!(finding["offset"].as_u64().is_some_and(|o| o >= 8), "{finding:#}");
+    assert!(
+        finding["offset"].as_u64().is_some_and(|o| o >= 8),
+        "{finding:#}"
+    );
     // Below the default threshold: exit 0, yet never called safe.
     let (code, report) = scan_json(&[&path]);
     assert_eq!(code, Some(0));
@@ -175,7 +187,10 @@ fn a_hub_snapshot_is_scanned_through_its_blob_links() {
         assert_eq!(artifact(&report, &weights)["verdict"], "safe");
         assert_eq!(artifact(&report, &weights)["format"], "safetensors");
         let pickle = format!("{snapshot}/pytorch_model.bin");
-        assert_eq!(rules_of(&report, &pickle), vec!["hf-pickle-beside-safetensors"]);
+        assert_eq!(
+            rules_of(&report, &pickle),
+            vec!["hf-pickle-beside-safetensors"]
+        );
         let config = format!("{snapshot}/config.json");
         let remote = findings_for(&report, &config);
         // Two same-repository entries (hf-remote-code), the other-repository entry
@@ -214,7 +229,9 @@ fn source_checkouts_are_not_model_folders() {
 #[test]
 fn links_out_of_a_snapshot_are_still_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let snapshot = dir.path().join("models--a--b/snapshots/0123456789abcdef0123456789abcdef01234567");
+    let snapshot = dir
+        .path()
+        .join("models--a--b/snapshots/0123456789abcdef0123456789abcdef01234567");
     std::fs::create_dir_all(&snapshot).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("models--a--b/blobs")).expect("mkdir");
     let outside = dir.path().join("secret.pkl");

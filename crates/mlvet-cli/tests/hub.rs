@@ -1042,5 +1042,9 @@ fn python_named_by_auto_map_gets_the_local_verdict_in_one_artifact() {
         .filter_map(|a| a["path"].as_str())
         .collect();
     let unique: BTreeSet<&str> = paths.iter().copied().collect();
-    assert_eq!(paths.len(), unique.len(), "one artefact per path: {paths:?}");
+    assert_eq!(
+        paths.len(),
+        unique.len(),
+        "one artefact per path: {paths:?}"
+    );
 }

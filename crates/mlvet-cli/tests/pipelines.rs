@@ -84,26 +84,66 @@ fn finding<'a>(report: &'a Value, file_suffix: &str, rule: &str, line: u64) -> &
 /// Every finding the unsafe fixtures must produce, by file, rule and line.
 const EXPECTED_UNSAFE: &[(&str, &str, u64)] = &[
     // pull_request_target evaluation bot
-    (".github/workflows/pr-eval.yml", "ci-untrusted-code-with-secrets", 25),
+    (
+        ".github/workflows/pr-eval.yml",
+        "ci-untrusted-code-with-secrets",
+        25,
+    ),
     (".github/workflows/pr-eval.yml", "index-confusion", 25),
     (".github/workflows/pr-eval.yml", "remote-code-flag", 29),
     (".github/workflows/pr-eval.yml", "remote-code-flag", 32),
     (".github/workflows/pr-eval.yml", "artifact-ref-mutable", 31),
     (".github/workflows/pr-eval.yml", "ci-artifact-poisoning", 33),
-    (".github/workflows/pr-eval.yml", "install-without-hashes", 25),
+    (
+        ".github/workflows/pr-eval.yml",
+        "install-without-hashes",
+        25,
+    ),
     // PR-triggered GPU tests
-    (".github/workflows/gpu-tests.yml", "ci-pr-self-hosted-runner", 17),
-    (".github/workflows/gpu-tests.yml", "ci-pr-self-hosted-runner", 25),
-    (".github/workflows/gpu-tests.yml", "ci-pr-self-hosted-runner", 31),
-    (".github/workflows/gpu-tests.yml", "install-without-hashes", 12),
-    (".github/workflows/gpu-tests.yml", "container-unverified-fetch", 21),
+    (
+        ".github/workflows/gpu-tests.yml",
+        "ci-pr-self-hosted-runner",
+        17,
+    ),
+    (
+        ".github/workflows/gpu-tests.yml",
+        "ci-pr-self-hosted-runner",
+        25,
+    ),
+    (
+        ".github/workflows/gpu-tests.yml",
+        "ci-pr-self-hosted-runner",
+        31,
+    ),
+    (
+        ".github/workflows/gpu-tests.yml",
+        "install-without-hashes",
+        12,
+    ),
+    (
+        ".github/workflows/gpu-tests.yml",
+        "container-unverified-fetch",
+        21,
+    ),
     (".github/workflows/gpu-tests.yml", "index-confusion", 22),
     // workflow_run publishing the triggering run's checkpoint
-    (".github/workflows/publish-model.yml", "ci-artifact-poisoning", 16),
+    (
+        ".github/workflows/publish-model.yml",
+        "ci-artifact-poisoning",
+        16,
+    ),
     // composite action
     (".github/actions/setup/action.yml", "index-confusion", 8),
-    (".github/actions/setup/action.yml", "install-without-hashes", 9),
-    (".github/actions/setup/action.yml", "artifact-ref-mutable", 10),
+    (
+        ".github/actions/setup/action.yml",
+        "install-without-hashes",
+        9,
+    ),
+    (
+        ".github/actions/setup/action.yml",
+        "artifact-ref-mutable",
+        10,
+    ),
     // serving image
     ("docker/Dockerfile", "container-unverified-fetch", 4),
     ("docker/Dockerfile", "index-confusion", 5),
@@ -146,7 +186,12 @@ const EXPECTED_UNSAFE: &[(&str, &str, u64)] = &[
 #[test]
 fn unsafe_pipelines_are_reported_with_file_and_line() {
     let (report, out) = scan_json(UNSAFE, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found = triples(&report, UNSAFE);
     let missing: Vec<_> = EXPECTED_UNSAFE
         .iter()
@@ -166,7 +211,14 @@ fn unsafe_pipelines_are_reported_with_file_and_line() {
         .collect();
     assert_eq!(
         formats.into_iter().collect::<Vec<_>>(),
-        vec!["docker-compose", "dockerfile", "github-action", "github-workflow", "kubernetes", "shell"]
+        vec![
+            "docker-compose",
+            "dockerfile",
+            "github-action",
+            "github-workflow",
+            "kubernetes",
+            "shell"
+        ]
     );
     // `requirements.txt` is a dependency manifest, not a pipeline: left to the inventory.
     assert!(
@@ -174,7 +226,9 @@ fn unsafe_pipelines_are_reported_with_file_and_line() {
             .as_array()
             .expect("artifacts")
             .iter()
-            .any(|a| a["path"].as_str().is_some_and(|p| p.ends_with("requirements.txt")))
+            .any(|a| a["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("requirements.txt")))
     );
 }
 
@@ -184,28 +238,63 @@ fn severities_and_messages_say_what_applies() {
     let pwn = finding(&report, "pr-eval.yml", "ci-untrusted-code-with-secrets", 25);
     assert_eq!(pwn["severity"], "critical");
     let message = pwn["message"].as_str().unwrap_or_default();
-    for needle in ["pull_request_target", "HF_TOKEN", "WANDB_API_KEY", "id-token: write", "line 16"] {
+    for needle in [
+        "pull_request_target",
+        "HF_TOKEN",
+        "WANDB_API_KEY",
+        "id-token: write",
+        "line 16",
+    ] {
         assert!(message.contains(needle), "{needle} not in {message}");
     }
     // GPU label from the matrix: critical; explicit self-hosted without GPU: high.
-    assert_eq!(finding(&report, "gpu-tests.yml", "ci-pr-self-hosted-runner", 17)["severity"], "critical");
-    assert_eq!(finding(&report, "gpu-tests.yml", "ci-pr-self-hosted-runner", 25)["severity"], "high");
+    assert_eq!(
+        finding(&report, "gpu-tests.yml", "ci-pr-self-hosted-runner", 17)["severity"],
+        "critical"
+    );
+    assert_eq!(
+        finding(&report, "gpu-tests.yml", "ci-pr-self-hosted-runner", 25)["severity"],
+        "high"
+    );
     // Installer semantics are named.
     let pip = finding(&report, "pr-eval.yml", "index-confusion", 25);
-    assert!(pip["message"].as_str().unwrap_or_default().contains("pip pools every index"));
+    assert!(
+        pip["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("pip pools every index")
+    );
     let uv = finding(&report, "gpu-tests.yml", "index-confusion", 22);
-    assert!(uv["message"].as_str().unwrap_or_default().contains("uv takes each package from the first index"));
+    assert!(
+        uv["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("uv takes each package from the first index")
+    );
     assert_eq!(uv["severity"], "high");
     // Untagged base image is high; tagged is medium.
-    assert_eq!(finding(&report, "Dockerfile.dev", "container-unverified-fetch", 1)["severity"], "high");
-    assert_eq!(finding(&report, "docker/Dockerfile", "container-unverified-fetch", 4)["severity"], "medium");
+    assert_eq!(
+        finding(&report, "Dockerfile.dev", "container-unverified-fetch", 1)["severity"],
+        "high"
+    );
+    assert_eq!(
+        finding(
+            &report,
+            "docker/Dockerfile",
+            "container-unverified-fetch",
+            4
+        )["severity"],
+        "medium"
+    );
     // `pip install -e .` resolves the project's dependencies unhashed: low, not medium.
     let project = report["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .find(|f| {
-            f["path"].as_str().is_some_and(|p| p.ends_with("pr-eval.yml"))
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("pr-eval.yml"))
                 && f["rule"] == "install-without-hashes"
                 && f["line"] == 25
         })
@@ -213,14 +302,24 @@ fn severities_and_messages_say_what_applies() {
     assert_eq!(project["severity"], "low");
     // The mutable revision says why.
     let mutable = finding(&report, "scripts/setup.sh", "artifact-ref-mutable", 10);
-    assert!(mutable["message"].as_str().unwrap_or_default().contains("`v1.0`"));
+    assert!(
+        mutable["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`v1.0`")
+    );
 }
 
 #[test]
 fn safe_pipelines_have_no_findings() {
     let config = format!("{SAFE}/mlvet.toml");
     let (report, out) = scan_json(SAFE, &["--config", &config]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let found: Vec<_> = report["findings"]
         .as_array()
         .expect("findings")
@@ -249,7 +348,9 @@ fn allowed_runners_come_from_the_configuration() {
     let workflows = project.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).expect("mkdir");
     std::fs::copy(
-        repo_root().join(UNSAFE).join(".github/workflows/gpu-tests.yml"),
+        repo_root()
+            .join(UNSAFE)
+            .join(".github/workflows/gpu-tests.yml"),
         workflows.join("gpu-tests.yml"),
     )
     .expect("copy");
@@ -279,9 +380,16 @@ fn allowed_runners_come_from_the_configuration() {
     assert_eq!(runner_findings(&after), vec![25]);
 
     // An invalid entry is a usage error naming the key.
-    std::fs::write(project.path().join("bad.toml"), "[pipelines]\nallowed-runners = [\"\"]\n")
-        .expect("write");
-    let bad = project.path().join("bad.toml").to_string_lossy().into_owned();
+    std::fs::write(
+        project.path().join("bad.toml"),
+        "[pipelines]\nallowed-runners = [\"\"]\n",
+    )
+    .expect("write");
+    let bad = project
+        .path()
+        .join("bad.toml")
+        .to_string_lossy()
+        .into_owned();
     let out = run(&["scan", "--no-deps", "--config", &bad, &input], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pipelines.allowed-runners"));
@@ -385,20 +493,48 @@ fn zizmor_findings_are_carried_as_zizmor_ids() {
     let report = json_report(&out);
     let found = triples(&report, UNSAFE);
     for (file, rule, line) in [
-        (".github/workflows/pr-eval.yml", "zizmor/dangerous-triggers", 5),
+        (
+            ".github/workflows/pr-eval.yml",
+            "zizmor/dangerous-triggers",
+            5,
+        ),
         (".github/workflows/pr-eval.yml", "zizmor/unpinned-uses", 16),
-        (".github/workflows/publish-model.yml", "zizmor/dangerous-triggers", 4),
-        (".github/workflows/gpu-tests.yml", "zizmor/excessive-permissions", 3),
+        (
+            ".github/workflows/publish-model.yml",
+            "zizmor/dangerous-triggers",
+            4,
+        ),
+        (
+            ".github/workflows/gpu-tests.yml",
+            "zizmor/excessive-permissions",
+            3,
+        ),
     ] {
-        assert!(has(&found, file, rule, line), "{rule} at {file}:{line} missing: {found:#?}");
+        assert!(
+            has(&found, file, rule, line),
+            "{rule} at {file}:{line} missing: {found:#?}"
+        );
     }
-    let zizmor_count = found.iter().filter(|(_, r, _)| r.starts_with("zizmor/")).count();
+    let zizmor_count = found
+        .iter()
+        .filter(|(_, r, _)| r.starts_with("zizmor/"))
+        .count();
     assert_eq!(zizmor_count, 21);
     let triggers = finding(&report, "publish-model.yml", "zizmor/dangerous-triggers", 4);
     assert_eq!(triggers["severity"], "high");
-    assert!(triggers["message"].as_str().unwrap_or_default().starts_with("zizmor: "));
+    assert!(
+        triggers["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("zizmor: ")
+    );
     // mlvet's own findings stay next to zizmor's.
-    assert!(has(&found, ".github/workflows/pr-eval.yml", "ci-untrusted-code-with-secrets", 25));
+    assert!(has(
+        &found,
+        ".github/workflows/pr-eval.yml",
+        "ci-untrusted-code-with-secrets",
+        25
+    ));
     let warnings = report["warnings"].to_string();
     assert!(!warnings.contains("zizmor"), "{warnings}");
 }
@@ -437,7 +573,9 @@ fn real_zizmor_when_installed() {
             .map(|d| d.join("zizmor"))
             .find(|c| c.is_file())
     }) else {
-        eprintln!("SKIPPED real_zizmor_when_installed: zizmor is not on PATH (pip install zizmor to run it)");
+        eprintln!(
+            "SKIPPED real_zizmor_when_installed: zizmor is not on PATH (pip install zizmor to run it)"
+        );
         return;
     };
     let zizmor = zizmor.to_string_lossy().into_owned();
@@ -459,7 +597,11 @@ fn real_zizmor_when_installed() {
 #[test]
 fn a_pickle_named_like_a_script_is_still_a_pickle() {
     let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(dir.path().join("setup.sh"), b"cos\nsystem\n(S'echo pwned'\ntR.").expect("write");
+    std::fs::write(
+        dir.path().join("setup.sh"),
+        b"cos\nsystem\n(S'echo pwned'\ntR.",
+    )
+    .expect("write");
     let input = dir.path().to_string_lossy().into_owned();
     let (report, out) = scan_json(&input, &["--no-config"]);
     assert_eq!(out.status.code(), Some(1));
@@ -496,6 +638,16 @@ fn an_unparsable_workflow_is_a_scan_error() {
     let (report, out) = scan_json(&input, &["--no-config"]);
     assert_eq!(out.status.code(), Some(3), "{report:#}");
     let error = &report["errors"][0];
-    assert!(error["path"].as_str().is_some_and(|p| p.ends_with("broken.yml")), "{error:#}");
-    assert!(error["message"].as_str().is_some_and(|m| m.contains("YAML")), "{error:#}");
+    assert!(
+        error["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("broken.yml")),
+        "{error:#}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("YAML")),
+        "{error:#}"
+    );
 }

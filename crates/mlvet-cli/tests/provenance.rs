@@ -73,8 +73,16 @@ fn project() -> tempfile::TempDir {
     let root = dir.path();
     std::fs::create_dir_all(root.join("models/local")).expect("mkdir");
     std::fs::create_dir_all(root.join("data")).expect("mkdir");
-    std::fs::write(root.join("models/local/model.safetensors"), safetensors(1.0)).expect("write");
-    std::fs::write(root.join("models/local/tokenizer.json"), br#"{"model":{"vocab":{}}}"#).expect("write");
+    std::fs::write(
+        root.join("models/local/model.safetensors"),
+        safetensors(1.0),
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("models/local/tokenizer.json"),
+        br#"{"model":{"vocab":{}}}"#,
+    )
+    .expect("write");
     std::fs::write(root.join("data/train.parquet"), b"PAR1 not really PAR1").expect("write");
     std::fs::write(root.join("README.md"), b"# project\n").expect("write");
     let repo = root.join("hub/models--org--name");
@@ -88,8 +96,14 @@ fn project() -> tempfile::TempDir {
     let config_blob = git_blob_sha1(&config);
     std::fs::write(blobs.join(&weights_blob), &weights).expect("write");
     std::fs::write(blobs.join(&config_blob), &config).expect("write");
-    link(&format!("../../blobs/{weights_blob}"), &snapshot.join("model.safetensors"));
-    link(&format!("../../blobs/{config_blob}"), &snapshot.join("config.json"));
+    link(
+        &format!("../../blobs/{weights_blob}"),
+        &snapshot.join("model.safetensors"),
+    );
+    link(
+        &format!("../../blobs/{config_blob}"),
+        &snapshot.join("config.json"),
+    );
     dir
 }
 
@@ -127,18 +141,28 @@ fn lock_pins_models_tokenizers_datasets_and_hub_origins() {
     assert_eq!(model.size, safetensors(1.0).len() as u64);
     assert_eq!(find("models/local/tokenizer.json").kind, "tokenizer");
     assert_eq!(find("data/train.parquet").kind, "dataset");
-    let hub = find(&format!("hub/models--org--name/snapshots/{COMMIT}/model.safetensors"));
+    let hub = find(&format!(
+        "hub/models--org--name/snapshots/{COMMIT}/model.safetensors"
+    ));
     let origin = hub.origin.as_ref().expect("hub origin");
     assert_eq!(origin.repo_id, "org/name");
     assert_eq!(origin.revision.as_deref(), Some(COMMIT));
     assert_eq!(origin.path_in_repo.as_deref(), Some("model.safetensors"));
-    find(&format!("hub/models--org--name/snapshots/{COMMIT}/config.json"));
-    assert!(!lock.contains("README.md"), "documentation is not an artefact:\n{lock}");
+    find(&format!(
+        "hub/models--org--name/snapshots/{COMMIT}/config.json"
+    ));
+    assert!(
+        !lock.contains("README.md"),
+        "documentation is not an artefact:\n{lock}"
+    );
 
     // Deterministic: locking again writes the same bytes.
     let again = run(&["lock", s(root)]);
     assert_eq!(code(&again), 0, "{}", text(&again));
-    assert_eq!(std::fs::read_to_string(root.join("mlvet.lock")).expect("lockfile"), lock);
+    assert_eq!(
+        std::fs::read_to_string(root.join("mlvet.lock")).expect("lockfile"),
+        lock
+    );
 
     let check = run(&["lock", "--check", s(root)]);
     assert_eq!(code(&check), 0, "{}", text(&check));
@@ -149,17 +173,33 @@ fn lock_check_names_every_modified_missing_and_new_artefact() {
     let dir = project();
     let root = dir.path();
     assert_eq!(code(&run(&["lock", s(root)])), 0);
-    std::fs::write(root.join("models/local/tokenizer.json"), br#"{"model":{"vocab":{"x":1}}}"#)
-        .expect("write");
+    std::fs::write(
+        root.join("models/local/tokenizer.json"),
+        br#"{"model":{"vocab":{"x":1}}}"#,
+    )
+    .expect("write");
     std::fs::remove_file(root.join("data/train.parquet")).expect("remove");
-    std::fs::write(root.join("models/local/extra.safetensors"), safetensors(3.0)).expect("write");
+    std::fs::write(
+        root.join("models/local/extra.safetensors"),
+        safetensors(3.0),
+    )
+    .expect("write");
     let out = run(&["lock", "--check", s(root)]);
     assert_eq!(code(&out), PROVENANCE_MISMATCH, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("modified  models/local/tokenizer.json"), "{stdout}");
+    assert!(
+        stdout.contains("modified  models/local/tokenizer.json"),
+        "{stdout}"
+    );
     assert!(stdout.contains("missing   data/train.parquet"), "{stdout}");
-    assert!(stdout.contains("new       models/local/extra.safetensors"), "{stdout}");
-    assert!(!stdout.contains("model.safetensors  ("), "unchanged files are not named: {stdout}");
+    assert!(
+        stdout.contains("new       models/local/extra.safetensors"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("model.safetensors  ("),
+        "unchanged files are not named: {stdout}"
+    );
 
     let json = run(&["lock", "--check", "--format", "json", s(root)]);
     assert_eq!(code(&json), PROVENANCE_MISMATCH);
@@ -253,7 +293,10 @@ fn every_key_and_certificate_fixture_verifies() {
         .filter(|n| n.starts_with('v'))
         .collect();
     on_disk.sort();
-    let mut known: Vec<String> = KEY_AND_CERTIFICATE_FIXTURES.iter().map(|s| s.to_string()).collect();
+    let mut known: Vec<String> = KEY_AND_CERTIFICATE_FIXTURES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     known.extend(KEYLESS_FIXTURES.iter().map(|s| s.to_string()));
     known.sort();
     assert_eq!(on_disk, known);
@@ -323,8 +366,20 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
 #[test]
 fn tampered_fixture_copies_fail_naming_the_file() {
     for (name, trust) in [
-        ("v1.1.0-elliptic-key", vec!["--key".to_string(), keys().join("signing-key-pub.pem").display().to_string()]),
-        ("v1.1.0-certificate", vec!["--cert-chain".to_string(), keys().join("ca-cert.pem").display().to_string()]),
+        (
+            "v1.1.0-elliptic-key",
+            vec![
+                "--key".to_string(),
+                keys().join("signing-key-pub.pem").display().to_string(),
+            ],
+        ),
+        (
+            "v1.1.0-certificate",
+            vec![
+                "--cert-chain".to_string(),
+                keys().join("ca-cert.pem").display().to_string(),
+            ],
+        ),
     ] {
         let copy = copy_fixture(name);
         let root = copy.path();
@@ -367,34 +422,55 @@ fn a_forged_statement_or_the_wrong_trust_fails() {
     let root = copy.path();
     // Re-encode the payload with a different digest: the signature no longer covers it.
     let sig: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("model.sig")).expect("read")).expect("json");
-    let payload = sig["dsseEnvelope"]["payload"].as_str().expect("payload").to_string();
+        serde_json::from_slice(&std::fs::read(root.join("model.sig")).expect("read"))
+            .expect("json");
+    let payload = sig["dsseEnvelope"]["payload"]
+        .as_str()
+        .expect("payload")
+        .to_string();
     let mut forged = sig.clone();
-    forged["dsseEnvelope"]["payload"] =
-        serde_json::Value::String(payload.replacen('A', "B", 1));
+    forged["dsseEnvelope"]["payload"] = serde_json::Value::String(payload.replacen('A', "B", 1));
     std::fs::write(root.join("forged.sig"), forged.to_string()).expect("write");
     let out = run(&[
-        "verify", s(root), "--signature", s(&root.join("forged.sig")),
-        "--key", s(&keys().join("signing-key-pub.pem")), "--ignore-paths", "forged.sig",
+        "verify",
+        s(root),
+        "--signature",
+        s(&root.join("forged.sig")),
+        "--key",
+        s(&keys().join("signing-key-pub.pem")),
+        "--ignore-paths",
+        "forged.sig",
     ]);
     assert_eq!(code(&out), SIGNATURE_INVALID, "{}", text(&out));
 
     // A key-method signature checked against a certificate root, and the other way round.
     let out = run(&[
-        "verify", s(root), "--signature", s(&root.join("model.sig")),
-        "--cert-chain", s(&keys().join("ca-cert.pem")),
+        "verify",
+        s(root),
+        "--signature",
+        s(&root.join("model.sig")),
+        "--cert-chain",
+        s(&keys().join("ca-cert.pem")),
     ]);
     assert_eq!(code(&out), SIGNATURE_INVALID, "{}", text(&out));
     let cert = fixtures().join("v1.1.0-certificate");
     let out = run(&[
-        "verify", s(&cert), "--signature", s(&cert.join("model.sig")),
-        "--key", s(&keys().join("signing-key-pub.pem")),
+        "verify",
+        s(&cert),
+        "--signature",
+        s(&cert.join("model.sig")),
+        "--key",
+        s(&keys().join("signing-key-pub.pem")),
     ]);
     assert_eq!(code(&out), SIGNATURE_INVALID, "{}", text(&out));
     // The chain must reach a trusted self-signed root: the intermediate alone is not trusted.
     let out = run(&[
-        "verify", s(&cert), "--signature", s(&cert.join("model.sig")),
-        "--cert-chain", s(&keys().join("int-ca-cert.pem")),
+        "verify",
+        s(&cert),
+        "--signature",
+        s(&cert.join("model.sig")),
+        "--cert-chain",
+        s(&keys().join("int-ca-cert.pem")),
     ]);
     assert_eq!(code(&out), SIGNATURE_INVALID, "{}", text(&out));
 }
@@ -419,13 +495,23 @@ fn sign_then_verify_round_trips_and_catches_tampering() {
         vec!["--shard-size", "4"],
     ] {
         let signature = model.join("model.sig");
-        let mut args = vec!["sign", s(&model), "--key", s(&key), "--signature", s(&signature)];
+        let mut args = vec![
+            "sign",
+            s(&model),
+            "--key",
+            s(&key),
+            "--signature",
+            s(&signature),
+        ];
         args.extend(extra.iter().copied());
         let out = run(&args);
         assert_eq!(code(&out), 0, "{extra:?}: {}", text(&out));
         let bundle: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&signature).expect("read")).expect("json");
-        assert_eq!(bundle["mediaType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
+        assert_eq!(
+            bundle["mediaType"],
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
         let out = run(&["verify", s(&model), "--key", s(&public)]);
         assert_eq!(code(&out), 0, "{extra:?}: {}", text(&out));
         // The git folder is ignored by default, at signing and verification alike.
@@ -435,7 +521,11 @@ fn sign_then_verify_round_trips_and_catches_tampering() {
     std::fs::write(model.join("a/b"), b"NESTED").expect("write");
     let out = run(&["verify", s(&model), "--key", s(&public)]);
     assert_eq!(code(&out), SIGNATURE_INVALID);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("a/b:0:4"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("a/b:0:4"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -446,7 +536,14 @@ fn sign_writes_the_reference_statement_layout() {
     std::fs::write(model.join("a/b"), b"1").expect("write");
     std::fs::write(model.join("a.txt"), b"2").expect("write");
     let signature = dir.path().join("m.sig");
-    let out = run(&["sign", s(&model), "--key", s(&keys().join("signing-key.pem")), "--signature", s(&signature)]);
+    let out = run(&[
+        "sign",
+        s(&model),
+        "--key",
+        s(&keys().join("signing-key.pem")),
+        "--signature",
+        s(&signature),
+    ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let bundle: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&signature).expect("read")).expect("json");
@@ -454,7 +551,10 @@ fn sign_writes_the_reference_statement_layout() {
         .expect("bundle")
         .payload;
     let statement: serde_json::Value = serde_json::from_slice(&payload).expect("statement");
-    assert_eq!(statement["predicateType"], "https://model_signing/signature/v1.0");
+    assert_eq!(
+        statement["predicateType"],
+        "https://model_signing/signature/v1.0"
+    );
     assert_eq!(statement["subject"][0]["name"], "m");
     let names: Vec<&str> = statement["predicate"]["resources"]
         .as_array()
@@ -465,7 +565,9 @@ fn sign_writes_the_reference_statement_layout() {
     // Sorted by path components, as the reference sorts them (not byte order).
     assert_eq!(names, vec!["a/b", "a.txt"]);
     assert_eq!(
-        bundle["verificationMaterial"]["publicKey"]["hint"].as_str().map(str::len),
+        bundle["verificationMaterial"]["publicKey"]["hint"]
+            .as_str()
+            .map(str::len),
         Some(64)
     );
 }
@@ -503,6 +605,10 @@ fn keyless_fixtures_verify_offline_for_the_right_identity_only() {
         std::fs::write(copy.path().join("signme-1"), b"tampered").expect("write");
         let out = verify(copy.path(), "stefanb@us.ibm.com");
         assert_eq!(code(&out), SIGNATURE_INVALID, "{name}: {}", text(&out));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("modified  signme-1"), "{name}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("modified  signme-1"),
+            "{name}: {}",
+            text(&out)
+        );
     }
 }

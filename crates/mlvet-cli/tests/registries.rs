@@ -509,8 +509,10 @@ fn sources_outside_the_policy_are_high_and_allowed_ones_are_silent() {
     );
     // The MLflow tracking server of a configuration file is a host outside the allow list.
     assert!(
-        found.iter().any(|f| path_ends(f, "mlflow-mutable/serving.yaml")
-            && evidence(f, "source") == Some("https://mlflow.acme.invalid")),
+        found
+            .iter()
+            .any(|f| path_ends(f, "mlflow-mutable/serving.yaml")
+                && evidence(f, "source") == Some("https://mlflow.acme.invalid")),
         "{report:#}"
     );
     assert!(

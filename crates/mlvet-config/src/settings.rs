@@ -400,7 +400,10 @@ impl Validator<'_> {
         }
         if let Some(pipelines) = raw.pipelines {
             if pipelines.allowed_runners.len() > MAX_ENTRIES {
-                let span = pipelines.allowed_runners.first().map_or(0..0, Spanned::span);
+                let span = pipelines
+                    .allowed_runners
+                    .first()
+                    .map_or(0..0, Spanned::span);
                 return Err(self.invalid(
                     span,
                     "pipelines.allowed-runners",
@@ -410,7 +413,11 @@ impl Validator<'_> {
             for runner in pipelines.allowed_runners {
                 let text = runner.get_ref().trim();
                 if text.is_empty() {
-                    return Err(self.invalid(runner.span(), "pipelines.allowed-runners", "empty label"));
+                    return Err(self.invalid(
+                        runner.span(),
+                        "pipelines.allowed-runners",
+                        "empty label",
+                    ));
                 }
                 config.allowed_runners.push(text.to_string());
             }
@@ -768,7 +775,10 @@ reason = "test fixtures"
                 "ignore.expires",
             ),
             ("[policy]\nallow = [\"nodots\"]", "policy.allow"),
-            ("[pipelines]\nallowed-runners = [\" \"]", "pipelines.allowed-runners"),
+            (
+                "[pipelines]\nallowed-runners = [\" \"]",
+                "pipelines.allowed-runners",
+            ),
             (
                 "[policy]\nallow = [{ module = \"m\", names = [\"X\"] }]",
                 "policy.allow",

@@ -151,7 +151,11 @@ impl HubResults {
     /// scan: the findings are joined and the verdict recomputed, never two reports for one path.
     pub(crate) fn merge_into(self, report: &mut ScanReport) {
         for artifact in self.artifacts {
-            match report.artifacts.iter_mut().find(|a| a.path == artifact.path) {
+            match report
+                .artifacts
+                .iter_mut()
+                .find(|a| a.path == artifact.path)
+            {
                 Some(existing) => join_artifact(existing, artifact),
                 None => report.artifacts.push(artifact),
             }

@@ -44,7 +44,10 @@ pub fn scan_one(
 /// Names that can be pipeline files (the content decides for YAML and extension-less files), so
 /// that other files cost no extra read.
 fn maybe_pipeline(path: &Path) -> bool {
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()) else {
+    let Some(name) = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+    else {
         return false;
     };
     name.ends_with(".yml")
@@ -98,8 +101,8 @@ pub fn run_zizmor(report: &mut ScanReport, walked: &[WalkedFile], enabled: bool)
             }
         }
         mlvet_pipelines::zizmor::Outcome::Skipped(reason) => report.warnings.push(reason),
-        mlvet_pipelines::zizmor::Outcome::Failed(reason) => report
-            .warnings
-            .push(format!("zizmor failed, its GitHub Actions audit is missing: {reason}")),
+        mlvet_pipelines::zizmor::Outcome::Failed(reason) => report.warnings.push(format!(
+            "zizmor failed, its GitHub Actions audit is missing: {reason}"
+        )),
     }
 }

@@ -302,7 +302,10 @@ fn code_ref(key: String, reference: &str) -> Option<CodeRef> {
 /// Every `auto_map` and `custom_pipelines` code reference of a config.
 fn code_refs(config: &serde_json::Value) -> Vec<CodeRef> {
     let mut refs = Vec::new();
-    if let Some(map) = config.get("auto_map").and_then(serde_json::Value::as_object) {
+    if let Some(map) = config
+        .get("auto_map")
+        .and_then(serde_json::Value::as_object)
+    {
         for (key, value) in map.iter().take(MAX_ENTRIES) {
             match value {
                 serde_json::Value::String(s) => refs.extend(code_ref(format!("auto_map.{key}"), s)),
@@ -322,7 +325,10 @@ fn code_refs(config: &serde_json::Value) -> Vec<CodeRef> {
     {
         for (task, spec) in map.iter().take(MAX_ENTRIES) {
             if let Some(implementation) = spec.get("impl").and_then(serde_json::Value::as_str) {
-                refs.extend(code_ref(format!("custom_pipelines.{task}.impl"), implementation));
+                refs.extend(code_ref(
+                    format!("custom_pipelines.{task}.impl"),
+                    implementation,
+                ));
             }
         }
     }
@@ -348,11 +354,11 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
         .collect();
     let mut new_reports: Vec<ArtifactReport> = Vec::new();
     let add = |reports: &mut Vec<ArtifactReport>,
-                   new_reports: &mut Vec<ArtifactReport>,
-                   index: &mut BTreeMap<String, usize>,
-                   file: &WalkedFile,
-                   format: &str,
-                   finding: mlvet_core::Finding| {
+               new_reports: &mut Vec<ArtifactReport>,
+               index: &mut BTreeMap<String, usize>,
+               file: &WalkedFile,
+               format: &str,
+               finding: mlvet_core::Finding| {
         if let Some(report) = index.get(&file.display).and_then(|&i| reports.get_mut(i)) {
             report.findings.push(finding);
             report.findings.sort_by(mlvet_core::Finding::report_order);
@@ -414,7 +420,11 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
                         code.key,
                         code.reference,
                         code.module_file,
-                        if present { " from this folder" } else { " (not in this folder)" }
+                        if present {
+                            " from this folder"
+                        } else {
+                            " (not in this folder)"
+                        }
                     ),
                     false,
                 )
@@ -422,7 +432,14 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
                 .evidence("class", code.reference.clone())
                 .evidence("python file", code.module_file.clone());
                 referenced.insert(code.module_file.clone());
-                add(reports, &mut new_reports, &mut index, file, "hf-config", finding);
+                add(
+                    reports,
+                    &mut new_reports,
+                    &mut index,
+                    file,
+                    "hf-config",
+                    finding,
+                );
             }
         }
         // Python beside the weights.
@@ -441,7 +458,14 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
                 format!("Python file in a model folder ({why})"),
             )
             .evidence("folder", dir.clone());
-            add(reports, &mut new_reports, &mut index, file, "python", finding);
+            add(
+                reports,
+                &mut new_reports,
+                &mut index,
+                file,
+                "python",
+                finding,
+            );
         }
         // Pickle weights beside safetensors weights.
         let safetensors: Vec<&str> = folder
@@ -459,7 +483,14 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
                 if is_pickle_weights(file_name(display)) && carries_pickle {
                     let finding =
                         hf_pickle_beside_safetensors::finding(Location::file(display), first);
-                    add(reports, &mut new_reports, &mut index, file, "unknown", finding);
+                    add(
+                        reports,
+                        &mut new_reports,
+                        &mut index,
+                        file,
+                        "unknown",
+                        finding,
+                    );
                 }
             }
         }
@@ -490,7 +521,9 @@ pub fn apply(files: &[WalkedFile], reports: &mut Vec<ArtifactReport>) {
             .get(report.path.as_str())
             .map_or_else(|| PathBuf::from(&report.path), |f| f.path.clone());
         let absolute = absolute_path(&path);
-        if let Some(origin) = hub_origin(&absolute).or_else(|| local_dir_origin(&absolute, &mut local_dir_roots)) {
+        if let Some(origin) =
+            hub_origin(&absolute).or_else(|| local_dir_origin(&absolute, &mut local_dir_roots))
+        {
             report.origin = Some(origin);
         }
     }
@@ -527,9 +560,15 @@ mod tests {
             origin.revision.as_deref(),
             Some("0123456789abcdef0123456789abcdef01234567")
         );
-        assert_eq!(origin.path_in_repo.as_deref(), Some("sub/model.safetensors"));
+        assert_eq!(
+            origin.path_in_repo.as_deref(),
+            Some("sub/model.safetensors")
+        );
         let gpt2 = hub_origin(Path::new("/c/datasets--gpt2/snapshots/main/x")).expect("origin");
-        assert_eq!((gpt2.repo_type.as_str(), gpt2.repo_id.as_str()), ("dataset", "gpt2"));
+        assert_eq!(
+            (gpt2.repo_type.as_str(), gpt2.repo_id.as_str()),
+            ("dataset", "gpt2")
+        );
         assert_eq!(gpt2.revision, None);
         assert!(hub_origin(Path::new("/c/models--a--b/refs/main")).is_none());
         assert!(hub_origin(Path::new("/src/my--project/file")).is_none());
@@ -549,7 +588,12 @@ mod tests {
         let files: Vec<&str> = refs.iter().map(|r| r.module_file.as_str()).collect();
         assert_eq!(
             files,
-            vec!["configuration_x.py", "modeling_x.py", "tokenization_x.py", "pipe.py"]
+            vec![
+                "configuration_x.py",
+                "modeling_x.py",
+                "tokenization_x.py",
+                "pipe.py"
+            ]
         );
         assert_eq!(refs[1].repository.as_deref(), Some("other/repo"));
     }

@@ -5,10 +5,10 @@ use std::io::{BufReader, Read, SeekFrom};
 
 use mlvet_core::{ArtifactReport, Location, Severity};
 
+use crate::ScanOptions;
 use crate::engine::{PickleLoader, ReadSeek, Scan};
 use crate::rules::{container_executable_model, container_polyglot};
 use crate::sniff::{ExtensionClass, Format, classify_extension, extension_of};
-use crate::ScanOptions;
 
 /// What a file that is no model format starts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,9 @@ fn has_zip_reading(src: &mut dyn ReadSeek, size: u64, opts: &ScanOptions) -> boo
     let tail_len = size.min(65_535 + EOCD_LEN);
     let mut tail = Vec::new();
     if src.seek(SeekFrom::Start(size - tail_len)).is_err()
-        || Read::take(&mut *src, tail_len).read_to_end(&mut tail).is_err()
+        || Read::take(&mut *src, tail_len)
+            .read_to_end(&mut tail)
+            .is_err()
     {
         return false;
     }
@@ -137,13 +139,19 @@ pub(crate) fn scan_other_readings(
         Format::Zip | Format::Tar | Format::TorchTar | Format::SevenZip
     );
     if !archive && has_zip_reading(src, size, scan.opts) {
-        scan.findings
-            .push(container_polyglot::finding(loc.clone(), primary_name, "a zip archive"));
+        scan.findings.push(container_polyglot::finding(
+            loc.clone(),
+            primary_name,
+            "a zip archive",
+        ));
         crate::zipscan::scan_zip(scan, src, size, &loc.member("<as zip>"), 0);
     }
     if primary == Format::Safetensors && mlvet_pickle::looks_like_pickle(prefix) {
-        scan.findings
-            .push(container_polyglot::finding(loc.clone(), primary_name, "a pickle"));
+        scan.findings.push(container_polyglot::finding(
+            loc.clone(),
+            primary_name,
+            "a pickle",
+        ));
         if src.seek(SeekFrom::Start(0)).is_ok() {
             scan.scan_pickles(
                 BufReader::new(src.take(size)),
@@ -177,7 +185,11 @@ pub(crate) fn scan_unmodelled(
                 format!(
                     "{}{}: running it runs native code",
                     kind.describe(),
-                    if zip { " with an embedded zip of weights" } else { "" }
+                    if zip {
+                        " with an embedded zip of weights"
+                    } else {
+                        ""
+                    }
                 ),
                 Severity::Medium,
             ),
@@ -194,8 +206,11 @@ pub(crate) fn scan_unmodelled(
                 Severity::High,
             ),
         };
-        scan.findings
-            .push(container_executable_model::finding(loc.clone(), &what, severity));
+        scan.findings.push(container_executable_model::finding(
+            loc.clone(),
+            &what,
+            severity,
+        ));
     } else if !zip {
         return None;
     }

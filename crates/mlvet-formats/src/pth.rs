@@ -41,7 +41,8 @@ pub fn startup_lines(content: &[u8]) -> Vec<StartupLine> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = Vec::new();
     let separators = [
-        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}',
+        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+        '\u{2029}',
     ];
     for (index, line) in text.split(separators).enumerate() {
         if !(line.starts_with("import ") || line.starts_with("import\t")) {
@@ -73,30 +74,87 @@ const KNOWN_EXACT: &[(&str, &str)] = &[
 /// [`normalize_statement`]). A line is known when every statement it holds is one of these.
 const KNOWN_STATEMENTS: &[(&str, &str)] = &[
     ("setuptools (distutils-precedence.pth)", "importos"),
-    ("setuptools (distutils-precedence.pth)", "var='SETUPTOOLS_USE_DISTUTILS'"),
-    ("setuptools (distutils-precedence.pth)", "enabled=os.environ.get(var,'local')=='local'"),
-    ("setuptools (distutils-precedence.pth)", "enabled=os.environ.get(var,'stdlib')=='local'"),
-    ("setuptools (distutils-precedence.pth)", "enabledand__import__('_distutils_hack').add_shim()"),
-    ("setuptools namespace package (-nspkg.pth)", "importsys,types,os"),
-    ("setuptools namespace package (-nspkg.pth)", "has_mfs=sys.version_info>(3,5)"),
-    ("setuptools namespace package (-nspkg.pth)", "p=os.path.join(sys._getframe(1).f_locals['sitedir'],*(N))"),
-    ("setuptools namespace package (-nspkg.pth)", "importlib=__import__('importlib.util')"),
-    ("setuptools namespace package (-nspkg.pth)", "__import__('importlib.machinery')"),
-    ("setuptools namespace package (-nspkg.pth)", "importlib=has_mfsand__import__('importlib.util')"),
-    ("setuptools namespace package (-nspkg.pth)", "has_mfsand__import__('importlib.machinery')"),
-    ("setuptools namespace package (-nspkg.pth)", "m=sys.modules.setdefault(N,importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec(N,[os.path.dirname(p)])))"),
-    ("setuptools namespace package (-nspkg.pth)", "m=has_mfsandsys.modules.setdefault(N,importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec(N,[os.path.dirname(p)])))"),
-    ("setuptools namespace package (-nspkg.pth)", "m=morsys.modules.setdefault(N,types.ModuleType(N))"),
-    ("setuptools namespace package (-nspkg.pth)", "mp=(mor[])andm.__dict__.setdefault('__path__',[])"),
-    ("setuptools namespace package (-nspkg.pth)", "(pnotinmp)andmp.append(p)"),
-    ("setuptools namespace package (-nspkg.pth)", "mandsetattr(sys.modules[N],N,m)"),
+    (
+        "setuptools (distutils-precedence.pth)",
+        "var='SETUPTOOLS_USE_DISTUTILS'",
+    ),
+    (
+        "setuptools (distutils-precedence.pth)",
+        "enabled=os.environ.get(var,'local')=='local'",
+    ),
+    (
+        "setuptools (distutils-precedence.pth)",
+        "enabled=os.environ.get(var,'stdlib')=='local'",
+    ),
+    (
+        "setuptools (distutils-precedence.pth)",
+        "enabledand__import__('_distutils_hack').add_shim()",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "importsys,types,os",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "has_mfs=sys.version_info>(3,5)",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "p=os.path.join(sys._getframe(1).f_locals['sitedir'],*(N))",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "importlib=__import__('importlib.util')",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "__import__('importlib.machinery')",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "importlib=has_mfsand__import__('importlib.util')",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "has_mfsand__import__('importlib.machinery')",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "m=sys.modules.setdefault(N,importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec(N,[os.path.dirname(p)])))",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "m=has_mfsandsys.modules.setdefault(N,importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec(N,[os.path.dirname(p)])))",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "m=morsys.modules.setdefault(N,types.ModuleType(N))",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "mp=(mor[])andm.__dict__.setdefault('__path__',[])",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "(pnotinmp)andmp.append(p)",
+    ),
+    (
+        "setuptools namespace package (-nspkg.pth)",
+        "mandsetattr(sys.modules[N],N,m)",
+    ),
     ("setuptools (easy-install.pth)", "importsys"),
     ("setuptools (easy-install.pth)", "sys.__plen=len(sys.path)"),
     ("setuptools (easy-install.pth)", "new=sys.path[sys.__plen:]"),
     ("setuptools (easy-install.pth)", "delsys.path[sys.__plen:]"),
-    ("setuptools (easy-install.pth)", "p=getattr(sys,'__egginsert',0)"),
+    (
+        "setuptools (easy-install.pth)",
+        "p=getattr(sys,'__egginsert',0)",
+    ),
     ("setuptools (easy-install.pth)", "sys.path[p:p]=new"),
-    ("setuptools (easy-install.pth)", "sys.__egginsert=p+len(new)"),
+    (
+        "setuptools (easy-install.pth)",
+        "sys.__egginsert=p+len(new)",
+    ),
 ];
 
 /// Modules whose plain `import X` hook is well known.
@@ -108,21 +166,71 @@ const KNOWN_MODULES: &[(&str, &str)] = &[
 /// Words that mark startup-hook malware (the litellm 1.82.8 `litellm_init.pth` spawned a Python
 /// process running base64-decoded code), grouped by what they do.
 const DYNAMIC_CODE: &[&str] = &[
-    "exec", "eval", "compile", "__import__", "getattr", "importlib", "__builtins__", "builtins",
-    "globals", "setattr",
+    "exec",
+    "eval",
+    "compile",
+    "__import__",
+    "getattr",
+    "importlib",
+    "__builtins__",
+    "builtins",
+    "globals",
+    "setattr",
 ];
 const DECODING: &[&str] = &[
-    "base64", "b64decode", "b32decode", "b16decode", "a85decode", "codecs", "decode", "zlib",
-    "bz2", "lzma", "marshal", "pickle", "fromhex", "unhexlify", "binascii", "rot13", "rot_13",
+    "base64",
+    "b64decode",
+    "b32decode",
+    "b16decode",
+    "a85decode",
+    "codecs",
+    "decode",
+    "zlib",
+    "bz2",
+    "lzma",
+    "marshal",
+    "pickle",
+    "fromhex",
+    "unhexlify",
+    "binascii",
+    "rot13",
+    "rot_13",
     "chr",
 ];
 const PROCESS: &[&str] = &[
-    "subprocess", "system", "popen", "Popen", "spawn", "spawnl", "spawnv", "execv", "execve",
-    "execl", "execvp", "fork", "pty", "ctypes", "run", "check_output", "call",
+    "subprocess",
+    "system",
+    "popen",
+    "Popen",
+    "spawn",
+    "spawnl",
+    "spawnv",
+    "execv",
+    "execve",
+    "execl",
+    "execvp",
+    "fork",
+    "pty",
+    "ctypes",
+    "run",
+    "check_output",
+    "call",
 ];
 const NETWORK: &[&str] = &[
-    "urllib", "urlopen", "urlretrieve", "requests", "httpx", "socket", "http", "ftplib",
-    "smtplib", "telnetlib", "aiohttp", "dns", "curl", "wget",
+    "urllib",
+    "urlopen",
+    "urlretrieve",
+    "requests",
+    "httpx",
+    "socket",
+    "http",
+    "ftplib",
+    "smtplib",
+    "telnetlib",
+    "aiohttp",
+    "dns",
+    "curl",
+    "wget",
 ];
 
 fn classify(line: &str) -> LineKind {
@@ -145,13 +253,27 @@ fn classify(line: &str) -> LineKind {
     let process = found(PROCESS);
     let network = found(NETWORK);
     // `run`, `call`, `system`... are only dangerous as process calls next to a process module.
-    let process_module = process
-        .iter()
-        .any(|w| matches!(*w, "subprocess" | "pty" | "ctypes" | "popen" | "Popen" | "spawn" | "spawnl" | "spawnv" | "execv" | "execve" | "execl" | "execvp" | "fork"))
-        || (process.contains(&"system") && words.iter().any(|w| w == "os"));
+    let process_module = process.iter().any(|w| {
+        matches!(
+            *w,
+            "subprocess"
+                | "pty"
+                | "ctypes"
+                | "popen"
+                | "Popen"
+                | "spawn"
+                | "spawnl"
+                | "spawnv"
+                | "execv"
+                | "execve"
+                | "execl"
+                | "execvp"
+                | "fork"
+        )
+    }) || (process.contains(&"system") && words.iter().any(|w| w == "os"));
     // `http` alone is a URL scheme in a string; `http.client` is a connection.
-    let network_module = !network.is_empty()
-        && (network != ["http"] || words.iter().any(|w| w == "client"));
+    let network_module =
+        !network.is_empty() && (network != ["http"] || words.iter().any(|w| w == "client"));
     let mut evidence: Vec<&'static str> = Vec::new();
     if process_module {
         evidence.extend(process.iter().copied());
@@ -184,7 +306,9 @@ fn known_template(line: &str) -> Option<&'static str> {
     if let Some(rest) = line.strip_prefix("import __editable___")
         && let Some((module, call)) = rest.split_once(';')
         && module.ends_with("_finder")
-        && module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && module
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
         && call.trim() == format!("__editable___{module}.install()")
     {
         return Some("setuptools editable install (__editable__.*.pth)");
@@ -264,9 +388,9 @@ fn normalize_statement(statement: &str) -> String {
                 literal.push(d);
             }
             let dotted = !literal.is_empty()
-                && literal
-                    .split('.')
-                    .all(|p| !p.is_empty() && p.chars().all(|x| x.is_ascii_alphanumeric() || x == '_'));
+                && literal.split('.').all(|p| {
+                    !p.is_empty() && p.chars().all(|x| x.is_ascii_alphanumeric() || x == '_')
+                });
             if dotted && !FIXED.contains(&literal.as_str()) {
                 out.push('N');
             } else {
@@ -353,10 +477,17 @@ mod tests {
     #[test]
     fn edited_templates_are_not_known() {
         let evil = "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; enabled and __import__('os').system('id'); ";
-        assert!(matches!(classify(evil), LineKind::Dangerous(_)), "{:?}", classify(evil));
+        assert!(
+            matches!(classify(evil), LineKind::Dangerous(_)),
+            "{:?}",
+            classify(evil)
+        );
         let nspkg = "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('google',));importlib = __import__('importlib.util');__import__('os').system('id')";
         assert!(matches!(classify(nspkg), LineKind::Dangerous(_)));
-        assert!(matches!(classify("import _virtualenv; import evil"), LineKind::Code(_)));
+        assert!(matches!(
+            classify("import _virtualenv; import evil"),
+            LineKind::Code(_)
+        ));
     }
 
     #[test]
@@ -372,7 +503,9 @@ mod tests {
             assert!(matches!(classify(line), LineKind::Dangerous(_)), "{line}");
         }
         assert!(matches!(classify("import mymodule"), LineKind::Code(ref w) if w.is_empty()));
-        assert!(matches!(classify("import sys; exec('print(1)')"), LineKind::Code(ref w) if w == &["exec"]));
+        assert!(
+            matches!(classify("import sys; exec('print(1)')"), LineKind::Code(ref w) if w == &["exec"])
+        );
     }
 
     #[test]

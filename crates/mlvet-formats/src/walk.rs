@@ -189,7 +189,9 @@ fn is_hub_blob(path: &Path) -> bool {
     let mut ancestors = path.ancestors().skip(1);
     let blobs = ancestors.next();
     let repo = ancestors.next();
-    blobs.and_then(Path::file_name).is_some_and(|n| n == "blobs")
+    blobs
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "blobs")
         && repo
             .and_then(Path::file_name)
             .is_some_and(|n| is_hub_repo_folder(&n.to_string_lossy()))

@@ -563,7 +563,10 @@ fn path_configuration_and_ambiguous_names_are_not_reported_as_broken_models() {
     let report = scan_file(&pth, &shown, &opts())
         .expect("scan")
         .expect("reported as a .pth file");
-    assert_eq!((report.format.as_str(), report.verdict), ("pth", Verdict::Safe));
+    assert_eq!(
+        (report.format.as_str(), report.verdict),
+        ("pth", Verdict::Safe)
+    );
 
     // A SentencePiece tokenizer (protobuf) is not a pickle: informational at most, never suspicious.
     let tokenizer = dir.path().join("tokenizer.model");

@@ -31,17 +31,29 @@ fn hub_cache_files_carry_their_origin_and_facts() {
     assert_eq!(facts.get("tensors").map(String::as_str), Some("4"));
     assert_eq!(facts.get("parameters").map(String::as_str), Some("47"));
     assert_eq!(facts.get("framework").map(String::as_str), Some("pt"));
-    assert_eq!(facts.get("architecture").map(String::as_str), Some("DemoForCausalLM"));
+    assert_eq!(
+        facts.get("architecture").map(String::as_str),
+        Some("DemoForCausalLM")
+    );
     assert_eq!(facts.get("model_type").map(String::as_str), Some("demo"));
-    assert_eq!(facts.get("torch_dtype").map(String::as_str), Some("float32"));
-    assert_eq!(facts.get("framework_version").map(String::as_str), Some("4.57.1"));
+    assert_eq!(
+        facts.get("torch_dtype").map(String::as_str),
+        Some("float32")
+    );
+    assert_eq!(
+        facts.get("framework_version").map(String::as_str),
+        Some("4.57.1")
+    );
     let dtypes = facts.get("dtype").expect("dtype");
     for dtype in ["F32", "F16", "I64", "BOOL"] {
         assert!(dtypes.contains(dtype), "{dtypes}");
     }
     // Every artefact of the snapshot has the origin, new ones (config, Python) included.
     for report in &reports {
-        let origin = report.origin.as_ref().unwrap_or_else(|| panic!("{}", report.path));
+        let origin = report
+            .origin
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}", report.path));
         assert_eq!(origin.repo_id, "mlvet/demo");
     }
 }
@@ -57,7 +69,10 @@ fn local_dir_downloads_carry_the_commit() {
     let origin = weights.origin.as_ref().expect("origin");
     assert_eq!(origin.revision.as_deref(), Some(COMMIT));
     assert_eq!(origin.path_in_repo.as_deref(), Some("model.safetensors"));
-    assert_eq!(weights.metadata.get("architecture").map(String::as_str), Some("DemoModel"));
+    assert_eq!(
+        weights.metadata.get("architecture").map(String::as_str),
+        Some("DemoModel")
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.path());
     for entry in entries {
@@ -37,11 +39,15 @@ fn main() {
         let (mut scanned, mut findings, mut bytes) = (0usize, 0usize, 0u64);
         for path in &files {
             let mut prefix = Vec::new();
-            let Ok(file) = std::fs::File::open(path) else { continue };
+            let Ok(file) = std::fs::File::open(path) else {
+                continue;
+            };
             if file.take(4096).read_to_end(&mut prefix).is_err() {
                 continue;
             }
-            let Some(kind) = mlvet_pipelines::detect(path, &prefix) else { continue };
+            let Some(kind) = mlvet_pipelines::detect(path, &prefix) else {
+                continue;
+            };
             let display = path.to_string_lossy();
             if let Ok(Some(report)) = mlvet_pipelines::scan_file(path, &display, kind, &settings) {
                 scanned += 1;

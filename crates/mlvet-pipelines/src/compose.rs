@@ -43,13 +43,18 @@ pub fn parse(text: &str) -> Result<Vec<Manifest>, YamlError> {
 fn service_container(name: &Node, service: &Node) -> Container {
     let mut scripts = Vec::new();
     for key in ["entrypoint", "command"] {
-        let Some(node) = service.get(key) else { continue };
+        let Some(node) = service.get(key) else {
+            continue;
+        };
         match &node.value {
             Value::Scalar(text) => scripts.push(shell::parse(text, node.content_line())),
             Value::Seq(items) => {
                 let words: Vec<String> = items
                     .iter()
-                    .filter_map(|i| i.as_str().map(|w| format!("'{}'", w.replace('\'', "'\\''"))))
+                    .filter_map(|i| {
+                        i.as_str()
+                            .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+                    })
                     .collect();
                 scripts.push(shell::parse(&words.join(" "), node.line));
             }

@@ -38,7 +38,8 @@ impl Instruction {
     pub fn flag(&self, name: &str) -> Option<&str> {
         self.flags.iter().find_map(|flag| {
             let rest = flag.strip_prefix("--")?.strip_prefix(name)?;
-            rest.strip_prefix('=').or(if rest.is_empty() { Some("") } else { None })
+            rest.strip_prefix('=')
+                .or(if rest.is_empty() { Some("") } else { None })
         })
     }
 
@@ -240,8 +241,7 @@ fn escape_directive(lines: &[&str]) -> char {
                 _ => '\\',
             };
         }
-        if !key.trim().eq_ignore_ascii_case("syntax") && !key.trim().eq_ignore_ascii_case("check")
-        {
+        if !key.trim().eq_ignore_ascii_case("syntax") && !key.trim().eq_ignore_ascii_case("check") {
             break;
         }
     }

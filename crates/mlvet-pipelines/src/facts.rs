@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use mlvet_core::{Confidence, Finding, Location, Severity, Verdict};
 
+use crate::Settings;
 use crate::dockerfile::Dockerfile;
 use crate::kubernetes::Manifest;
 use crate::shell::{Command, Script};
 use crate::workflow::Workflow;
-use crate::Settings;
 
 /// What kind of file the commands come from (decides wording and some rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,7 +173,11 @@ pub fn external_finding(
 /// Whether an environment value turns a switch on (`1`, `true`, `yes`, `on`).
 pub fn truthy(value: &str) -> bool {
     matches!(
-        value.trim().trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+        value
+            .trim()
+            .trim_matches(['"', '\''])
+            .to_ascii_lowercase()
+            .as_str(),
         "1" | "true" | "yes" | "on"
     )
 }

@@ -217,7 +217,11 @@ mod tests {
     fn recognises_the_installers() {
         assert_eq!(
             install("python3 -m pip install --no-cache-dir -r req.txt torch==2.1"),
-            Some((Installer::Pip, Action::Install, vec!["torch==2.1".to_string()]))
+            Some((
+                Installer::Pip,
+                Action::Install,
+                vec!["torch==2.1".to_string()]
+            ))
         );
         assert_eq!(
             install("pip3.11 --quiet install -e ."),
@@ -227,7 +231,10 @@ mod tests {
             install("uv pip install --system vllm"),
             Some((Installer::Uv, Action::Install, vec!["vllm".to_string()]))
         );
-        assert_eq!(install("uv sync --locked").map(|i| i.1), Some(Action::ProjectSync));
+        assert_eq!(
+            install("uv sync --locked").map(|i| i.1),
+            Some(Action::ProjectSync)
+        );
         assert_eq!(install("pip download x"), None);
         assert_eq!(install("pipx install x"), None);
     }

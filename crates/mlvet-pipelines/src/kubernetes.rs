@@ -124,12 +124,13 @@ fn script_of(words: &[(String, u32)]) -> Option<Script> {
     let (first, first_line) = words.first()?;
     let program = first.rsplit('/').next().unwrap_or(first);
     if matches!(program, "sh" | "bash" | "dash" | "ash" | "zsh")
-        && let Some(position) = words.iter().position(|(w, _)| {
-            w.starts_with('-') && !w.starts_with("--") && w.contains('c')
-        })
-            && let Some((script, line)) = words.get(position + 1) {
-                return Some(shell::parse(script, *line));
-            }
+        && let Some(position) = words
+            .iter()
+            .position(|(w, _)| w.starts_with('-') && !w.starts_with("--") && w.contains('c'))
+        && let Some((script, line)) = words.get(position + 1)
+    {
+        return Some(shell::parse(script, *line));
+    }
     let text = words
         .iter()
         .map(|(w, _)| format!("'{}'", w.replace('\'', "'\\''")))

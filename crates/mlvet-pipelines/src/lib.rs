@@ -138,7 +138,10 @@ pub fn scan_file(
             Vec::new(),
         )
         .with_kind(ArtifactKind::Pipeline)
-        .with_metadata("note", format!("larger than {} MiB: not parsed", MAX_FILE_BYTES >> 20));
+        .with_metadata(
+            "note",
+            format!("larger than {} MiB: not parsed", MAX_FILE_BYTES >> 20),
+        );
         return Ok(Some(report));
     }
     let text = String::from_utf8_lossy(&bytes);
@@ -209,7 +212,11 @@ pub fn analyze(
             for instruction in &dockerfile.instructions {
                 match instruction.keyword.as_str() {
                     "ENV" | "ARG" => {
-                        let how = if instruction.keyword == "ENV" { "ENV" } else { "ARG" };
+                        let how = if instruction.keyword == "ENV" {
+                            "ENV"
+                        } else {
+                            "ARG"
+                        };
                         for setting in dockerfile::Dockerfile::settings(instruction) {
                             facts.env.push(facts::EnvSetting {
                                 name: setting.name,
@@ -343,7 +350,14 @@ pub fn notebook_shell_line(line: &str) -> Option<&str> {
     if let Some(rest) = trimmed.strip_prefix('!') {
         return Some(rest);
     }
-    for magic in ["%sx ", "%system ", "%%bash", "%%sh", "%%script bash", "%%script sh"] {
+    for magic in [
+        "%sx ",
+        "%system ",
+        "%%bash",
+        "%%sh",
+        "%%script bash",
+        "%%script sh",
+    ] {
         if let Some(rest) = trimmed.strip_prefix(magic) {
             return Some(rest);
         }

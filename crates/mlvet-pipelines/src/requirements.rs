@@ -124,9 +124,11 @@ fn resolve(file: &str, bases: &[PathBuf]) -> Result<PathBuf, String> {
     for base in bases {
         let candidate = base.join(file);
         if let Ok(real) = std::fs::canonicalize(&candidate)
-            && roots.iter().any(|root| real.starts_with(root)) && real.is_file() {
-                return Ok(real);
-            }
+            && roots.iter().any(|root| real.starts_with(root))
+            && real.is_file()
+        {
+            return Ok(real);
+        }
     }
     // Inside a container image the file is usually copied to another folder (`COPY
     // requirements.txt /app/`): look for it by name in the same folders.
@@ -134,16 +136,20 @@ fn resolve(file: &str, bases: &[PathBuf]) -> Result<PathBuf, String> {
         for base in bases {
             let candidate = base.join(name);
             if candidate.is_file()
-                && let Ok(real) = std::fs::canonicalize(&candidate) {
-                    return Ok(real);
-                }
+                && let Ok(real) = std::fs::canonicalize(&candidate)
+            {
+                return Ok(real);
+            }
         }
     }
-    Err(format!("`{file}` was not found beside the file or at the repository root"))
+    Err(format!(
+        "`{file}` was not found beside the file or at the repository root"
+    ))
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
-    let file = mlvet_core::fs::open_regular(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file =
+        mlvet_core::fs::open_regular(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(MAX_REQUIREMENTS_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -160,7 +166,10 @@ fn logical_lines(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
-        let line = match line.find(" #").or_else(|| line.starts_with('#').then_some(0)) {
+        let line = match line
+            .find(" #")
+            .or_else(|| line.starts_with('#').then_some(0))
+        {
             Some(pos) => &line[..pos],
             None => line,
         };
@@ -199,7 +208,10 @@ mod tests {
         let bases = vec![dir.path().to_path_buf()];
         assert_eq!(hash_mode(&["plain.txt"], &bases), HashMode::Unhashed);
         assert_eq!(hash_mode(&["top.txt"], &bases), HashMode::Hashed);
-        assert!(matches!(hash_mode(&["missing.txt"], &bases), HashMode::Unknown(_)));
+        assert!(matches!(
+            hash_mode(&["missing.txt"], &bases),
+            HashMode::Unknown(_)
+        ));
         assert!(matches!(
             hash_mode(&["https://x.invalid/r.txt"], &bases),
             HashMode::Unknown(_)
@@ -218,7 +230,10 @@ mod tests {
         .expect("write");
         let bases = vec![dir.path().to_path_buf()];
         assert_eq!(hash_mode(&["partial.txt"], &bases), HashMode::Hashed);
-        assert_eq!(hash_mode_for(&["partial.txt"], &bases, true), HashMode::Unhashed);
+        assert_eq!(
+            hash_mode_for(&["partial.txt"], &bases, true),
+            HashMode::Unhashed
+        );
     }
 
     #[test]

@@ -81,7 +81,10 @@ impl Script {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
-    Word { text: String, line: u32 },
+    Word {
+        text: String,
+        line: u32,
+    },
     /// `&&`, `||`, `;`, `&`, newline, `(`, `)`: ends a command and its pipeline.
     Separator,
     /// `|` (and `|&`).
@@ -89,7 +92,10 @@ enum Token {
     /// `>`, `>>`, `<`, `2>`, `&>`...: the next word is a redirection target.
     Redirect,
     /// `<<DELIM`: a here-document; its body starts on the next line.
-    HereDoc { delimiter: String, strip_tabs: bool },
+    HereDoc {
+        delimiter: String,
+        strip_tabs: bool,
+    },
 }
 
 /// Parses `text`, whose first line is line `first_line` of its file.
@@ -170,7 +176,15 @@ impl Builder {
         while let Some(first) = words.first() {
             if matches!(
                 first.as_str(),
-                "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "{" | "}"
+                "if" | "then"
+                    | "else"
+                    | "elif"
+                    | "do"
+                    | "while"
+                    | "until"
+                    | "!"
+                    | "{"
+                    | "}"
                     | "time"
             ) {
                 words.remove(0);
@@ -619,7 +633,11 @@ mod tests {
     use super::*;
 
     fn argvs(text: &str) -> Vec<Vec<String>> {
-        parse(text, 1).commands.into_iter().map(|c| c.argv).collect()
+        parse(text, 1)
+            .commands
+            .into_iter()
+            .map(|c| c.argv)
+            .collect()
     }
 
     #[test]
@@ -640,8 +658,17 @@ mod tests {
     #[test]
     fn quotes_expansions_and_redirects() {
         assert_eq!(
-            argvs(r#"pip install "torch>=2" 'numpy<2' --index-url "${{ secrets.IDX }}" > /dev/null 2>&1"#),
-            vec![vec!["pip", "install", "torch>=2", "numpy<2", "--index-url", "${{ secrets.IDX }}"]]
+            argvs(
+                r#"pip install "torch>=2" 'numpy<2' --index-url "${{ secrets.IDX }}" > /dev/null 2>&1"#
+            ),
+            vec![vec![
+                "pip",
+                "install",
+                "torch>=2",
+                "numpy<2",
+                "--index-url",
+                "${{ secrets.IDX }}"
+            ]]
         );
         assert_eq!(
             argvs("echo $(curl -s https://x.invalid | head -1) # comment | sh"),
@@ -651,7 +678,10 @@ mod tests {
 
     #[test]
     fn assignments_wrappers_and_exports() {
-        let script = parse("export PIP_EXTRA_INDEX_URL=https://a.invalid/simple\nHF_TOKEN=x sudo -E env A=1 python3 -m pip install x", 1);
+        let script = parse(
+            "export PIP_EXTRA_INDEX_URL=https://a.invalid/simple\nHF_TOKEN=x sudo -E env A=1 python3 -m pip install x",
+            1,
+        );
         assert_eq!(script.commands[0].argv, vec!["export"]);
         assert_eq!(script.commands[0].assignments[0].0, "PIP_EXTRA_INDEX_URL");
         let second = &script.commands[1];
@@ -661,7 +691,10 @@ mod tests {
 
     #[test]
     fn nested_sh_c_scripts_are_read() {
-        let script = parse("bash -c \"pip install foo && vllm serve org/m --trust-remote-code\"", 3);
+        let script = parse(
+            "bash -c \"pip install foo && vllm serve org/m --trust-remote-code\"",
+            3,
+        );
         let programs: Vec<&str> = script.commands.iter().map(Command::program).collect();
         assert_eq!(programs, vec!["bash", "pip", "vllm"]);
         assert!(script.commands.iter().all(|c| c.line == 3));
@@ -669,7 +702,10 @@ mod tests {
 
     #[test]
     fn heredoc_bodies_are_skipped() {
-        let script = parse("cat > x.py <<'EOF'\npip install evil\nEOF\npip install ok", 1);
+        let script = parse(
+            "cat > x.py <<'EOF'\npip install evil\nEOF\npip install ok",
+            1,
+        );
         let programs: Vec<&str> = script.commands.iter().map(Command::program).collect();
         assert_eq!(programs, vec!["cat", "pip"]);
         assert_eq!(script.commands[1].line, 4);

@@ -333,9 +333,8 @@ fn matrix_values(matrix: &Node, key: &str) -> Vec<String> {
                     match &item.value {
                         yaml::Value::Scalar(s) => values.push(s.clone()),
                         // A list of labels for one matrix entry.
-                        yaml::Value::Seq(labels) => {
-                            values.extend(labels.iter().filter_map(|l| l.as_str().map(str::to_string)))
-                        }
+                        yaml::Value::Seq(labels) => values
+                            .extend(labels.iter().filter_map(|l| l.as_str().map(str::to_string))),
                         yaml::Value::Map(_) => {}
                     }
                 }
@@ -415,7 +414,9 @@ fn entries(node: Option<&Node>) -> Vec<Entry> {
 pub fn secret_names(node: &Node) -> Vec<String> {
     let mut names = Vec::new();
     for scalar in node.scalars() {
-        let Some(text) = scalar.as_str() else { continue };
+        let Some(text) = scalar.as_str() else {
+            continue;
+        };
         names.extend(secret_refs(text));
     }
     names.sort();
@@ -438,7 +439,10 @@ pub fn secret_refs(text: &str) -> Vec<String> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
                 .collect()
-        } else if let Some(indexed) = after.strip_prefix("['").or_else(|| after.strip_prefix("[\"")) {
+        } else if let Some(indexed) = after
+            .strip_prefix("['")
+            .or_else(|| after.strip_prefix("[\""))
+        {
             indexed
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
@@ -494,7 +498,10 @@ jobs:
             .iter()
             .map(|t| (t.event.as_str(), t.line))
             .collect();
-        assert_eq!(events, vec![("pull_request_target", 3), ("workflow_dispatch", 5)]);
+        assert_eq!(
+            events,
+            vec![("pull_request_target", 3), ("workflow_dispatch", 5)]
+        );
         assert!(workflow.permissions.id_token_write());
         assert_eq!(workflow.secrets, vec!["HF_TOKEN"]);
         let job = &workflow.jobs[0];
@@ -520,6 +527,12 @@ jobs:
         )
         .expect("parses");
         assert_eq!(workflow.jobs.len(), 1);
-        assert_eq!(workflow.jobs[0].steps[0].script.as_ref().map(|s| s.commands[0].line), Some(5));
+        assert_eq!(
+            workflow.jobs[0].steps[0]
+                .script
+                .as_ref()
+                .map(|s| s.commands[0].line),
+            Some(5)
+        );
     }
 }

@@ -271,8 +271,9 @@ mod tests {
 
     #[test]
     fn lines_are_reported_per_node() {
-        let docs = parse_documents("on:\n  pull_request:\njobs:\n  a:\n    run: |\n      echo hi\n")
-            .expect("parses");
+        let docs =
+            parse_documents("on:\n  pull_request:\njobs:\n  a:\n    run: |\n      echo hi\n")
+                .expect("parses");
         let doc = &docs[0];
         assert_eq!(doc.key("jobs").map(|k| k.line), Some(3));
         let run = doc

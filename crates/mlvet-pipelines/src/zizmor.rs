@@ -109,7 +109,12 @@ pub fn run(files: &[(PathBuf, String)]) -> Outcome {
         .unwrap_or_default();
     let mut command = Command::new(&binary);
     command
-        .args(["--offline", "--no-progress", "--format=json-v1", "--no-exit-codes"])
+        .args([
+            "--offline",
+            "--no-progress",
+            "--format=json-v1",
+            "--no-exit-codes",
+        ])
         .args(files.iter().map(|(path, _)| path.as_os_str()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -120,7 +125,11 @@ pub fn run(files: &[(PathBuf, String)]) -> Outcome {
     };
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return Outcome::Failed(format!("zizmor exited with {}: {last}", output.status));
     }
     let by_path: BTreeMap<String, String> = files
@@ -150,7 +159,10 @@ fn run_bounded(mut command: Command) -> Result<std::process::Output, String> {
         Ok(Ok(output)) if output.stdout.len() <= MAX_OUTPUT => Ok(output),
         Ok(Ok(_)) => Err("zizmor's output exceeds mlvet's limit".to_string()),
         Ok(Err(e)) => Err(format!("zizmor failed: {e}")),
-        Err(_) => Err(format!("zizmor did not finish within {} s", TIMEOUT.as_secs())),
+        Err(_) => Err(format!(
+            "zizmor did not finish within {} s",
+            TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -165,7 +177,9 @@ fn rule_id(ident: &str) -> &'static str {
         .take(64)
         .collect();
     let wanted = format!("zizmor/{clean}");
-    let mut ids = IDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut ids = IDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(id) = ids.iter().find(|id| **id == wanted) {
         return id;
     }

@@ -48,7 +48,10 @@ fn yamlish() -> impl Strategy<Value = String> {
             Just("    runs-on: ${{ matrix.x }}\n".to_string()),
             Just("    steps:\n".to_string()),
             Just("      - run: |\n          pip install .\n".to_string()),
-            Just("      - uses: actions/checkout@v4\n        with: {ref: ${{ github.head_ref }}}\n".to_string()),
+            Just(
+                "      - uses: actions/checkout@v4\n        with: {ref: ${{ github.head_ref }}}\n"
+                    .to_string()
+            ),
             Just("apiVersion: v1\nkind: Pod\n".to_string()),
             Just("- &a [x, *a]\n".to_string()),
             Just("[{".to_string()),

@@ -57,8 +57,14 @@ mod tests {
 
     #[test]
     fn tokenizers_datasets_and_configs_are_recognised() {
-        assert_eq!(classify("tokenizer.json"), Some(("tokenizer", "tokenizer-json")));
-        assert_eq!(classify("train-00000-of-00002.parquet"), Some(("dataset", "parquet")));
+        assert_eq!(
+            classify("tokenizer.json"),
+            Some(("tokenizer", "tokenizer-json"))
+        );
+        assert_eq!(
+            classify("train-00000-of-00002.parquet"),
+            Some(("dataset", "parquet"))
+        );
         assert_eq!(classify("config.json"), Some(("config", "model-config")));
         assert_eq!(classify("train.py"), None);
         assert_eq!(classify("README.md"), None);

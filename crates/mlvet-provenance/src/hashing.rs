@@ -291,7 +291,10 @@ mod tests {
         let first = shards[0].as_ref().expect("shard");
         let second = shards[1].as_ref().expect("shard");
         assert_eq!(first, &sha2::Sha256::digest(&data[..cut as usize]).to_vec());
-        assert_eq!(second, &sha2::Sha256::digest(&data[cut as usize..]).to_vec());
+        assert_eq!(
+            second,
+            &sha2::Sha256::digest(&data[cut as usize..]).to_vec()
+        );
     }
 
     #[test]

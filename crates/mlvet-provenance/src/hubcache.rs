@@ -131,7 +131,9 @@ pub fn git_blob_sha1(path: &Path) -> std::io::Result<String> {
         hasher.update(buffer.get(..read).unwrap_or_default());
     }
     if total != len {
-        return Err(std::io::Error::other("the file changed size while it was hashed"));
+        return Err(std::io::Error::other(
+            "the file changed size while it was hashed",
+        ));
     }
     Ok(hex(&hasher.finalize()))
 }
@@ -165,8 +167,11 @@ mod tests {
         std::fs::write(blobs.join(good_sha), b"hello").expect("write");
         let bad_sha = "0".repeat(64);
         std::fs::write(blobs.join(&bad_sha), b"tampered").expect("write");
-        std::fs::write(blobs.join("ce013625030ba8dba906f756967f9e9ca394464a"), b"hello\n")
-            .expect("write");
+        std::fs::write(
+            blobs.join("ce013625030ba8dba906f756967f9e9ca394464a"),
+            b"hello\n",
+        )
+        .expect("write");
         std::os::unix::fs::symlink(
             format!("../../blobs/{bad_sha}"),
             snapshot.join("model.safetensors"),
@@ -174,7 +179,11 @@ mod tests {
         .expect("link");
         assert_eq!(check(&blobs.join(good_sha), None).expect("check"), None);
         assert_eq!(
-            check(&blobs.join("ce013625030ba8dba906f756967f9e9ca394464a"), None).expect("check"),
+            check(
+                &blobs.join("ce013625030ba8dba906f756967f9e9ca394464a"),
+                None
+            )
+            .expect("check"),
             None
         );
         let mismatch = check(&snapshot.join("model.safetensors"), None)

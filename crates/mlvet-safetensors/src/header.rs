@@ -136,7 +136,9 @@ pub struct Tensor {
 impl Tensor {
     /// Number of elements, `None` on overflow.
     pub fn elements(&self) -> Option<u64> {
-        self.shape.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d))
+        self.shape
+            .iter()
+            .try_fold(1u64, |acc, d| acc.checked_mul(*d))
     }
 }
 
@@ -236,7 +238,9 @@ pub enum Ambiguity {
         "tensor `{name}` is written as an array; the loader accepts it, most other parsers do not"
     )]
     TensorAsArray { name: String },
-    #[error("tensor `{name}` dtype is written as an object; the loader accepts it, most other parsers do not")]
+    #[error(
+        "tensor `{name}` dtype is written as an object; the loader accepts it, most other parsers do not"
+    )]
     DtypeAsObject { name: String },
 }
 
@@ -327,7 +331,10 @@ pub struct ReadError(#[from] std::io::Error);
 
 /// Reads the 8-byte length and the header of a file of `file_size` bytes and checks them; the
 /// body is never read (only its size matters).
-pub fn inspect<R: Read + Seek + ?Sized>(src: &mut R, file_size: u64) -> Result<Inspection, ReadError> {
+pub fn inspect<R: Read + Seek + ?Sized>(
+    src: &mut R,
+    file_size: u64,
+) -> Result<Inspection, ReadError> {
     src.seek(SeekFrom::Start(0))?;
     inspect_stream(src, Some(file_size))
 }
@@ -642,7 +649,11 @@ fn read_tensor(inspection: &mut Inspection, name: &str, value: Value) -> Option<
             }
         }
         other => {
-            return invalid(inspection, name, format!("is {}, not an object", other.kind()));
+            return invalid(
+                inspection,
+                name,
+                format!("is {}, not an object", other.kind()),
+            );
         }
     };
     let dtype_name = match dtype {

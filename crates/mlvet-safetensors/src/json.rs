@@ -40,9 +40,14 @@ impl Value {
 /// Why the text is not JSON serde_json would accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum JsonError {
-    Syntax { offset: usize, what: &'static str },
+    Syntax {
+        offset: usize,
+        what: &'static str,
+    },
     /// More values than mlvet builds for one header: the header was not fully inspected.
-    TooComplex { limit: usize },
+    TooComplex {
+        limit: usize,
+    },
 }
 
 /// serde_json fails when the 128th container is entered.
@@ -57,10 +62,7 @@ struct Parser<'a> {
 
 /// Parses one JSON document surrounded by optional JSON whitespace. Returns the value and the
 /// offsets where the value starts and ends (for padding checks).
-pub(crate) fn parse(
-    bytes: &[u8],
-    max_nodes: usize,
-) -> Result<(Value, usize, usize), JsonError> {
+pub(crate) fn parse(bytes: &[u8], max_nodes: usize) -> Result<(Value, usize, usize), JsonError> {
     let mut parser = Parser {
         bytes,
         pos: 0,
@@ -360,7 +362,10 @@ mod tests {
 
     #[test]
     fn numbers_follow_serde_json() {
-        assert_eq!(ok("18446744073709551615"), Value::Number(Number::Unsigned(u64::MAX)));
+        assert_eq!(
+            ok("18446744073709551615"),
+            Value::Number(Number::Unsigned(u64::MAX))
+        );
         assert_eq!(ok("18446744073709551616"), Value::Number(Number::Other));
         assert_eq!(ok("-0"), Value::Number(Number::Other));
         assert_eq!(ok("1.0"), Value::Number(Number::Other));

@@ -27,8 +27,8 @@ mod json;
 pub mod rules;
 
 pub use header::{
-    Ambiguity, Dtype, Inspection, MAX_HEADER_SIZE, MAX_JSON_VALUES, MAX_LISTED, Problem,
-    ReadError, Tensor, inspect, inspect_bytes, inspect_stream,
+    Ambiguity, Dtype, Inspection, MAX_HEADER_SIZE, MAX_JSON_VALUES, MAX_LISTED, Problem, ReadError,
+    Tensor, inspect, inspect_bytes, inspect_stream,
 };
 
 use mlvet_core::{Finding, Location, RuleMeta};
@@ -104,7 +104,9 @@ pub fn looks_like_safetensors(prefix: &[u8]) -> bool {
     if length.get(4..8) != Some(&[0, 0, 0, 0]) {
         return false;
     }
-    let declared = u64::from(u32::from_le_bytes([length[0], length[1], length[2], length[3]]));
+    let declared = u64::from(u32::from_le_bytes([
+        length[0], length[1], length[2], length[3],
+    ]));
     if declared < 2 {
         return false;
     }

@@ -31,10 +31,16 @@ fn a_valid_file_loads_and_yields_facts() {
     assert_eq!(inspection.parameters(), 10);
     assert_eq!(inspection.format(), Some("pt"));
     let facts = mlvet_safetensors::facts(&inspection);
-    assert!(facts.contains(&("dtype", "F16,F32".to_string())), "{facts:?}");
+    assert!(
+        facts.contains(&("dtype", "F16,F32".to_string())),
+        "{facts:?}"
+    );
     // The seekable reader agrees with the in-memory one.
     let mut cursor = std::io::Cursor::new(&bytes);
-    assert_eq!(inspect(&mut cursor, bytes.len() as u64).expect("read"), inspection);
+    assert_eq!(
+        inspect(&mut cursor, bytes.len() as u64).expect("read"),
+        inspection
+    );
 }
 
 #[test]
@@ -44,7 +50,10 @@ fn empty_tensors_and_sub_byte_dtypes() {
         2,
     );
     assert!(inspect_bytes(&ok).loads());
-    let odd = file(r#"{"f4":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, 2);
+    let odd = file(
+        r#"{"f4":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#,
+        2,
+    );
     assert!(matches!(
         inspect_bytes(&odd).problems.as_slice(),
         [Problem::Misaligned { .. }, ..]
@@ -55,7 +64,9 @@ fn empty_tensors_and_sub_byte_dtypes() {
 fn each_loader_refusal_is_named() {
     type Case = (Vec<u8>, fn(&Problem) -> bool);
     let cases: Vec<Case> = vec![
-        (b"\x01\x00".to_vec(), |p| matches!(p, Problem::HeaderTooSmall { .. })),
+        (b"\x01\x00".to_vec(), |p| {
+            matches!(p, Problem::HeaderTooSmall { .. })
+        }),
         (
             [200_000_000u64.to_le_bytes().as_slice(), b"{}"].concat(),
             |p| matches!(p, Problem::HeaderTooLarge { .. }),
@@ -64,27 +75,42 @@ fn each_loader_refusal_is_named() {
             [64u64.to_le_bytes().as_slice(), b"{}      "].concat(),
             |p| matches!(p, Problem::HeaderPastEnd { .. }),
         ),
-        (file("{\"a\":\u{0}}", 0), |p| matches!(p, Problem::InvalidJson { .. })),
+        (file("{\"a\":\u{0}}", 0), |p| {
+            matches!(p, Problem::InvalidJson { .. })
+        }),
         (
             [8u64.to_le_bytes().as_slice(), b"{\"\xff\":1}  "].concat(),
             |p| matches!(p, Problem::InvalidUtf8 { .. }),
         ),
         (file("[]", 0), |p| matches!(p, Problem::NotAnObject { .. })),
+        (file(r#"{"__metadata__":{"k":1}}"#, 0), |p| {
+            matches!(p, Problem::MetadataValueNotString { .. })
+        }),
+        (file(r#"{"__metadata__":{},"__metadata__":{}}"#, 0), |p| {
+            matches!(p, Problem::DuplicateMetadata { count: 2 })
+        }),
         (
-            file(r#"{"__metadata__":{"k":1}}"#, 0),
-            |p| matches!(p, Problem::MetadataValueNotString { .. }),
-        ),
-        (
-            file(r#"{"__metadata__":{},"__metadata__":{}}"#, 0),
-            |p| matches!(p, Problem::DuplicateMetadata { count: 2 }),
-        ),
-        (
-            file(r#"{"a":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}"#, 4),
+            file(
+                r#"{"a":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}"#,
+                4,
+            ),
             |p| matches!(p, Problem::UnknownDtype { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, 4),
-            |p| matches!(p, Problem::SizeMismatch { expected: 8, actual: 4, .. }),
+            file(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+                4,
+            ),
+            |p| {
+                matches!(
+                    p,
+                    Problem::SizeMismatch {
+                        expected: 8,
+                        actual: 4,
+                        ..
+                    }
+                )
+            },
         ),
         (
             file(
@@ -101,7 +127,10 @@ fn each_loader_refusal_is_named() {
             |p| matches!(p, Problem::Overlap { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[4,0]}}"#, 4),
+            file(
+                r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[4,0]}}"#,
+                4,
+            ),
             |p| matches!(p, Problem::ReversedOffsets { .. }),
         ),
         (
@@ -112,23 +141,38 @@ fn each_loader_refusal_is_named() {
             |p| matches!(p, Problem::Overflow { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#, 10),
+            file(
+                r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#,
+                10,
+            ),
             |p| matches!(p, Problem::TrailingData { trailing: 6, .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#, 2),
+            file(
+                r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#,
+                2,
+            ),
             |p| matches!(p, Problem::Truncated { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,4]}}"#, 4),
+            file(
+                r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,4]}}"#,
+                4,
+            ),
             |p| matches!(p, Problem::InvalidTensor { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4,4]}}"#, 4),
+            file(
+                r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4,4]}}"#,
+                4,
+            ),
             |p| matches!(p, Problem::InvalidTensor { .. }),
         ),
         (
-            file(r#"{"a":{"dtype":"U8","dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#, 4),
+            file(
+                r#"{"a":{"dtype":"U8","dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#,
+                4,
+            ),
             |p| matches!(p, Problem::InvalidTensor { .. }),
         ),
         (
@@ -166,19 +210,28 @@ fn ambiguities_the_loader_accepts_are_reported() {
     );
     let inspection = inspect_bytes(&forms);
     assert!(inspection.loads(), "{inspection:?}");
-    assert_eq!(inspection.ambiguities.len(), 3, "{:?}", inspection.ambiguities);
+    assert_eq!(
+        inspection.ambiguities.len(),
+        3,
+        "{:?}",
+        inspection.ambiguities
+    );
     let mut padded = (8u64).to_le_bytes().to_vec();
     padded.extend(b" {}\n\t   ");
     let inspection = inspect_bytes(&padded);
     assert!(inspection.loads());
-    assert!(inspection
-        .ambiguities
-        .iter()
-        .any(|a| matches!(a, Ambiguity::LeadingWhitespace { leading: 1 })));
-    assert!(inspection
-        .ambiguities
-        .iter()
-        .any(|a| matches!(a, Ambiguity::NonSpacePadding { count: 2 })));
+    assert!(
+        inspection
+            .ambiguities
+            .iter()
+            .any(|a| matches!(a, Ambiguity::LeadingWhitespace { leading: 1 }))
+    );
+    assert!(
+        inspection
+            .ambiguities
+            .iter()
+            .any(|a| matches!(a, Ambiguity::NonSpacePadding { count: 2 }))
+    );
 }
 
 #[test]

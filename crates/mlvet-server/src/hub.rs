@@ -264,18 +264,12 @@ pub fn process(
 /// A tracked model: scanned at its revision's commit, its findings and inventory replace the
 /// source named after it (the project's findings reconciled, the monitor told), and the model
 /// records the commit, version and verdict.
-fn process_tracked(
-    app: &App,
-    job: &Job,
-    payload: &[u8],
-) -> Result<(), mlvet_store::StoreError> {
+fn process_tracked(app: &App, job: &Job, payload: &[u8]) -> Result<(), mlvet_store::StoreError> {
     let model_id = serde_json::from_slice::<Value>(payload)
         .ok()
         .and_then(|v| v["model"].as_i64());
     let model = match model_id {
-        Some(id) => app
-            .store
-            .hub_model(job.project_id, id)?,
+        Some(id) => app.store.hub_model(job.project_id, id)?,
         None => None,
     };
     let Some(model) = model else {
@@ -285,14 +279,13 @@ fn process_tracked(
     let scanned = match scan(app, &target_of(&model)) {
         Ok(scanned) => scanned,
         Err(error) => {
-            app.store
-                .record_hub_scan(
-                    model.id,
-                    None,
-                    &app.config.hub.tool_version,
-                    None,
-                    Some(&error),
-                )?;
+            app.store.record_hub_scan(
+                model.id,
+                None,
+                &app.config.hub.tool_version,
+                None,
+                Some(&error),
+            )?;
             return crate::worker::fail(app, job, &error);
         }
     };
@@ -306,18 +299,16 @@ fn process_tracked(
     let errors = errors_text(&scanned.report);
     // Recorded before the job ends, so that the re-check never sees a finished job with the
     // previous commit (and queues the same scan again); forgotten below if the job fails.
-    app.store
-        .record_hub_scan(
-            model.id,
-            Some(&scanned.commit),
-            &app.config.hub.tool_version,
-            Some(&verdict),
-            None,
-        )?;
+    app.store.record_hub_scan(
+        model.id,
+        Some(&scanned.commit),
+        &app.config.hub.tool_version,
+        Some(&verdict),
+        None,
+    )?;
     if let Some(errors) = &errors {
         // Scanned, findings stored, but part of the repository was not inspected: say so.
-        app.store
-            .record_hub_check(model.id, Some(errors))?;
+        app.store.record_hub_check(model.id, Some(errors))?;
     }
     let data_dir = &app.config.data_dir;
     let mut written = crate::monitor::Written::default();
@@ -361,18 +352,11 @@ fn process_tracked(
 /// scanned and recorded before the next, so that progress shows and a job taken over after a
 /// crash resumes where it stopped. A repository that fails is recorded as failed; the job
 /// still succeeds.
-fn process_bulk(
-    app: &App,
-    job: &Job,
-    payload: &[u8],
-) -> Result<(), mlvet_store::StoreError> {
+fn process_bulk(app: &App, job: &Job, payload: &[u8]) -> Result<(), mlvet_store::StoreError> {
     let request: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
     let client = app.hub.client();
     if let Some(organization) = request["organization"].as_str()
-        && app
-            .store
-            .bulk_repos(job.id)?
-            .is_empty()
+        && app.store.bulk_repos(job.id)?.is_empty()
     {
         let repos = match client.list_repos(
             mlvet_hub::RepoType::Model,
@@ -388,8 +372,7 @@ fn process_bulk(
                 );
             }
         };
-        app.store
-            .add_bulk_repos(job.id, &repos)?;
+        app.store.add_bulk_repos(job.id, &repos)?;
     }
     for repo in app.store.bulk_repos(job.id)? {
         if repo.state != "queued" {
@@ -430,8 +413,7 @@ fn process_bulk(
                 }
             }
         };
-        app.store
-            .record_bulk_repo(job.id, repo.seq, &record)?;
+        app.store.record_bulk_repo(job.id, repo.seq, &record)?;
         app.jobs_changed.notify_waiters();
     }
     app.store.finish_job(job)

@@ -239,7 +239,8 @@ fn api_repo(text: &str, endpoint: &str) -> Result<mlvet_hub::HubTarget, Problem>
             text.chars().take(300).collect::<String>()
         )));
     }
-    crate::hub::parse_repo(text, endpoint).map_err(|e| Problem::bad_request(format!("`{text}`: {e}")))
+    crate::hub::parse_repo(text, endpoint)
+        .map_err(|e| Problem::bad_request(format!("`{text}`: {e}")))
 }
 
 /// The rule of `openapi::HUB_REVISION_PATTERN` (with `minLength` 1, `maxLength` 200): git ref
@@ -300,8 +301,20 @@ mod tests {
             .build(&schema)
             .expect("pattern compiles");
         for sample in [
-            "main", "v1.0", "refs/pr/1", ".", ".hidden", "a.", "..", "a..b", "a b", "é", "",
-            "0123456789abcdef0123456789abcdef01234567", "feature/x_y-z", "a/../b",
+            "main",
+            "v1.0",
+            "refs/pr/1",
+            ".",
+            ".hidden",
+            "a.",
+            "..",
+            "a..b",
+            "a b",
+            "é",
+            "",
+            "0123456789abcdef0123456789abcdef01234567",
+            "feature/x_y-z",
+            "a/../b",
         ] {
             assert_eq!(
                 validator.is_valid(&serde_json::json!(sample)),

@@ -65,11 +65,12 @@ pub async fn serve(
         let mut closing_seen = closing_seen.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(remote));
-                let mut router = router.clone();
-                async move { tower_service::Service::call(&mut router, request).await }
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(remote));
+                    let mut router = router.clone();
+                    async move { tower_service::Service::call(&mut router, request).await }
+                });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())

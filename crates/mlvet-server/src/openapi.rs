@@ -252,7 +252,10 @@ pub fn document() -> Value {
         let mut parameters = Vec::new();
         for (name, description) in [
             ("id", None),
-            ("delivery_id", Some("A delivery's `id` (from the delivery log).")),
+            (
+                "delivery_id",
+                Some("A delivery's `id` (from the delivery log)."),
+            ),
             ("model_id", Some("A tracked Hub model's `id`.")),
         ] {
             if route.path.contains(&format!("{{{name}}}")) {

@@ -41,7 +41,8 @@ pub fn run(args: &ScanArgs, url: &str, report: &ScanReport) -> anyhow::Result<()
     let (files, not_uploadable) = upload_list(report);
     failed.extend(not_uploadable);
     for (path, name) in files {
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {path} for upload"))?;
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {path} for upload"))?;
         let answer = client.request(
             "PUT",
             &format!(

@@ -14,15 +14,15 @@ pub mod container_torchscript_code;
 pub mod container_uninspectable_member;
 pub mod container_unrecognized_model_file;
 pub mod container_zip_anomaly;
-pub mod hdf5_malformed;
 pub mod gguf_malformed;
-pub mod template_sandbox_escape;
-pub mod template_suspicious_access;
-pub mod template_unparseable;
+pub mod hdf5_malformed;
 pub mod hf_model_folder_python;
 pub mod hf_pickle_beside_safetensors;
 pub mod hf_remote_code;
 pub mod pth_startup_code;
+pub mod template_sandbox_escape;
+pub mod template_suspicious_access;
+pub mod template_unparseable;
 
 use mlvet_core::RuleMeta;
 

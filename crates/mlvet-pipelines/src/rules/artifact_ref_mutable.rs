@@ -35,7 +35,11 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
                     .to_string(),
             ),
         };
-        let confidence = if is_dynamic(repo) { Confidence::Low } else { confidence };
+        let confidence = if is_dynamic(repo) {
+            Confidence::Low
+        } else {
+            confidence
+        };
         findings.push(
             external_finding(
                 ID,

@@ -46,18 +46,50 @@ caches in release or privileged workflows; download pinned revisions and verify 
 };
 
 const LOADERS: &[&str] = &[
-    "torch.load", "pickle.load", "joblib.load", "load_model", "from_pretrained", "cloudpickle",
-    "dill.load", "np.load", "numpy.load", "keras.models", "mlflow.pyfunc.load_model",
+    "torch.load",
+    "pickle.load",
+    "joblib.load",
+    "load_model",
+    "from_pretrained",
+    "cloudpickle",
+    "dill.load",
+    "np.load",
+    "numpy.load",
+    "keras.models",
+    "mlflow.pyfunc.load_model",
 ];
 
 const MODEL_FILES: &[&str] = &[
-    ".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".joblib", ".h5", ".keras", ".safetensors",
-    ".gguf", ".onnx", ".npy", ".npz", ".mar",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".ckpt",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".h5",
+    ".keras",
+    ".safetensors",
+    ".gguf",
+    ".onnx",
+    ".npy",
+    ".npz",
+    ".mar",
 ];
 
 const CACHE_PATHS: &[&str] = &[
-    ".cache/huggingface", "hf_home", ".cache/torch", "torch_home", "huggingface", "transformers_cache",
-    ".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".gguf",
+    ".cache/huggingface",
+    "hf_home",
+    ".cache/torch",
+    "torch_home",
+    "huggingface",
+    "transformers_cache",
+    ".safetensors",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".bin",
+    ".gguf",
 ];
 
 pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
@@ -114,14 +146,18 @@ fn publish_or_load(command: &Command) -> Option<String> {
         "twine" => first == "upload",
         "gh" => first == "release" && args.get(1).is_some_and(|a| a == "upload"),
         "mlflow" => true,
-        _ => args.iter().any(|a| a.contains("push_to_hub") || a.contains("log_model")),
+        _ => args
+            .iter()
+            .any(|a| a.contains("push_to_hub") || a.contains("log_model")),
     };
     if publishes {
         return Some(format!("publishes with `{}`", command.display()));
     }
-    let loads_file = args
-        .iter()
-        .any(|a| MODEL_FILES.iter().any(|ext| a.to_ascii_lowercase().ends_with(ext)));
+    let loads_file = args.iter().any(|a| {
+        MODEL_FILES
+            .iter()
+            .any(|ext| a.to_ascii_lowercase().ends_with(ext))
+    });
     let interpreter = command.program().starts_with("python") || command.program() == "torchrun";
     (interpreter && loads_file).then(|| format!("loads a model file with `{}`", command.display()))
 }
@@ -164,9 +200,10 @@ fn poisoned_artifacts(facts: &Facts<'_>, workflow: &Workflow) -> Vec<Finding> {
 fn publishes(workflow: &Workflow) -> bool {
     workflow.jobs.iter().any(|job| {
         job.permissions.id_token_write()
-            || job.steps.iter().any(|s| {
-                uses_artifact(s).is_some_and(|w| w.starts_with("publishes"))
-            })
+            || job
+                .steps
+                .iter()
+                .any(|s| uses_artifact(s).is_some_and(|w| w.starts_with("publishes")))
     }) || workflow.permissions.id_token_write()
 }
 
@@ -183,12 +220,16 @@ fn model_caches(facts: &Facts<'_>, workflow: &Workflow) -> Vec<Finding> {
     let mut findings = Vec::new();
     for job in &workflow.jobs {
         for step in &job.steps {
-            let Some(action) = step.action() else { continue };
+            let Some(action) = step.action() else {
+                continue;
+            };
             let lower = action.to_ascii_lowercase();
             if !(lower == "actions/cache" || lower == "actions/cache/restore") {
                 continue;
             }
-            let Some(path) = step.input("path") else { continue };
+            let Some(path) = step.input("path") else {
+                continue;
+            };
             let value = path.value.to_ascii_lowercase();
             let Some(hit) = CACHE_PATHS.iter().find(|p| value.contains(*p)) else {
                 continue;

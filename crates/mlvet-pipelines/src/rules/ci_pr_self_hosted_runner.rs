@@ -73,12 +73,15 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         let mut labels: Vec<&Label> = job
             .runs_on
             .iter()
-            .filter(|l| !is_github_hosted(&l.text) && !allowed.iter().any(|p| glob_match(p, &l.text)))
+            .filter(|l| {
+                !is_github_hosted(&l.text) && !allowed.iter().any(|p| glob_match(p, &l.text))
+            })
             .collect();
         if let Some(group) = &job.runner_group
-            && !allowed.iter().any(|p| glob_match(p, &group.text)) {
-                labels.push(group);
-            }
+            && !allowed.iter().any(|p| glob_match(p, &group.text))
+        {
+            labels.push(group);
+        }
         if labels.is_empty() {
             continue;
         }
@@ -88,11 +91,19 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             .map(|l| l.text.as_str())
             .collect();
         let names: Vec<&str> = labels.iter().map(|l| l.text.as_str()).collect();
-        let severity = if gpu.is_empty() { Severity::High } else { Severity::Critical };
+        let severity = if gpu.is_empty() {
+            Severity::High
+        } else {
+            Severity::Critical
+        };
         // A condition that keeps fork pull requests off the runner lowers the risk to what
         // collaborators with write access can already do.
         let forks_excluded = job.if_condition.as_deref().is_some_and(excludes_forks);
-        let severity = if forks_excluded { Severity::Medium } else { severity };
+        let severity = if forks_excluded {
+            Severity::Medium
+        } else {
+            severity
+        };
         let what = if gpu.is_empty() {
             "a self-hosted or custom runner"
         } else {
@@ -162,29 +173,70 @@ pub fn is_github_hosted(label: &str) -> bool {
         || (!version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'));
     version_ok
         && parts.all(|p| {
-            matches!(p, "arm" | "arm64" | "large" | "xlarge" | "intel" | "cores" | "latest")
-                || (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            matches!(
+                p,
+                "arm" | "arm64" | "large" | "xlarge" | "intel" | "cores" | "latest"
+            ) || (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         })
 }
 
 /// A label that names a GPU or accelerator.
 pub fn is_gpu_label(label: &str) -> bool {
     let lower = label.to_ascii_lowercase();
-    if ["gpu", "cuda", "nvidia", "rocm", "tpu", "amdgpu", "habana", "gaudi", "neuron", "inferentia", "trainium"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if [
+        "gpu",
+        "cuda",
+        "nvidia",
+        "rocm",
+        "tpu",
+        "amdgpu",
+        "habana",
+        "gaudi",
+        "neuron",
+        "inferentia",
+        "trainium",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         return true;
     }
-    lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|token| {
-        matches!(
-            token,
-            "a10" | "a10g" | "a100" | "a40" | "a6000" | "h100" | "h200" | "b200" | "gb200" | "l4"
-                | "l40" | "l40s" | "t4" | "v100" | "p100" | "k80" | "g4dn" | "g5" | "g6" | "g6e"
-                | "p3" | "p4d" | "p4de" | "p5" | "p5e" | "g5g"
-        ) || token.starts_with("rtx")
-            || (token.len() == 5 && token.starts_with("mi") && token[2..].chars().all(|c| c.is_ascii_digit()))
-    })
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|token| {
+            matches!(
+                token,
+                "a10"
+                    | "a10g"
+                    | "a100"
+                    | "a40"
+                    | "a6000"
+                    | "h100"
+                    | "h200"
+                    | "b200"
+                    | "gb200"
+                    | "l4"
+                    | "l40"
+                    | "l40s"
+                    | "t4"
+                    | "v100"
+                    | "p100"
+                    | "k80"
+                    | "g4dn"
+                    | "g5"
+                    | "g6"
+                    | "g6e"
+                    | "p3"
+                    | "p4d"
+                    | "p4de"
+                    | "p5"
+                    | "p5e"
+                    | "g5g"
+            ) || token.starts_with("rtx")
+                || (token.len() == 5
+                    && token.starts_with("mi")
+                    && token[2..].chars().all(|c| c.is_ascii_digit()))
+        })
 }
 
 /// `*` matches any run of characters; everything else literally (case-insensitive).
@@ -220,10 +272,24 @@ mod tests {
 
     #[test]
     fn hosted_and_gpu_labels() {
-        for hosted in ["ubuntu-latest", "ubuntu-24.04", "ubuntu-24.04-arm", "macos-15-xlarge", "windows-2022", "macos-13", "ubuntu-latest-8-cores"] {
+        for hosted in [
+            "ubuntu-latest",
+            "ubuntu-24.04",
+            "ubuntu-24.04-arm",
+            "macos-15-xlarge",
+            "windows-2022",
+            "macos-13",
+            "ubuntu-latest-8-cores",
+        ] {
             assert!(is_github_hosted(hosted), "{hosted}");
         }
-        for custom in ["self-hosted", "linux.g5.4xlarge.nvidia.gpu", "gpu", "ubuntu-gpu", "4-core-ubuntu"] {
+        for custom in [
+            "self-hosted",
+            "linux.g5.4xlarge.nvidia.gpu",
+            "gpu",
+            "ubuntu-gpu",
+            "4-core-ubuntu",
+        ] {
             assert!(!is_github_hosted(custom), "{custom}");
         }
         assert!(is_gpu_label("linux.g5.4xlarge.nvidia.gpu"));

@@ -102,12 +102,20 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         let id_token = permissions.id_token_write();
         let may_write = permissions.may_write();
         let privileged = !secrets.is_empty() || job.secrets_inherit || id_token || may_write;
-        let severity = if privileged { Severity::Critical } else { Severity::High };
+        let severity = if privileged {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
         let mut exposure = Vec::new();
         if !ml_secrets.is_empty() {
             exposure.push(format!(
                 "ML/cloud secrets {}",
-                ml_secrets.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ml_secrets
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let other = secrets.len() - ml_secrets.len();
@@ -182,9 +190,29 @@ pub fn secrets_in_scope(workflow: &Workflow, job: &Job) -> Vec<String> {
 pub fn is_ml_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     const PREFIXES: &[&str] = &[
-        "HF_", "HUGGING", "WANDB", "MLFLOW", "COMET", "NEPTUNE", "OPENAI", "ANTHROPIC", "KAGGLE",
-        "AWS_", "AZURE", "GCP_", "GOOGLE_", "GCLOUD", "REPLICATE", "COHERE", "MISTRAL", "GROQ",
-        "TOGETHER", "DATABRICKS", "SAGEMAKER", "PYPI", "TWINE",
+        "HF_",
+        "HUGGING",
+        "WANDB",
+        "MLFLOW",
+        "COMET",
+        "NEPTUNE",
+        "OPENAI",
+        "ANTHROPIC",
+        "KAGGLE",
+        "AWS_",
+        "AZURE",
+        "GCP_",
+        "GOOGLE_",
+        "GCLOUD",
+        "REPLICATE",
+        "COHERE",
+        "MISTRAL",
+        "GROQ",
+        "TOGETHER",
+        "DATABRICKS",
+        "SAGEMAKER",
+        "PYPI",
+        "TWINE",
     ];
     PREFIXES.iter().any(|p| upper.starts_with(p))
         || upper.contains("HF_TOKEN")
@@ -193,7 +221,10 @@ pub fn is_ml_secret(name: &str) -> bool {
 
 /// The step checks out code the pull request controls.
 pub fn checks_out_pr(step: &Step) -> bool {
-    if step.action().is_some_and(|a| a.eq_ignore_ascii_case("actions/checkout")) {
+    if step
+        .action()
+        .is_some_and(|a| a.eq_ignore_ascii_case("actions/checkout"))
+    {
         return ["ref", "repository"].iter().any(|input| {
             step.input(input)
                 .is_some_and(|e| PR_REFS.iter().any(|r| e.value.contains(r)))
@@ -204,10 +235,16 @@ pub fn checks_out_pr(step: &Step) -> bool {
     };
     script.commands.iter().any(|c| {
         let args = c.args();
-        (c.program() == "gh" && args.first().is_some_and(|a| a == "pr") && args.get(1).is_some_and(|a| a == "checkout"))
+        (c.program() == "gh"
+            && args.first().is_some_and(|a| a == "pr")
+            && args.get(1).is_some_and(|a| a == "checkout"))
             || (c.program() == "git"
-                && args.first().is_some_and(|a| a == "fetch" || a == "checkout" || a == "pull")
-                && args.iter().any(|a| a.contains("pull/") || PR_REFS.iter().any(|r| a.contains(r))))
+                && args
+                    .first()
+                    .is_some_and(|a| a == "fetch" || a == "checkout" || a == "pull")
+                && args
+                    .iter()
+                    .any(|a| a.contains("pull/") || PR_REFS.iter().any(|r| a.contains(r))))
     })
 }
 
@@ -216,9 +253,11 @@ pub fn checks_out_pr(step: &Step) -> bool {
 /// Returns what runs and its line.
 pub fn executes(step: &Step, same_step: bool) -> Option<(String, u32)> {
     if let Some(uses) = &step.uses
-        && !same_step && uses.starts_with("./") {
-            return Some((format!("local action `{uses}`"), step.line));
-        }
+        && !same_step
+        && uses.starts_with("./")
+    {
+        return Some((format!("local action `{uses}`"), step.line));
+    }
     let script = step.script.as_ref()?;
     script
         .commands
@@ -232,21 +271,50 @@ fn runs_repository_code(command: &Command) -> bool {
     let first = args.first().map(String::as_str).unwrap_or("");
     // `python -m pip install …` is pip: it runs repository code only for local installs.
     if command.program().starts_with("python")
-        && let Some(install) = crate::installer::install_of(command) {
-            return install.targets().iter().any(|t| t.starts_with('.') || t.starts_with('/'))
-                || install.has_flag(&["-e", "--editable", "-r", "--requirement"])
-                || install.action == crate::installer::Action::ProjectSync;
-        }
+        && let Some(install) = crate::installer::install_of(command)
+    {
+        return install
+            .targets()
+            .iter()
+            .any(|t| t.starts_with('.') || t.starts_with('/'))
+            || install.has_flag(&["-e", "--editable", "-r", "--requirement"])
+            || install.action == crate::installer::Action::ProjectSync;
+    }
     match command.program() {
         "python" | "python3" | "py" | "pytest" | "tox" | "nox" | "make" | "cmake" | "torchrun"
-        | "deepspeed" | "pre-commit" | "hatch" | "pdm" | "nbconvert" | "jupyter" | "papermill" => true,
+        | "deepspeed" | "pre-commit" | "hatch" | "pdm" | "nbconvert" | "jupyter" | "papermill" => {
+            true
+        }
         p if p.starts_with("python3.") => true,
-        "pip" | "pip3" => first == "install" && args.iter().any(|a| a == "." || a == "-e" || a == "-r" || a.starts_with("./") || a.starts_with("-r") || a.starts_with(".[")),
-        "uv" => matches!(first, "sync" | "run" | "build") || (first == "pip" && args.iter().any(|a| a == "." || a == "-e" || a == "-r" || a.starts_with(".["))),
+        "pip" | "pip3" => {
+            first == "install"
+                && args.iter().any(|a| {
+                    a == "."
+                        || a == "-e"
+                        || a == "-r"
+                        || a.starts_with("./")
+                        || a.starts_with("-r")
+                        || a.starts_with(".[")
+                })
+        }
+        "uv" => {
+            matches!(first, "sync" | "run" | "build")
+                || (first == "pip"
+                    && args
+                        .iter()
+                        .any(|a| a == "." || a == "-e" || a == "-r" || a.starts_with(".[")))
+        }
         "poetry" | "pipenv" => matches!(first, "install" | "run" | "sync"),
         "accelerate" => first == "launch",
-        "npm" | "yarn" | "pnpm" => matches!(first, "install" | "ci" | "run" | "test" | "build" | ""),
-        "bash" | "sh" => args.iter().any(|a| !a.starts_with('-') && (a.ends_with(".sh") || a.contains('/'))),
-        program => command.argv.first().is_some_and(|p| p.starts_with("./")) || program.ends_with(".sh") && !program.is_empty(),
+        "npm" | "yarn" | "pnpm" => {
+            matches!(first, "install" | "ci" | "run" | "test" | "build" | "")
+        }
+        "bash" | "sh" => args
+            .iter()
+            .any(|a| !a.starts_with('-') && (a.ends_with(".sh") || a.contains('/'))),
+        program => {
+            command.argv.first().is_some_and(|p| p.starts_with("./"))
+                || program.ends_with(".sh") && !program.is_empty()
+        }
     }
 }

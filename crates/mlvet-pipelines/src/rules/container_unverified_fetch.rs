@@ -55,9 +55,32 @@ file, verify them, then run them.
 };
 
 const WEIGHT_EXTENSIONS: &[&str] = &[
-    ".bin", ".pt", ".pth", ".ckpt", ".safetensors", ".gguf", ".ggml", ".onnx", ".h5", ".hdf5",
-    ".keras", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".pb", ".tflite", ".mar", ".msgpack",
-    ".tar", ".tar.gz", ".tgz", ".zip", ".whl", ".model",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".safetensors",
+    ".gguf",
+    ".ggml",
+    ".onnx",
+    ".h5",
+    ".hdf5",
+    ".keras",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".pb",
+    ".tflite",
+    ".mar",
+    ".msgpack",
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".zip",
+    ".whl",
+    ".model",
 ];
 
 const INTERPRETERS: &[&str] = &[
@@ -65,8 +88,17 @@ const INTERPRETERS: &[&str] = &[
 ];
 
 const CHECKSUM_TOOLS: &[&str] = &[
-    "sha256sum", "sha512sum", "sha384sum", "sha1sum", "shasum", "b2sum", "md5sum", "cksum",
-    "openssl", "gpg", "cosign",
+    "sha256sum",
+    "sha512sum",
+    "sha384sum",
+    "sha1sum",
+    "shasum",
+    "b2sum",
+    "md5sum",
+    "cksum",
+    "openssl",
+    "gpg",
+    "cosign",
 ];
 
 pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
@@ -101,7 +133,9 @@ fn base_images(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
             "FROM" => {
                 seen_from = true;
                 let words: Vec<&str> = instruction.args.split_whitespace().collect();
-                let Some(written) = words.first() else { continue };
+                let Some(written) = words.first() else {
+                    continue;
+                };
                 let (image, unresolved) = substitute(written, &global_args);
                 let lower = image.to_ascii_lowercase();
                 let earlier_stage = stages.contains(&lower);
@@ -129,7 +163,10 @@ fn base_images(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
                 .evidence("image", image.clone())
                 .remediation("Pin the image by digest: `FROM image:tag@sha256:<digest>` (let Dependabot or Renovate update it).");
                 if unresolved {
-                    finding = finding.confidence(Confidence::Low).evidence("note", format!("`{written}` uses a build argument without a default"));
+                    finding = finding.confidence(Confidence::Low).evidence(
+                        "note",
+                        format!("`{written}` uses a build argument without a default"),
+                    );
                 }
                 findings.push(finding);
             }
@@ -144,7 +181,9 @@ fn manifest_images(facts: &Facts<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for manifest in &facts.manifests {
         for container in &manifest.containers {
-            let Some((image, line)) = &container.image else { continue };
+            let Some((image, line)) = &container.image else {
+                continue;
+            };
             if image.contains("@sha256:") || image.contains("{{") {
                 continue;
             }
@@ -241,7 +280,11 @@ fn remote_adds(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
         }
         let sources: Vec<String> = match instruction.exec_form() {
             Some(words) => words,
-            None => instruction.args.split_whitespace().map(str::to_string).collect(),
+            None => instruction
+                .args
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
         };
         let count = sources.len().saturating_sub(1);
         for source in sources.iter().take(count) {
@@ -281,10 +324,17 @@ fn ld_preload(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
             let (severity, what) = if allocator {
                 (Severity::Info, "preloads a memory allocator")
             } else {
-                (Severity::Medium, "preloads a library into every process of the image")
+                (
+                    Severity::Medium,
+                    "preloads a library into every process of the image",
+                )
             };
             // An allocator preload is informational: it does not make the image suspicious.
-            let verdict = if allocator { Verdict::Safe } else { RULE.verdict };
+            let verdict = if allocator {
+                Verdict::Safe
+            } else {
+                RULE.verdict
+            };
             findings.push(
                 Finding::new(
                     &RULE,
@@ -302,7 +352,10 @@ fn ld_preload(facts: &Facts<'_>, dockerfile: &Dockerfile) -> Vec<Finding> {
 }
 
 fn is_download(command: &Command) -> bool {
-    matches!(command.program(), "curl" | "wget" | "aria2c" | "fetch" | "http" | "iwr")
+    matches!(
+        command.program(),
+        "curl" | "wget" | "aria2c" | "fetch" | "http" | "iwr"
+    )
 }
 
 fn url_of(command: &Command) -> Option<&str> {
@@ -323,17 +376,32 @@ fn piped_downloads(facts: &Facts<'_>, script: &Script) -> Vec<Finding> {
             else {
                 continue;
             };
-            findings.push(download_then_run(facts, command.line, runner.program(), url_of(command), command.display()));
+            findings.push(download_then_run(
+                facts,
+                command.line,
+                runner.program(),
+                url_of(command),
+                command.display(),
+            ));
             continue;
         }
         // `sh -c "$(curl …)"`, `bash <(curl …)` kept as one word.
         if INTERPRETERS.contains(&command.program())
             && command.args().iter().any(|a| {
                 let t = a.trim_start();
-                t.starts_with("$(curl") || t.starts_with("$(wget") || t.starts_with("`curl") || t.starts_with("`wget")
+                t.starts_with("$(curl")
+                    || t.starts_with("$(wget")
+                    || t.starts_with("`curl")
+                    || t.starts_with("`wget")
             })
         {
-            findings.push(download_then_run(facts, command.line, command.program(), None, command.display()));
+            findings.push(download_then_run(
+                facts,
+                command.line,
+                command.program(),
+                None,
+                command.display(),
+            ));
         }
     }
     findings
@@ -355,7 +423,9 @@ fn download_then_run(
         ),
     )
     .evidence("command", shown)
-    .remediation("Download to a file, verify it against a pinned checksum (`sha256sum -c`), then run it.");
+    .remediation(
+        "Download to a file, verify it against a pinned checksum (`sha256sum -c`), then run it.",
+    );
     if let Some(url) = url {
         finding = finding.evidence("url", url);
     }
@@ -363,7 +433,11 @@ fn download_then_run(
 }
 
 fn is_weights(name: &str) -> bool {
-    let name = name.split(['?', '#']).next().unwrap_or(name).to_ascii_lowercase();
+    let name = name
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
     WEIGHT_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
 }
 
@@ -372,15 +446,23 @@ fn download_target(command: &Command) -> Option<(String, String)> {
     let url = url_of(command)?.to_string();
     let args = command.args();
     let output = match command.program() {
-        "curl" => option_value(args, &["-o", "--output"]).map(str::to_string).or_else(|| {
-            args.iter()
-                .any(|a| a == "-O" || a == "--remote-name" || (a.starts_with('-') && !a.starts_with("--") && a.contains('O')))
-                .then(|| url_basename(&url))
-        }),
+        "curl" => option_value(args, &["-o", "--output"])
+            .map(str::to_string)
+            .or_else(|| {
+                args.iter()
+                    .any(|a| {
+                        a == "-O"
+                            || a == "--remote-name"
+                            || (a.starts_with('-') && !a.starts_with("--") && a.contains('O'))
+                    })
+                    .then(|| url_basename(&url))
+            }),
         "wget" => option_value(args, &["-O", "--output-document"])
             .map(str::to_string)
             .or_else(|| Some(url_basename(&url))),
-        _ => option_value(args, &["-o", "--out"]).map(str::to_string).or_else(|| Some(url_basename(&url))),
+        _ => option_value(args, &["-o", "--out"])
+            .map(str::to_string)
+            .or_else(|| Some(url_basename(&url))),
     };
     let output = output?;
     if output == "-" {
@@ -410,13 +492,20 @@ fn unverified_weights(facts: &Facts<'_>) -> Vec<Finding> {
         let file_name = output.rsplit('/').next().unwrap_or(&output).to_string();
         let verified = commands.iter().skip(index).any(|later| {
             CHECKSUM_TOOLS.contains(&later.program())
-                && (later.args().iter().any(|a| a == "-c" || a == "--check" || a.contains(&file_name))
+                && (later
+                    .args()
+                    .iter()
+                    .any(|a| a == "-c" || a == "--check" || a.contains(&file_name))
                     || later.args().iter().any(|a| a.ends_with(&file_name)))
         });
         if verified {
             continue;
         }
-        let kind_note = if facts.kind == SourceKind::Dockerfile { " into the image" } else { "" };
+        let kind_note = if facts.kind == SourceKind::Dockerfile {
+            " into the image"
+        } else {
+            ""
+        };
         findings.push(
             Finding::new(
                 &RULE,
@@ -439,8 +528,14 @@ mod tests {
     fn build_arguments_resolve_in_from() {
         let mut args = BTreeMap::new();
         args.insert("BASE".to_string(), "nvidia/cuda:12.4.1".to_string());
-        assert_eq!(substitute("${BASE}", &args), ("nvidia/cuda:12.4.1".to_string(), false));
-        assert_eq!(substitute("img:${TAG:-1.0}", &args), ("img:1.0".to_string(), false));
+        assert_eq!(
+            substitute("${BASE}", &args),
+            ("nvidia/cuda:12.4.1".to_string(), false)
+        );
+        assert_eq!(
+            substitute("img:${TAG:-1.0}", &args),
+            ("img:1.0".to_string(), false)
+        );
         assert!(substitute("$MISSING", &args).1);
         assert_eq!(tag_of("registry.invalid:5000/org/img"), None);
         assert_eq!(tag_of("registry.invalid:5000/org/img:2"), Some("2"));

@@ -19,7 +19,10 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
         // `pip config set global.extra-index-url URL` writes the same setting to pip.conf.
         if matches!(command.program(), "pip" | "pip3")
             && command.args().first().is_some_and(|a| a == "config")
-            && command.args().iter().any(|a| a.ends_with("extra-index-url"))
+            && command
+                .args()
+                .iter()
+                .any(|a| a.ends_with("extra-index-url"))
         {
             findings.push(
                 external_finding(
@@ -102,7 +105,8 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
                 if extras.is_empty() {
                     continue;
                 }
-                let has_default = option_value(install.args, &["--index-url", "-i", "--default-index"]).is_some();
+                let has_default =
+                    option_value(install.args, &["--index-url", "-i", "--default-index"]).is_some();
                 let (severity, confidence, detail) = if has_default {
                     (
                         Severity::High,
@@ -142,29 +146,60 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             "PIP_EXTRA_INDEX_URL" if setting.value.trim().is_empty() && setting.how == "ARG" => (
                 Severity::Medium,
                 Confidence::Low,
-                format!("build argument PIP_EXTRA_INDEX_URL declared in {}: when the build passes it, every pip install in the image uses an extra index; {PIP_SEMANTICS}", facts.kind.describe()),
+                format!(
+                    "build argument PIP_EXTRA_INDEX_URL declared in {}: when the build passes it, every pip install in the image uses an extra index; {PIP_SEMANTICS}",
+                    facts.kind.describe()
+                ),
             ),
             "PIP_EXTRA_INDEX_URL" if !setting.value.trim().is_empty() => (
                 Severity::High,
                 Confidence::High,
-                format!("PIP_EXTRA_INDEX_URL set ({}) in {}: every pip install that follows uses the extra index; {PIP_SEMANTICS}", setting.how, facts.kind.describe()),
+                format!(
+                    "PIP_EXTRA_INDEX_URL set ({}) in {}: every pip install that follows uses the extra index; {PIP_SEMANTICS}",
+                    setting.how,
+                    facts.kind.describe()
+                ),
             ),
-            "UV_INDEX_STRATEGY" if setting.value.trim().trim_matches(['"', '\'']).starts_with("unsafe-") => (
-                Severity::High,
-                Confidence::High,
-                format!("UV_INDEX_STRATEGY={} ({}) in {}: uv then considers every index for every package, like pip, so a public upload can shadow an internal name", setting.value.trim(), setting.how, facts.kind.describe()),
-            ),
+            "UV_INDEX_STRATEGY"
+                if setting
+                    .value
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    .starts_with("unsafe-") =>
+            {
+                (
+                    Severity::High,
+                    Confidence::High,
+                    format!(
+                        "UV_INDEX_STRATEGY={} ({}) in {}: uv then considers every index for every package, like pip, so a public upload can shadow an internal name",
+                        setting.value.trim(),
+                        setting.how,
+                        facts.kind.describe()
+                    ),
+                )
+            }
             "UV_EXTRA_INDEX_URL" if !setting.value.trim().is_empty() => (
                 Severity::Low,
                 Confidence::Low,
-                format!("UV_EXTRA_INDEX_URL set ({}) in {}: {UV_SEMANTICS}; safe only while the extra index is the internal one and holds every internal name", setting.how, facts.kind.describe()),
+                format!(
+                    "UV_EXTRA_INDEX_URL set ({}) in {}: {UV_SEMANTICS}; safe only while the extra index is the internal one and holds every internal name",
+                    setting.how,
+                    facts.kind.describe()
+                ),
             ),
             _ => continue,
         };
         findings.push(
             external_finding(ID, severity, location, message)
                 .confidence(confidence)
-                .evidence("installer", if setting.name.starts_with("PIP_") { "pip" } else { "uv" })
+                .evidence(
+                    "installer",
+                    if setting.name.starts_with("PIP_") {
+                        "pip"
+                    } else {
+                        "uv"
+                    },
+                )
                 .evidence("variable", setting.name.clone())
                 .evidence("value", redact(&setting.value))
                 .remediation(REMEDIATION),

@@ -140,10 +140,13 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
             && targets
                 .iter()
                 .all(|t| matches!(*t, "pip" | "setuptools" | "wheel" | "uv"));
-        let project_only = files.is_empty()
-            && (targets.is_empty() || targets.iter().all(|t| is_local(t)));
+        let project_only =
+            files.is_empty() && (targets.is_empty() || targets.iter().all(|t| is_local(t)));
         let (severity, what) = if bootstrap {
-            (Severity::Low, "upgrades the installer itself without hashes")
+            (
+                Severity::Low,
+                "upgrades the installer itself without hashes",
+            )
         } else if project_only {
             (
                 Severity::Low,
@@ -163,7 +166,8 @@ pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
                 "{installer_name} in {} {what}{}",
                 facts.kind.command_site(),
                 match &read_note {
-                    Some(reason) => format!(" (the requirements file could not be checked: {reason})"),
+                    Some(reason) =>
+                        format!(" (the requirements file could not be checked: {reason})"),
                     None => String::new(),
                 }
             ),

@@ -127,11 +127,22 @@ fn remote_code_argument(command: &Command) -> Option<&str> {
 /// The model a serving command loads, when it names one.
 fn model_of(command: &Command) -> Option<&str> {
     let args = command.args();
-    if let Some(model) = option_value(args, &["--model", "--model-id", "--model-path", "--model_name_or_path"]) {
+    if let Some(model) = option_value(
+        args,
+        &[
+            "--model",
+            "--model-id",
+            "--model-path",
+            "--model_name_or_path",
+        ],
+    ) {
         return Some(model);
     }
     if command.program() == "vllm" && args.first().is_some_and(|a| a == "serve") {
-        return args.get(1).map(String::as_str).filter(|m| !m.starts_with('-'));
+        return args
+            .get(1)
+            .map(String::as_str)
+            .filter(|m| !m.starts_with('-'));
     }
     None
 }

@@ -123,7 +123,10 @@ impl Bundle {
             )));
         }
         let envelope = raw.dsse_envelope.ok_or_else(|| {
-            OmsError::Bundle("the bundle holds no DSSE envelope (message signatures are not model signatures)".to_string())
+            OmsError::Bundle(
+                "the bundle holds no DSSE envelope (message signatures are not model signatures)"
+                    .to_string(),
+            )
         })?;
         let material = raw.verification_material;
         let material = if let Some(chain) = material.x509_certificate_chain {

@@ -59,7 +59,8 @@ impl Cert {
     }
 
     fn self_signed(&self) -> bool {
-        self.cert.tbs_certificate.subject == self.cert.tbs_certificate.issuer && self.signed_by(self)
+        self.cert.tbs_certificate.subject == self.cert.tbs_certificate.issuer
+            && self.signed_by(self)
     }
 
     fn valid_at(&self, unix_seconds: u64) -> bool {
@@ -163,7 +164,10 @@ pub fn certificates_from_pem(bytes: &[u8]) -> Result<Vec<Cert>, OmsError> {
 
 /// Validates `chain` (signing certificate first) against `trusted`; returns the signing key and
 /// the subjects on the path, signing certificate first.
-pub fn verify_chain(chain: &[Cert], trusted: &[Cert]) -> Result<(PublicKey, Vec<String>), OmsError> {
+pub fn verify_chain(
+    chain: &[Cert],
+    trusted: &[Cert],
+) -> Result<(PublicKey, Vec<String>), OmsError> {
     let leaf = chain
         .first()
         .ok_or_else(|| OmsError::Certificate("the bundle carries no certificate".to_string()))?;

@@ -13,7 +13,9 @@ use sigstore_trust_root::{SigstoreInstance, TrustedRoot};
 use sigstore_types::Sha256Hash;
 use sigstore_verify::VerificationPolicy;
 
-use super::{Bundle, Material, OmsError, SignedManifest, Verified, VerifyOptions, model, statement};
+use super::{
+    Bundle, Material, OmsError, SignedManifest, Verified, VerifyOptions, model, statement,
+};
 
 /// Who must have signed.
 #[derive(Debug, Clone)]
@@ -47,14 +49,13 @@ pub fn verify(
         )));
     }
     let manifest = SignedManifest::from_payload(&parsed.payload)?;
-    let root_digest = manifest
-        .root_digest
-        .clone()
-        .ok_or_else(|| OmsError::Statement("a keyless signature needs a v1.0 manifest".to_string()))?;
+    let root_digest = manifest.root_digest.clone().ok_or_else(|| {
+        OmsError::Statement("a keyless signature needs a v1.0 manifest".to_string())
+    })?;
     let text = std::str::from_utf8(signature)
         .map_err(|_| OmsError::Bundle("the bundle is not UTF-8".to_string()))?;
-    let bundle = sigstore_types::Bundle::from_json(text)
-        .map_err(|e| OmsError::Bundle(e.to_string()))?;
+    let bundle =
+        sigstore_types::Bundle::from_json(text).map_err(|e| OmsError::Bundle(e.to_string()))?;
     let root = match &policy.trusted_root_json {
         Some(json) => TrustedRoot::from_json(json),
         None => TrustedRoot::from_embedded(SigstoreInstance::PublicGood),
@@ -68,10 +69,19 @@ pub fn verify(
     sigstore_verify::verify(digest, &bundle, &sigstore_policy, &root)
         .map_err(|e| OmsError::BadSignature(e.to_string()))?;
 
-    let mut ignore: BTreeSet<String> = manifest.serialization.ignore_paths.iter().cloned().collect();
+    let mut ignore: BTreeSet<String> = manifest
+        .serialization
+        .ignore_paths
+        .iter()
+        .cloned()
+        .collect();
     ignore.extend(options.ignore_paths.iter().cloned());
     if options.ignore_git_paths {
-        ignore.extend(statement::DEFAULT_IGNORE_PATHS.iter().map(|p| (*p).to_string()));
+        ignore.extend(
+            statement::DEFAULT_IGNORE_PATHS
+                .iter()
+                .map(|p| (*p).to_string()),
+        );
     }
     let signed_names: BTreeSet<String> = manifest.items.keys().cloned().collect();
     let only = options.ignore_unsigned_files.then_some(&signed_names);

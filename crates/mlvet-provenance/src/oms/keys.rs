@@ -110,15 +110,15 @@ impl PublicKey {
         let point = info.subject_public_key.raw_bytes();
         let bad = |e: ecdsa::Error| OmsError::Key(format!("invalid {} point: {e}", curve.name()));
         let key = match curve {
-            Curve::P256 => VerifyingKey::P256(
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?,
-            ),
-            Curve::P384 => VerifyingKey::P384(
-                p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?,
-            ),
-            Curve::P521 => VerifyingKey::P521(
-                p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?,
-            ),
+            Curve::P256 => {
+                VerifyingKey::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+            }
+            Curve::P384 => {
+                VerifyingKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+            }
+            Curve::P521 => {
+                VerifyingKey::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+            }
         };
         Ok(PublicKey {
             key,
@@ -173,7 +173,12 @@ impl PublicKey {
     /// Verifies a DER signature over `message` hashed with `hash` (certificates signed with a
     /// hash that is not the curve's; model-signing v0.2 certificate bundles, which always used
     /// SHA-256).
-    pub fn verify_with(&self, hash: PrehashAlgorithm, message: &[u8], der_signature: &[u8]) -> bool {
+    pub fn verify_with(
+        &self,
+        hash: PrehashAlgorithm,
+        message: &[u8],
+        der_signature: &[u8],
+    ) -> bool {
         let digest = hash.digest(message);
         match &self.key {
             VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(der_signature)
@@ -233,7 +238,14 @@ impl PrivateKey {
                     "only elliptic-curve private keys are supported".to_string(),
                 ));
             }
-            (info.algorithm.parameters_oid().ok().and_then(Curve::from_oid), der, false)
+            (
+                info.algorithm
+                    .parameters_oid()
+                    .ok()
+                    .and_then(Curve::from_oid),
+                der,
+                false,
+            )
         } else {
             return Err(OmsError::Key(
                 "no `EC PRIVATE KEY` or `PRIVATE KEY` PEM block found".to_string(),
@@ -311,7 +323,9 @@ pub fn pem_blocks(bytes: &[u8], label: &str) -> Vec<Result<Vec<u8>, OmsError>> {
     while let Some(start) = rest.find(&begin) {
         let after = &rest[start..];
         let Some(stop) = after.find(&end) else {
-            out.push(Err(OmsError::Key(format!("unterminated {label} PEM block"))));
+            out.push(Err(OmsError::Key(format!(
+                "unterminated {label} PEM block"
+            ))));
             break;
         };
         let block = &after[..stop + end.len()];
@@ -334,7 +348,9 @@ mod tests {
     const KEYS: &str = "../../../shared/corpus/model-signing/keys/certificate";
 
     fn read(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(KEYS).join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(KEYS)
+            .join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
@@ -343,7 +359,11 @@ mod tests {
         let public = PublicKey::from_file_bytes(&read("signing-key-pub.pem")).expect("public");
         assert_eq!(public.curve(), Curve::P384);
         // The reference tool's hint for this key (v1.1.0 fixture, full form).
-        assert!(public.hint().starts_with("e8450dec4eb99dae995da9af1bc2cc9f76ed669e"));
+        assert!(
+            public
+                .hint()
+                .starts_with("e8450dec4eb99dae995da9af1bc2cc9f76ed669e")
+        );
         let private = PrivateKey::from_pem_bytes(&read("signing-key.pem")).expect("private");
         assert_eq!(private.public_key().spki_der(), public.spki_der());
         let signature = private.sign(b"message");
@@ -355,8 +375,14 @@ mod tests {
     #[test]
     fn every_curve_signs_and_verifies() {
         for pem in [
-            p256::SecretKey::from_slice(&[7u8; 32]).map(|k| k.to_sec1_pem(der::pem::LineEnding::LF).map(|s| s.to_string())),
-            p384::SecretKey::from_slice(&[7u8; 48]).map(|k| k.to_sec1_pem(der::pem::LineEnding::LF).map(|s| s.to_string())),
+            p256::SecretKey::from_slice(&[7u8; 32]).map(|k| {
+                k.to_sec1_pem(der::pem::LineEnding::LF)
+                    .map(|s| s.to_string())
+            }),
+            p384::SecretKey::from_slice(&[7u8; 48]).map(|k| {
+                k.to_sec1_pem(der::pem::LineEnding::LF)
+                    .map(|s| s.to_string())
+            }),
         ] {
             let pem = pem.expect("key").expect("pem");
             let private = PrivateKey::from_pem_bytes(pem.as_bytes()).expect("load");

@@ -10,9 +10,9 @@
 
 pub mod bundle;
 pub mod certs;
-pub mod keys;
 #[cfg(feature = "sigstore")]
 pub mod keyless;
+pub mod keys;
 pub mod model;
 pub mod statement;
 
@@ -109,10 +109,19 @@ pub fn verify(
         )));
     }
     let manifest = SignedManifest::from_payload(&bundle.payload)?;
-    let mut ignore: BTreeSet<String> = manifest.serialization.ignore_paths.iter().cloned().collect();
+    let mut ignore: BTreeSet<String> = manifest
+        .serialization
+        .ignore_paths
+        .iter()
+        .cloned()
+        .collect();
     ignore.extend(options.ignore_paths.iter().cloned());
     if options.ignore_git_paths {
-        ignore.extend(statement::DEFAULT_IGNORE_PATHS.iter().map(|p| (*p).to_string()));
+        ignore.extend(
+            statement::DEFAULT_IGNORE_PATHS
+                .iter()
+                .map(|p| (*p).to_string()),
+        );
     }
     let signed_names: BTreeSet<String> = manifest.items.keys().cloned().collect();
     let only = options.ignore_unsigned_files.then_some(&signed_names);

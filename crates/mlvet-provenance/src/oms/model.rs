@@ -69,7 +69,10 @@ pub fn list_files(
             }
             target.len()
         } else if file_type.is_file() {
-            entry.metadata().map_err(|e| OmsError::Io(e.to_string()))?.len()
+            entry
+                .metadata()
+                .map_err(|e| OmsError::Io(e.to_string()))?
+                .len()
         } else {
             return Err(OmsError::Model(format!(
                 "{name} is not a regular file (socket, FIFO or device)"
@@ -85,7 +88,10 @@ pub fn list_files(
 
 fn relative_name(root: &Path, path: &Path) -> Option<String> {
     let relative = path.strip_prefix(root).ok()?;
-    let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
     Some(parts?.join("/"))
 }
 
@@ -167,7 +173,10 @@ impl ManifestDiff {
     }
 }
 
-pub fn compare(signed: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> ManifestDiff {
+pub fn compare(
+    signed: &BTreeMap<String, String>,
+    actual: &BTreeMap<String, String>,
+) -> ManifestDiff {
     let mut diff = ManifestDiff::default();
     for (name, digest) in signed {
         match actual.get(name) {

@@ -141,7 +141,10 @@ impl SignedManifest {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let root = lower_hex(string(field(subject, "digest")?, "sha256")?, "the subject digest")?;
+        let root = lower_hex(
+            string(field(subject, "digest")?, "sha256")?,
+            "the subject digest",
+        )?;
         let predicate = field(statement, "predicate")?;
         let serialization = parse_serialization(field(predicate, "serialization")?)?;
         let resources = field(predicate, "resources")?
@@ -223,12 +226,16 @@ fn parse_serialization(value: &Value) -> Result<Serialization, OmsError> {
         Some(Value::Array(paths)) => paths
             .iter()
             .map(|p| {
-                p.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| OmsError::Statement("an ignore path is not a string".to_string()))
+                p.as_str().map(str::to_string).ok_or_else(|| {
+                    OmsError::Statement("an ignore path is not a string".to_string())
+                })
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(OmsError::Statement("`ignore_paths` is not a list".to_string())),
+        Some(_) => {
+            return Err(OmsError::Statement(
+                "`ignore_paths` is not a list".to_string(),
+            ));
+        }
     };
     Ok(Serialization {
         method,
@@ -265,7 +272,9 @@ pub fn build_statement(
     names.sort_by(|a, b| reference_order(a, b));
     let algorithm = match serialization.method {
         Method::Files => serialization.hash.name().to_string(),
-        Method::Shards { shard_size } => format!("{}-sharded-{shard_size}", serialization.hash.name()),
+        Method::Shards { shard_size } => {
+            format!("{}-sharded-{shard_size}", serialization.hash.name())
+        }
     };
     let mut concatenated = Vec::new();
     let resources: Vec<Value> = names
@@ -277,10 +286,13 @@ pub fn build_statement(
         })
         .collect();
     let mut ser = serde_json::Map::new();
-    ser.insert("method".into(), json!(match serialization.method {
-        Method::Files => "files",
-        Method::Shards { .. } => "shards",
-    }));
+    ser.insert(
+        "method".into(),
+        json!(match serialization.method {
+            Method::Files => "files",
+            Method::Shards { .. } => "shards",
+        }),
+    );
     ser.insert("hash_type".into(), json!(serialization.hash.name()));
     ser.insert("allow_symlinks".into(), json!(serialization.allow_symlinks));
     if !serialization.ignore_paths.is_empty() {
@@ -331,7 +343,9 @@ mod tests {
         assert_eq!(parsed.serialization, ser);
         assert_eq!(parsed.subject_name, "model");
         // Tampering with a digest breaks the root digest.
-        let tampered = statement.to_string().replacen(&"11".repeat(32), &"22".repeat(32), 1);
+        let tampered = statement
+            .to_string()
+            .replacen(&"11".repeat(32), &"22".repeat(32), 1);
         assert!(SignedManifest::from_payload(tampered.as_bytes()).is_err());
     }
 
@@ -345,7 +359,10 @@ mod tests {
                 "method": "shards", "hash_type": "sha256", "shard_size": 1024.0, "allow_symlinks": false}}
         });
         let parsed = SignedManifest::from_payload(payload.to_string().as_bytes()).expect("parse");
-        assert_eq!(parsed.serialization.method, Method::Shards { shard_size: 1024 });
+        assert_eq!(
+            parsed.serialization.method,
+            Method::Shards { shard_size: 1024 }
+        );
     }
 
     proptest::proptest! {

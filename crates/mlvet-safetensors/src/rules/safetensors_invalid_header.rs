@@ -78,7 +78,9 @@ pub fn finding(location: Location, problem: &Problem) -> Finding {
         | Problem::Overflow { name }
         | Problem::Misaligned { name, .. }
         | Problem::SizeMismatch { name, .. } => finding.evidence("tensor", name.clone()),
-        Problem::MetadataValueNotString { key, .. } => finding.evidence("metadata key", key.clone()),
+        Problem::MetadataValueNotString { key, .. } => {
+            finding.evidence("metadata key", key.clone())
+        }
         _ => finding,
     }
 }
