@@ -136,18 +136,11 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
     let monitor = monitor_config(
-        &Schedule {
-            offline: args.offline,
-            update_every: args.update_every.as_deref(),
-            allow_private_webhooks: args.allow_private_webhooks,
-            webhook_max_in_flight: args.webhook_max_in_flight,
-            webhook_rate_per_second: args.webhook_rate_per_second,
-            webhook_burst: args.webhook_burst,
-        },
+        &args.monitor,
         &section,
     )
     .map_err(usage)?;
-    let hub = hub_config(args.offline, &section);
+    let hub = hub_config(args.monitor.offline, &section);
     let config = mlvet_server::ServerConfig {
         listen: args
             .listen
@@ -178,20 +171,13 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
     let monitor = monitor_config(
-        &Schedule {
-            offline: args.offline,
-            update_every: args.update_every.as_deref(),
-            allow_private_webhooks: args.allow_private_webhooks,
-            webhook_max_in_flight: args.webhook_max_in_flight,
-            webhook_rate_per_second: args.webhook_rate_per_second,
-            webhook_burst: args.webhook_burst,
-        },
+        &args.monitor,
         &section,
     )
     .map_err(usage)?;
     let mut config = mlvet_server::ServerConfig::for_data_dir(&data_dir(&args.store)?);
     // Hub scans run as jobs, so the worker needs the same endpoint and token file as `serve`.
-    config.hub = hub_config(args.offline, &section);
+    config.hub = hub_config(args.monitor.offline, &section);
     config.database = args.store.database.clone().or(section.database);
     config.limits = limits;
     config.monitor = monitor;
@@ -201,16 +187,6 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
     }
     mlvet_server::worker_process::work_blocking(config, args.health_listen)?;
     Ok(crate::exit::CLEAN)
-}
-
-/// The scheduling flags `mlvet serve` and `mlvet worker` share.
-struct Schedule<'a> {
-    offline: bool,
-    update_every: Option<&'a str>,
-    allow_private_webhooks: bool,
-    webhook_max_in_flight: Option<usize>,
-    webhook_rate_per_second: Option<u32>,
-    webhook_burst: Option<u32>,
 }
 
 /// Hub scanning: `[serve.hub]` (endpoint, token file) over `$HF_ENDPOINT` over the Hub; the
@@ -266,7 +242,7 @@ fn rules_digest() -> String {
 
 /// The monitor's settings: flags over `[serve]` over the defaults (hourly updates).
 fn monitor_config(
-    args: &Schedule<'_>,
+    args: &crate::cli::MonitorArgs,
     section: &ServeSection,
 ) -> Result<mlvet_server::config::MonitorConfig, String> {
     let mut monitor = mlvet_server::config::MonitorConfig::offline();
@@ -274,7 +250,7 @@ fn monitor_config(
     monitor.update_every = if offline {
         None
     } else {
-        match args.update_every.or(section.update_every.as_deref()) {
+        match args.update_every.as_deref().or(section.update_every.as_deref()) {
             Some(text) => Some(mlvet_server::config::parse_duration(text)?),
             None => Some(mlvet_server::config::MonitorConfig::DEFAULT_UPDATE_EVERY),
         }

@@ -101,30 +101,8 @@ pub struct ServeArgs {
     /// Open connections at the same time.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
-    /// Update the advisory database from the configured OSV export this often (`1h`, `30m`,
-    /// `1d`) [default: 1h, or `update-every` in `[serve]`].
-    #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
-    pub update_every: Option<String>,
-    /// No scheduled advisory update (imports and `mlvet db update` still reach the service) and
-    /// no re-check of tracked Hub models.
-    #[arg(long)]
-    pub offline: bool,
-    /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
-    /// against SSRF).
-    #[arg(long)]
-    pub allow_private_webhooks: bool,
-    /// Webhook requests in flight to one endpoint from this process [default: 16, or
-    /// `webhook-max-in-flight` in `[serve]`].
-    #[arg(long, value_name = "N")]
-    pub webhook_max_in_flight: Option<usize>,
-    /// Webhook requests per second to one endpoint from this process [default: 200, or
-    /// `webhook-rate-per-second` in `[serve]`].
-    #[arg(long, value_name = "N")]
-    pub webhook_rate_per_second: Option<u32>,
-    /// Webhook requests sent at once to one endpoint after a quiet period [default: 100, or
-    /// `webhook-burst` in `[serve]`].
-    #[arg(long, value_name = "N")]
-    pub webhook_burst: Option<u32>,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,14 +125,24 @@ pub struct WorkerArgs {
     /// Read no configuration file.
     #[arg(long)]
     pub no_config: bool,
-    /// Update the advisory database this often (one process of the fleet does it)
-    /// [default: 1h, or `update-every` in `[serve]`].
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
+}
+
+/// The monitoring flags `mlvet serve` and `mlvet worker` share (one process of a fleet runs the
+/// scheduled update; every process that delivers applies the webhook limits).
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Update the advisory database from the configured OSV export this often (`1h`, `30m`,
+    /// `1d`) [default: 1h, or `update-every` in `[serve]`].
     #[arg(long, value_name = "DURATION", conflicts_with = "offline")]
     pub update_every: Option<String>,
-    /// No scheduled advisory update.
+    /// No scheduled advisory update (imports and `mlvet db update` still reach the service) and
+    /// no re-check of tracked Hub models.
     #[arg(long)]
     pub offline: bool,
-    /// Deliver webhooks to private, loopback and link-local addresses too.
+    /// Deliver webhooks to private, loopback and link-local addresses too (refused by default
+    /// against SSRF).
     #[arg(long)]
     pub allow_private_webhooks: bool,
     /// Webhook requests in flight to one endpoint from this process [default: 16, or
