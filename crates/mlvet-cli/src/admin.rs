@@ -135,11 +135,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         max_connections: args.max_connections,
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
-    let monitor = monitor_config(
-        &args.monitor,
-        &section,
-    )
-    .map_err(usage)?;
+    let monitor = monitor_config(&args.monitor, &section).map_err(usage)?;
     let hub = hub_config(args.monitor.offline, &section);
     let config = mlvet_server::ServerConfig {
         listen: args
@@ -170,11 +166,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<u8> {
         ..PartialLimits::default()
     };
     let limits = flags.over(&section.limits().over(&mlvet_server::Limits::default()));
-    let monitor = monitor_config(
-        &args.monitor,
-        &section,
-    )
-    .map_err(usage)?;
+    let monitor = monitor_config(&args.monitor, &section).map_err(usage)?;
     let mut config = mlvet_server::ServerConfig::for_data_dir(&data_dir(&args.store)?);
     // Hub scans run as jobs, so the worker needs the same endpoint and token file as `serve`.
     config.hub = hub_config(args.monitor.offline, &section);
@@ -250,7 +242,11 @@ fn monitor_config(
     monitor.update_every = if offline {
         None
     } else {
-        match args.update_every.as_deref().or(section.update_every.as_deref()) {
+        match args
+            .update_every
+            .as_deref()
+            .or(section.update_every.as_deref())
+        {
             Some(text) => Some(mlvet_server::config::parse_duration(text)?),
             None => Some(mlvet_server::config::MonitorConfig::DEFAULT_UPDATE_EVERY),
         }

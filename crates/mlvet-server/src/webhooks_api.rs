@@ -422,6 +422,24 @@ pub async fn project_events(
     }))
 }
 
+/// A project id in a subscription's `projects`: an integer, also written with a zero fraction
+/// (`12.0` is an integer to JSON Schema, so the OpenAPI document allows it), or a string of
+/// digits. Fractions and numbers beyond 2^53 (not exact as a float) are refused.
+pub(crate) fn project_id(value: &Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if let Some(id) = value.as_i64() {
+        return Some(id);
+    }
+    if let Some(number) = value.as_f64() {
+        if number.fract() == 0.0 && number.abs() <= EXACT {
+            #[allow(clippy::cast_possible_truncation)]
+            return Some(number as i64);
+        }
+        return None;
+    }
+    value.as_str().and_then(|s| s.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,22 +484,4 @@ mod tests {
         };
         assert!(subscription(&broken).is_none());
     }
-}
-
-/// A project id in a subscription's `projects`: an integer, also written with a zero fraction
-/// (`12.0` is an integer to JSON Schema, so the OpenAPI document allows it), or a string of
-/// digits. Fractions and numbers beyond 2^53 (not exact as a float) are refused.
-pub(crate) fn project_id(value: &Value) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if let Some(id) = value.as_i64() {
-        return Some(id);
-    }
-    if let Some(number) = value.as_f64() {
-        if number.fract() == 0.0 && number.abs() <= EXACT {
-            #[allow(clippy::cast_possible_truncation)]
-            return Some(number as i64);
-        }
-        return None;
-    }
-    value.as_str().and_then(|s| s.parse().ok())
 }
