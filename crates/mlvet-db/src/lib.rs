@@ -281,7 +281,18 @@ impl Database {
 
     /// The newest generation; 0 when no change was ever recorded.
     pub fn current_generation(&self) -> Result<u64, DbError> {
-        Ok(self.generations()?.last().map_or(0, |g| g.id))
+        Ok(self.store().head()?.map_or(0, |(id, _)| id))
+    }
+
+    /// A name for the records this handle holds: the database file, its newest generation and
+    /// when that generation was recorded. Two handles with the same stamp hold the same records
+    /// (every change is a new generation; a re-created database restarts the ids but not the
+    /// clock), so results computed from one may be reused for the other. `None` when no
+    /// generation was ever recorded (nothing to tell two such databases apart).
+    pub fn content_stamp(&self) -> Result<Option<String>, DbError> {
+        Ok(self.store().head()?.map(|(id, created_at_ns)| {
+            format!("{}#{id}@{created_at_ns}", self.file.display())
+        }))
     }
 
     /// What changed after generation `from` up to and including `to`, one entry per advisory

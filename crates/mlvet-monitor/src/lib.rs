@@ -21,10 +21,12 @@
 //! Nothing here stores, sends or prints: the service's store supplies the index and persists
 //! the rows; `mlvet-webhooks` signs and delivers the events.
 
+pub mod cache;
 pub mod event;
 pub mod lifecycle;
 pub mod rematch;
 
+pub use cache::MatchCache;
 pub use event::{Cause, Event, EventType, ProjectRef};
 pub use lifecycle::{
     FindingRecord, FindingState, Reconciled, Scope, Triage, fan_out, reconcile, reconcile_delta,

@@ -222,7 +222,7 @@ fn snapshot(source: &dyn AdvisorySource, key: &PackageKey) -> Result<MemorySourc
     ))
 }
 
-fn matches_against(source: &MemorySource, triple: &Triple) -> Vec<Match> {
+pub(crate) fn matches_against(source: &MemorySource, triple: &Triple) -> Vec<Match> {
     let result = match_dependencies(&[triple.dependency()], source, &MatchOptions::default());
     result
         .findings

@@ -210,6 +210,10 @@ impl Store for CopyOnWriteStore {
         self.reader.generations()
     }
 
+    fn head(&self) -> Result<Option<(u64, i64)>, DbError> {
+        self.reader.head()
+    }
+
     fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError> {
         self.reader.change_rows(from, to)
     }

@@ -120,6 +120,9 @@ pub(crate) trait Store: Send {
     fn sync_row(&self, ecosystem: &str) -> Result<Option<SyncRow>, DbError>;
     /// Every generation, oldest first, with its change counts.
     fn generations(&self) -> Result<Vec<crate::generation::Generation>, DbError>;
+    /// The newest generation's id and creation time (ns since the epoch), without counting
+    /// its changes: `None` when no generation was recorded.
+    fn head(&self) -> Result<Option<(u64, i64)>, DbError>;
     /// The change rows of generations `from < g <= to`, ordered by advisory id then generation.
     fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError>;
     /// For every advisory changed after generation `after`: its state and JSON as of `after`

@@ -601,6 +601,17 @@ impl Store for SqliteStore {
         self.generations_impl()
     }
 
+    fn head(&self) -> Result<Option<(u64, i64)>, DbError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT id, created_at_ns FROM generation ORDER BY id DESC LIMIT 1")?;
+        let mut rows = statement.query([])?;
+        match rows.next()? {
+            Some(row) => Ok(Some((row.get::<_, i64>(0)?.max(0) as u64, row.get(1)?))),
+            None => Ok(None),
+        }
+    }
+
     fn change_rows(&self, from: u64, to: u64) -> Result<Vec<ChangeRow>, DbError> {
         self.change_rows_impl(from, to)
     }
