@@ -311,11 +311,94 @@ impl<C: Send + 'static> Pool<C> {
     }
 }
 
+/// How long an SQLite writer of this process waits for its turn (the same bound as SQLite's
+/// busy timeout, which still applies between processes).
+const SQLITE_TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// First come, first served among this process's SQLite writers.
+///
+/// SQLite admits one writer at a time and makes the others retry by sleeping (its busy
+/// handler), so a thread that commits and begins again at once (the generation watcher's
+/// batches, a stream of uploads) can keep the lock for as long as it likes while the others
+/// sleep through their whole busy timeout and fail with `database is locked`. Writers of one
+/// process queue here instead and are served in order; only then do they begin.
+pub struct WriteTurns {
+    state: Mutex<TurnState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// A writer holds the turn.
+    busy: bool,
+    /// Waiting writers by ticket, oldest first.
+    queue: std::collections::VecDeque<u64>,
+    next_ticket: u64,
+}
+
+/// A writer's turn; the next writer is served when it is dropped.
+pub struct Turn<'a> {
+    turns: &'a WriteTurns,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turns.lock().busy = false;
+        self.turns.changed.notify_all();
+    }
+}
+
+impl WriteTurns {
+    fn new() -> WriteTurns {
+        WriteTurns {
+            state: Mutex::new(TurnState::default()),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits for this caller's turn, at most `timeout`; `None` when it did not come (the
+    /// caller then leaves the queue).
+    fn wait(&self, timeout: std::time::Duration) -> Option<Turn<'_>> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut state = self.lock();
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.queue.push_back(ticket);
+        loop {
+            if !state.busy && state.queue.front() == Some(&ticket) {
+                state.queue.pop_front();
+                state.busy = true;
+                return Some(Turn { turns: self });
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                state.queue.retain(|t| *t != ticket);
+                drop(state);
+                // The writer behind may be first now.
+                self.changed.notify_all();
+                return None;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
 /// The backend and its connections.
 pub enum Backend {
     Sqlite {
         path: std::path::PathBuf,
         pool: Pool<rusqlite::Connection>,
+        writers: WriteTurns,
     },
     Postgres {
         config: Box<postgres::Config>,
@@ -343,6 +426,7 @@ impl Backend {
         Backend::Sqlite {
             path: path.to_path_buf(),
             pool: Pool::new(pool_size),
+            writers: WriteTurns::new(),
         }
     }
 
@@ -415,10 +499,28 @@ impl Backend {
         work: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match self {
-            Backend::Sqlite { path, pool } => {
+            Backend::Sqlite {
+                path,
+                pool,
+                writers,
+            } => {
                 let mut connection = match pool.take() {
                     Some(connection) => connection,
                     None => Self::open_sqlite(path)?,
+                };
+                // Readers never wait (WAL); writers of this process take turns.
+                let turn = match mode {
+                    Mode::Read => None,
+                    Mode::Write => match writers.wait(SQLITE_TURN_TIMEOUT) {
+                        Some(turn) => Some(turn),
+                        None => {
+                            pool.give_back(connection);
+                            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                                Some("database is locked: no turn to write in time".to_string()),
+                            )));
+                        }
+                    },
                 };
                 let result = (|| -> Result<T, StoreError> {
                     let behavior = match mode {
@@ -430,6 +532,7 @@ impl Backend {
                     tx.commit()?;
                     Ok(value)
                 })();
+                drop(turn);
                 pool.give_back(connection);
                 result
             }
@@ -464,5 +567,47 @@ impl Backend {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn writers_are_served_in_the_order_they_arrived() {
+        let turns = Arc::new(WriteTurns::new());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = turns.wait(Duration::from_secs(5)).expect("free");
+        let mut waiting = Vec::new();
+        for writer in 0..4u32 {
+            let shared = Arc::clone(&turns);
+            let order = Arc::clone(&order);
+            waiting.push(std::thread::spawn(move || {
+                let _turn = shared.wait(Duration::from_secs(10)).expect("turn");
+                order.lock().expect("order").push(writer);
+            }));
+            // Each writer is queued before the next arrives.
+            while turns.lock().queue.len() < writer as usize + 1 {
+                std::thread::yield_now();
+            }
+        }
+        drop(first);
+        for thread in waiting {
+            thread.join().expect("writer");
+        }
+        assert_eq!(*order.lock().expect("order"), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_writer_that_waited_too_long_leaves_the_queue_and_the_next_is_served() {
+        let turns = Arc::new(WriteTurns::new());
+        let held = turns.wait(Duration::from_secs(5)).expect("free");
+        assert!(turns.wait(Duration::from_millis(20)).is_none());
+        assert!(turns.lock().queue.is_empty());
+        drop(held);
+        assert!(turns.wait(Duration::from_millis(20)).is_some());
     }
 }
