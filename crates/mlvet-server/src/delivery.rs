@@ -163,10 +163,12 @@ pub fn deliver_one(
         json!({
             "delivery": delivery.id,
             "webhook": delivery.webhook_id,
-            "event": delivery.event.event_id,
+            // Not `event`: that key names the log line itself.
+            "message_id": delivery.event.event_id,
             "type": delivery.event.event_type,
             "outcome": attempt.outcome.as_str(),
             "status": attempt.status,
+            "error": attempt.error,
             "ms": u64::try_from(attempt.elapsed.as_millis()).unwrap_or(u64::MAX),
         }),
     );

@@ -8,9 +8,13 @@
 //!   database every poll (≤ 1 s), claims a new range of generations once across processes (a
 //!   `monitor_ranges` row written under an exclusive lock: a compare-and-set on the cursor),
 //!   re-matches the distinct triples the delta touches with `rematch_delta` over the SQL
-//!   inventory index, fans the changes out to the projects holding them, and reconciles each
-//!   project (`Cause::Advisory`) in a transaction of its own that also writes its events and
-//!   `matched_generation`. One `advisories.updated` per processed range (per team).
+//!   inventory index, fans the changes out to the projects holding them, and reconciles them
+//!   (`Cause::Advisory`) in batches of `PROJECTS_PER_TRANSACTION`, each project locked and its
+//!   findings, events and `matched_generation` written in the batch's transaction (on PostgreSQL
+//!   `FAN_OUT_CONNECTIONS` batches at once). One `advisories.updated` per processed range
+//!   (per team).
+//! - Matches and parsed advisory records are shared by every re-match of the process while the
+//!   advisory database is unchanged ([`mlvet_monitor::MatchCache`]).
 //! - Projects matched by another matcher version are re-matched in full once
 //!   (`Cause::Matcher`).
 //!
@@ -25,7 +29,7 @@ use std::sync::Arc;
 
 use mlvet_db::{Database, PackageKey};
 use mlvet_monitor::{
-    Cause, Event, FindingRecord, FindingState, InventoryIndex, MATCHER_VERSION, Match,
+    Cause, Event, FindingRecord, FindingState, InventoryIndex, MATCHER_VERSION, Match, MatchCache,
     MonitorError, ProjectRef, Reconciled, Scope, Triple, TripleChange,
 };
 use mlvet_osv::{AdvisorySource, MatchOptions, MemorySource};
@@ -40,9 +44,13 @@ const RANGE_LEASE_SECONDS: i64 = 60;
 /// How often the range's lease is renewed while its projects are reconciled.
 const RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Projects reconciled per write transaction when a delta fans out: fewer commits (each a sync
-/// on SQLite) without holding the write lock for long (a project is a few ms of work).
-const PROJECTS_PER_TRANSACTION: usize = 25;
+/// Projects reconciled per write transaction when a delta fans out: fewer commits than one per
+/// project, without holding SQLite's single write lock for long (a project is about a
+/// millisecond of work), so that deliveries' writes get their turn in between.
+const PROJECTS_PER_TRANSACTION: usize = 10;
+
+/// Batches of a fan-out reconciled at once on PostgreSQL (connections used side by side).
+const FAN_OUT_CONNECTIONS: usize = 3;
 
 /// The rules whose findings the monitor owns (pinned advisory matches). Unpinned requirements
 /// (`dependency-unpinned`) stay with the upload's scan.
@@ -118,22 +126,28 @@ fn triple_of(package: &StoredPackage) -> Option<Triple> {
 /// A stored advisory finding as mlvet-monitor's record. Rows written before the monitor have
 /// no triple or match columns: they are read back from the body (the JSON report's finding).
 fn to_record(project_id: i64, row: &MonitorFinding) -> Option<FindingRecord> {
-    let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+    // The body is parsed only for rows without the columns (a few KiB of JSON per finding,
+    // read for every finding of every project a re-match touches).
+    let body = || serde_json::from_str::<Value>(&row.body).unwrap_or(Value::Null);
     let package = match (&row.ecosystem, &row.package_key, &row.version) {
         (Some(ecosystem), Some(name), Some(version)) => Triple {
             ecosystem: ecosystem.clone(),
             name: name.clone(),
             version: version.clone(),
         },
-        _ => Triple::new(
-            body["package"]["ecosystem"].as_str()?,
-            body["package"]["name"].as_str()?,
-            body["package"]["version"].as_str()?,
-        ),
+        _ => {
+            let body = body();
+            Triple::new(
+                body["package"]["ecosystem"].as_str()?,
+                body["package"]["name"].as_str()?,
+                body["package"]["version"].as_str()?,
+            )
+        }
     };
     let matched = match row.matched.as_deref().map(serde_json::from_str::<Match>) {
         Some(Ok(matched)) => matched,
         _ => {
+            let body = body();
             let advisory = &body["advisory"];
             let strings = |value: &Value| -> Vec<String> {
                 value
@@ -189,18 +203,42 @@ fn state_text(state: FindingState) -> &'static str {
     }
 }
 
+/// Matches and parsed advisory records shared by every re-match of this process (uploads, full
+/// re-matches, fan-outs), reused while the advisory database holds the same records (see
+/// [`mlvet_monitor::cache`]). One per process rather than per `App`: the stamp names the
+/// database file, so processes or tests with other data directories never share an entry.
+fn match_cache() -> &'static MatchCache {
+    static CACHE: std::sync::OnceLock<MatchCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(MatchCache::default)
+}
+
+/// The matches of `triples` against the database, through the process's cache when the
+/// database can be named.
+fn match_inventory(
+    db: &Database,
+    triples: &[Triple],
+) -> Result<Vec<(Triple, Vec<Match>)>, StoreError> {
+    match db.content_stamp().map_err(monitor_error)? {
+        Some(stamp) => match_cache().match_triples(&stamp, db, triples),
+        None => mlvet_monitor::match_triples(db, triples),
+    }
+    .map_err(monitor_error)
+}
+
 /// Renders the report finding of a match for one project's package: the same JSON an upload's
 /// scan would store (`mlvet-osv`'s matcher, the JSON report's finding type), one advisory
-/// lookup per package key.
+/// lookup per package key (per process, when `stamp` names the source's records).
 struct Renderer<'s> {
     source: &'s dyn AdvisorySource,
-    records: HashMap<PackageKey, MemorySource>,
+    stamp: Option<String>,
+    records: HashMap<PackageKey, Arc<MemorySource>>,
 }
 
 impl<'s> Renderer<'s> {
-    fn new(source: &'s dyn AdvisorySource) -> Renderer<'s> {
+    fn new(source: &'s dyn AdvisorySource, stamp: Option<String>) -> Renderer<'s> {
         Renderer {
             source,
+            stamp,
             records: HashMap::new(),
         }
     }
@@ -213,11 +251,17 @@ impl<'s> Renderer<'s> {
     ) -> Result<Option<Value>, StoreError> {
         let key = triple.key();
         if !self.records.contains_key(&key) {
-            let records = self
-                .source
-                .advisories_for(&key.ecosystem, &key.name)
-                .map_err(monitor_error)?;
-            self.records.insert(key.clone(), MemorySource::new(records));
+            let records = match &self.stamp {
+                Some(stamp) => match_cache()
+                    .records(stamp, self.source, &key)
+                    .map_err(monitor_error)?,
+                None => Arc::new(MemorySource::new(
+                    self.source
+                        .advisories_for(&key.ecosystem, &key.name)
+                        .map_err(monitor_error)?,
+                )),
+            };
+            self.records.insert(key.clone(), records);
         }
         let Some(records) = self.records.get(&key) else {
             return Ok(None);
@@ -238,8 +282,11 @@ impl<'s> Renderer<'s> {
             direct_url: None,
             purl: package.package.purl.clone(),
         };
-        let result =
-            mlvet_osv::match_dependencies(&[dependency], records, &MatchOptions::default());
+        let result = mlvet_osv::match_dependencies(
+            &[dependency],
+            records.as_ref(),
+            &MatchOptions::default(),
+        );
         let found = result.findings.iter().find(|finding| {
             finding
                 .advisory
@@ -454,7 +501,7 @@ fn rematch_project(
     let triples: Vec<Triple> = inventory.iter().cloned().collect();
     let generation = database.map_or(0, |(_, g)| *g);
     let matches = match database {
-        Some((db, _)) => mlvet_monitor::match_triples(db, &triples).map_err(monitor_error)?,
+        Some((db, _)) => match_inventory(db, &triples)?,
         // No database yet: nothing matches (and nothing is claimed safe: the project is
         // re-matched when the first generation arrives).
         None => Vec::new(),
@@ -485,11 +532,11 @@ fn rematch_project(
         ));
     }
     let empty = mlvet_db::Database::in_memory().map_err(monitor_error)?;
-    let source: &dyn AdvisorySource = match database {
-        Some((db, _)) => db,
-        None => &empty,
+    let (source, stamp): (&dyn AdvisorySource, _) = match database {
+        Some((db, _)) => (db, db.content_stamp().map_err(monitor_error)?),
+        None => (&empty, None),
     };
-    let mut renderer = Renderer::new(source);
+    let mut renderer = Renderer::new(source, stamp);
     let written = write_reconciled(
         mtx,
         &ProjectContext {
@@ -616,10 +663,21 @@ pub fn prepare(store: &Store, data_dir: &Path) -> Result<(), StoreError> {
 /// generations, then queue a full re-match of each project of another matcher version.
 /// Safe to run from any number of processes at once.
 pub fn watch_once(store: &Store, data_dir: &Path, worker: &str) -> Result<TickReport, StoreError> {
+    watch_once_with(store, data_dir, worker, &|| {})
+}
+
+/// [`watch_once`], calling `committed` after each transaction that queued deliveries, so that
+/// they go out while the rest of the range is still being reconciled.
+pub fn watch_once_with(
+    store: &Store,
+    data_dir: &Path,
+    worker: &str,
+    committed: &(dyn Fn() + Sync),
+) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
     let database = open_database(data_dir)?;
     match &database {
-        Some(database) => process_range(store, database, worker, &mut report)?,
+        Some(database) => process_range(store, database, worker, &mut report, committed)?,
         // No database: the cursor starts at 0, so the first import is a delta like any other.
         None => store.monitor_exclusive(|mtx| mtx.init_cursor(0))?,
     }
@@ -670,6 +728,7 @@ fn process_range(
     (db, generation): &(Database, u64),
     worker: &str,
     report: &mut TickReport,
+    committed: &(dyn Fn() + Sync),
 ) -> Result<(), StoreError> {
     let work = store.monitor_exclusive(|mtx| -> Result<Option<RangeWork>, StoreError> {
         let Some(range) = mtx.claim_range(*generation, *generation, worker, RANGE_LEASE_SECONDS)?
@@ -710,41 +769,105 @@ fn process_range(
     };
     report.range = Some((work.range.from, work.range.to));
     report.triples_changed = work.changes.len();
-    let later;
-    let after: &dyn AdvisorySource = if work.range.to == *generation {
-        db
+    let stamp = if work.range.to == *generation {
+        db.content_stamp().map_err(monitor_error)?
     } else {
-        later = db.view_at(work.range.to).map_err(monitor_error)?;
-        &later
+        None
     };
-    let mut renderer = Renderer::new(after);
-    let mut affected_by_team: BTreeMap<i64, usize> = BTreeMap::new();
-    let mut renewed = std::time::Instant::now();
     let projects: Vec<(&i64, &Vec<usize>)> = work.projects.iter().collect();
-    for batch in projects.chunks(PROJECTS_PER_TRANSACTION) {
-        if renewed.elapsed() >= RENEW_AFTER {
-            store.monitor(|mtx| mtx.renew_range(&work.range, worker, RANGE_LEASE_SECONDS))?;
-            renewed = std::time::Instant::now();
-        }
-        let outcomes = store.monitor(|mtx| -> Result<Vec<(i64, Written)>, StoreError> {
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for (project_id, indices) in batch {
-                let changes: Vec<&TripleChange> =
-                    indices.iter().map(|&i| &work.changes[i]).collect();
-                if let Some(outcome) =
-                    reconcile_project(mtx, **project_id, &changes, &work.range, &mut renderer)?
-                {
-                    outcomes.push(outcome);
+    let batches: Vec<&[(&i64, &Vec<usize>)]> = projects.chunks(PROJECTS_PER_TRANSACTION).collect();
+    let next_batch = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: std::sync::Mutex<Vec<(i64, Written)>> = std::sync::Mutex::new(Vec::new());
+    let renewed = std::sync::Mutex::new(std::time::Instant::now());
+    // One reconciler per connection the backend can use at once: PostgreSQL runs batches of
+    // different projects side by side (each project is locked, so they never overlap); SQLite
+    // has one writer, so one reconciler.
+    let reconcilers = if store.is_postgres() {
+        FAN_OUT_CONNECTIONS
+    } else {
+        1
+    };
+    let reconcile_batches = || -> Result<(), StoreError> {
+        let later;
+        let after: &dyn AdvisorySource = if work.range.to == *generation {
+            db
+        } else {
+            // An earlier generation's view: not the records the stamp names.
+            later = db.view_at(work.range.to).map_err(monitor_error)?;
+            &later
+        };
+        let mut renderer = Renderer::new(after, stamp.clone());
+        loop {
+            let index = next_batch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(batch) = batches.get(index) else {
+                return Ok(());
+            };
+            let renew = {
+                let mut last = renewed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let due = last.elapsed() >= RENEW_AFTER;
+                if due {
+                    *last = std::time::Instant::now();
                 }
+                due
+            };
+            if renew {
+                store.monitor(|mtx| mtx.renew_range(&work.range, worker, RANGE_LEASE_SECONDS))?;
             }
-            Ok(outcomes)
-        })?;
-        for (team, written) in outcomes {
-            report.projects += 1;
-            report.written += written;
-            if written.findings > 0 {
-                *affected_by_team.entry(team).or_default() += 1;
+            let done = store.monitor(|mtx| -> Result<Vec<(i64, Written)>, StoreError> {
+                let mut done = Vec::with_capacity(batch.len());
+                // The endpoints are read once per transaction (their rows cannot change under it).
+                let mut webhooks = WebhookCache::default();
+                for (project_id, indices) in batch.iter() {
+                    let changes: Vec<&TripleChange> =
+                        indices.iter().map(|&i| &work.changes[i]).collect();
+                    if let Some(outcome) = reconcile_project(
+                        mtx,
+                        **project_id,
+                        &changes,
+                        &work.range,
+                        &mut renderer,
+                        &mut webhooks,
+                    )? {
+                        done.push(outcome);
+                    }
+                }
+                Ok(done)
+            })?;
+            if done.iter().any(|(_, written)| written.deliveries > 0) {
+                committed();
             }
+            outcomes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(done);
+        }
+    };
+    let results: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..reconcilers)
+            .map(|_| scope.spawn(&reconcile_batches))
+            .collect();
+        let mut results = vec![reconcile_batches()];
+        for helper in helpers {
+            results.push(helper.join().unwrap_or_else(|_| {
+                Err(monitor_error("a fan-out thread panicked"))
+            }));
+        }
+        results
+    });
+    // A failed batch leaves the range claimed: its lease runs out and the range is processed
+    // again (batches already committed are skipped: their projects carry the range's end).
+    results.into_iter().collect::<Result<(), StoreError>>()?;
+    let mut affected_by_team: BTreeMap<i64, usize> = BTreeMap::new();
+    for (team, written) in outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        report.projects += 1;
+        report.written += written;
+        if written.findings > 0 {
+            *affected_by_team.entry(team).or_default() += 1;
         }
     }
     let written = store.monitor(|mtx| -> Result<Written, StoreError> {
@@ -788,11 +911,14 @@ pub async fn run_watcher(
         if *stop.borrow() {
             return;
         }
+        let started = std::time::Instant::now();
         let tick = {
             let app = Arc::clone(&app);
             let worker = worker.clone();
             tokio::task::spawn_blocking(move || {
-                watch_once(&app.store, &app.config.data_dir, &worker)
+                watch_once_with(&app.store, &app.config.data_dir, &worker, &|| {
+                    app.monitor.deliveries_due.notify_one()
+                })
             })
             .await
         };
@@ -813,6 +939,7 @@ pub async fn run_watcher(
                             "findings": report.written.findings,
                             "events": report.written.events,
                             "deliveries": report.written.deliveries,
+                            "ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                         }),
                     );
                 }
@@ -883,6 +1010,7 @@ fn reconcile_project(
     changes: &[&TripleChange],
     range: &mlvet_store::monitor::ClaimedRange,
     renderer: &mut Renderer<'_>,
+    webhooks: &mut WebhookCache,
 ) -> Result<Option<(i64, Written)>, StoreError> {
     let work_range_to = range.to;
     let Some(state) = mtx.lock_project(project_id)? else {
@@ -895,7 +1023,13 @@ fn reconcile_project(
     {
         return Ok(None);
     }
-    let existing = mtx.findings(state.project.id)?;
+    // Only the findings on the changed packages: the delta's scope is those triples.
+    let keys: BTreeSet<(String, String)> = changes
+        .iter()
+        .map(|c| (c.triple.ecosystem.clone(), c.triple.name.clone()))
+        .collect();
+    let keys: Vec<(String, String)> = keys.into_iter().collect();
+    let existing = mtx.findings_on(state.project.id, &keys)?;
     let records: Vec<FindingRecord> = existing
         .iter()
         .filter_map(|row| to_record(state.project.id, row))
@@ -907,7 +1041,6 @@ fn reconcile_project(
         work_range_to,
     );
     let packages = mtx.packages(state.project.id)?;
-    let mut webhooks = WebhookCache::default();
     let written = write_reconciled(
         mtx,
         &ProjectContext {
@@ -919,7 +1052,7 @@ fn reconcile_project(
         renderer,
         work_range_to,
         Vec::new(),
-        &mut webhooks,
+        webhooks,
     )?;
     mtx.stamp(state.project.id, work_range_to, MATCHER_VERSION)?;
     Ok(Some((state.project.team_id, written)))

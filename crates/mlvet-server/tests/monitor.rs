@@ -1084,3 +1084,146 @@ fn uploads_racing_deltas_and_two_watchers_never_emit_twice() {
         }
     }
 }
+
+/// Uploads reuse the matches of earlier uploads while the advisory database is unchanged (the
+/// process's match cache); a new generation must be seen by the very next upload, added and
+/// withdrawn alike.
+#[test]
+fn uploads_after_an_import_see_the_new_generation_not_a_cached_match() {
+    for postgres in backends() {
+        let server = start(postgres.as_deref());
+        import_advisories(server.data.path());
+        let admin = server.token("red", Role::Admin);
+        let lock = b"mlvet-cache-lib==1.0.0\ntorch==1.12.0\n";
+        let advisories = |project: i64| -> Vec<String> {
+            let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
+            let mut ids: Vec<String> = findings.body["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .filter(|f| f["state"] == "open")
+                .filter_map(|f| f["advisory"]["id"].as_str().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids
+        };
+        let upload = |name: &str| -> i64 {
+            let project = server.create_project(&admin, name);
+            let job = server.upload(&admin, project, "requirements.txt", lock);
+            assert_eq!(job["state"], "succeeded", "{job:#}");
+            project
+        };
+        let first = upload("before");
+        assert!(advisories(first).contains(&"PYSEC-2022-43015".to_string()));
+        assert!(!advisories(first).iter().any(|id| id == "MLVET-TEST-CACHE"));
+
+        let cache_record = |withdrawn| {
+            record(
+                "MLVET-TEST-CACHE",
+                "mlvet-cache-lib",
+                if withdrawn {
+                    "2026-02-01T00:00:00Z"
+                } else {
+                    "2026-01-01T00:00:00Z"
+                },
+                "HIGH",
+                withdrawn,
+            )
+        };
+        import(&server, "MLVET-TEST-CACHE.json", &cache_record(false));
+        let second = upload("after-import");
+        assert!(
+            advisories(second).contains(&"MLVET-TEST-CACHE".to_string()),
+            "{:?}",
+            advisories(second)
+        );
+
+        import(&server, "MLVET-TEST-CACHE-withdrawn.json", &cache_record(true));
+        let third = upload("after-withdrawal");
+        assert!(
+            !advisories(third).iter().any(|id| id == "MLVET-TEST-CACHE"),
+            "{:?}",
+            advisories(third)
+        );
+        // The unchanged advisory is still matched from the same inventory.
+        assert!(advisories(third).contains(&"PYSEC-2022-43015".to_string()));
+    }
+}
+
+/// A delta that reaches more projects than one transaction reconciles: the batches (side by
+/// side on PostgreSQL) give every affected project its finding and exactly one
+/// `finding.created`, none to the projects on a fixed version, one summary for the range.
+#[test]
+fn a_delta_fanned_out_in_many_batches_notifies_every_project_once() {
+    const AFFECTED: usize = 57;
+    const FIXED: usize = 6;
+    for postgres in backends() {
+        let server = start(postgres.as_deref());
+        import_advisories(server.data.path());
+        let admin = server.token("red", Role::Admin);
+        let mut affected = Vec::new();
+        let mut fixed = Vec::new();
+        for index in 0..AFFECTED + FIXED {
+            let project = server.create_project(&admin, &format!("fleet-{index:02}"));
+            let version = if index < AFFECTED { "1.0.0" } else { "9.5.0" };
+            let lock = format!("mlvet-fanout-lib=={version}\ntorch==1.12.0\n");
+            let job = server.upload(&admin, project, "requirements.txt", lock.as_bytes());
+            assert_eq!(job["state"], "succeeded", "{job:#}");
+            if index < AFFECTED {
+                affected.push(project);
+            } else {
+                fixed.push(project);
+            }
+        }
+        let generation = import(
+            &server,
+            "MLVET-TEST-FANOUT.json",
+            &record(
+                "MLVET-TEST-FANOUT",
+                "mlvet-fanout-lib",
+                "2026-03-01T00:00:00Z",
+                "HIGH",
+                false,
+            ),
+        );
+        wait_until(Duration::from_secs(30), || {
+            affected
+                .iter()
+                .chain(&fixed)
+                .all(|p| matched_generation(&server, &admin, *p) >= generation)
+        });
+        let team = server.app.store.ensure_team("red").expect("team");
+        let events = server
+            .app
+            .store
+            .team_events(team.id, 0, 100_000)
+            .expect("events");
+        let created: Vec<i64> = events
+            .iter()
+            .filter(|e| e.event_type == "finding.created")
+            .filter(|e| e.data.contains("MLVET-TEST-FANOUT"))
+            .filter_map(|e| e.project_id)
+            .collect();
+        let mut sorted = created.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), created.len(), "a project was notified twice");
+        assert_eq!(sorted, affected);
+        for project in &affected {
+            let findings = server.get(&format!("/api/v1/projects/{project}/findings"), &admin);
+            assert!(
+                findings.text.contains("MLVET-TEST-FANOUT"),
+                "project {project}: {}",
+                findings.text
+            );
+        }
+        let summaries: Vec<Value> = events
+            .iter()
+            .filter(|e| e.event_type == "advisories.updated")
+            .map(|e| serde_json::from_str(&e.data).expect("data"))
+            .filter(|data: &Value| data["generation"] == json!(generation))
+            .collect();
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        assert_eq!(summaries[0]["projects_affected"], json!(AFFECTED));
+    }
+}

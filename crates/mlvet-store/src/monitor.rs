@@ -270,21 +270,48 @@ impl MonitorTx<'_, '_> {
     }
 
     /// Replaces the project's entries of the inventory index with `triples`
-    /// (`(ecosystem, normalised name, version)`, any order, duplicates allowed).
+    /// (`(ecosystem, normalised name, version)`, any order, duplicates allowed). Only the
+    /// difference is written: a re-match of an unchanged inventory (a matcher upgrade re-matches
+    /// every project) reads the index and writes nothing.
     pub fn replace_triples(
         &mut self,
         project_id: i64,
         triples: &[(String, String, String)],
     ) -> Result<(), StoreError> {
-        self.tx.exec(
-            "DELETE FROM inventory_triples WHERE project_id = $1",
-            &[P::Int(project_id)],
-        )?;
-        let mut sorted: Vec<&(String, String, String)> = triples.iter().collect();
-        sorted.sort();
-        sorted.dedup();
-        let rows: Vec<Vec<P<'_>>> = sorted
+        let wanted: std::collections::BTreeSet<&(String, String, String)> = triples.iter().collect();
+        let stored: std::collections::BTreeSet<(String, String, String)> = self
+            .tx
+            .query(
+                "SELECT ecosystem, name, version FROM inventory_triples WHERE project_id = $1",
+                &[P::Int(project_id)],
+            )?
             .iter()
+            .map(|row| Ok((row.text(0)?, row.text(1)?, row.text(2)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let removed: Vec<&(String, String, String)> =
+            stored.iter().filter(|t| !wanted.contains(t)).collect();
+        // Many removed (a different inventory): one statement, then everything is inserted.
+        let rewrite = removed.len() > 32;
+        if rewrite {
+            self.tx.exec(
+                "DELETE FROM inventory_triples WHERE project_id = $1",
+                &[P::Int(project_id)],
+            )?;
+        }
+        for (ecosystem, name, version) in removed.into_iter().filter(|_| !rewrite) {
+            self.tx.exec(
+                "DELETE FROM inventory_triples WHERE project_id = $1 AND ecosystem = $2 AND name = $3 AND version = $4",
+                &[
+                    P::Int(project_id),
+                    P::Text(ecosystem),
+                    P::Text(name),
+                    P::Text(version),
+                ],
+            )?;
+        }
+        let rows: Vec<Vec<P<'_>>> = wanted
+            .iter()
+            .filter(|t| rewrite || !stored.contains(**t))
             .map(|(ecosystem, name, version)| {
                 vec![
                     P::Text(ecosystem),
@@ -336,14 +363,51 @@ impl MonitorTx<'_, '_> {
 
     /// The project's advisory findings (identity `osv|…`), every state.
     pub fn findings(&mut self, project_id: i64) -> Result<Vec<MonitorFinding>, StoreError> {
+        self.findings_where(project_id, "", &[])
+    }
+
+    /// The project's advisory findings on the package keys `keys` (`(ecosystem, normalised
+    /// name)`), every state, and those stored before the monitor without the key columns (the
+    /// caller reads their package from the body). What an advisory delta's reconciliation
+    /// needs: a project's other findings (and their bodies) are not read.
+    pub fn findings_on(
+        &mut self,
+        project_id: i64,
+        keys: &[(String, String)],
+    ) -> Result<Vec<MonitorFinding>, StoreError> {
+        let mut condition = String::from(" AND (ecosystem IS NULL OR package_key IS NULL OR version IS NULL");
+        let mut params = Vec::with_capacity(keys.len() * 2);
+        for (index, (ecosystem, name)) in keys.iter().enumerate() {
+            condition.push_str(&format!(
+                " OR (ecosystem = ${} AND package_key = ${})",
+                2 * index + 2,
+                2 * index + 3
+            ));
+            params.push(P::Text(ecosystem));
+            params.push(P::Text(name));
+        }
+        condition.push(')');
+        self.findings_where(project_id, &condition, &params)
+    }
+
+    fn findings_where(
+        &mut self,
+        project_id: i64,
+        condition: &str,
+        extra: &[P<'_>],
+    ) -> Result<Vec<MonitorFinding>, StoreError> {
         let today = today();
+        let mut params = vec![P::Int(project_id)];
+        params.extend_from_slice(extra);
         self.tx
             .query(
-                "SELECT id, identity, state, rule, severity, advisory, source, body, ecosystem, package_key, version,
+                &format!(
+                    "SELECT id, identity, state, rule, severity, advisory, source, body, ecosystem, package_key, version,
                         matched, first_generation, last_changed_generation,
                         triage, triage_reason, triage_expires, triaged_by, triaged_at
-                 FROM findings WHERE project_id = $1 AND identity LIKE 'osv|%' ORDER BY id",
-                &[P::Int(project_id)],
+                 FROM findings WHERE project_id = $1 AND identity LIKE 'osv|%'{condition} ORDER BY id"
+                ),
+                &params,
             )?
             .iter()
             .map(|row| {

@@ -311,6 +311,21 @@ impl Store {
     /// Queues a full re-match (`rematch`, deduplicated per project) of every project not
     /// matched by `matcher_version` that has none queued; returns how many were queued.
     pub fn enqueue_rematches(&self, matcher_version: &str) -> Result<usize, StoreError> {
+        // Every watcher tick of every process asks; almost always there is nothing to queue, and
+        // a read does not take SQLite's write lock.
+        let due = self.read(|tx| {
+            tx.query_one(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM projects p
+                 WHERE (p.matcher_version IS NULL OR p.matcher_version <> $1)
+                   AND NOT EXISTS (SELECT 1 FROM jobs q WHERE q.dedupe_key = 'rematch:' || p.id AND q.state = 'queued')
+                 LIMIT 1) due",
+                &[P::Text(matcher_version)],
+            )?
+            .int(0)
+        })?;
+        if due == 0 {
+            return Ok(0);
+        }
         let now = now_rfc3339();
         self.write(|tx| {
             // The SELECT's WHERE keeps SQLite from reading `ON CONFLICT` as a join's `ON`.
