@@ -254,32 +254,62 @@ def grow(sql, copies):
 
 
 class Server:
-    """One `mlvet serve` process on loopback; started, stopped and restarted by the benchmark."""
+    """The service on loopback: one `mlvet serve` process (jobs, watcher and deliveries in
+    process), or with `worker_processes` > 0 (PostgreSQL) `replicas` API-only `mlvet serve
+    --workers 0` processes and that many `mlvet worker` processes doing the background work.
+    Started, stopped and restarted by the benchmark; requests go to the first replica."""
 
-    def __init__(self, mlvet, env, data, store, workers):
-        self.args = [mlvet, "serve", "--listen", "", "--offline", "--allow-private-webhooks",
-                     "--no-config", "--rate-per-minute", "1000000", "--workers", str(workers), *store]
-        self.env, self.data, self.process = env, data, None
-        self.port = 18000 + os.getpid() % 1000
+    def __init__(self, mlvet, env, data, store, workers, replicas=1, worker_processes=0):
+        self.mlvet, self.env, self.data, self.store = mlvet, env, data, store
+        self.workers, self.replicas, self.worker_processes = workers, replicas, worker_processes
+        self.processes = []
+        self.port = 18000 + (os.getpid() % 200) * 5
         self.base = f"http://127.0.0.1:{self.port}"
 
+    def commands(self):
+        common = ["--offline", "--allow-private-webhooks", "--no-config", *self.store]
+        serve_workers = "0" if self.worker_processes else str(self.workers)
+        commands = []
+        for index in range(self.replicas):
+            port = self.port + index
+            commands.append(([self.mlvet, "serve", "--listen", f"127.0.0.1:{port}", "--rate-per-minute",
+                              "1000000", "--workers", serve_workers, *common], port))
+        for index in range(self.worker_processes):
+            port = self.port + 100 + index
+            commands.append(([self.mlvet, "worker", "--concurrency", str(self.workers),
+                              "--health-listen", f"127.0.0.1:{port}", *common], port))
+        return commands
+
     def start(self):
-        self.args[3] = f"127.0.0.1:{self.port}"
         self.log = open(os.path.join(self.data, "serve.log"), "a")
-        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=self.log)
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(self.base + "/readyz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("the server did not become ready")
+        self.processes = []
+        for command, port in self.commands():
+            self.processes.append(subprocess.Popen(command, env=self.env, stdout=self.log, stderr=self.log))
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise SystemExit(f"{command[1]} on port {port} did not become ready")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=120)
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=120)
+        if self.processes:
             self.log.close()
+        self.processes = []
+
+    def alive(self):
+        return all(process.poll() is None for process in self.processes)
+
+    def memory_mib(self, field):
+        """Per process (serve replicas first), resident memory in MiB."""
+        return [round(rss_kib(p.pid, field) / 1024, 1) for p in self.processes]
 
 
 def main():
@@ -293,7 +323,12 @@ def main():
                         help="share of packages at an old version (the rest at their newest fix)")
     parser.add_argument("--templates", type=int, help="upload only this many; grow by SQL copies")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="job slots per process that runs jobs")
+    parser.add_argument("--serve-replicas", type=int, default=1,
+                        help="`mlvet serve` processes (more than one needs --worker-processes)")
+    parser.add_argument("--worker-processes", type=int, default=0,
+                        help="`mlvet worker` processes beside API-only replicas (PostgreSQL)")
     parser.add_argument("--rematch", action="store_true", help="also time a full re-match")
     parser.add_argument("--keep-log", help="copy the server's log here at the end")
     parser.add_argument("--rematch-projects", type=int,
@@ -304,11 +339,22 @@ def main():
     copies = args.projects // templates
     if copies * templates != args.projects or args.hit % copies:
         raise SystemExit("--templates must divide --projects, and the copies --hit")
+    if (args.worker_processes or args.serve_replicas > 1) and not args.database:
+        raise SystemExit("several processes share a PostgreSQL store: pass --database")
+    if args.serve_replicas > 1 and not args.worker_processes:
+        raise SystemExit("several replicas need --worker-processes (replicas are API-only then)")
     results = {"backend": "postgres" if args.database else "sqlite", "projects": args.projects,
                "packages_per_project": args.packages, "hit": args.hit,
-               "uploaded_through_api": templates, "stale_share": args.stale, "sql_copies_of_each": copies,
+               "uploaded_through_api": templates,
+               "serve_processes": args.serve_replicas, "worker_processes": args.worker_processes,
+               "job_slots_per_process": args.workers, "stale_share": args.stale, "sql_copies_of_each": copies,
                "load_at_start": load()}
 
+    # Python's default listen backlog is 5: with several delivering processes (16 requests in
+    # flight each) the kernel drops connections and the benchmark would measure its own
+    # receiver. A production receiver's backlog is in the hundreds.
+    ThreadingHTTPServer.request_queue_size = 1024
+    ThreadingHTTPServer.daemon_threads = True
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
@@ -322,7 +368,8 @@ def main():
         token = subprocess.run(
             [mlvet, "admin", "token", "create", "--team", "bench", "--role", "admin", *store],
             env=env, check=True, capture_output=True, text=True).stdout.strip()
-        server = Server(mlvet, env, data, store, args.workers)
+        server = Server(mlvet, env, data, store, args.workers, args.serve_replicas,
+                        args.worker_processes)
         server.start()
         base = server.base
         try:
@@ -410,7 +457,7 @@ def main():
             last, results["finding_retracted_received"] = wait_for("finding.retracted", args.hit, t1)
             results["latency_import_to_last_retracted_webhook_seconds"] = round(last - t1, 3)
             results["load_after_monitoring"] = load()
-            results["serve_rss_mib"] = round(rss_kib(server.process.pid) / 1024, 1)
+            results["rss_mib_per_process"] = server.memory_mib("VmRSS")
             if args.rematch:
                 results.update(rematch(server, sql, args.rematch_projects))
         finally:
@@ -453,14 +500,14 @@ def rematch(server, sql, limit):
                             f"OR matcher_version <> '{current}'")[0][0])
         if left == 0:
             break
-        if server.process.poll() is not None:
-            raise SystemExit("the server stopped during the re-match")
+        if not server.alive():
+            raise SystemExit("a process stopped during the re-match")
         time.sleep(0.5)
     return {
         "rematch_matcher_version": current,
         "rematch_projects": int(sql.rows("SELECT count(*) FROM projects")[0][0]) if not limit else limit,
         "rematch_seconds": round(time.monotonic() - started, 1),
-        "rematch_peak_rss_mib": round(rss_kib(server.process.pid, "VmHWM") / 1024, 1),
+        "rematch_peak_rss_mib_per_process": server.memory_mib("VmHWM"),
         "rematch_webhooks": len(received) - before,
         "load_before_rematch": load_before,
         "load_after_rematch": load(),

@@ -63,12 +63,22 @@ def call(method, url, token, body=None):
         return json.loads(response.read() or b"null")
 
 
-def lockfile(packages, rng):
-    # Realistic skew: a few versions are much more common than the rest.
+VULNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "advisories",
+                     "pypa-advisory-database", "vulns")
+
+
+def lockfile(packages, rng, names):
+    """`packages` pinned requirements: real names of the PyPA snapshot (so that the upload
+    really matches advisories), popular ones more often, and version skew (a few versions much
+    more common than the rest)."""
+    weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(names))]
+    chosen = set()
+    while len(chosen) < min(packages, len(names)):
+        chosen.update(rng.choices(names, weights, k=packages - len(chosen)))
     lines = []
-    for index in range(packages):
+    for name in sorted(chosen):
         minor = min(int(rng.paretovariate(1.5)), 40)
-        lines.append(f"bench-pkg-{index}=={1 + index % 3}.{minor}.0")
+        lines.append(f"{name}=={rng.randrange(4)}.{minor}.0")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -81,6 +91,9 @@ def run(args, workers):
     env.pop("MLVET_DATABASE", None)
     procs = []
     try:
+        # The real advisory snapshot, so that every upload is matched as in production.
+        subprocess.run([args.mlvet, "db", "import", VULNS], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         token = subprocess.run(
             [args.mlvet, "admin", "token", "create", "--team", "bench", "--role", "admin",
              "--name", "bench", "--database", database],
@@ -106,7 +119,8 @@ def run(args, workers):
                  json.dumps({"name": f"p{p}"}).encode())["id"]
             for p in range(args.projects)
         ]
-        bodies = [lockfile(args.packages, rng) for _ in range(args.uploads)]
+        names = sorted(n for n in os.listdir(VULNS) if os.path.isdir(os.path.join(VULNS, n)))
+        bodies = [lockfile(args.packages, rng, names) for _ in range(args.uploads)]
         started = time.monotonic()
 
         def upload(index):
@@ -119,13 +133,14 @@ def run(args, workers):
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             jobs = list(pool.map(upload, range(args.uploads)))
         queued = time.monotonic() - started
-        pending = set(jobs)
+        pending, failed = set(jobs), 0
         deadline = time.monotonic() + args.timeout
         while pending and time.monotonic() < deadline:
             for job in list(pending):
                 state = call("GET", f"{bases[0]}/api/v1/jobs/{job}", token)["job"]["state"]
                 if state in ("succeeded", "failed"):
                     pending.discard(job)
+                    failed += state == "failed"
             time.sleep(0.1)
         elapsed = time.monotonic() - started
         return {
@@ -139,6 +154,8 @@ def run(args, workers):
             "drained_s": round(elapsed, 2),
             "uploads_per_s": round(args.uploads / elapsed, 2),
             "unfinished": len(pending),
+            "failed": failed,
+            "load_after": [round(x, 2) for x in os.getloadavg()],
         }
     finally:
         for proc in procs:
