@@ -290,9 +290,10 @@ impl Database {
     /// clock), so results computed from one may be reused for the other. `None` when no
     /// generation was ever recorded (nothing to tell two such databases apart).
     pub fn content_stamp(&self) -> Result<Option<String>, DbError> {
-        Ok(self.store().head()?.map(|(id, created_at_ns)| {
-            format!("{}#{id}@{created_at_ns}", self.file.display())
-        }))
+        Ok(self
+            .store()
+            .head()?
+            .map(|(id, created_at_ns)| format!("{}#{id}@{created_at_ns}", self.file.display())))
     }
 
     /// What changed after generation `from` up to and including `to`, one entry per advisory

@@ -233,9 +233,15 @@ mod tests {
         ]);
         let cache = MatchCache::default();
         let first = triples(&[("torch", "2.5.1"), ("numpy", "1.21.0"), ("numpy", "2.0.0")]);
-        let second = triples(&[("torch", "2.5.1"), ("numpy", "1.21.0"), ("requests", "2.0.0")]);
+        let second = triples(&[
+            ("torch", "2.5.1"),
+            ("numpy", "1.21.0"),
+            ("requests", "2.0.0"),
+        ]);
         for project in [&first, &second, &first] {
-            let cached = cache.match_triples("db@1", &source, project).expect("cached");
+            let cached = cache
+                .match_triples("db@1", &source, project)
+                .expect("cached");
             let direct = crate::match_triples(&source.inner, project).expect("direct");
             assert_eq!(cached, direct);
         }

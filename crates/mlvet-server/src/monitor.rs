@@ -846,13 +846,15 @@ fn process_range(
     };
     let results: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..reconcilers)
-            .map(|_| scope.spawn(&reconcile_batches))
+            .map(|_| scope.spawn(reconcile_batches))
             .collect();
         let mut results = vec![reconcile_batches()];
         for helper in helpers {
-            results.push(helper.join().unwrap_or_else(|_| {
-                Err(monitor_error("a fan-out thread panicked"))
-            }));
+            results.push(
+                helper
+                    .join()
+                    .unwrap_or_else(|_| Err(monitor_error("a fan-out thread panicked"))),
+            );
         }
         results
     });

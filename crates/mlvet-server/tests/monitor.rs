@@ -1138,7 +1138,11 @@ fn uploads_after_an_import_see_the_new_generation_not_a_cached_match() {
             advisories(second)
         );
 
-        import(&server, "MLVET-TEST-CACHE-withdrawn.json", &cache_record(true));
+        import(
+            &server,
+            "MLVET-TEST-CACHE-withdrawn.json",
+            &cache_record(true),
+        );
         let third = upload("after-withdrawal");
         assert!(
             !advisories(third).iter().any(|id| id == "MLVET-TEST-CACHE"),

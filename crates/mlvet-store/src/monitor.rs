@@ -278,7 +278,8 @@ impl MonitorTx<'_, '_> {
         project_id: i64,
         triples: &[(String, String, String)],
     ) -> Result<(), StoreError> {
-        let wanted: std::collections::BTreeSet<&(String, String, String)> = triples.iter().collect();
+        let wanted: std::collections::BTreeSet<&(String, String, String)> =
+            triples.iter().collect();
         let stored: std::collections::BTreeSet<(String, String, String)> = self
             .tx
             .query(
@@ -375,7 +376,8 @@ impl MonitorTx<'_, '_> {
         project_id: i64,
         keys: &[(String, String)],
     ) -> Result<Vec<MonitorFinding>, StoreError> {
-        let mut condition = String::from(" AND (ecosystem IS NULL OR package_key IS NULL OR version IS NULL");
+        let mut condition =
+            String::from(" AND (ecosystem IS NULL OR package_key IS NULL OR version IS NULL");
         let mut params = Vec::with_capacity(keys.len() * 2);
         for (index, (ecosystem, name)) in keys.iter().enumerate() {
             condition.push_str(&format!(
