@@ -212,14 +212,15 @@ fn match_cache() -> &'static MatchCache {
     CACHE.get_or_init(MatchCache::default)
 }
 
-/// The matches of `triples` against the database, through the process's cache when the
-/// database can be named.
+/// The matches of `triples` against the database, through the process's cache when `stamp`
+/// (the database's [`Database::content_stamp`]) names its records.
 fn match_inventory(
     db: &Database,
+    stamp: Option<&str>,
     triples: &[Triple],
 ) -> Result<Vec<(Triple, Vec<Match>)>, StoreError> {
-    match db.content_stamp().map_err(monitor_error)? {
-        Some(stamp) => match_cache().match_triples(&stamp, db, triples),
+    match stamp {
+        Some(stamp) => match_cache().match_triples(stamp, db, triples),
         None => mlvet_monitor::match_triples(db, triples),
     }
     .map_err(monitor_error)
@@ -500,8 +501,13 @@ fn rematch_project(
     mtx.replace_triples(project.id, &index_rows)?;
     let triples: Vec<Triple> = inventory.iter().cloned().collect();
     let generation = database.map_or(0, |(_, g)| *g);
+    // Read once: it names the records for the match and for rendering the findings.
+    let stamp = match database {
+        Some((db, _)) => db.content_stamp().map_err(monitor_error)?,
+        None => None,
+    };
     let matches = match database {
-        Some((db, _)) => match_inventory(db, &triples)?,
+        Some((db, _)) => match_inventory(db, stamp.as_deref(), &triples)?,
         // No database yet: nothing matches (and nothing is claimed safe: the project is
         // re-matched when the first generation arrives).
         None => Vec::new(),
@@ -532,9 +538,9 @@ fn rematch_project(
         ));
     }
     let empty = mlvet_db::Database::in_memory().map_err(monitor_error)?;
-    let (source, stamp): (&dyn AdvisorySource, _) = match database {
-        Some((db, _)) => (db, db.content_stamp().map_err(monitor_error)?),
-        None => (&empty, None),
+    let source: &dyn AdvisorySource = match database {
+        Some((db, _)) => db,
+        None => &empty,
     };
     let mut renderer = Renderer::new(source, stamp);
     let written = write_reconciled(
